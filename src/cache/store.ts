@@ -1,0 +1,186 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { writeAtomic } from "../workspace/atomic.js";
+import { digestBytes } from "./hash.js";
+
+/** One generation (or restore source) recorded under a key. Several may exist per key: generation is not deterministic. */
+export interface ActionRecord {
+  key: string;
+  targetId: string;
+  /** Digest of the output bytes: the blob's name in the store. */
+  blob: string;
+  mimeType: string;
+  provider: string;
+  model: string;
+  /** ISO time the provider answered. */
+  at: string;
+  costUsd?: number;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * `.chargen/store/`: every output ever produced, by content digest, plus `actions.jsonl`, the
+ * action cache (key -> outputs made under it) kept as an append-only journal. A generation is
+ * durable once its blob and its journal line are fsynced, before anything in the workspace is
+ * touched; a torn last line (kill -9 mid-append) is dropped on read, as Shake's database does.
+ */
+export class Store {
+  private readonly byKey = new Map<string, ActionRecord[]>();
+  private readonly journalPath: string;
+  private readonly blobDir: string;
+  /** The journal ends in a torn line: the next append must start on a line of its own. */
+  private tornTail: boolean;
+
+  constructor(dir: string) {
+    this.journalPath = join(dir, "actions.jsonl");
+    this.blobDir = join(dir, "store");
+    const { records, tornTail } = readJournal(this.journalPath);
+    this.tornTail = tornTail;
+    for (const record of records) this.index(record);
+  }
+
+  /** Records made under `key`, newest last. */
+  records(key: string): readonly ActionRecord[] {
+    return this.byKey.get(key) ?? [];
+  }
+
+  /** The newest record under `key` whose blob is still in the store. */
+  latest(key: string): ActionRecord | undefined {
+    const list = this.byKey.get(key) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) if (this.hasBlob(list[i]!.blob)) return list[i];
+    return undefined;
+  }
+
+  /** The record of `digest` made under `key`: how chargen recognises its own files. */
+  find(key: string, digest: string): ActionRecord | undefined {
+    return (this.byKey.get(key) ?? []).find((r) => r.blob === digest);
+  }
+
+  blobPath(digest: string): string {
+    return join(this.blobDir, digest.slice(0, 2), digest);
+  }
+
+  hasBlob(digest: string): boolean {
+    return statSync(this.blobPath(digest), { throwIfNoEntry: false })?.isFile() ?? false;
+  }
+
+  /** The blob's bytes, or undefined when missing or corrupt (a corrupt blob is removed). */
+  readBlob(digest: string): Uint8Array | undefined {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(this.blobPath(digest));
+    } catch {
+      return undefined;
+    }
+    if (digestBytes(bytes) === digest) return bytes;
+    rmSync(this.blobPath(digest), { force: true });
+    return undefined;
+  }
+
+  /** Store the bytes and journal the record, durably, in that order. Returns the blob digest. */
+  async put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): Promise<ActionRecord> {
+    const blob = digestBytes(bytes);
+    if (!this.hasBlob(blob)) await writeAtomic(this.blobPath(blob), bytes);
+    const full: ActionRecord = { ...record, blob };
+    appendDurably(this.journalPath, (this.tornTail ? "\n" : "") + JSON.stringify(full) + "\n");
+    this.tornTail = false;
+    this.index(full);
+    return full;
+  }
+
+  private index(record: ActionRecord): void {
+    const list = this.byKey.get(record.key);
+    if (list) list.push(record);
+    else this.byKey.set(record.key, [record]);
+  }
+
+  /** Every record, oldest first (for gc). */
+  allRecords(): ActionRecord[] {
+    return [...this.byKey.values()].flat().sort((a, b) => a.at.localeCompare(b.at));
+  }
+
+  /**
+   * Trim the store: drop blobs not in `keep` that are older than `maxAgeMs`, then the oldest
+   * until the store is under `maxBytes`; rewrite the journal without records whose blob is gone.
+   */
+  async gc(options: { keep: Set<string>; maxAgeMs: number; maxBytes: number; now: number }): Promise<GcReport> {
+    const blobs = await listBlobs(this.blobDir);
+    const lastUse = new Map<string, number>();
+    for (const r of this.allRecords()) lastUse.set(r.blob, Math.max(lastUse.get(r.blob) ?? 0, Date.parse(r.at)));
+    // Oldest first; blobs no record names are orphans (a crash between blob and journal line).
+    blobs.sort((a, b) => (lastUse.get(a.digest) ?? 0) - (lastUse.get(b.digest) ?? 0));
+    let total = blobs.reduce((n, b) => n + b.size, 0);
+    const removed = new Set<string>();
+    let freed = 0;
+    for (const b of blobs) {
+      if (options.keep.has(b.digest)) continue;
+      const tooOld = options.now - (lastUse.get(b.digest) ?? 0) > options.maxAgeMs;
+      if (!tooOld && total <= options.maxBytes) continue;
+      rmSync(this.blobPath(b.digest), { force: true });
+      removed.add(b.digest);
+      total -= b.size;
+      freed += b.size;
+    }
+    const kept = this.allRecords().filter((r) => !removed.has(r.blob));
+    await writeAtomic(this.journalPath, kept.map((r) => JSON.stringify(r) + "\n").join(""));
+    this.tornTail = false;
+    this.byKey.clear();
+    for (const r of kept) this.index(r);
+    return { removedBlobs: removed.size, freedBytes: freed, keptBlobs: blobs.length - removed.size, keptBytes: total };
+  }
+}
+
+export interface GcReport {
+  removedBlobs: number;
+  freedBytes: number;
+  keptBlobs: number;
+  keptBytes: number;
+}
+
+function readJournal(path: string): { records: ActionRecord[]; tornTail: boolean } {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return { records: [], tornTail: false };
+  }
+  const records: ActionRecord[] = [];
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    try {
+      records.push(JSON.parse(line) as ActionRecord);
+    } catch {
+      // A torn line from a crash mid-append: what it described was never applied.
+    }
+  }
+  return { records, tornTail: text.length > 0 && !text.endsWith("\n") };
+}
+
+function appendDurably(path: string, line: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, "a");
+  try {
+    writeSync(fd, line);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function listBlobs(dir: string): Promise<{ digest: string; size: number }[]> {
+  const out: { digest: string; size: number }[] = [];
+  let shards: string[];
+  try {
+    shards = await readdir(dir);
+  } catch {
+    return out;
+  }
+  for (const shard of shards) {
+    for (const name of await readdir(join(dir, shard))) {
+      if (name.includes(".")) continue; // a temporary file of an interrupted write
+      out.push({ digest: name, size: (await stat(join(dir, shard, name))).size });
+    }
+  }
+  return out;
+}

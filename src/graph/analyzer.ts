@@ -1,0 +1,170 @@
+import fg from "fast-glob";
+import { asChargenError, type Diagnostic } from "../errors.js";
+import type { Rule, RuleContext, RuleSet, SourceFile } from "../rules/api.js";
+import { parseSource } from "../rules/source.js";
+import type { Disk } from "../workspace/disk.js";
+import { promptDigests, type PromptDigests } from "./keys.js";
+import type { ReferenceInput, RequestedSettings, SourceLocation, TargetSpec } from "./target.js";
+
+/** A target as planning needs it: the spec without the prompt text, which only a build needs. */
+export interface TargetRecord {
+  id: string;
+  rule: string;
+  source: SourceLocation;
+  output: string;
+  references: ReferenceInput[];
+  requested: RequestedSettings;
+  digests: PromptDigests;
+}
+
+/** What one rule made of one source file, valid while the file and everything it read are unchanged. */
+export interface FileAnalysis {
+  digest: string;
+  /** Files the rule read while planning, with their digests (null: did not exist). */
+  deps: Record<string, string | null>;
+  targets: TargetRecord[];
+  diagnostics: Diagnostic[];
+}
+
+export interface ParseCacheData {
+  fingerprint: string;
+  files: Record<string, FileAnalysis>;
+}
+
+export interface Analysis {
+  targets: TargetRecord[];
+  diagnostics: Diagnostic[];
+  /** Every file the plan read: sources, files rules read, for the watcher. */
+  files: string[];
+  /** The full spec of a target, re-parsing its source file when the plan came from the cache. */
+  spec(id: string): TargetSpec | undefined;
+  /** The parse cache to save for the next build. */
+  cache: ParseCacheData;
+}
+
+const IGNORE = ["**/node_modules/**", ".chargen/**", ".git/**"];
+
+/**
+ * Sources -> targets. Runs each rule on each of its source files, unless the file and every
+ * file the rule read for it are unchanged since the last build (by digest, through the stat cache),
+ * in which case the cached records are used and no YAML is parsed.
+ */
+export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | undefined, fingerprint: string): Analysis {
+  const cached = previous?.fingerprint === fingerprint ? previous.files : {};
+  const files: Record<string, FileAnalysis> = {};
+  const parsed = new Map<string, SourceFile | Diagnostic | undefined>();
+  const specs = new Map<string, TargetSpec>();
+  const ruleOf = new Map<string, { rule: Rule; file: string }>();
+  const watched = new Set<string>();
+
+  const source = (path: string): SourceFile | Diagnostic | undefined => {
+    if (!parsed.has(path)) {
+      const text = disk.digest(path) === undefined ? undefined : disk.readText(path);
+      parsed.set(path, text === undefined ? undefined : parseSource(path, text));
+    }
+    return parsed.get(path);
+  };
+
+  const run = (rule: Rule, path: string, digest: string): FileAnalysis => {
+    const result: FileAnalysis = { digest, deps: {}, targets: [], diagnostics: [] };
+    const src = source(path);
+    if (!src || !("doc" in src)) {
+      if (src) result.diagnostics.push(src);
+      return result;
+    }
+    const ctx: RuleContext = {
+      rules,
+      emit(spec) {
+        specs.set(spec.id, spec);
+        result.targets.push(toRecord(spec));
+      },
+      report(d) {
+        result.diagnostics.push({ ...d, file: d.file ?? path });
+      },
+      readYaml(p) {
+        result.deps[p] = disk.digest(p) ?? null;
+        const s = source(p);
+        if (s && !("doc" in s)) {
+          result.diagnostics.push(s);
+          return undefined;
+        }
+        return s;
+      },
+      exists(p) {
+        result.deps[p] = disk.digest(p) ?? null;
+        return result.deps[p] !== null;
+      },
+    };
+    try {
+      rule.plan(src, ctx);
+    } catch (e) {
+      result.diagnostics.push({ severity: "error", file: path, message: `rule "${rule.name}" failed on this file: ${asChargenError(e).message}` });
+    }
+    return result;
+  };
+
+  for (const rule of rules.rules) {
+    for (const path of fg.sync(rule.sources, { cwd: disk.root, ignore: IGNORE, onlyFiles: true }).sort()) {
+      const digest = disk.digest(path);
+      if (digest === undefined) continue;
+      const slot = `${rule.name}\u0000${path}`;
+      const hit = cached[slot];
+      const fresh = hit && hit.digest === digest && Object.entries(hit.deps).every(([p, d]) => (disk.digest(p) ?? null) === d);
+      const analysis = fresh ? hit : run(rule, path, digest);
+      files[slot] = analysis;
+      watched.add(path);
+      for (const dep of Object.keys(analysis.deps)) watched.add(dep);
+      for (const t of analysis.targets) ruleOf.set(t.id, { rule, file: path });
+    }
+  }
+
+  // Ids are unique across the workspace; a collision names both entries and keeps the first.
+  const targets: TargetRecord[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const seen = new Map<string, TargetRecord>();
+  for (const analysis of Object.values(files)) {
+    diagnostics.push(...analysis.diagnostics);
+    for (const t of analysis.targets) {
+      const first = seen.get(t.id);
+      if (first) {
+        diagnostics.push({
+          severity: "error",
+          file: t.source.file,
+          line: t.source.line,
+          column: t.source.column,
+          targetId: t.id,
+          message: `target id "${t.id}" is already used by ${first.source.file}:${first.source.line}; ids must be unique`,
+        });
+        continue;
+      }
+      seen.set(t.id, t);
+      targets.push(t);
+    }
+  }
+
+  return {
+    targets,
+    diagnostics,
+    files: [...watched].sort(),
+    cache: { fingerprint, files },
+    spec(id) {
+      if (!specs.has(id)) {
+        const owner = ruleOf.get(id);
+        if (owner) run(owner.rule, owner.file, disk.digest(owner.file) ?? "");
+      }
+      return specs.get(id);
+    },
+  };
+}
+
+function toRecord(spec: TargetSpec): TargetRecord {
+  return {
+    id: spec.id,
+    rule: spec.rule,
+    source: spec.source,
+    output: spec.output,
+    references: spec.references,
+    requested: spec.requested,
+    digests: promptDigests(spec.prompt),
+  };
+}

@@ -1,0 +1,248 @@
+import type { Clock } from "../clock.js";
+import type { Lock } from "../cache/lockfile.js";
+import type { ActionRecord } from "../cache/store.js";
+import { asChargenError, ChargenError } from "../errors.js";
+import type { ProviderHub } from "../providers/hub.js";
+import type { ImageResult, ReferenceImage } from "../providers/types.js";
+import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
+import type { Resolved } from "../rules/settings.js";
+import type { TargetRecord } from "./analyzer.js";
+import type { Graph } from "./dag.js";
+import type { KeyInputs } from "./keys.js";
+import { decide, referenceStates } from "./planner.js";
+import { Pool } from "./pool.js";
+import type { ModelSettings, TargetSpec, TargetStatus } from "./target.js";
+
+/** How a target ended in this build. */
+export interface TargetOutcome {
+  id: string;
+  status: TargetStatus;
+  reasons: string[];
+  error?: ChargenError;
+  /** Spent on this target in this build. */
+  costUsd?: number;
+}
+
+/** The store as the executor uses it. */
+export interface ExecutorStore {
+  latest(key: string): ActionRecord | undefined;
+  find(key: string, digest: string): ActionRecord | undefined;
+  readBlob(digest: string): Uint8Array | undefined;
+  put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): Promise<ActionRecord>;
+}
+
+/** Everything a finished target needs to be applied to the workspace. */
+export interface Application {
+  record: TargetRecord;
+  settings: ModelSettings;
+  key: string;
+  inputs: KeyInputs;
+  action: ActionRecord;
+  /** The output's bytes; undefined when the file on disk already is this output (adoption). */
+  bytes: Uint8Array | undefined;
+}
+
+/** The executor's effects, supplied by the build command (and replaced in tests). */
+export interface ExecutorEffects {
+  digest(path: string): string | undefined;
+  readBytes(path: string): Uint8Array;
+  spec(id: string): TargetSpec | undefined;
+  store: ExecutorStore;
+  hub: Pick<ProviderHub, "generate">;
+  /** Write the output, write back into the YAML, record in the lock. */
+  apply(app: Application): Promise<void>;
+  clock: Clock;
+}
+
+export interface ExecutorOptions {
+  force: boolean;
+  failFast: boolean;
+  /** Generations in flight across all providers. */
+  jobs: number;
+  missingReferences: "fail" | "warn";
+}
+
+export interface ExecutorEvents {
+  onStart?(id: string, action: "generating" | "restoring"): void;
+  onDone?(outcome: TargetOutcome): void;
+}
+
+/**
+ * Runs the targets of a graph, each at most once (its promise is kept, as Wireit does), a target
+ * only after the targets whose outputs it references. A target's life:
+ *
+ *   waiting -> deciding -> fresh | modified | failed (blocked)
+ *                       -> restoring -> cached
+ *                       -> generating -> recording (store + journal, durable) -> applying -> built
+ *   any not yet generating -> skipped (upstream failed, provider stopped, fail-fast, Ctrl-C)
+ *
+ * Keys are decided when a target's turn comes, from the outputs its upstream targets actually
+ * produced: a regenerated portrait makes its dependents stale, an identical one does not.
+ */
+export class Executor {
+  private readonly outcomes = new Map<string, Promise<TargetOutcome>>();
+  private readonly scheduling = new AbortController();
+  private readonly inFlight = new AbortController();
+  private readonly jobs: Pool;
+
+  constructor(
+    private readonly graph: Graph,
+    private readonly records: Map<string, TargetRecord>,
+    private readonly settings: Map<string, Resolved | ChargenError>,
+    private readonly lock: Lock,
+    private readonly effects: ExecutorEffects,
+    private readonly options: ExecutorOptions,
+    private readonly events: ExecutorEvents = {},
+  ) {
+    this.jobs = new Pool({ maxInFlight: Math.max(1, options.jobs), perMinute: Infinity }, effects.clock);
+  }
+
+  /** Stop scheduling: what is in flight finishes and is recorded; the rest is skipped. */
+  stop(): void {
+    this.scheduling.abort(new ChargenError("target", "interrupted"));
+  }
+
+  /** Abort requests in flight too (a second Ctrl-C). */
+  abort(): void {
+    this.stop();
+    this.inFlight.abort(new ChargenError("target", "aborted"));
+  }
+
+  get stopping(): boolean {
+    return this.scheduling.signal.aborted;
+  }
+
+  /** Run `ids` (and whatever they reference) and return every outcome. */
+  async run(ids: readonly string[]): Promise<TargetOutcome[]> {
+    return Promise.all(ids.map((id) => this.outcome(id)));
+  }
+
+  private outcome(id: string): Promise<TargetOutcome> {
+    let p = this.outcomes.get(id);
+    if (!p) {
+      p = this.runTarget(id).then(
+        (o) => o,
+        (e) => ({ id, status: "failed" as const, reasons: [asChargenError(e).message], error: asChargenError(e) }),
+      );
+      p.then((o) => this.events.onDone?.(o));
+      this.outcomes.set(id, p);
+    }
+    return p;
+  }
+
+  private async runTarget(id: string): Promise<TargetOutcome> {
+    const record = this.records.get(id)!;
+    const ups = await Promise.all((this.graph.deps.get(id) ?? []).map((d) => this.outcome(d)));
+    const badUpstream = ups.find((u) => u.status === "failed" || u.status === "skipped");
+    if (badUpstream) return { id, status: "skipped", reasons: [`upstream ${badUpstream.id} ${badUpstream.status}`] };
+
+    const resolved = this.settings.get(id)!;
+    if (resolved instanceof ChargenError) return { id, status: "failed", reasons: [resolved.message], error: resolved };
+    const { store } = this.effects;
+    const refs = referenceStates(record.references, (p) => this.effects.digest(p), () => undefined);
+    const decision = decide({
+      record,
+      settings: resolved.settings,
+      refs,
+      lock: this.lock.get(id),
+      outputDigest: this.effects.digest(record.output),
+      produced: (k, d) => store.find(k, d) !== undefined,
+      restorable: (k) => store.latest(k) !== undefined,
+      force: this.options.force,
+      missingReferences: this.options.missingReferences,
+    });
+    switch (decision.status) {
+      case "fresh":
+        return { id, status: "fresh", reasons: [] };
+      case "modified":
+        return { id, status: "modified", reasons: decision.reasons };
+      case "blocked":
+      case "pending":
+        return { id, status: "failed", reasons: decision.reasons };
+    }
+    if (this.stopping) return { id, status: "skipped", reasons: ["interrupted before it started"] };
+
+    const { key, inputs } = decision;
+    const app = { record, settings: resolved.settings, key, inputs };
+    // The file on disk is an output chargen made under this key (a crash came before the lock): keep it.
+    const own = decision.adopt ? store.find(key, this.effects.digest(record.output) ?? "") : undefined;
+    if (own) {
+      await this.effects.apply({ ...app, action: own, bytes: undefined });
+      return { id, status: "cached", reasons: decision.reasons };
+    }
+    const previous = store.latest(key);
+    const bytes = previous && store.readBlob(previous.blob);
+    if (previous && bytes) {
+      this.events.onStart?.(id, "restoring");
+      await this.effects.apply({ ...app, action: previous, bytes });
+      return { id, status: "cached", reasons: decision.reasons };
+    }
+
+    const spec = this.effects.spec(id);
+    if (!spec) throw new ChargenError("target", `target ${id} vanished from ${record.source.file} during the build`);
+    try {
+      await this.jobs.acquire(this.scheduling.signal);
+    } catch {
+      return { id, status: "skipped", reasons: ["interrupted before it started"] };
+    }
+    let result: ImageResult;
+    try {
+      this.events.onStart?.(id, "generating");
+      result = await this.effects.hub.generate(this.request(spec, resolved.settings, key, refs), resolved.settings.provider, this.scheduling.signal);
+    } catch (e) {
+      const error = asChargenError(e);
+      if (error.message === "interrupted") return { id, status: "skipped", reasons: ["interrupted before it started"] };
+      if (error.kind === "provider" && error.message.startsWith("not sent:")) return { id, status: "skipped", reasons: [error.message], error };
+      if (this.options.failFast) this.stop();
+      return { id, status: "failed", reasons: [error.message], error };
+    } finally {
+      this.jobs.release();
+    }
+    // Paid for: make it durable before touching the workspace, so a crash cannot lose it.
+    const action = await store.put(result.bytes, {
+      key,
+      targetId: id,
+      mimeType: result.mimeType,
+      provider: resolved.settings.provider,
+      model: resolved.settings.model,
+      at: new Date(this.effects.clock.now()).toISOString(),
+      ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }),
+      metadata: result.metadata,
+    });
+    await this.effects.apply({ ...app, action, bytes: result.bytes });
+    return { id, status: "built", reasons: decision.reasons, ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }) };
+  }
+
+  private request(spec: TargetSpec, settings: ModelSettings, key: string, refs: ReturnType<typeof referenceStates>) {
+    const references: ReferenceImage[] = spec.references
+      .filter((r) => "digest" in refs.get(r.path)!)
+      .map((r) => {
+        const bytes = this.effects.readBytes(r.path);
+        return { path: r.path, role: r.role, bytes, mimeType: sniffImageType(bytes) };
+      });
+    const size = settings.size?.match(/^(\d+)x(\d+)$/);
+    return {
+      targetId: spec.id,
+      key,
+      prompt: renderPrompt(spec.prompt),
+      negativePrompt: renderNegative(spec.prompt),
+      model: settings.model,
+      ...(size ? { size: { width: Number(size[1]), height: Number(size[2]) } } : {}),
+      ...(settings.aspectRatio ? { aspectRatio: settings.aspectRatio } : {}),
+      ...(settings.quality ? { quality: settings.quality } : {}),
+      format: settings.format,
+      references,
+      signal: this.inFlight.signal,
+    };
+  }
+}
+
+/** An image's real content type from its first bytes (providers reject octet-stream uploads). */
+export function sniffImageType(bytes: Uint8Array): string {
+  const b = bytes;
+  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return "image/png";
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
+  if (b[0] === 0x52 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x46 && b[8] === 0x57 && b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50) return "image/webp";
+  if (b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46) return "image/gif";
+  return "application/octet-stream";
+}

@@ -1,0 +1,99 @@
+import type { LockEntry } from "../cache/lockfile.js";
+import { explainChange, keyOf, type KeyInputs } from "./keys.js";
+import type { ModelSettings, ReferenceInput } from "./target.js";
+import type { TargetRecord } from "./analyzer.js";
+
+/** Where a reference's digest comes from: the file on disk, or an upstream target not yet built. */
+export type RefState = { digest: string } | { missing: true } | { pendingUpstream: string };
+
+/** What the decision needs to know about the world; the planner and executor supply it. */
+export interface DecisionInput {
+  record: TargetRecord;
+  settings: ModelSettings;
+  refs: Map<string, RefState>;
+  lock: LockEntry | undefined;
+  /** Digest of the file at the output path now, undefined when absent. */
+  outputDigest: string | undefined;
+  /** Whether `digest` is an output chargen recorded under `key` (its own file, not yet in the lock). */
+  produced(key: string, digest: string): boolean;
+  /** Whether the store can restore an output for `key` without a provider call. */
+  restorable(key: string): boolean;
+  force: boolean;
+  /** References that resolve to no file are left out ("warn") or fail the target ("fail"). */
+  missingReferences: "fail" | "warn";
+}
+
+export type Decision =
+  | { status: "fresh"; key: string; inputs: KeyInputs }
+  | { status: "stale"; key: string; inputs: KeyInputs; reasons: string[]; restorable: boolean; adopt: boolean }
+  | { status: "pending"; reasons: string[] }
+  | { status: "modified"; reasons: string[] }
+  | { status: "blocked"; reasons: string[] };
+
+/**
+ * The heart of incrementality, pure: given a target's inputs, its lock entry and what is on disk,
+ * is it fresh, stale (and why), or modified by hand? Shared by `--check`, the dry run and the executor.
+ */
+export function decide(d: DecisionInput): Decision {
+  const missing = d.record.references.filter((r) => "missing" in d.refs.get(r.path)!);
+  const pending = d.record.references.map((r) => d.refs.get(r.path)!).find((s) => "pendingUpstream" in s);
+  const lockDigestMatches = d.outputDigest !== undefined && d.lock?.outputDigest === d.outputDigest;
+
+  if (pending && "pendingUpstream" in pending) {
+    if (d.outputDigest !== undefined && !lockDigestMatches && !d.force) return { status: "modified", reasons: [modifiedReason(d.lock)] };
+    return { status: "pending", reasons: [`upstream ${pending.pendingUpstream} is not built yet`] };
+  }
+  if (missing.length && d.missingReferences === "fail") {
+    return { status: "blocked", reasons: missing.map((r) => `reference ${r.path} is missing`) };
+  }
+  const inputs = keyInputs(d.record, d.settings, d.refs);
+  const key = keyOf(inputs);
+  const ours = d.outputDigest !== undefined && (lockDigestMatches || d.produced(key, d.outputDigest));
+  if (d.lock?.key === key && lockDigestMatches) return { status: "fresh", key, inputs };
+  if (d.outputDigest !== undefined && !ours && !d.force) {
+    const reasons = [modifiedReason(d.lock)];
+    if (d.lock && d.lock.key !== key) reasons.push(...explainChange(d.lock.inputs, inputs));
+    return { status: "modified", reasons };
+  }
+  const reasons: string[] = [];
+  if (!d.lock) reasons.push("never built");
+  else {
+    if (d.outputDigest === undefined) reasons.push("output missing");
+    else if (!lockDigestMatches) reasons.push(ours ? "lock entry out of date" : "output modified (overwritten: --force)");
+    if (d.lock.key !== key) reasons.push(...explainChange(d.lock.inputs, inputs));
+  }
+  for (const r of missing) reasons.push(`reference ${r.path} is missing: building without it`);
+  const adopt = ours && d.outputDigest !== undefined && d.produced(key, d.outputDigest);
+  return { status: "stale", key, inputs, reasons, restorable: adopt || d.restorable(key), adopt };
+}
+
+function modifiedReason(lock: LockEntry | undefined): string {
+  return lock ? "output modified since chargen wrote it (rebuild with --force)" : "output exists but chargen did not write it (rebuild with --force)";
+}
+
+export function keyInputs(record: TargetRecord, settings: ModelSettings, refs: Map<string, RefState>): KeyInputs {
+  const digests: Record<string, string> = {};
+  for (const r of record.references) {
+    const s = refs.get(r.path);
+    if (s && "digest" in s) digests[r.path] = s.digest;
+  }
+  return { ...record.digests, settings, refs: digests };
+}
+
+/** Reference states from the disk, given which upstream targets will be rebuilt. */
+export function referenceStates(
+  refs: readonly ReferenceInput[],
+  digestOf: (path: string) => string | undefined,
+  pendingProducer: (path: string) => string | undefined,
+): Map<string, RefState> {
+  const states = new Map<string, RefState>();
+  for (const r of refs) {
+    const upstream = pendingProducer(r.path);
+    if (upstream) states.set(r.path, { pendingUpstream: upstream });
+    else {
+      const digest = digestOf(r.path);
+      states.set(r.path, digest === undefined ? { missing: true } : { digest });
+    }
+  }
+  return states;
+}

@@ -1,0 +1,138 @@
+import type { Clock } from "../clock.js";
+import { asChargenError, ChargenError } from "../errors.js";
+import { Pool } from "../graph/pool.js";
+import type { RuleSet } from "../rules/api.js";
+import { providerInfo } from "./catalog.js";
+import type { CostQuery, ImageRequest, ImageResult, Provider } from "./types.js";
+
+export interface RetryPolicy {
+  /** Attempts for 5xx, timeouts and resets. */
+  maxAttempts: number;
+  /** Attempts for 429s: a rate limit slows the build down, it does not fail it. */
+  maxRateLimitedAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, maxRateLimitedAttempts: 30, baseDelayMs: 1_000, maxDelayMs: 60_000 };
+
+export interface HubEvents {
+  onRetry?(targetId: string, attempt: number, delayMs: number, error: ChargenError): void;
+  onProviderStopped?(provider: string, error: ChargenError): void;
+}
+
+/**
+ * Providers for one build: created on first use (a build that sends nothing loads no SDK), one
+ * pool per provider and model, one retry policy (the SDKs' own retries are off), and the
+ * provider-level stop: after a `provider` error nothing more is sent to that provider.
+ */
+export class ProviderHub {
+  private readonly instances = new Map<string, Promise<Provider>>();
+  private readonly pools = new Map<string, Pool>();
+  private readonly stopped = new Map<string, ChargenError>();
+  private readonly attempts = new Map<string, number>();
+
+  constructor(
+    private readonly rules: RuleSet,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly clock: Clock,
+    private readonly events: HubEvents = {},
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Why this provider was stopped, if it was. */
+  stoppedReason(provider: string): ChargenError | undefined {
+    return this.stopped.get(provider);
+  }
+
+  /** Provider calls made in this build (attempts, retries included), per provider. */
+  callCounts(): Record<string, number> {
+    return Object.fromEntries(this.attempts);
+  }
+
+  async estimateCostUsd(provider: string, query: CostQuery): Promise<number | undefined> {
+    return (await this.provider(provider)).estimateCostUsd(query);
+  }
+
+  /**
+   * Send `request`, retrying as the policy says. `queue` aborts waiting for a slot (Ctrl-C stops
+   * scheduling); `request.signal` aborts a request in flight (a second Ctrl-C).
+   */
+  async generate(request: ImageRequest, providerName: string, queue: AbortSignal): Promise<ImageResult> {
+    const pool = this.pool(providerName, request.model);
+    const provider = await this.provider(providerName);
+    let attempt = 0;
+    for (;;) {
+      await pool.acquire(queue);
+      const stop = this.stopped.get(providerName);
+      if (stop) {
+        pool.release();
+        throw new ChargenError("provider", `not sent: ${providerName} was stopped earlier in this build (${stop.message})`, stop.details);
+      }
+      attempt++;
+      this.attempts.set(providerName, (this.attempts.get(providerName) ?? 0) + 1);
+      let error: ChargenError;
+      try {
+        return await provider.generate(request);
+      } catch (e) {
+        error = asChargenError(e);
+      } finally {
+        pool.release();
+      }
+      if (request.signal.aborted) throw error;
+      if (error.kind === "provider") {
+        if (!this.stopped.has(providerName)) {
+          this.stopped.set(providerName, error);
+          this.events.onProviderStopped?.(providerName, error);
+        }
+        throw error;
+      }
+      const rateLimited = error.details.status === 429;
+      const limit = rateLimited ? this.retry.maxRateLimitedAttempts : this.retry.maxAttempts;
+      if (error.kind !== "retryable" || attempt >= limit) throw error;
+      const delay = error.details.retryAfterMs ?? this.backoff(attempt);
+      this.events.onRetry?.(request.targetId, attempt, delay, error);
+      // A rate limit is about the provider, not this request: hold back the whole pool.
+      if (rateLimited) pool.pauseUntil(this.clock.now() + delay);
+      else await this.clock.sleep(delay, request.signal);
+    }
+  }
+
+  /** Exponential backoff with full jitter (AWS's advice): spreads retries of a burst apart. */
+  private backoff(attempt: number): number {
+    const cap = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(cap / 2 + (this.random() * cap) / 2);
+  }
+
+  private provider(name: string): Promise<Provider> {
+    let p = this.instances.get(name);
+    if (!p) {
+      const info = providerInfo(name);
+      if (!info) throw new ChargenError("user", `unknown provider "${name}"`);
+      const options = this.rules.providers?.[name]?.options ?? {};
+      p = info.load().then((m) => m.create({ env: this.env, options }));
+      this.instances.set(name, p);
+    }
+    return p;
+  }
+
+  private pool(provider: string, model: string): Pool {
+    const id = `${provider}/${model}`;
+    let pool = this.pools.get(id);
+    if (!pool) {
+      const info = providerInfo(provider)!;
+      const config = this.rules.providers?.[provider];
+      const perModel = config?.models?.[model];
+      pool = new Pool(
+        {
+          maxInFlight: perModel?.maxInFlight ?? config?.maxInFlight ?? info.limits.maxInFlight,
+          perMinute: perModel?.perMinute ?? config?.perMinute ?? info.limits.perMinute,
+        },
+        this.clock,
+      );
+      this.pools.set(id, pool);
+    }
+    return pool;
+  }
+}

@@ -1,0 +1,78 @@
+import type { ChargenError } from "../errors.js";
+
+/** What a provider is asked for. Everything in it, except `signal`, is derived from the target's key inputs. */
+export type ImageFormat = "png" | "jpeg" | "webp";
+
+export interface ReferenceImage {
+  /** Workspace-relative path, for messages and metadata. */
+  path: string;
+  bytes: Uint8Array;
+  mimeType: string;
+  role: string;
+}
+
+export interface ImageRequest {
+  targetId: string;
+  /** The target's cache key; the placeholder provider derives its picture from it. */
+  key: string;
+  prompt: string;
+  negativePrompt: string;
+  model: string;
+  /** Pixel size, when the request names one ("1024x1536"). */
+  size?: { width: number; height: number };
+  /** Aspect ratio, when the request names one ("3:4"). */
+  aspectRatio?: string;
+  quality?: string;
+  format: ImageFormat;
+  references: ReferenceImage[];
+  signal: AbortSignal;
+}
+
+export interface Usage {
+  inputTokens?: number;
+  outputTokens?: number;
+  imageTokens?: number;
+}
+
+export interface ImageResult {
+  bytes: Uint8Array;
+  mimeType: string;
+  usage?: Usage;
+  /** Actual cost in USD when the provider's answer lets us know it. */
+  costUsd?: number;
+  /** Provider ids, revised prompt, finish reason: written back and kept in the cache, never secrets. */
+  metadata: Record<string, unknown>;
+}
+
+/** The model-level request the dry run prices (no bytes, no signal). */
+export type CostQuery = Pick<ImageRequest, "model" | "size" | "aspectRatio" | "quality" | "format">;
+
+export interface ProviderLimits {
+  /** Requests in flight at once. */
+  maxInFlight: number;
+  /** Requests started per minute. */
+  perMinute: number;
+}
+
+export interface Provider {
+  readonly name: string;
+  /** Throws ChargenError; kind tells the executor what to do. */
+  generate(request: ImageRequest): Promise<ImageResult>;
+  /** Price estimate for the dry run; undefined when unknown. */
+  estimateCostUsd(query: CostQuery): number | undefined;
+}
+
+export interface ProviderFactoryOptions {
+  env: NodeJS.ProcessEnv;
+  /** Free-form per-provider options from the rules (placeholder latency, base URL overrides, ...). */
+  options: Record<string, unknown>;
+}
+
+/** A provider module's default export. Imported lazily: a no-op build loads no SDK. */
+export interface ProviderModule {
+  defaultModel: string;
+  defaultLimits: ProviderLimits;
+  create(options: ProviderFactoryOptions): Provider;
+}
+
+export type { ChargenError };

@@ -1,0 +1,94 @@
+import type { Document, Node } from "yaml";
+import type { Diagnostic } from "../errors.js";
+import type { ModelSettings, ReferenceInput, TargetSpec } from "../graph/target.js";
+import type { ImageFormat } from "../providers/types.js";
+import type { YamlEditor } from "../workspace/yaml-edit.js";
+
+/** A parsed workspace YAML file, as a rule sees it. */
+export interface SourceFile {
+  /** Workspace-relative path. */
+  path: string;
+  text: string;
+  doc: Document.Parsed;
+  /** 1-based line and column of a node of this file's document. */
+  position(node: Node | null | undefined): { line: number; column: number };
+}
+
+export interface RuleContext {
+  emit(target: TargetSpec): void;
+  /** Report a problem; `file` defaults to the source being planned. */
+  report(diagnostic: Omit<Diagnostic, "file"> & { file?: string }): void;
+  /** Read another workspace YAML file (cached per build). A change to it re-plans this source. */
+  readYaml(path: string): SourceFile | undefined;
+  /** Whether a workspace file exists. Its appearance or removal re-plans this source. */
+  exists(path: string): boolean;
+  /** The rule set's settings (reference policy and so on). */
+  readonly rules: RuleSet;
+}
+
+/** What a finished target hands to its rule's write-back. */
+export interface BuildOutcome {
+  target: TargetSpec;
+  settings: ModelSettings;
+  key: string;
+  /** Workspace-relative output path and the digest of its bytes. */
+  output: string;
+  outputDigest: string;
+  generatedAt: string;
+  prompt: string;
+  negativePrompt: string;
+  references: (ReferenceInput & { digest: string })[];
+  costUsd?: number;
+  metadata: Record<string, unknown>;
+}
+
+export interface WriteBackContext {
+  outcome: BuildOutcome;
+  /** Open a workspace YAML file for comment-preserving edits; all edits are written atomically afterwards. */
+  edit(path: string): YamlEditor;
+}
+
+export interface Rule {
+  name: string;
+  /** fast-glob patterns, relative to the workspace root, of the YAML files this rule reads. */
+  sources: string[];
+  /** Emit the targets of one source file. Pure apart from `ctx` reads: results are cached. */
+  plan(file: SourceFile, ctx: RuleContext): void;
+  /** Record a finished target in the YAML. Runs after the image is safely on disk. */
+  writeBack?(ctx: WriteBackContext): void;
+}
+
+export interface ModelLimits {
+  /** Requests in flight at once. */
+  maxInFlight?: number;
+  /** Requests started per minute. */
+  perMinute?: number;
+}
+
+export interface ProviderConfig extends ModelLimits {
+  /** Model used when a target names this provider but no model (or `--provider` switches to it). */
+  model?: string;
+  /** Limits per model id, over the provider's. */
+  models?: Record<string, ModelLimits>;
+  /** Provider-specific options (placeholder latency and failure rate, ...). */
+  options?: Record<string, unknown>;
+}
+
+export interface RuleSet {
+  rules: Rule[];
+  /** Used when neither the entry nor its file names them. */
+  defaults?: { provider?: string; model?: string; format?: ImageFormat; quality?: string };
+  providers?: Record<string, ProviderConfig>;
+  /** Retired or renamed model ids to current ones: `{"dall-e-3": "gpt-image-1.5"}`. */
+  modelMap?: Record<string, string>;
+  /**
+   * What to do with a reference that resolves to nothing or to a missing file:
+   * "fail" fails the target, "warn" builds without it and says so.
+   */
+  missingReferences?: "fail" | "warn";
+}
+
+/** Identity, for type checking and editor help in `chargen.rules.ts`. */
+export function defineRules(rules: RuleSet): RuleSet {
+  return rules;
+}

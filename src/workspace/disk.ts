@@ -1,0 +1,62 @@
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { digestBytes } from "../cache/hash.js";
+import type { FileStamp, StatCache } from "../cache/stat-cache.js";
+
+/**
+ * The planner's only window on the file system (Ninja's disk interface): stats and digests of
+ * workspace-relative paths, going through the stat cache so that unchanged files are not re-read.
+ * Synchronous on purpose: planning stats thousands of small files, where sync calls are fastest.
+ */
+export interface Disk {
+  readonly root: string;
+  stamp(path: string): FileStamp | undefined;
+  /** Content digest, or undefined when the file does not exist. */
+  digest(path: string): string | undefined;
+  readText(path: string): string;
+  readBytes(path: string): Uint8Array;
+}
+
+export class RealDisk implements Disk {
+  private readonly digests = new Map<string, string | undefined>();
+
+  constructor(
+    readonly root: string,
+    private readonly stats: StatCache,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  stamp(path: string): FileStamp | undefined {
+    const st = statSync(join(this.root, path), { bigint: true, throwIfNoEntry: false });
+    if (!st || !st.isFile()) return undefined;
+    return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ino: Number(st.ino) };
+  }
+
+  digest(path: string): string | undefined {
+    if (this.digests.has(path)) return this.digests.get(path);
+    const stamp = this.stamp(path);
+    let digest: string | undefined;
+    if (stamp) {
+      digest = this.stats.lookup(path, stamp);
+      if (digest === undefined) {
+        digest = digestBytes(this.readBytes(path));
+        this.stats.record(path, stamp, digest, this.now());
+      }
+    }
+    this.digests.set(path, digest);
+    return digest;
+  }
+
+  /** Forget what this build learnt about a path (chargen just wrote it). */
+  invalidate(path: string): void {
+    this.digests.delete(path);
+  }
+
+  readText(path: string): string {
+    return readFileSync(join(this.root, path), "utf8");
+  }
+
+  readBytes(path: string): Uint8Array {
+    return readFileSync(join(this.root, path));
+  }
+}
