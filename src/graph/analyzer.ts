@@ -13,6 +13,7 @@ export interface TargetRecord {
   source: SourceLocation;
   output: string;
   references: ReferenceInput[];
+  unresolved: string[];
   requested: RequestedSettings;
   digests: PromptDigests;
 }
@@ -164,6 +165,7 @@ function toRecord(spec: TargetSpec): TargetRecord {
     source: spec.source,
     output: spec.output,
     references: spec.references,
+    unresolved: spec.unresolved ?? [],
     requested: spec.requested,
     digests: promptDigests(spec.prompt),
   };

@@ -43,9 +43,8 @@ export function decide(d: DecisionInput): Decision {
     if (d.outputDigest !== undefined && !lockDigestMatches && !d.force) return { status: "modified", reasons: [modifiedReason(d.lock)] };
     return { status: "pending", reasons: [`upstream ${pending.pendingUpstream} is not built yet`] };
   }
-  if (missing.length && d.missingReferences === "fail") {
-    return { status: "blocked", reasons: missing.map((r) => `reference ${r.path} is missing`) };
-  }
+  const missingReasons = [...missing.map((r) => `reference ${r.path} is missing`), ...d.record.unresolved.map((u) => `reference ${u}`)];
+  if (missingReasons.length && d.missingReferences === "fail") return { status: "blocked", reasons: missingReasons };
   const inputs = keyInputs(d.record, d.settings, d.refs);
   const key = keyOf(inputs);
   const ours = d.outputDigest !== undefined && (lockDigestMatches || d.produced(key, d.outputDigest));
@@ -62,7 +61,7 @@ export function decide(d: DecisionInput): Decision {
     else if (!lockDigestMatches) reasons.push(ours ? "lock entry out of date" : "output modified (overwritten: --force)");
     if (d.lock.key !== key) reasons.push(...explainChange(d.lock.inputs, inputs));
   }
-  for (const r of missing) reasons.push(`reference ${r.path} is missing: building without it`);
+  for (const r of missingReasons) reasons.push(`${r}: building without it`);
   const adopt = ours && d.outputDigest !== undefined && d.produced(key, d.outputDigest);
   return { status: "stale", key, inputs, reasons, restorable: adopt || d.restorable(key), adopt };
 }

@@ -52,6 +52,8 @@ export interface TargetSpec {
   source: SourceLocation;
   prompt: PromptIR;
   references: ReferenceInput[];
+  /** References the rule could not resolve to a file (a dangling id), with why. */
+  unresolved?: string[];
   requested: RequestedSettings;
   /** Workspace-relative output path. */
   output: string;

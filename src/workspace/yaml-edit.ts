@@ -1,0 +1,301 @@
+/**
+ * Surgical write-back into authors' YAML files.
+ *
+ * `doc.toString()` re-renders the whole file (refolds long lines, moves comments, changes
+ * quoting), so instead we splice rendered text for the edited values only into the original
+ * source, at the offsets `yaml` records in each node's `range`. Every edit is checked by
+ * re-parsing: the result must parse and equal the old data with just that change applied.
+ */
+import { isDeepStrictEqual } from "node:util";
+import { Document, isMap, isNode, isPair, isScalar, isSeq, parseDocument, visit } from "yaml";
+import type { Node, Pair, YAMLMap, YAMLSeq } from "yaml";
+import { ChargenError } from "../errors.js";
+
+export type YamlPath = (string | number)[];
+
+interface Splice {
+  from: number;
+  to: number;
+  text: string;
+}
+
+interface Style {
+  indent: number;
+  indentSeq: boolean;
+}
+
+export class YamlEditor {
+  readonly file: string;
+  readonly #original: string;
+  readonly #eol: string;
+  #text: string;
+  #doc: Document.Parsed;
+
+  private constructor(text: string, file: string, doc: Document.Parsed) {
+    this.file = file;
+    this.#original = this.#text = text;
+    this.#eol = text.includes("\r\n") ? "\r\n" : "\n";
+    this.#doc = doc;
+  }
+
+  /** Throws ChargenError (kind "user", details {file, line, column}) when the text does not parse. */
+  static parse(text: string, file: string): YamlEditor {
+    const doc = parseDocument(text);
+    const err = doc.errors[0];
+    if (err) {
+      const pos = err.linePos?.[0];
+      throw new ChargenError("user", `${file}: ${err.message.split("\n")[0]}`, {
+        file,
+        line: pos?.line,
+        column: pos?.col,
+      });
+    }
+    return new YamlEditor(text, file, doc);
+  }
+
+  /** The parsed document of the current text (re-parsed after each edit). */
+  get doc(): Document.Parsed {
+    return this.#doc;
+  }
+
+  toString(): string {
+    return this.#text;
+  }
+
+  get changed(): boolean {
+    return this.#text !== this.#original;
+  }
+
+  /** Set `key: value` in the map at `mapPath`, adding the key at the end of the map when absent. */
+  set(mapPath: YamlPath, key: string, value: unknown): void {
+    const expect = (js: unknown) => setJs(js ?? {}, [...mapPath, key], value);
+    const map = this.#node(mapPath);
+    if (mapPath.length === 0 && isEmptyDocument(map)) {
+      // Nothing but comments (or `---`): the new key starts the root map.
+      return this.#apply([this.#lines(this.#text.length, this.#text.length, this.#pairLines(key, value, 0))], expect);
+    }
+    if (!isMap(map)) throw this.#userError(`${fmt(mapPath)} is not a map`);
+
+    const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+    if (pair) {
+      // Keep the author's spelling when the value is already right (e.g. quoted, `1.0`).
+      if (isDeepStrictEqual(isNode(pair.value) ? pair.value.toJS(this.#doc) : null, value)) return;
+      return this.#apply(this.#replaceValue(pair, value), expect);
+    }
+    if (map.flow) {
+      // An empty `{}` under a key becomes a block map; otherwise stay in flow style.
+      const parentKey = mapPath.at(-1);
+      if (!map.items.length && typeof parentKey === "string" && isMap(this.#node(mapPath.slice(0, -1)))) {
+        return this.set(mapPath.slice(0, -1), parentKey, { [key]: value });
+      }
+      return this.#apply([this.#flowInsert(map, flowText({ [key]: value }))], expect);
+    }
+    const col = this.#col(nodeStart(map.items[0]!.key));
+    const at = this.#afterLine(contentEnd(map));
+    this.#apply([this.#lines(at, at, this.#pairLines(key, value, col))], expect);
+  }
+
+  /** Append `item` to the sequence at `seqPath`, creating a block sequence if absent, null or `[]`. */
+  append(seqPath: YamlPath, item: unknown): void {
+    const seq = this.#node(seqPath);
+    const parentKey = seqPath.at(-1);
+    const emptyFlow = isSeq(seq) && seq.flow && !seq.items.length;
+    const create = seq == null || (isScalar(seq) && seq.value == null) || emptyFlow;
+    if (create && typeof parentKey === "string" && isMap(this.#node(seqPath.slice(0, -1)))) {
+      return this.set(seqPath.slice(0, -1), parentKey, [item]);
+    }
+    const expect = (js: unknown) => {
+      const cur = getJs(js, seqPath);
+      return setJs(js, seqPath, Array.isArray(cur) ? [...cur, item] : [item]);
+    };
+    if (seqPath.length === 0 && isEmptyDocument(seq)) {
+      return this.#apply([this.#lines(this.#text.length, this.#text.length, this.#render([item], 0))], expect);
+    }
+    if (!isSeq(seq)) throw this.#userError(`${fmt(seqPath)} is not a sequence`);
+    if (seq.flow) return this.#apply([this.#flowInsert(seq, flowText([item]))], expect);
+    const col = this.#col(seq.range![0]);
+    const at = this.#afterLine(contentEnd(seq));
+    this.#apply([this.#lines(at, at, this.#render([item], col))], expect);
+  }
+
+  /** Splices that replace the value of an existing pair; the key line's trailing comment survives. */
+  #replaceValue(pair: Pair, value: unknown): Splice[] {
+    const t = this.#text;
+    const keyNode = pair.key as Node;
+    const colonEnd = t.indexOf(":", keyNode.range![1]) + 1;
+    const [head, body] = this.#valueParts(value, this.#col(keyNode.range![0]));
+    const [vs, ve] = (pair.value as Node).range!;
+
+    if (t.slice(colonEnd, vs).includes("\n")) {
+      // Block collection below the key: swap its lines, keep comments between key and value.
+      const out = [this.#lines(this.#lineStart(vs), this.#afterLine(contentEnd(pair.value as Node)), body)];
+      if (head) out.push({ from: colonEnd, to: colonEnd, text: ` ${head}` });
+      return out;
+    }
+    if (t[ve - 1] === "\n") {
+      // Block scalar: its range owns its last line break.
+      const text = head ? this.#pad(vs, head, false) : "";
+      return [{ from: head ? vs : colonEnd, to: ve, text: text + this.#eol + this.#joined(body) }];
+    }
+    const out: Splice[] = [];
+    if (head) out.push({ from: vs, to: ve, text: this.#pad(vs, head, t[ve] === "#") });
+    else {
+      // Nothing stays on the key line but a comment, if there is one.
+      const spaces = /^[ \t]*/.exec(t.slice(ve))![0].length;
+      const comment = t[ve + spaces] === "#";
+      out.push({ from: colonEnd, to: ve + spaces, text: comment ? " " : "" });
+    }
+    if (body.length) {
+      const at = this.#afterLine(ve);
+      out.push(this.#lines(at, at, body));
+    }
+    return out;
+  }
+
+  /** `head` goes on the key line after `key:`; `body` lines follow it, indented under column `col`. */
+  #valueParts(value: unknown, col: number): [string, string[]] {
+    // Render under a dummy key so block scalars get indentation relative to their key.
+    const [first, ...body] = this.#render({ k: value }, col);
+    return [first!.slice(col + 2).trim(), body];
+  }
+
+  #pairLines(key: string, value: unknown, col: number): string[] {
+    return this.#render({ [key]: value }, col);
+  }
+
+  /** Block-style rendering, lines shifted right by `col` (blank lines left empty). */
+  #render(value: unknown, col: number): string[] {
+    const version = this.#doc.directives?.yaml.version ?? "1.2";
+    const text = new Document(value, { version, aliasDuplicateObjects: false }).toString({ ...this.#style(), lineWidth: 0 });
+    const pad = " ".repeat(col);
+    return text.replace(/\n$/, "").split("\n").map((l) => (l ? pad + l : l));
+  }
+
+  /** Indentation step and whether `- ` is indented under its key, taken from the file itself. */
+  #style(): Style {
+    let indent: number | undefined;
+    let indentSeq: boolean | undefined;
+    visit(this.#doc, {
+      Pair: (_, pair) => {
+        const v = pair.value;
+        if (!isNode(pair.key) || !(isMap(v) || isSeq(v)) || v.flow) return;
+        const step = this.#col(v.range![0]) - this.#col(pair.key.range![0]);
+        if (isSeq(v)) indentSeq ??= step > 0;
+        if (step > 0) indent ??= step;
+        if (indent !== undefined && indentSeq !== undefined) return visit.BREAK;
+      },
+    });
+    return { indent: indent ?? 2, indentSeq: indentSeq ?? true };
+  }
+
+  /** Insert `text` as the last entry of a flow collection. */
+  #flowInsert(coll: YAMLMap | YAMLSeq, text: string): Splice {
+    const last = coll.items.at(-1);
+    if (last === undefined) {
+      const open = coll.range![0] + 1;
+      return { from: open, to: open, text };
+    }
+    const at = contentEnd((isPair(last) ? (last.value ?? last.key) : last) as Node);
+    return { from: at, to: at, text: `, ${text}` };
+  }
+
+  /** Replace whole lines [from, to) with `lines`, keeping a missing final line break missing. */
+  #lines(from: number, to: number, lines: string[]): Splice {
+    const t = this.#text;
+    if (to === t.length && t.length > 0 && !t.endsWith("\n")) {
+      // Move the break before the new lines instead of after them.
+      if (from > 0 && t[from - 1] === "\n") from -= t[from - 2] === "\r" ? 2 : 1;
+      return { from, to, text: lines.map((l) => this.#eol + l).join("") };
+    }
+    return { from, to, text: this.#joined(lines) };
+  }
+
+  #joined(lines: string[]): string {
+    return lines.map((l) => l + this.#eol).join("");
+  }
+
+  /** `head` with the spaces it needs to sit between `key:` and whatever followed the old value. */
+  #pad(from: number, head: string, commentNext: boolean): string {
+    return (/[ \t]/.test(this.#text[from - 1] ?? "") ? "" : " ") + head + (commentNext ? " " : "");
+  }
+
+  #lineStart(pos: number): number {
+    return this.#text.lastIndexOf("\n", pos - 1) + 1;
+  }
+
+  #col(pos: number): number {
+    return pos - this.#lineStart(pos);
+  }
+
+  /** Offset just past the line break of the line holding `pos` (or `pos` when it starts a line). */
+  #afterLine(pos: number): number {
+    if (pos > 0 && this.#text[pos - 1] === "\n") return pos;
+    const nl = this.#text.indexOf("\n", pos);
+    return nl < 0 ? this.#text.length : nl + 1;
+  }
+
+  #node(path: YamlPath): unknown {
+    return this.#doc.getIn(path, true);
+  }
+
+  /** Apply splices, then refuse the result unless it parses to exactly the expected data. */
+  #apply(splices: Splice[], expect: (js: unknown) => unknown): void {
+    let next = this.#text;
+    for (const s of [...splices].sort((a, b) => b.from - a.from)) {
+      next = next.slice(0, s.from) + s.text + next.slice(s.to);
+    }
+    const doc = parseDocument(next);
+    if (doc.errors.length || !isDeepStrictEqual(doc.toJS(), expect(this.#doc.toJS()))) {
+      throw new ChargenError("target", `${this.file}: cannot write the change back without altering other data`, {
+        file: this.file,
+      });
+    }
+    this.#text = next;
+    this.#doc = doc;
+  }
+
+  #userError(message: string): ChargenError {
+    return new ChargenError("user", `${this.file}: ${message}`, { file: this.file });
+  }
+}
+
+/** Where a parsed node's text starts. */
+function nodeStart(node: unknown): number {
+  return (node as Node).range![0];
+}
+
+/** End of a node's last value text, ignoring comments and blank lines that trail it. */
+function contentEnd(node: Node): number {
+  if ((isMap(node) || isSeq(node)) && !node.flow) {
+    const last = node.items.at(-1);
+    const inner = isPair(last) ? (last.value ?? last.key) : last;
+    if (isNode(inner)) return contentEnd(inner);
+  }
+  return node.range![1];
+}
+
+function isEmptyDocument(contents: unknown): boolean {
+  return contents == null || (isScalar(contents) && contents.range![0] === contents.range![1]);
+}
+
+/** Single-line flow rendering of `[x]` or `{k: v}` without its brackets; JSON when yaml would wrap. */
+function flowText(value: object): string {
+  const doc = new Document(value, { aliasDuplicateObjects: false });
+  (doc.contents as YAMLMap | YAMLSeq).flow = true;
+  const inner = doc.toString({ lineWidth: 0 }).trim().slice(1, -1).trim();
+  return inner.includes("\n") ? JSON.stringify(value).slice(1, -1) : inner;
+}
+
+function getJs(root: unknown, path: YamlPath): unknown {
+  return path.reduce<unknown>((cur, k) => (cur as Record<string | number, unknown> | null)?.[k], root);
+}
+
+function setJs(root: unknown, path: YamlPath, value: unknown): unknown {
+  if (!path.length) return value;
+  (getJs(root, path.slice(0, -1)) as Record<string | number, unknown>)[path.at(-1)!] = value;
+  return root;
+}
+
+function fmt(path: YamlPath): string {
+  return path.length ? path.join(".") : "the document root";
+}
