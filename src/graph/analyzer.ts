@@ -41,6 +41,8 @@ export interface Analysis {
   spec(id: string): TargetSpec | undefined;
   /** The parse cache to save for the next build. */
   cache: ParseCacheData;
+  /** Whether the cache differs from the one read (a file was re-planned, added or removed). */
+  cacheChanged: boolean;
 }
 
 const IGNORE = ["**/node_modules/**", ".chargen/**", ".git/**"];
@@ -57,6 +59,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
   const specs = new Map<string, TargetSpec>();
   const ruleOf = new Map<string, { rule: Rule; file: string }>();
   const watched = new Set<string>();
+  let replanned = 0;
 
   const source = (path: string): SourceFile | Diagnostic | undefined => {
     if (!parsed.has(path)) {
@@ -67,6 +70,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
   };
 
   const run = (rule: Rule, path: string, digest: string): FileAnalysis => {
+    replanned++;
     const result: FileAnalysis = { digest, deps: {}, targets: [], diagnostics: [] };
     const src = source(path);
     if (!src || !("doc" in src)) {
@@ -148,6 +152,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
     diagnostics,
     files: [...watched].sort(),
     cache: { fingerprint, files },
+    cacheChanged: replanned > 0 || Object.keys(files).length !== Object.keys(cached).length,
     spec(id) {
       if (!specs.has(id)) {
         const owner = ruleOf.get(id);

@@ -24,7 +24,7 @@ export interface DecisionInput {
 }
 
 export type Decision =
-  | { status: "fresh"; key: string; inputs: KeyInputs }
+  | { status: "fresh"; key: string; inputs: KeyInputs; reasons: [] }
   | { status: "stale"; key: string; inputs: KeyInputs; reasons: string[]; restorable: boolean; adopt: boolean }
   | { status: "pending"; reasons: string[] }
   | { status: "modified"; reasons: string[] }
@@ -48,7 +48,7 @@ export function decide(d: DecisionInput): Decision {
   const inputs = keyInputs(d.record, d.settings, d.refs);
   const key = keyOf(inputs);
   const ours = d.outputDigest !== undefined && (lockDigestMatches || d.produced(key, d.outputDigest));
-  if (d.lock?.key === key && lockDigestMatches) return { status: "fresh", key, inputs };
+  if (d.lock?.key === key && lockDigestMatches) return { status: "fresh", key, inputs, reasons: [] };
   if (d.outputDigest !== undefined && !ours && !d.force) {
     const reasons = [modifiedReason(d.lock)];
     if (d.lock && d.lock.key !== key) reasons.push(...explainChange(d.lock.inputs, inputs));

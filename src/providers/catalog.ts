@@ -16,6 +16,8 @@ export interface ProviderInfo {
   retired: Record<string, { since: string; suggest: string }>;
   /** Bring a requested size / aspect to what the model accepts; returns what was adjusted. */
   normalise(settings: ModelSettings): { settings: ModelSettings; adjustments: string[] };
+  /** Standard price of one image with these settings, for the dry run; undefined when unknown. */
+  price(settings: ModelSettings): number | undefined;
   load(): Promise<ProviderModule>;
 }
 
@@ -28,6 +30,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     keyEnv: [],
     retired: {},
     normalise: asIs,
+    price: () => 0,
     load: async () => (await import("./placeholder.js")).default,
   },
 };

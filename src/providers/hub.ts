@@ -3,7 +3,7 @@ import { asChargenError, ChargenError } from "../errors.js";
 import { Pool } from "../graph/pool.js";
 import type { RuleSet } from "../rules/api.js";
 import { providerInfo } from "./catalog.js";
-import type { CostQuery, ImageRequest, ImageResult, Provider } from "./types.js";
+import type { ImageRequest, ImageResult, Provider } from "./types.js";
 
 export interface RetryPolicy {
   /** Attempts for 5xx, timeouts and resets. */
@@ -49,10 +49,6 @@ export class ProviderHub {
   /** Provider calls made in this build (attempts, retries included), per provider. */
   callCounts(): Record<string, number> {
     return Object.fromEntries(this.attempts);
-  }
-
-  async estimateCostUsd(provider: string, query: CostQuery): Promise<number | undefined> {
-    return (await this.provider(provider)).estimateCostUsd(query);
   }
 
   /**

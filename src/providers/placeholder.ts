@@ -153,13 +153,10 @@ export function createPlaceholderProvider(config: PlaceholderConfig): Provider {
       };
     },
 
-    estimateCostUsd: () => 0,
   };
 }
 
 const placeholder: ProviderModule = {
-  defaultModel: "placeholder-1",
-  defaultLimits: { maxInFlight: 8, perMinute: 6000 },
   create: (options) => createPlaceholderProvider(readConfig(options)),
 };
 

@@ -44,9 +44,6 @@ export interface ImageResult {
   metadata: Record<string, unknown>;
 }
 
-/** The model-level request the dry run prices (no bytes, no signal). */
-export type CostQuery = Pick<ImageRequest, "model" | "size" | "aspectRatio" | "quality" | "format">;
-
 export interface ProviderLimits {
   /** Requests in flight at once. */
   maxInFlight: number;
@@ -56,10 +53,8 @@ export interface ProviderLimits {
 
 export interface Provider {
   readonly name: string;
-  /** Throws ChargenError; kind tells the executor what to do. */
+  /** Throws ChargenError; kind tells the executor what to do. Prices for the dry run live in the catalog. */
   generate(request: ImageRequest): Promise<ImageResult>;
-  /** Price estimate for the dry run; undefined when unknown. */
-  estimateCostUsd(query: CostQuery): number | undefined;
 }
 
 export interface ProviderFactoryOptions {
@@ -68,10 +63,8 @@ export interface ProviderFactoryOptions {
   options: Record<string, unknown>;
 }
 
-/** A provider module's default export. Imported lazily: a no-op build loads no SDK. */
+/** A provider module's default export. Imported lazily: a no-op build loads no SDK. Defaults live in the catalog. */
 export interface ProviderModule {
-  defaultModel: string;
-  defaultLimits: ProviderLimits;
   create(options: ProviderFactoryOptions): Provider;
 }
 

@@ -1,0 +1,208 @@
+import { appendFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Store } from "../cache/store.js";
+import { writeJsonCache } from "../cache/json-file.js";
+import { realClock, type Clock } from "../clock.js";
+import { ChargenError, formatDiagnostic, type Diagnostic } from "../errors.js";
+import { Executor, type TargetOutcome } from "../graph/executor.js";
+import { ProviderHub } from "../providers/hub.js";
+import { annotation, formatSummary, round, summarise, type Report, type TargetReport } from "../report/report.js";
+import { silentProgress, type Progress } from "../report/progress.js";
+import { Applier } from "../workspace/applier.js";
+import { BuildLock } from "../workspace/build-lock.js";
+import { planWorkspace, type PlannedTarget } from "./plan.js";
+import { CACHE_DIR, openWorkspace, PARSE_CACHE, parseCacheVersion, STAT_CACHE, type Workspace } from "./workspace.js";
+
+export interface BuildOptions {
+  root: string;
+  patterns: string[];
+  mode: "build" | "check" | "dry-run";
+  explain: boolean;
+  json: boolean;
+  jobs: number;
+  providerOverride?: string;
+  force: boolean;
+  failFast: boolean;
+  env: NodeJS.ProcessEnv;
+  githubActions: boolean;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  progress: () => Promise<Progress>;
+  /** Ctrl-C: first call stops scheduling, second aborts what is in flight. */
+  onInterrupt: (handler: () => void) => () => void;
+  clock?: Clock;
+}
+
+export const EXIT = { ok: 0, failed: 1, error: 2, interrupted: 130 } as const;
+
+export async function runBuild(options: BuildOptions): Promise<number> {
+  const startedAt = Date.now();
+  const ws = await openWorkspace(options);
+  if (options.mode !== "build") return plan(ws, options, startedAt);
+  return build(ws, options, startedAt);
+}
+
+/** `--check` and `--dry-run`: decide from the lock and the files; no provider call, no write. */
+function plan(ws: Workspace, options: BuildOptions, startedAt: number): number {
+  // The store is only consulted when present (a dry run's "restorable"); --check needs none.
+  const store = options.mode === "dry-run" ? new Store(join(ws.root, CACHE_DIR)) : undefined;
+  const planned = planWorkspace(ws, store, options.force);
+  const targets = planned.map((p) => targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd));
+  const hasErrors = ws.diagnostics.some((d) => d.severity === "error") || targets.some((t) => t.status === "failed");
+  const stale = targets.some((t) => t.status !== "fresh");
+  const exitCode = hasErrors ? EXIT.error : options.mode === "check" && stale ? EXIT.failed : EXIT.ok;
+  const report: Report = {
+    command: options.mode === "check" ? "check" : "dry-run",
+    targets,
+    diagnostics: ws.diagnostics,
+    summary: summarise(targets, ws.diagnostics, { providerCalls: 0, durationMs: Date.now() - startedAt, exitCode }),
+  };
+  if (options.json) {
+    options.out(JSON.stringify(report, null, 2) + "\n");
+    return exitCode;
+  }
+  printDiagnostics(ws.diagnostics, options);
+  for (const t of targets) {
+    if (t.status === "fresh") continue;
+    const cost = options.mode === "dry-run" && t.status === "stale" ? `  ${t.estimatedCostUsd === null ? "cost unknown" : `$${t.estimatedCostUsd.toFixed(3)}`}` : "";
+    options.out(`${t.status.padEnd(8)} ${t.id}${cost}\n${t.reasons.map((r) => `         ${r}\n`).join("")}`);
+    if (options.githubActions && options.mode === "check") options.out(annotation(t) + "\n");
+  }
+  options.out(formatSummary(report) + "\n");
+  return exitCode;
+}
+
+function planStatus(p: PlannedTarget): TargetReport["status"] {
+  switch (p.decision.status) {
+    case "fresh":
+    case "modified":
+    case "stale":
+      return p.decision.status;
+    case "pending":
+      return "stale";
+    case "blocked":
+    case "error":
+      return "failed";
+  }
+}
+
+async function build(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
+  const clock = options.clock ?? realClock;
+  const cacheDir = join(ws.root, CACHE_DIR);
+  const buildLock = BuildLock.acquire(join(cacheDir, "build.pid"));
+  try {
+    ensureGitignored(ws.root);
+    const store = new Store(cacheDir);
+    const progress = options.json ? silentProgress : await options.progress();
+    const applier = new Applier(ws.root, ws.rules, ws.disk, ws.lock, (id) => ws.analysis.spec(id));
+    const hub = new ProviderHub(ws.rules, options.env, clock, {
+      onRetry: (id, attempt, delay, error) => progress.retry(id, attempt, delay, error.message),
+      onProviderStopped: (name, error) => progress.note(`provider ${name} stopped: ${error.message}; nothing more is sent to it in this build`),
+    });
+    const executor = new Executor(
+      ws.graph,
+      ws.records,
+      ws.settings,
+      ws.lock,
+      {
+        digest: (p) => ws.disk.digest(p),
+        readBytes: (p) => ws.disk.readBytes(p),
+        spec: (id) => ws.analysis.spec(id),
+        store,
+        hub,
+        apply: (app) => applier.apply(app),
+        clock,
+      },
+      { force: options.force, failFast: options.failFast, jobs: options.jobs, missingReferences: ws.rules.missingReferences ?? "fail" },
+      { onStart: (id, action) => progress.start(id, action), onDone: (o) => progress.done(o) },
+    );
+
+    const planned = planWorkspace(ws, store, options.force);
+    const toRun = planned.filter((p) => p.decision.status !== "fresh").length;
+    progress.begin(planned.length, toRun);
+    let interrupted = false;
+    const detach = options.onInterrupt(() => {
+      if (!interrupted) {
+        interrupted = true;
+        executor.stop();
+        progress.note("interrupted: letting requests in flight finish and be recorded (Ctrl-C again to abort them)");
+      } else executor.abort();
+    });
+    let outcomes: TargetOutcome[];
+    try {
+      outcomes = await executor.run(ws.selected);
+    } finally {
+      detach();
+      await applier.flushLock();
+      await progress.end();
+    }
+    await saveCaches(ws);
+
+    const estimates = new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
+    const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o));
+    const diagnostics = [...ws.diagnostics, ...applier.warnings];
+    const hasErrors = diagnostics.some((d) => d.severity === "error");
+    const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified");
+    const exitCode = interrupted ? EXIT.interrupted : hasErrors ? EXIT.error : notDone ? EXIT.failed : EXIT.ok;
+    const calls = Object.values(hub.callCounts()).reduce((a, b) => a + b, 0);
+    const report: Report = {
+      command: "build",
+      targets,
+      diagnostics,
+      summary: summarise(targets, diagnostics, { providerCalls: calls, durationMs: Date.now() - startedAt, exitCode }),
+    };
+    if (options.json) options.out(JSON.stringify(report, null, 2) + "\n");
+    else {
+      printDiagnostics(diagnostics, options);
+      for (const t of targets.filter((t) => t.status === "failed" || t.status === "modified" || t.status === "skipped")) {
+        options.err(`${t.status.padEnd(8)} ${t.id}: ${t.reasons.join("; ")}\n`);
+      }
+      options.out(formatSummary(report) + "\n");
+    }
+    return exitCode;
+  } finally {
+    buildLock.release();
+  }
+}
+
+function targetReport(ws: Workspace, id: string, status: TargetReport["status"], reasons: string[], estimate: number | undefined, outcome?: TargetOutcome): TargetReport {
+  const record = ws.records.get(id)!;
+  const resolved = ws.settings.get(id);
+  const settings = resolved && !(resolved instanceof ChargenError) ? resolved.settings : undefined;
+  return {
+    id,
+    status,
+    reasons,
+    output: record.output,
+    source: { file: record.source.file, line: record.source.line },
+    provider: settings?.provider ?? null,
+    model: settings?.model ?? null,
+    estimatedCostUsd: estimate === undefined ? null : round(estimate),
+    costUsd: outcome?.costUsd === undefined ? (outcome ? 0 : null) : round(outcome.costUsd),
+    error: outcome?.error ? { kind: outcome.error.kind, message: outcome.error.message } : null,
+  };
+}
+
+function printDiagnostics(diagnostics: Diagnostic[], options: BuildOptions): void {
+  for (const d of diagnostics) options.err(formatDiagnostic(d) + "\n");
+}
+
+/** Save what this build learnt (stat digests, parse results) for the next one. */
+export async function saveCaches(ws: Workspace): Promise<void> {
+  const dir = join(ws.root, CACHE_DIR);
+  await ws.stats.save(join(dir, STAT_CACHE));
+  if (ws.analysis.cacheChanged) await writeJsonCache(join(dir, PARSE_CACHE), parseCacheVersion, ws.analysis.cache);
+}
+
+/** `.chargen/` is a local cache: keep it out of version control from the first build on. */
+function ensureGitignored(root: string): void {
+  const path = join(root, ".gitignore");
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    // no .gitignore yet
+  }
+  if (text.split(/\r?\n/).some((l) => /^\/?\.chargen\/?$/.test(l.trim()))) return;
+  appendFileSync(path, `${text && !text.endsWith("\n") ? "\n" : ""}# chargen's local cache (the lock, chargen.lock, is meant to be committed)\n.chargen/\n`);
+}

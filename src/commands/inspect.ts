@@ -1,0 +1,57 @@
+import { join } from "node:path";
+import { Store } from "../cache/store.js";
+import { ChargenError } from "../errors.js";
+import { planWorkspace } from "./plan.js";
+import { CACHE_DIR, openWorkspace } from "./workspace.js";
+
+export interface InspectOptions {
+  root: string;
+  patterns: string[];
+  json: boolean;
+  providerOverride?: string;
+  out: (text: string) => void;
+}
+
+/** `chargen targets [PATTERN...]`: every target with its output and source line. */
+export async function listTargets(options: InspectOptions): Promise<number> {
+  const ws = await openWorkspace(options);
+  const rows = ws.selected.map((id) => {
+    const r = ws.records.get(id)!;
+    return { id, output: r.output, source: `${r.source.file}:${r.source.line}`, references: r.references.map((x) => x.path) };
+  });
+  if (options.json) options.out(JSON.stringify({ targets: rows }, null, 2) + "\n");
+  else for (const r of rows) options.out(`${r.id}\t${r.output}\t${r.source}\n`);
+  return 0;
+}
+
+/** `chargen why ID`: the decision for one target, every reason, and the inputs it was keyed on. */
+export async function why(options: InspectOptions & { id: string }): Promise<number> {
+  const ws = await openWorkspace({ ...options, patterns: [options.id] });
+  if (!ws.records.has(options.id)) throw new ChargenError("user", `no target with id ${options.id} (try: chargen targets)`);
+  const store = new Store(join(ws.root, CACHE_DIR));
+  const planned = planWorkspace(ws, store, false).find((p) => p.id === options.id)!;
+  const record = ws.records.get(options.id)!;
+  const lock = ws.lock.get(options.id);
+  const d = planned.decision;
+  const result = {
+    id: options.id,
+    status: d.status,
+    reasons: d.reasons,
+    source: record.source,
+    output: record.output,
+    key: "key" in d ? d.key : null,
+    inputs: "inputs" in d ? d.inputs : null,
+    lock: lock ?? null,
+    restorable: d.status === "stale" ? d.restorable : false,
+  };
+  if (options.json) {
+    options.out(JSON.stringify(result, null, 2) + "\n");
+    return 0;
+  }
+  options.out(`${options.id}: ${d.status}\n`);
+  for (const r of d.reasons) options.out(`  - ${r}\n`);
+  options.out(`  source:  ${record.source.file}:${record.source.line}\n  output:  ${record.output}\n`);
+  if (result.key) options.out(`  key:     ${result.key}${lock ? ` (lock: ${lock.key}, built ${lock.builtAt} by ${lock.provider}/${lock.model})` : " (not in the lock)"}\n`);
+  if (result.restorable) options.out("  an output for this key is in the cache: the next build restores it for free\n");
+  return 0;
+}

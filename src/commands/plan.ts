@@ -1,0 +1,55 @@
+import type { Store } from "../cache/store.js";
+import { ChargenError } from "../errors.js";
+import { decide, referenceStates, type Decision } from "../graph/planner.js";
+import { providerInfo } from "../providers/catalog.js";
+import type { Workspace } from "./workspace.js";
+
+export interface PlannedTarget {
+  id: string;
+  decision: Decision | { status: "error"; reasons: string[] };
+  /** Estimated spend for this target in this build (0 when restorable or fresh). */
+  estimatedCostUsd: number | undefined;
+}
+
+/**
+ * Decide every selected target from the lock and the files (and the store, when there is one):
+ * the plan `--check`, `--dry-run` and `--explain` print. A target whose reference is produced by
+ * a target that will be rebuilt is "pending": its key is known only once the upstream is built.
+ */
+export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest"> | undefined, force: boolean): PlannedTarget[] {
+  const producerOf = new Map([...ws.records.values()].map((r) => [r.output, r.id]));
+  const rebuilt = new Set<string>();
+  const planned: PlannedTarget[] = [];
+  for (const id of ws.selected) {
+    const record = ws.records.get(id)!;
+    const resolved = ws.settings.get(id)!;
+    if (resolved instanceof ChargenError) {
+      planned.push({ id, decision: { status: "error", reasons: [resolved.message] }, estimatedCostUsd: undefined });
+      continue;
+    }
+    const refs = referenceStates(
+      record.references,
+      (p) => ws.disk.digest(p),
+      (p) => {
+        const up = producerOf.get(p);
+        return up && rebuilt.has(up) ? up : undefined;
+      },
+    );
+    const decision = decide({
+      record,
+      settings: resolved.settings,
+      refs,
+      lock: ws.lock.get(id),
+      outputDigest: ws.disk.digest(record.output),
+      produced: (k, d) => store?.find(k, d) !== undefined,
+      restorable: (k) => store?.latest(k) !== undefined,
+      force,
+      missingReferences: ws.rules.missingReferences ?? "fail",
+    });
+    if (decision.status === "stale" || decision.status === "pending") rebuilt.add(id);
+    const paid = (decision.status === "stale" && !decision.restorable) || decision.status === "pending";
+    const price = providerInfo(resolved.settings.provider)?.price(resolved.settings);
+    planned.push({ id, decision, estimatedCostUsd: paid ? price : 0 });
+  }
+  return planned;
+}

@@ -1,0 +1,90 @@
+import { existsSync } from "node:fs";
+import { join, matchesGlob } from "node:path";
+import { LOCK_FILE, readLock, type Lock } from "../cache/lockfile.js";
+import { readJsonCache } from "../cache/json-file.js";
+import { StatCache } from "../cache/stat-cache.js";
+import { ChargenError, type Diagnostic } from "../errors.js";
+import { analyze, type Analysis, type ParseCacheData, type TargetRecord } from "../graph/analyzer.js";
+import { buildGraph, type Graph } from "../graph/dag.js";
+import type { RuleSet } from "../rules/api.js";
+import { loadRules } from "../rules/load.js";
+import { resolveSettings, type Resolved } from "../rules/settings.js";
+import { RealDisk } from "../workspace/disk.js";
+
+export const CACHE_DIR = ".chargen";
+export const STAT_CACHE = "stat.json";
+export const PARSE_CACHE = "plan.json";
+const PARSE_CACHE_VERSION = 1;
+
+export interface WorkspaceOptions {
+  root: string;
+  /** Target id globs; empty means every target. */
+  patterns: string[];
+  providerOverride?: string;
+}
+
+/** A workspace analysed: everything planning needs, read through the caches. */
+export interface Workspace {
+  root: string;
+  rules: RuleSet;
+  rulesFile: string | undefined;
+  disk: RealDisk;
+  stats: StatCache;
+  analysis: Analysis;
+  graph: Graph;
+  lock: Lock;
+  records: Map<string, TargetRecord>;
+  settings: Map<string, Resolved | ChargenError>;
+  /** Selected ids and everything they reference, in dependency order. */
+  selected: string[];
+  diagnostics: Diagnostic[];
+}
+
+export async function openWorkspace(options: WorkspaceOptions): Promise<Workspace> {
+  const { root } = options;
+  if (!existsSync(root)) throw new ChargenError("user", `workspace folder ${root} does not exist`);
+  const loaded = await loadRules(root);
+  const stats = StatCache.load(join(root, CACHE_DIR, STAT_CACHE));
+  const disk = new RealDisk(root, stats);
+  const previous = readJsonCache<ParseCacheData>(join(root, CACHE_DIR, PARSE_CACHE), PARSE_CACHE_VERSION);
+  const analysis = analyze(loaded.rules, disk, previous, loaded.fingerprint);
+  const graph = buildGraph(analysis.targets);
+  const lock = readLock(join(root, LOCK_FILE));
+  const records = new Map(analysis.targets.map((t) => [t.id, t]));
+  const diagnostics = [...analysis.diagnostics, ...graph.diagnostics];
+
+  const settings = new Map<string, Resolved | ChargenError>();
+  const reported = new Set<string>();
+  for (const t of analysis.targets) {
+    try {
+      settings.set(t.id, resolveSettings(t.requested, loaded.rules, options.providerOverride));
+    } catch (e) {
+      const error = e as ChargenError;
+      settings.set(t.id, error);
+      // One diagnostic per file and message: a retired model is usually asked for file-wide.
+      const once = `${t.source.file}\n${error.message}`;
+      if (!reported.has(once)) {
+        reported.add(once);
+        diagnostics.push({ severity: "error", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message: error.message });
+      }
+    }
+  }
+
+  const wanted = options.patterns.length ? graph.order.filter((id) => options.patterns.some((p) => matchesGlob(id, p) || id === p)) : graph.order;
+  if (options.patterns.length && wanted.length === 0) {
+    throw new ChargenError("user", `no target matches ${options.patterns.map((p) => JSON.stringify(p)).join(" ")} (try: chargen targets)`);
+  }
+  // Make's rule: building a target builds what it depends on.
+  const closure = new Set<string>();
+  const add = (id: string) => {
+    if (closure.has(id)) return;
+    closure.add(id);
+    for (const d of graph.deps.get(id) ?? []) add(d);
+  };
+  wanted.forEach(add);
+  const selected = graph.order.filter((id) => closure.has(id));
+
+  return { root, rules: loaded.rules, rulesFile: loaded.file, disk, stats, analysis, graph, lock, records, settings, selected, diagnostics };
+}
+
+export const parseCacheVersion = PARSE_CACHE_VERSION;

@@ -1,0 +1,82 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { digestText } from "../cache/hash.js";
+import { ChargenError } from "../errors.js";
+import { VERSION } from "../version.js";
+import type { RuleSet } from "./api.js";
+
+export const RULES_FILES = ["chargen.rules.ts", "chargen.rules.mts", "chargen.rules.js", "chargen.rules.mjs"];
+
+export interface LoadedRules {
+  rules: RuleSet;
+  /** Workspace-relative rules file, or undefined for the built-in defaults. */
+  file: string | undefined;
+  /** Changes whenever the rules (or chargen's own rule code) may plan differently: invalidates the parse cache. */
+  fingerprint: string;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The workspace's `chargen.rules.ts` through jiti (with "chargen" mapped to this install), or
+ * chargen's own default rules. A rules file that fails to load is a user error naming it.
+ */
+export async function loadRules(root: string): Promise<LoadedRules> {
+  const file = RULES_FILES.find((f) => statSync(join(root, f), { throwIfNoEntry: false })?.isFile());
+  const codeStamp = chargenCodeStamp();
+  if (!file) {
+    const mod = (await import(join(here, "..", "..", "chargen.rules.js"))) as { default: RuleSet };
+    return { rules: mod.default, file: undefined, fingerprint: digestText(`builtin\n${codeStamp}`) };
+  }
+  const path = join(root, file);
+  let rules: unknown;
+  try {
+    const { createJiti } = await import("jiti");
+    const jiti = createJiti(import.meta.url, {
+      alias: { chargen: join(here, "..", "index.js") },
+      // Watch mode reloads the rules: never hand back a module from an earlier load.
+      moduleCache: false,
+    });
+    rules = await jiti.import(path, { default: true });
+  } catch (e) {
+    throw new ChargenError("user", `${file} could not be loaded: ${(e as Error).message}`, { file });
+  }
+  validate(rules, file);
+  return { rules, file, fingerprint: digestText(`${file}\n${readFileSync(path, "utf8")}\n${codeStamp}`) };
+}
+
+function validate(rules: unknown, file: string): asserts rules is RuleSet {
+  const fail = (why: string): never => {
+    throw new ChargenError("user", `${file}: ${why} (export default defineRules({ rules: [...] }))`, { file });
+  };
+  if (!rules || typeof rules !== "object") fail("the default export is not a rule set");
+  const list = (rules as { rules?: unknown }).rules;
+  if (!Array.isArray(list)) fail("`rules` must be an array of rules");
+  (list as unknown[]).forEach((r, i) => {
+    const rule = r as Partial<{ name: unknown; sources: unknown; plan: unknown }>;
+    if (!rule || typeof rule.name !== "string") fail(`rules[${i}] has no name`);
+    if (!Array.isArray(rule.sources) || !rule.sources.every((s) => typeof s === "string")) fail(`rule "${String(rule.name)}" needs sources: string[]`);
+    if (typeof rule.plan !== "function") fail(`rule "${String(rule.name)}" needs a plan(file, ctx) function`);
+  });
+  const names = (list as { name: string }[]).map((r) => r.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) fail(`two rules are named "${dup}"`);
+}
+
+/**
+ * chargen's version plus the stamps of its compiled rule code, so that upgrading (or rebuilding)
+ * chargen re-plans every source instead of trusting parse results an older rule produced.
+ */
+function chargenCodeStamp(): string {
+  const rulesDir = here;
+  const stamps = readdirSync(rulesDir)
+    .filter((f) => f.endsWith(".js"))
+    .sort()
+    .map((f) => {
+      const st = statSync(join(rulesDir, f));
+      return `${f}:${st.size}:${st.mtimeMs}`;
+    });
+  const main = statSync(join(here, "..", "..", "chargen.rules.js"), { throwIfNoEntry: false });
+  return [VERSION, ...stamps, `default:${main?.size}:${main?.mtimeMs}`].join("\n");
+}

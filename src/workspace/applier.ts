@@ -1,0 +1,135 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { LOCK_FILE, writeLock, type Lock } from "../cache/lockfile.js";
+import { asChargenError, type Diagnostic } from "../errors.js";
+import type { Application } from "../graph/executor.js";
+import type { TargetSpec } from "../graph/target.js";
+import type { BuildOutcome, RuleSet } from "../rules/api.js";
+import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
+import { writeAtomic } from "./atomic.js";
+import type { RealDisk } from "./disk.js";
+import { YamlEditor } from "./yaml-edit.js";
+
+/**
+ * Applies finished targets to the workspace, in this order: the output file (tmp + rename), the
+ * rule's YAML write-back (comment-preserving, atomic), the lock entry. By then the generation is
+ * already durable in the store, so a crash anywhere here loses nothing: the next build finds the
+ * output (or restores it) and applies again. Write-backs run one at a time: two targets of one
+ * YAML file must not read-modify-write it concurrently.
+ */
+export class Applier {
+  private writeBacks: Promise<void> = Promise.resolve();
+  private lockTimer: ReturnType<typeof setTimeout> | undefined;
+  private lockWrite: Promise<void> = Promise.resolve();
+  private lockDirty = false;
+  readonly warnings: Diagnostic[] = [];
+
+  constructor(
+    private readonly root: string,
+    private readonly rules: RuleSet,
+    private readonly disk: RealDisk,
+    private readonly lock: Lock,
+    private readonly spec: (id: string) => TargetSpec | undefined,
+    /** Flush the lock at most this often while building (and always at the end). */
+    private readonly lockIntervalMs = 1_000,
+  ) {}
+
+  async apply(app: Application): Promise<void> {
+    const { record, action } = app;
+    if (app.bytes) {
+      await writeAtomic(join(this.root, record.output), app.bytes);
+      this.disk.invalidate(record.output);
+    }
+    const spec = this.spec(record.id);
+    const rule = this.rules.rules.find((r) => r.name === record.rule);
+    if (spec && rule?.writeBack) {
+      const outcome: BuildOutcome = {
+        target: spec,
+        settings: app.settings,
+        key: app.key,
+        output: record.output,
+        outputDigest: action.blob,
+        generatedAt: action.at,
+        prompt: renderPrompt(spec.prompt),
+        negativePrompt: renderNegative(spec.prompt),
+        references: spec.references.filter((r) => r.path in app.inputs.refs).map((r) => ({ ...r, digest: app.inputs.refs[r.path]! })),
+        ...(action.costUsd === undefined ? {} : { costUsd: action.costUsd }),
+        metadata: action.metadata,
+      };
+      const writeBack = rule.writeBack.bind(rule);
+      this.writeBacks = this.writeBacks.then(() => this.writeBack(writeBack, outcome));
+      await this.writeBacks;
+    }
+    this.lock.set(record.id, {
+      key: app.key,
+      output: record.output,
+      outputDigest: action.blob,
+      provider: action.provider,
+      model: action.model,
+      builtAt: action.at,
+      ...(action.costUsd === undefined ? {} : { costUsd: action.costUsd }),
+      inputs: app.inputs,
+    });
+    this.scheduleLockWrite();
+  }
+
+  private async writeBack(writeBack: NonNullable<RuleSet["rules"][number]["writeBack"]>, outcome: BuildOutcome): Promise<void> {
+    const editors = new Map<string, YamlEditor>();
+    try {
+      writeBack({
+        outcome,
+        edit: (path) => {
+          let editor = editors.get(path);
+          if (!editor) {
+            let text = "";
+            try {
+              text = readFileSync(join(this.root, path), "utf8");
+            } catch {
+              // A file the rule creates (a runs log): starts empty.
+            }
+            editor = YamlEditor.parse(text, path);
+            editors.set(path, editor);
+          }
+          return editor;
+        },
+      });
+      for (const [path, editor] of editors) {
+        if (!editor.changed) continue;
+        await writeAtomic(join(this.root, path), editor.toString());
+        this.disk.invalidate(path);
+      }
+    } catch (e) {
+      const error = asChargenError(e);
+      this.warnings.push({
+        severity: "warning",
+        file: error.details.file ?? outcome.target.source.file,
+        ...(error.details.line ? { line: error.details.line } : {}),
+        targetId: outcome.target.id,
+        message: `${outcome.target.id} was built (${outcome.output}) but not written back: ${error.message}`,
+      });
+    }
+  }
+
+  private scheduleLockWrite(): void {
+    this.lockDirty = true;
+    if (this.lockTimer) return;
+    this.lockTimer = setTimeout(() => {
+      this.lockTimer = undefined;
+      void this.flushLock();
+    }, this.lockIntervalMs);
+  }
+
+  /** Write the lock now if anything changed; returns when it is on disk. */
+  async flushLock(): Promise<void> {
+    if (this.lockTimer) {
+      clearTimeout(this.lockTimer);
+      this.lockTimer = undefined;
+    }
+    this.lockWrite = this.lockWrite.then(async () => {
+      if (!this.lockDirty) return;
+      this.lockDirty = false;
+      await writeLock(join(this.root, LOCK_FILE), this.lock);
+    });
+    await this.lockWrite;
+  }
+}
