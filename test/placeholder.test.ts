@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PNG } from "pngjs";
 import jpeg from "jpeg-js";
 import { ChargenError } from "../src/errors.js";
+import { PROVIDERS } from "../src/providers/catalog.js";
 import placeholder, { imageSize, readConfig } from "../src/providers/placeholder.js";
 import { backgroundColour, promptLines, wrapText } from "../src/providers/placeholder-image.js";
 import type { ImageRequest, Provider } from "../src/providers/types.js";
@@ -33,12 +34,12 @@ async function outcome<T>(promise: Promise<T>): Promise<{ ok: true; value: T } |
 }
 
 describe("placeholder module", () => {
-  it("has its defaults and prices everything at zero", () => {
-    expect(placeholder.defaultModel).toBe("placeholder-1");
-    expect(placeholder.defaultLimits).toEqual({ maxInFlight: 8, perMinute: 6000 });
-    const p = provider();
-    expect(p.name).toBe("placeholder");
-    expect(p.estimateCostUsd({ model: "placeholder-1", format: "png", size: { width: 512, height: 512 } })).toBe(0);
+  it("has its defaults in the catalog and prices everything at zero", () => {
+    const info = PROVIDERS.placeholder!;
+    expect(info.defaultModel).toBe("placeholder-1");
+    expect(info.limits).toEqual({ maxInFlight: 8, perMinute: 6000 });
+    expect(info.price({ provider: "placeholder", model: "placeholder-1", format: "png", n: 1, size: "512x512" })).toBe(0);
+    expect(provider().name).toBe("placeholder");
   });
 
   it("returns a zero-cost result with a key-derived seed", async () => {
