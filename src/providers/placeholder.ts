@@ -2,6 +2,7 @@
  * The offline provider: draws a recognisable card instead of calling a model, so builds, tests and
  * benchmarks run without keys or money. Latency and failures can be simulated, deterministically.
  */
+import { appendFileSync } from "node:fs";
 import { ChargenError, type ErrorKind } from "../errors.js";
 import { hash32, renderPlaceholder } from "./placeholder-image.js";
 import type { ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule } from "./types.js";
@@ -107,7 +108,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export function createPlaceholderProvider(config: PlaceholderConfig): Provider {
+/**
+ * `CHARGEN_PLACEHOLDER_CALL_LOG=file`: one line per completed generation ("<target id>\t<key>"),
+ * appended synchronously, so that tests can count what a real provider would have charged, across
+ * processes, even when a build is killed.
+ */
+function callLogger(path: string | undefined): (request: ImageRequest) => void {
+  if (!path) return () => {};
+  return (request) => appendFileSync(path, `${request.targetId}\t${request.key}\n`);
+}
+
+export function createPlaceholderProvider(config: PlaceholderConfig, logCall: (request: ImageRequest) => void = () => {}): Provider {
   // Attempts per key, so that a retry of a simulated failure rolls new dice and may succeed.
   const attempts = new Map<string, number>();
 
@@ -144,6 +155,7 @@ export function createPlaceholderProvider(config: PlaceholderConfig): Provider {
         prompt: request.prompt,
         referenceCount: request.references.length,
       });
+      logCall(request);
       return {
         bytes,
         mimeType: format === "png" ? "image/png" : "image/jpeg",
@@ -152,12 +164,11 @@ export function createPlaceholderProvider(config: PlaceholderConfig): Provider {
         metadata: { provider: "placeholder", seed: hash32(key) },
       };
     },
-
   };
 }
 
 const placeholder: ProviderModule = {
-  create: (options) => createPlaceholderProvider(readConfig(options)),
+  create: (options) => createPlaceholderProvider(readConfig(options), callLogger(options.env.CHARGEN_PLACEHOLDER_CALL_LOG)),
 };
 
 export default placeholder;

@@ -1,0 +1,83 @@
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+
+/** End-to-end tests run the compiled CLI (npm test builds it first) with the project's Node. */
+export const ROOT = join(import.meta.dirname, "..", "..");
+export const CLI = join(ROOT, "dist", "src", "cli.js");
+export const EXAMPLE = join(ROOT, "examples", "lantern-keepers");
+
+/** A fresh copy of the example workspace in a temporary folder. */
+export function exampleWorkspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), "chargen-e2e-"));
+  cpSync(EXAMPLE, dir, { recursive: true });
+  return dir;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  env?: Record<string, string>;
+  /** Called with the child once started (to kill it mid-build). */
+  onSpawn?: (child: ReturnType<typeof spawn>) => void;
+}
+
+/** Run `chargen ARGS` in `cwd`, with a clean environment: no provider keys, no CI, no colour. */
+export function chargen(cwd: string, args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NO_COLOR: "1", ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    options.onSpawn?.(child);
+  });
+}
+
+/** `chargen build --json` parsed, with the placeholder's completed generations counted through its call log. */
+export async function buildJson(cwd: string, args: string[] = [], env: Record<string, string> = {}) {
+  const log = join(cwd, ".calls.log");
+  const before = calls(log).length;
+  const result = await chargen(cwd, ["build", "--json", ...args], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log, ...env } });
+  const report = result.stdout ? JSON.parse(result.stdout) : undefined;
+  return { ...result, report, calls: calls(log).slice(before) };
+}
+
+/** Target ids of completed placeholder generations recorded in a call log. */
+export function calls(log: string): string[] {
+  return existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => l.split("\t")[0]!) : [];
+}
+
+/** Every file under `dir` (relative path -> bytes), for byte-level comparisons. */
+export function snapshot(dir: string, skip: (rel: string) => boolean = (r) => r.startsWith(".chargen") || r === ".calls.log"): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const rel = relative(dir, p);
+      if (skip(rel)) continue;
+      if (statSync(p).isDirectory()) walk(p);
+      else out.set(rel, readFileSync(p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export const statuses = (report: { targets: { id: string; status: string }[] }) => Object.fromEntries(report.targets.map((t) => [t.id, t.status]));
+
+export const CH1 = "chapters/ch01-the-grey-tide";
+export const IMG1 = `${CH1}/ch01-the-grey-tide-img-01`;
+export const IMG2 = `${CH1}/ch01-the-grey-tide-img-02`;
+export const IMG3 = `${CH1}/ch01-the-grey-tide-img-03`;
