@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // End-to-end tests spawn the CLI; two cores on CI.
     maxWorkers: 2,
+    reporters: ["default", "./test/support/summary-reporter.ts"],
   },
 });
