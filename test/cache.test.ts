@@ -1,0 +1,141 @@
+import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { digestBytes } from "../src/cache/hash.js";
+import { formatLock, readLock, type Lock, type LockEntry } from "../src/cache/lockfile.js";
+import { StatCache } from "../src/cache/stat-cache.js";
+import { Store } from "../src/cache/store.js";
+import { realClock } from "../src/clock.js";
+import { ChargenError } from "../src/errors.js";
+import { Pool } from "../src/graph/pool.js";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "chargen-unit-"));
+const record = (key: string, at: string) => ({ key, targetId: "t", mimeType: "image/png", provider: "placeholder", model: "p", at, metadata: {} });
+
+describe("store", () => {
+  it("keeps several outputs per key, newest last, and survives a torn journal line", async () => {
+    const dir = tmp();
+    const store = new Store(dir);
+    await store.put(Buffer.from("one"), record("k", "2026-01-01T00:00:00Z"));
+    await store.put(Buffer.from("two"), record("k", "2026-01-02T00:00:00Z"));
+    appendFileSync(join(dir, "actions.jsonl"), '{"key":"k","targetId":"t","blo'); // kill -9 mid-append
+    const reopened = new Store(dir);
+    expect(reopened.records("k").map((r) => r.blob)).toEqual([digestBytes(Buffer.from("one")), digestBytes(Buffer.from("two"))]);
+    expect(Buffer.from(reopened.readBlob(reopened.latest("k")!.blob)!).toString()).toBe("two");
+    // The next append starts on its own line, so it is not lost with the torn one.
+    await reopened.put(Buffer.from("three"), record("k", "2026-01-03T00:00:00Z"));
+    expect(new Store(dir).records("k")).toHaveLength(3);
+  });
+
+  it("treats a corrupt blob as missing and removes it", async () => {
+    const dir = tmp();
+    const store = new Store(dir);
+    const r = await store.put(Buffer.from("image"), record("k", "2026-01-01T00:00:00Z"));
+    writeFileSync(store.blobPath(r.blob), "garbage");
+    expect(store.readBlob(r.blob)).toBeUndefined();
+    expect(store.hasBlob(r.blob)).toBe(false);
+    expect(store.latest("k")).toBeUndefined();
+  });
+
+  it("gc keeps what the lock names, drops old outputs, then the oldest until under size", async () => {
+    const dir = tmp();
+    const store = new Store(dir);
+    const now = Date.parse("2026-06-01T00:00:00Z");
+    const old = await store.put(Buffer.alloc(100, 1), record("a", "2026-01-01T00:00:00Z"));
+    const kept = await store.put(Buffer.alloc(100, 2), record("b", "2026-01-01T00:00:00Z"));
+    const mid = await store.put(Buffer.alloc(100, 3), record("c", "2026-05-30T00:00:00Z"));
+    const recent = await store.put(Buffer.alloc(100, 4), record("d", "2026-05-31T00:00:00Z"));
+    const report = await store.gc({ keep: new Set([kept.blob]), maxAgeMs: 30 * 86_400_000, maxBytes: 250, now });
+    expect(report).toEqual({ removedBlobs: 2, freedBytes: 200, keptBlobs: 2, keptBytes: 200 });
+    for (const [r, present] of [[old, false], [kept, true], [mid, false], [recent, true]] as const) expect(store.hasBlob(r.blob)).toBe(present);
+    expect(new Store(dir).allRecords().map((r) => r.key)).toEqual(["b", "d"]);
+  });
+});
+
+describe("chargen.lock", () => {
+  const entry = (key: string): LockEntry => ({
+    key,
+    output: `out/${key}.png`,
+    outputDigest: "d",
+    provider: "placeholder",
+    model: "p",
+    builtAt: "2026-01-01T00:00:00.000Z",
+    inputs: { compiler: "c", prompt: { prompt: "x" }, negative: "n", settings: { provider: "placeholder", model: "p", format: "png", n: 1 }, refs: {} },
+  });
+
+  it("is sorted, deterministic, and separates entries by a blank line (merge-friendly)", () => {
+    const a: Lock = new Map([["b/2", entry("2")], ["a/1", entry("1")]]);
+    const b: Lock = new Map([["a/1", entry("1")], ["b/2", entry("2")]]);
+    const text = formatLock(a);
+    expect(text).toBe(formatLock(b));
+    expect(text.indexOf('"a/1"')).toBeLessThan(text.indexOf('"b/2"'));
+    expect(text).toContain('    },\n\n    "b/2": {\n');
+    const path = join(tmp(), "chargen.lock");
+    writeFileSync(path, text);
+    expect(readLock(path)).toEqual(a);
+  });
+
+  it("a merge conflict is a user error naming its line", () => {
+    const path = join(tmp(), "chargen.lock");
+    writeFileSync(path, '{\n<<<<<<< HEAD\n"x": 1\n=======\n"x": 2\n>>>>>>> other\n}\n');
+    expect(() => readLock(path)).toThrow(ChargenError);
+    expect(() => readLock(path)).toThrow(/merge conflict marker at line 2/);
+    expect(readLock(join(tmp(), "absent.lock")).size).toBe(0);
+  });
+});
+
+describe("stat cache", () => {
+  it("trusts a digest only while size, mtime and inode match, and not for racily clean files", () => {
+    const cache = StatCache.empty();
+    const stamp = { size: 10, mtimeNs: String(1_000_000_000_000n * 1_000_000n), ino: 7 };
+    const mtimeMs = 1_000_000_000_000;
+    cache.record("a.png", stamp, "d1", mtimeMs + 500); // hashed in the same tick it was written
+    expect(cache.lookup("a.png", stamp)).toBeUndefined();
+    cache.record("a.png", stamp, "d1", mtimeMs + 5_000);
+    expect(cache.lookup("a.png", stamp)).toBe("d1");
+    expect(cache.lookup("a.png", { ...stamp, size: 11 })).toBeUndefined();
+    expect(cache.lookup("a.png", { ...stamp, ino: 8 })).toBeUndefined();
+  });
+});
+
+describe("pool", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("bounds requests in flight and requests per minute, and pauses on demand", async () => {
+    vi.useFakeTimers({ now: 0 });
+    const pool = new Pool({ maxInFlight: 2, perMinute: 3 }, realClock);
+    const granted: number[] = [];
+    const take = (i: number) => pool.acquire().then(() => granted.push(i));
+    for (let i = 0; i < 5; i++) void take(i);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(granted).toEqual([0, 1]); // two in flight
+    pool.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(granted).toEqual([0, 1, 2]); // third start in this minute
+    pool.release();
+    pool.release();
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(granted).toEqual([0, 1, 2]); // the per-minute budget is spent
+    await vi.advanceTimersByTimeAsync(1);
+    expect(granted).toEqual([0, 1, 2, 3, 4]);
+    pool.release();
+    pool.release();
+    pool.pauseUntil(Date.now() + 5_000);
+    void take(5);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(granted).toHaveLength(5);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(granted).toHaveLength(6);
+  });
+
+  it("a waiter whose signal aborts leaves the queue", async () => {
+    const pool = new Pool({ maxInFlight: 1, perMinute: 100 }, realClock);
+    await pool.acquire();
+    const controller = new AbortController();
+    const waiting = pool.acquire(controller.signal);
+    controller.abort(new Error("stop"));
+    await expect(waiting).rejects.toThrow("stop");
+    expect(pool.waiting).toBe(0);
+  });
+});
