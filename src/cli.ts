@@ -15,6 +15,7 @@ Usage:
       --provider NAME            use this provider for every target
       --force                    overwrite outputs that were modified by hand
       --fail-fast                stop scheduling at the first failure
+      --max-cost USD             start no generation that would take the spend past USD
   chargen targets [PATTERN...]   list targets (id, output, source line)
   chargen why ID                 why a target is fresh or stale, input by input
   chargen gc [--max-size 1GB] [--max-age 30d]   trim the cache in .chargen/
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
       provider: { type: "string" },
       force: { type: "boolean" },
       "fail-fast": { type: "boolean" },
+      "max-cost": { type: "string" },
       dir: { type: "string", short: "C" },
       "max-size": { type: "string" },
       "max-age": { type: "string" },
@@ -65,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
       if (values.check && values["dry-run"]) return usage("--check and --dry-run do not go together");
       const jobs = values.jobs === undefined ? 8 : Number(values.jobs);
       if (!Number.isInteger(jobs) || jobs < 1) return usage(`-j takes a whole number of at least 1, got "${values.jobs}"`);
+      const maxCost = values["max-cost"] === undefined ? undefined : Number(values["max-cost"]);
+      if (maxCost !== undefined && !(maxCost >= 0)) return usage(`--max-cost takes an amount in USD, got "${values["max-cost"]}"`);
       const { runBuild } = await import("./commands/build.js");
       const plainOutput = !process.stderr.isTTY || process.env.CI === "true" || values.explain;
       return runBuild({
@@ -75,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
         jobs,
         force: values.force ?? false,
         failFast: values["fail-fast"] ?? false,
+        ...(maxCost === undefined ? {} : { maxCostUsd: maxCost }),
         env: process.env,
         githubActions: process.env.GITHUB_ACTIONS === "true",
         err,

@@ -5,6 +5,7 @@ import { writeJsonCache } from "../cache/json-file.js";
 import { realClock, type Clock } from "../clock.js";
 import { ChargenError, formatDiagnostic, type Diagnostic } from "../errors.js";
 import { Executor, type TargetOutcome } from "../graph/executor.js";
+import { providerInfo } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, round, summarise, type Report, type TargetReport } from "../report/report.js";
 import { silentProgress, type Progress } from "../report/progress.js";
@@ -23,6 +24,7 @@ export interface BuildOptions {
   providerOverride?: string;
   force: boolean;
   failFast: boolean;
+  maxCostUsd?: number;
   env: NodeJS.ProcessEnv;
   githubActions: boolean;
   out: (text: string) => void;
@@ -113,7 +115,14 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
         apply: (app) => applier.apply(app),
         clock,
       },
-      { force: options.force, failFast: options.failFast, jobs: options.jobs, missingReferences: ws.rules.missingReferences ?? "fail" },
+      {
+        force: options.force,
+        failFast: options.failFast,
+        jobs: options.jobs,
+        missingReferences: ws.rules.missingReferences ?? "fail",
+        ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
+        price: (s) => providerInfo(s.provider)?.price(s),
+      },
       { onStart: (id, action) => progress.start(id, action), onDone: (o) => progress.done(o) },
     );
 

@@ -57,7 +57,15 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   const reported = new Set<string>();
   for (const t of analysis.targets) {
     try {
-      settings.set(t.id, resolveSettings(t.requested, loaded.rules, options.providerOverride));
+      const resolved = resolveSettings(t.requested, loaded.rules, options.providerOverride);
+      settings.set(t.id, resolved);
+      // Normalisation is reported, once per file and adjustment: never silent.
+      for (const adjustment of resolved.adjustments) {
+        const once = `${t.source.file}\n${adjustment}`;
+        if (reported.has(once)) continue;
+        reported.add(once);
+        diagnostics.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message: `${resolved.settings.provider}/${resolved.settings.model}: ${adjustment}` });
+      }
     } catch (e) {
       const error = e as ChargenError;
       settings.set(t.id, error);

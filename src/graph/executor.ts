@@ -60,6 +60,10 @@ export interface ExecutorOptions {
   /** Generations in flight across all providers. */
   jobs: number;
   missingReferences: "fail" | "warn";
+  /** Stop starting generations before the projected spend would pass this (USD). */
+  maxCostUsd?: number;
+  /** Estimated price of one generation with these settings; undefined when unknown. */
+  price(settings: ModelSettings): number | undefined;
 }
 
 export interface ExecutorEvents {
@@ -84,6 +88,9 @@ export class Executor {
   private readonly scheduling = new AbortController();
   private readonly inFlight = new AbortController();
   private readonly jobs: Pool;
+  /** Money spent so far, and estimates of what is in flight: what `--max-cost` is checked against. */
+  private spentUsd = 0;
+  private inFlightUsd = 0;
 
   constructor(
     private readonly graph: Graph,
@@ -185,6 +192,13 @@ export class Executor {
     } catch {
       return { id, status: "skipped", reasons: ["interrupted before it started"] };
     }
+    const estimate = this.options.price(resolved.settings);
+    const overBudget = this.overBudget(estimate);
+    if (overBudget) {
+      this.jobs.release();
+      return { id, status: "skipped", reasons: [overBudget] };
+    }
+    this.inFlightUsd += estimate ?? 0;
     let result: ImageResult;
     try {
       this.events.onStart?.(id, "generating");
@@ -197,7 +211,9 @@ export class Executor {
       return { id, status: "failed", reasons: [error.message], error };
     } finally {
       this.jobs.release();
+      this.inFlightUsd -= estimate ?? 0;
     }
+    this.spentUsd += result.costUsd ?? estimate ?? 0;
     // Paid for: make it durable before touching the workspace, so a crash cannot lose it.
     const action = await store.put(result.bytes, {
       key,
@@ -211,6 +227,16 @@ export class Executor {
     });
     await this.effects.apply({ ...app, action, bytes: result.bytes });
     return { id, status: "built", reasons: decision.reasons, ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }) };
+  }
+
+  /** Why starting one more generation would break `--max-cost`, or undefined when it would not. */
+  private overBudget(estimate: number | undefined): string | undefined {
+    const max = this.options.maxCostUsd;
+    if (max === undefined) return undefined;
+    if (estimate === undefined) return `not started: its cost is unknown and --max-cost ${max} is set`;
+    const projected = this.spentUsd + this.inFlightUsd + estimate;
+    if (projected <= max + 1e-9) return undefined;
+    return `not started: --max-cost ${max} would be passed (spent $${this.spentUsd.toFixed(4)}, in flight ~$${this.inFlightUsd.toFixed(4)}, this one ~$${estimate.toFixed(4)})`;
   }
 
   private request(spec: TargetSpec, settings: ModelSettings, key: string, refs: ReturnType<typeof referenceStates>) {
