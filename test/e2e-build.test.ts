@@ -186,7 +186,7 @@ describe("chargen build, end to end on the example workspace", () => {
     expect(r.code).toBe(2);
     const messages = r.report.diagnostics.map((d: { file: string; line: number; message: string }) => `${d.file}:${d.line}: ${d.message}`);
     expect(messages.some((m: string) => /imagery\.yaml:\d+: images\[2\]: missing required field custom_id/.test(m))).toBe(true);
-    expect(messages.some((m: string) => m.includes('reference id "osric-vane-portrait-2"'))).toBe(true);
+    expect(messages.some((m: string) => m.includes('reference "osric-vane-portrait-2" (character osric-vane) resolves to nothing'))).toBe(true);
     expect(statuses(r.report)[IMG1]).toBe("failed");
   });
 

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { ChargenError } from "../errors.js";
 import type { KeyInputs } from "../graph/keys.js";
-import { writeAtomic } from "../workspace/atomic.js";
 import { sortKeys } from "./hash.js";
 
 export const LOCK_FILE = "chargen.lock";
@@ -73,8 +72,4 @@ export function formatLock(lock: Lock): string {
     return `    ${JSON.stringify(id)}: {\n${body}\n    }`;
   });
   return `{\n  "version": ${LOCK_VERSION},\n  "targets": {\n${entries.join(",\n\n")}\n  }\n}\n`;
-}
-
-export async function writeLock(path: string, lock: Lock): Promise<void> {
-  await writeAtomic(path, formatLock(lock));
 }

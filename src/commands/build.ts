@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Store } from "../cache/store.js";
 import { writeJsonCache } from "../cache/json-file.js";
 import { realClock, type Clock } from "../clock.js";
+import type { Pool } from "../graph/pool.js";
 import { ChargenError, formatDiagnostic, type Diagnostic } from "../errors.js";
 import { Executor, type TargetOutcome } from "../graph/executor.js";
 import { providerInfo } from "../providers/catalog.js";
@@ -88,90 +89,135 @@ function planStatus(p: PlannedTarget): TargetReport["status"] {
   }
 }
 
-async function build(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
-  const clock = options.clock ?? realClock;
-  const cacheDir = join(ws.root, CACHE_DIR);
-  const buildLock = BuildLock.acquire(join(cacheDir, "build.pid"));
-  try {
-    ensureGitignored(ws.root);
-    const store = new Store(cacheDir);
-    const progress = options.json ? silentProgress : await options.progress();
-    const applier = new Applier(ws.root, ws.rules, ws.disk, ws.lock, (id) => ws.analysis.spec(id));
-    const hub = new ProviderHub(ws.rules, options.env, clock, {
-      onRetry: (id, attempt, delay, error) => progress.retry(id, attempt, delay, error.message),
-      onProviderStopped: (name, error) => progress.note(`provider ${name} stopped: ${error.message}; nothing more is sent to it in this build`),
-    });
-    const executor = new Executor(
-      ws.graph,
-      ws.records,
-      ws.settings,
-      ws.lock,
-      {
-        digest: (p) => ws.disk.digest(p),
-        readBytes: (p) => ws.disk.readBytes(p),
-        spec: (id) => ws.analysis.spec(id),
-        store,
-        hub,
-        apply: (app) => applier.apply(app),
-        clock,
-      },
-      {
-        force: options.force,
-        failFast: options.failFast,
-        jobs: options.jobs,
-        missingReferences: ws.rules.missingReferences ?? "fail",
-        ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
-        price: (s) => providerInfo(s.provider)?.price(s),
-      },
-      { onStart: (id, action) => progress.start(id, action), onDone: (o) => progress.done(o) },
-    );
+/** What outlives one build in a process (watch mode runs many): the store and the rate-limit pools. */
+export interface Session {
+  store: Store;
+  pools: Map<string, Pool>;
+  clock: Clock;
+}
 
-    const planned = planWorkspace(ws, store, options.force);
-    const toRun = planned.filter((p) => p.decision.status !== "fresh").length;
-    progress.begin(planned.length, toRun);
+export function openSession(root: string, clock: Clock = realClock): Session {
+  return { store: new Store(join(root, CACHE_DIR)), pools: new Map(), clock };
+}
+
+async function build(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
+  const buildLock = BuildLock.acquire(join(ws.root, CACHE_DIR, "build.pid"));
+  try {
+    const progress = options.json ? silentProgress : await options.progress();
+    let control: Executor | undefined;
     let interrupted = false;
     const detach = options.onInterrupt(() => {
       if (!interrupted) {
         interrupted = true;
-        executor.stop();
+        control?.stop();
         progress.note("interrupted: letting requests in flight finish and be recorded (Ctrl-C again to abort them)");
-      } else executor.abort();
+      } else control?.abort();
     });
-    let outcomes: TargetOutcome[];
+    let report: Report;
     try {
-      outcomes = await executor.run(ws.selected);
+      report = await buildOnce(ws, options, openSession(ws.root, options.clock), progress, startedAt, (executor) => {
+        control = executor;
+        if (interrupted) executor.stop();
+      });
     } finally {
       detach();
-      await applier.flushLock();
-      await progress.end();
     }
-    await saveCaches(ws);
-
-    const estimates = new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
-    const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o));
-    const diagnostics = [...ws.diagnostics, ...applier.warnings];
-    const hasErrors = diagnostics.some((d) => d.severity === "error");
-    const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified");
-    const exitCode = interrupted ? EXIT.interrupted : hasErrors ? EXIT.error : notDone ? EXIT.failed : EXIT.ok;
-    const calls = Object.values(hub.callCounts()).reduce((a, b) => a + b, 0);
-    const report: Report = {
-      command: "build",
-      targets,
-      diagnostics,
-      summary: summarise(targets, diagnostics, { providerCalls: calls, durationMs: Date.now() - startedAt, exitCode }),
-    };
-    if (options.json) options.out(JSON.stringify(report, null, 2) + "\n");
-    else {
-      printDiagnostics(diagnostics, options);
-      for (const t of targets.filter((t) => t.status === "failed" || t.status === "modified" || t.status === "skipped")) {
-        options.err(`${t.status.padEnd(8)} ${t.id}: ${t.reasons.join("; ")}\n`);
-      }
-      options.out(formatSummary(report) + "\n");
-    }
-    return exitCode;
+    if (interrupted) report.summary.exitCode = EXIT.interrupted;
+    printReport(report, options);
+    return report.summary.exitCode;
   } finally {
     buildLock.release();
   }
+}
+
+/**
+ * One build of an opened workspace: plan, run the executor, apply, save the caches. The caller
+ * holds the build lock and owns interruption (it gets the executor to stop or abort).
+ */
+export async function buildOnce(
+  ws: Workspace,
+  options: Pick<BuildOptions, "force" | "failFast" | "jobs" | "maxCostUsd" | "env">,
+  session: Session,
+  progress: Progress,
+  startedAt: number,
+  onExecutor: (executor: Executor) => void = () => {},
+  onWrite?: (path: string, digest: string) => void,
+): Promise<Report> {
+  ensureGitignored(ws.root);
+  const { store, clock } = session;
+  const applier = new Applier(ws.root, ws.rules, ws.disk, ws.lock, (id) => ws.analysis.spec(id), undefined, onWrite);
+  const hub = new ProviderHub(
+    ws.rules,
+    options.env,
+    clock,
+    {
+      onRetry: (id, attempt, delay, error) => progress.retry(id, attempt, delay, error.message),
+      onProviderStopped: (name, error) => progress.note(`provider ${name} stopped: ${error.message}; nothing more is sent to it in this build`),
+    },
+    session.pools,
+  );
+  const executor = new Executor(
+    ws.graph,
+    ws.records,
+    ws.settings,
+    ws.lock,
+    {
+      digest: (p) => ws.disk.digest(p),
+      readBytes: (p) => ws.disk.readBytes(p),
+      spec: (id) => ws.analysis.spec(id),
+      store,
+      hub,
+      apply: (app) => applier.apply(app),
+      clock,
+    },
+    {
+      force: options.force,
+      failFast: options.failFast,
+      jobs: options.jobs,
+      missingReferences: ws.rules.missingReferences ?? "fail",
+      ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
+      price: (s) => providerInfo(s.provider)?.price(s),
+    },
+    { onStart: (id, action) => progress.start(id, action), onDone: (o) => progress.done(o) },
+  );
+  onExecutor(executor);
+
+  const planned = planWorkspace(ws, store, options.force);
+  progress.begin(planned.length, planned.filter((p) => p.decision.status !== "fresh").length);
+  let outcomes: TargetOutcome[];
+  try {
+    outcomes = await executor.run(ws.selected);
+  } finally {
+    await applier.flushLock();
+    await progress.end();
+  }
+  await saveCaches(ws);
+
+  const estimates = new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
+  const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o));
+  const diagnostics = [...ws.diagnostics, ...applier.warnings];
+  const hasErrors = diagnostics.some((d) => d.severity === "error");
+  const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified");
+  const exitCode = hasErrors ? EXIT.error : notDone ? EXIT.failed : EXIT.ok;
+  const calls = Object.values(hub.callCounts()).reduce((a, b) => a + b, 0);
+  return {
+    command: "build",
+    targets,
+    diagnostics,
+    summary: summarise(targets, diagnostics, { providerCalls: calls, durationMs: Date.now() - startedAt, exitCode }),
+  };
+}
+
+export function printReport(report: Report, options: Pick<BuildOptions, "json" | "out" | "err">): void {
+  if (options.json) {
+    options.out(JSON.stringify(report, null, 2) + "\n");
+    return;
+  }
+  printDiagnostics(report.diagnostics, options);
+  for (const t of report.targets.filter((t) => t.status === "failed" || t.status === "modified" || t.status === "skipped")) {
+    options.err(`${t.status.padEnd(8)} ${t.id}: ${t.reasons.join("; ")}\n`);
+  }
+  options.out(formatSummary(report) + "\n");
 }
 
 function targetReport(ws: Workspace, id: string, status: TargetReport["status"], reasons: string[], estimate: number | undefined, outcome?: TargetOutcome): TargetReport {
@@ -192,7 +238,7 @@ function targetReport(ws: Workspace, id: string, status: TargetReport["status"],
   };
 }
 
-function printDiagnostics(diagnostics: Diagnostic[], options: BuildOptions): void {
+function printDiagnostics(diagnostics: Diagnostic[], options: Pick<BuildOptions, "err">): void {
   for (const d of diagnostics) options.err(formatDiagnostic(d) + "\n");
 }
 

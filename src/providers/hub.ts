@@ -28,7 +28,6 @@ export interface HubEvents {
  */
 export class ProviderHub {
   private readonly instances = new Map<string, Promise<Provider>>();
-  private readonly pools = new Map<string, Pool>();
   private readonly stopped = new Map<string, ChargenError>();
   private readonly attempts = new Map<string, number>();
 
@@ -37,6 +36,8 @@ export class ProviderHub {
     private readonly env: NodeJS.ProcessEnv,
     private readonly clock: Clock,
     private readonly events: HubEvents = {},
+    /** Pools outlive a build in watch mode, so that back-to-back builds share one rate window. */
+    private readonly pools = new Map<string, Pool>(),
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
     private readonly random: () => number = Math.random,
   ) {}

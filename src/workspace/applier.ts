@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LOCK_FILE, writeLock, type Lock } from "../cache/lockfile.js";
+import { digestBytes } from "../cache/hash.js";
+import { formatLock, LOCK_FILE, type Lock } from "../cache/lockfile.js";
 import { asChargenError, type Diagnostic } from "../errors.js";
 import type { Application } from "../graph/executor.js";
 import type { TargetSpec } from "../graph/target.js";
@@ -32,11 +33,14 @@ export class Applier {
     private readonly spec: (id: string) => TargetSpec | undefined,
     /** Flush the lock at most this often while building (and always at the end). */
     private readonly lockIntervalMs = 1_000,
+    /** Told of every workspace file chargen writes (the watcher ignores its own writes). */
+    private readonly onWrite: (path: string, digest: string) => void = () => {},
   ) {}
 
   async apply(app: Application): Promise<void> {
     const { record, action } = app;
     if (app.bytes) {
+      this.onWrite(record.output, action.blob);
       await writeAtomic(join(this.root, record.output), app.bytes);
       this.disk.invalidate(record.output);
     }
@@ -95,7 +99,9 @@ export class Applier {
       });
       for (const [path, editor] of editors) {
         if (!editor.changed) continue;
-        await writeAtomic(join(this.root, path), editor.toString());
+        const text = editor.toString();
+        this.onWrite(path, digestBytes(Buffer.from(text)));
+        await writeAtomic(join(this.root, path), text);
         this.disk.invalidate(path);
       }
     } catch (e) {
@@ -128,7 +134,9 @@ export class Applier {
     this.lockWrite = this.lockWrite.then(async () => {
       if (!this.lockDirty) return;
       this.lockDirty = false;
-      await writeLock(join(this.root, LOCK_FILE), this.lock);
+      const text = formatLock(this.lock);
+      this.onWrite(LOCK_FILE, digestBytes(Buffer.from(text)));
+      await writeAtomic(join(this.root, LOCK_FILE), text);
     });
     await this.lockWrite;
   }
