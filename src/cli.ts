@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import type { BuildOptions } from "./commands/build.js";
 import { isChargenError } from "./errors.js";
 
 const HELP = `chargen: build story images from YAML specifications, incrementally.
@@ -16,6 +17,8 @@ Usage:
       --force                    overwrite outputs that were modified by hand
       --fail-fast                stop scheduling at the first failure
       --max-cost USD             start no generation that would take the spend past USD
+  -w, --watch                    build, then rebuild what each save makes stale, until Ctrl-C
+      --debounce MS              with --watch: quiet time before a rebuild (default 100)
   chargen targets [PATTERN...]   list targets (id, output, source line)
   chargen why ID                 why a target is fresh or stale, input by input
   chargen gc [--max-size 1GB] [--max-age 30d]   trim the cache in .chargen/
@@ -42,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
       force: { type: "boolean" },
       "fail-fast": { type: "boolean" },
       "max-cost": { type: "string" },
+      watch: { type: "boolean", short: "w" },
+      debounce: { type: "string" },
       dir: { type: "string", short: "C" },
       "max-size": { type: "string" },
       "max-age": { type: "string" },
@@ -69,9 +74,11 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isInteger(jobs) || jobs < 1) return usage(`-j takes a whole number of at least 1, got "${values.jobs}"`);
       const maxCost = values["max-cost"] === undefined ? undefined : Number(values["max-cost"]);
       if (maxCost !== undefined && !(maxCost >= 0)) return usage(`--max-cost takes an amount in USD, got "${values["max-cost"]}"`);
-      const { runBuild } = await import("./commands/build.js");
+      if (values.watch && (values.check || values["dry-run"] || values.json)) return usage("--watch builds: it does not go with --check, --dry-run or --json");
+      const debounceMs = values.debounce === undefined ? 100 : Number(values.debounce);
+      if (!(debounceMs >= 0)) return usage(`--debounce takes milliseconds, got "${values.debounce}"`);
       const plainOutput = !process.stderr.isTTY || process.env.CI === "true" || values.explain;
-      return runBuild({
+      const build: BuildOptions = {
         ...common,
         patterns: rest,
         mode: values.check ? "check" : values["dry-run"] ? "dry-run" : "build",
@@ -95,7 +102,9 @@ async function main(argv: string[]): Promise<number> {
             process.off("SIGTERM", handler);
           };
         },
-      });
+      };
+      if (values.watch) return (await import("./commands/watch.js")).watch({ ...build, debounceMs });
+      return (await import("./commands/build.js")).runBuild(build);
     }
     case "targets":
       return (await import("./commands/inspect.js")).listTargets({ ...common, patterns: rest });

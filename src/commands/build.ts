@@ -213,11 +213,16 @@ export function printReport(report: Report, options: Pick<BuildOptions, "json" |
     options.out(JSON.stringify(report, null, 2) + "\n");
     return;
   }
+  printProblems(report, options);
+  options.out(formatSummary(report) + "\n");
+}
+
+/** Diagnostics, then every target that did not end built or fresh, with its reasons. */
+export function printProblems(report: Report, options: Pick<BuildOptions, "err">): void {
   printDiagnostics(report.diagnostics, options);
   for (const t of report.targets.filter((t) => t.status === "failed" || t.status === "modified" || t.status === "skipped")) {
     options.err(`${t.status.padEnd(8)} ${t.id}: ${t.reasons.join("; ")}\n`);
   }
-  options.out(formatSummary(report) + "\n");
 }
 
 function targetReport(ws: Workspace, id: string, status: TargetReport["status"], reasons: string[], estimate: number | undefined, outcome?: TargetOutcome): TargetReport {

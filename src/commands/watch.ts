@@ -1,0 +1,152 @@
+import { readFileSync } from "node:fs";
+import { join, matchesGlob, relative, sep } from "node:path";
+import { digestBytes } from "../cache/hash.js";
+import { LOCK_FILE } from "../cache/lockfile.js";
+import { asChargenError } from "../errors.js";
+import type { Executor } from "../graph/executor.js";
+import { formatSummary, type Report } from "../report/report.js";
+import type { Progress } from "../report/progress.js";
+import { RULES_FILES } from "../rules/load.js";
+import { transition, type WatchEffect, type WatchEvent, type WatchState } from "../watch/machine.js";
+import { BuildLock } from "../workspace/build-lock.js";
+import { buildOnce, openSession, printProblems, type BuildOptions } from "./build.js";
+import { CACHE_DIR, openWorkspace, type Workspace } from "./workspace.js";
+
+export interface WatchOptions extends Omit<BuildOptions, "mode" | "onInterrupt"> {
+  debounceMs: number;
+  onInterrupt: (handler: () => void) => () => void;
+}
+
+const IGNORED = new Set([CACHE_DIR, ".git", "node_modules"]);
+
+/**
+ * `chargen build --watch`: builds, then rebuilds what each save made stale, until Ctrl-C.
+ * Drives the state machine of watch/machine.ts with chokidar events, a debounce timer and builds.
+ * chargen's own writes (images, YAML write-back, the lock) are recognised by their digest and
+ * never start a build, so write-back cannot loop.
+ */
+export async function watch(options: WatchOptions): Promise<number> {
+  const lock = BuildLock.acquire(join(options.root, CACHE_DIR, "build.pid"));
+  const session = openSession(options.root, options.clock);
+  const ownWrites = new Map<string, string>();
+  let watched = new Set<string>();
+  let sourcePatterns: string[] = [];
+  let state: WatchState = "debouncing";
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let executor: Executor | undefined;
+  let runs = 0;
+  let lastRun = "";
+  let exitCode = 0;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  const { watch: chokidarWatch } = await import("chokidar");
+
+  const dispatch = (event: WatchEvent) => {
+    const next = transition(state, event);
+    state = next.state;
+    for (const effect of next.effects) perform(effect);
+  };
+
+  const perform = (effect: WatchEffect) => {
+    switch (effect) {
+      case "start-timer":
+        clearTimeout(timer);
+        timer = setTimeout(() => dispatch("quiet"), options.debounceMs);
+        return;
+      case "start-run":
+        void runOnce().finally(() => dispatch("finished"));
+        return;
+      case "stop-scheduling":
+        executor?.stop();
+        return;
+      case "abort":
+        executor?.abort();
+        return;
+      case "exit":
+        clearTimeout(timer);
+        resolveDone(exitCode);
+        return;
+    }
+  };
+
+  const runOnce = async () => {
+    const startedAt = Date.now();
+    runs++;
+    let ws: Workspace;
+    try {
+      ws = await openWorkspace({ ...options, patterns: options.patterns });
+    } catch (e) {
+      // A broken rules file or lock mid-edit: say so and keep watching; the fix rebuilds.
+      options.err(`chargen: ${asChargenError(e).message}\n`);
+      lastRun = `run ${runs} failed to plan`;
+      options.out(`watch: ${lastRun}; watching (Ctrl-C to stop)\n`);
+      return;
+    }
+    const references = [...ws.records.values()].flatMap((r) => [r.output, ...r.references.map((x) => x.path)]);
+    watched = new Set([...ws.analysis.files, ...references, ...RULES_FILES]);
+    sourcePatterns = ws.rules.rules.flatMap((r) => r.sources);
+    let progress: Progress | undefined;
+    try {
+      progress = await options.progress();
+      const report: Report = await buildOnce(
+        ws,
+        options,
+        session,
+        progress,
+        startedAt,
+        (e) => (executor = e),
+        (path, digest) => ownWrites.set(path, digest),
+      );
+      executor = undefined;
+      printProblems(report, options);
+      exitCode = report.summary.exitCode;
+      lastRun = `run ${runs}: ${formatSummary(report)}`;
+    } catch (e) {
+      options.err(`chargen: ${asChargenError(e).message}\n`);
+      lastRun = `run ${runs} failed`;
+    }
+    options.out(`watch: ${lastRun}; watching ${watched.size} files (Ctrl-C to stop)\n`);
+  };
+
+  /** A file event matters when the plan reads the file, a rule would read it, and chargen did not just write it. */
+  const relevant = (rel: string, removed: boolean): boolean => {
+    const own = ownWrites.get(rel);
+    if (own !== undefined) {
+      ownWrites.delete(rel);
+      if (!removed && own === digestOf(join(options.root, rel))) return false;
+    }
+    if (rel === LOCK_FILE) return false;
+    return watched.has(rel) || (!removed && sourcePatterns.some((p) => matchesGlob(rel, p)));
+  };
+
+  const watcher = chokidarWatch(options.root, {
+    ignoreInitial: true,
+    ignored: (path: string) => IGNORED.has(relative(options.root, path).split(sep)[0] ?? ""),
+  });
+  const onEvent = (removed: boolean) => (path: string) => {
+    const rel = relative(options.root, path).split(sep).join("/");
+    if (relevant(rel, removed)) dispatch("change");
+  };
+  watcher.on("add", onEvent(false)).on("change", onEvent(false)).on("unlink", onEvent(true));
+  watcher.on("error", (e) => options.err(`chargen: watcher: ${asChargenError(e).message}\n`));
+  await new Promise<void>((r) => watcher.once("ready", () => r()));
+
+  const detach = options.onInterrupt(() => dispatch("interrupt"));
+  dispatch("quiet"); // the first build, at once
+  try {
+    const code = await done;
+    return (state as WatchState) === "stopped" ? 130 : code;
+  } finally {
+    detach();
+    await watcher.close();
+    lock.release();
+  }
+}
+
+function digestOf(path: string): string | undefined {
+  try {
+    return digestBytes(readFileSync(path));
+  } catch {
+    return undefined;
+  }
+}
