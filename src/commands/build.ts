@@ -10,7 +10,7 @@ import { providerInfo } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, round, summarise, type Report, type TargetReport } from "../report/report.js";
 import { silentProgress, type Progress } from "../report/progress.js";
-import { Applier } from "../workspace/applier.js";
+import { Applier, type WriteObserver } from "../workspace/applier.js";
 import { BuildLock } from "../workspace/build-lock.js";
 import { planWorkspace, type PlannedTarget } from "./plan.js";
 import { CACHE_DIR, openWorkspace, PARSE_CACHE, parseCacheVersion, STAT_CACHE, type Workspace } from "./workspace.js";
@@ -141,11 +141,11 @@ export async function buildOnce(
   progress: Progress,
   startedAt: number,
   onExecutor: (executor: Executor) => void = () => {},
-  onWrite?: (path: string, digest: string) => void,
+  observer?: WriteObserver,
 ): Promise<Report> {
   ensureGitignored(ws.root);
   const { store, clock } = session;
-  const applier = new Applier(ws.root, ws.rules, ws.disk, ws.lock, (id) => ws.analysis.spec(id), undefined, onWrite);
+  const applier = new Applier(ws.root, ws.rules, ws.disk, ws.lock, (id) => ws.analysis.spec(id), undefined, observer);
   const hub = new ProviderHub(
     ws.rules,
     options.env,

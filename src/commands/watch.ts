@@ -18,6 +18,10 @@ export interface WatchOptions extends Omit<BuildOptions, "mode" | "onInterrupt">
 }
 
 const IGNORED = new Set([CACHE_DIR, ".git", "node_modules"]);
+const OWN_WRITE_RECHECK_MS = 120;
+const OWN_WRITE_MEMORY_MS = 5_000;
+/** `CHARGEN_DEBUG=watch` logs every file event and what the watcher made of it. */
+const debug = process.env.CHARGEN_DEBUG?.split(",").includes("watch") ? (line: string) => process.stderr.write(`[watch] ${line}\n`) : () => {};
 
 /**
  * `chargen build --watch`: builds, then rebuilds what each save made stale, until Ctrl-C.
@@ -28,7 +32,8 @@ const IGNORED = new Set([CACHE_DIR, ".git", "node_modules"]);
 export async function watch(options: WatchOptions): Promise<number> {
   const lock = BuildLock.acquire(join(options.root, CACHE_DIR, "build.pid"));
   const session = openSession(options.root, options.clock);
-  const ownWrites = new Map<string, string>();
+  /** What chargen wrote, per path (digest -> when): a file whose content is one of them changed by our hand. */
+  const ownWrites = new Map<string, Map<string, number>>();
   let watched = new Set<string>();
   let sourcePatterns: string[] = [];
   let state: WatchState = "debouncing";
@@ -72,6 +77,7 @@ export async function watch(options: WatchOptions): Promise<number> {
   const runOnce = async () => {
     const startedAt = Date.now();
     runs++;
+    forgetOldWrites();
     let ws: Workspace;
     try {
       ws = await openWorkspace({ ...options, patterns: options.patterns });
@@ -95,7 +101,13 @@ export async function watch(options: WatchOptions): Promise<number> {
         progress,
         startedAt,
         (e) => (executor = e),
-        (path, digest) => ownWrites.set(path, digest),
+        {
+          wrote: (path, digest) => ownWrites.set(path, (ownWrites.get(path) ?? new Map()).set(digest, Date.now())),
+          changedUnderneath: (path) => {
+            debug(`changed under a write-back: ${path}`);
+            dispatch("change");
+          },
+        },
       );
       executor = undefined;
       printProblems(report, options);
@@ -110,13 +122,31 @@ export async function watch(options: WatchOptions): Promise<number> {
 
   /** A file event matters when the plan reads the file, a rule would read it, and chargen did not just write it. */
   const relevant = (rel: string, removed: boolean): boolean => {
-    const own = ownWrites.get(rel);
-    if (own !== undefined) {
-      ownWrites.delete(rel);
-      if (!removed && own === digestOf(join(options.root, rel))) return false;
-    }
     if (rel === LOCK_FILE) return false;
+    if (!removed && ownWrites.has(rel)) {
+      // A file chargen writes: the event may be one of several write-backs in a row, or an
+      // author's save right after one (which chokidar may drop, throttling a path to one change
+      // per ~50 ms). Decide once the writes have settled: it matters only if it is not ours.
+      setTimeout(() => {
+        const own = isOwnWrite(rel);
+        debug(`recheck ${rel}: ${own ? "chargen's own write" : "changed"}`);
+        if (!own) dispatch("change");
+      }, OWN_WRITE_RECHECK_MS);
+      return false;
+    }
     return watched.has(rel) || (!removed && sourcePatterns.some((p) => matchesGlob(rel, p)));
+  };
+  const isOwnWrite = (rel: string) => {
+    const now = digestOf(join(options.root, rel));
+    return now !== undefined && (ownWrites.get(rel)?.has(now) ?? false);
+  };
+  /** Forget older contents chargen wrote (keeping each path's latest), so that an author's revert to one is seen. */
+  const forgetOldWrites = () => {
+    const before = Date.now() - OWN_WRITE_MEMORY_MS;
+    for (const digests of ownWrites.values()) {
+      const latest = [...digests.entries()].reduce((a, b) => (b[1] > a[1] ? b : a));
+      for (const [digest, at] of digests) if (at < before && digest !== latest[0]) digests.delete(digest);
+    }
   };
 
   const watcher = chokidarWatch(options.root, {
@@ -125,7 +155,9 @@ export async function watch(options: WatchOptions): Promise<number> {
   });
   const onEvent = (removed: boolean) => (path: string) => {
     const rel = relative(options.root, path).split(sep).join("/");
-    if (relevant(rel, removed)) dispatch("change");
+    const matters = relevant(rel, removed);
+    debug(`${removed ? "removed" : "changed"} ${rel}: ${matters ? "relevant" : "ignored"} (state ${state})`);
+    if (matters) dispatch("change");
   };
   watcher.on("add", onEvent(false)).on("change", onEvent(false)).on("unlink", onEvent(true));
   watcher.on("error", (e) => options.err(`chargen: watcher: ${asChargenError(e).message}\n`));

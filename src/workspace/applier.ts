@@ -11,6 +11,13 @@ import { writeAtomic } from "./atomic.js";
 import type { RealDisk } from "./disk.js";
 import { YamlEditor } from "./yaml-edit.js";
 
+/** Who wants to know about chargen's writes (the watcher, to tell them from the author's). */
+export interface WriteObserver {
+  wrote?(path: string, digest: string): void;
+  /** A YAML file changed on disk, by someone else, since the plan read it. */
+  changedUnderneath?(path: string): void;
+}
+
 /**
  * Applies finished targets to the workspace, in this order: the output file (tmp + rename), the
  * rule's YAML write-back (comment-preserving, atomic), the lock entry. By then the generation is
@@ -33,14 +40,16 @@ export class Applier {
     private readonly spec: (id: string) => TargetSpec | undefined,
     /** Flush the lock at most this often while building (and always at the end). */
     private readonly lockIntervalMs = 1_000,
-    /** Told of every workspace file chargen writes (the watcher ignores its own writes). */
-    private readonly onWrite: (path: string, digest: string) => void = () => {},
+    private readonly observer: WriteObserver = {},
   ) {}
+
+  /** Digest of what chargen last wrote to each YAML file in this build. */
+  private readonly written = new Map<string, string>();
 
   async apply(app: Application): Promise<void> {
     const { record, action } = app;
     if (app.bytes) {
-      this.onWrite(record.output, action.blob);
+      this.observer.wrote?.(record.output, action.blob);
       await writeAtomic(join(this.root, record.output), app.bytes);
       this.disk.invalidate(record.output);
     }
@@ -91,6 +100,10 @@ export class Applier {
             } catch {
               // A file the rule creates (a runs log): starts empty.
             }
+            // Not what the plan read nor what chargen last wrote: the author saved it meanwhile.
+            // The write-back keeps their edit, and whoever watches must know it happened.
+            const expected = this.written.get(path) ?? this.disk.known(path);
+            if (expected !== undefined && text && digestBytes(Buffer.from(text)) !== expected) this.observer.changedUnderneath?.(path);
             editor = YamlEditor.parse(text, path);
             editors.set(path, editor);
           }
@@ -100,7 +113,9 @@ export class Applier {
       for (const [path, editor] of editors) {
         if (!editor.changed) continue;
         const text = editor.toString();
-        this.onWrite(path, digestBytes(Buffer.from(text)));
+        const digest = digestBytes(Buffer.from(text));
+        this.observer.wrote?.(path, digest);
+        this.written.set(path, digest);
         await writeAtomic(join(this.root, path), text);
         this.disk.invalidate(path);
       }
@@ -135,7 +150,7 @@ export class Applier {
       if (!this.lockDirty) return;
       this.lockDirty = false;
       const text = formatLock(this.lock);
-      this.onWrite(LOCK_FILE, digestBytes(Buffer.from(text)));
+      this.observer.wrote?.(LOCK_FILE, digestBytes(Buffer.from(text)));
       await writeAtomic(join(this.root, LOCK_FILE), text);
     });
     await this.lockWrite;

@@ -47,6 +47,11 @@ export class RealDisk implements Disk {
     return digest;
   }
 
+  /** The digest this build already knows for `path`, without touching the disk. */
+  known(path: string): string | undefined {
+    return this.digests.get(path);
+  }
+
   /** Forget what this build learnt about a path (chargen just wrote it). */
   invalidate(path: string): void {
     this.digests.delete(path);

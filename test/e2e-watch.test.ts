@@ -1,0 +1,166 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { calls, chargen, CH1, CLI, exampleWorkspace, IMG2 } from "./support/cli.js";
+
+interface Watching {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  runs: () => number;
+  waitForRuns(n: number): Promise<void>;
+  stop(): Promise<number | null>;
+}
+
+const running: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of running.splice(0)) c.kill("SIGKILL");
+});
+
+function startWatch(ws: string, args: string[] = [], env: Record<string, string> = {}): Watching {
+  const child = spawn(process.execPath, [CLI, "build", "--watch", "--debounce", "50", ...args], {
+    cwd: ws,
+    env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", CHARGEN_PLACEHOLDER_CALL_LOG: join(ws, ".calls.log"), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.push(child);
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (err += d));
+  const runs = () => (out.match(/^watch: run \d+/gm) ?? []).length;
+  return {
+    child,
+    out: () => out,
+    err: () => err,
+    runs,
+    async waitForRuns(n) {
+      const until = Date.now() + 30_000;
+      while (runs() < n) {
+        if (Date.now() > until) throw new Error(`timed out waiting for run ${n}; stdout:\n${out}\nstderr:\n${err}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    stop() {
+      return new Promise((resolve) => {
+        child.on("exit", (code) => resolve(code));
+        child.kill("SIGINT");
+      });
+    },
+  };
+}
+
+const settle = (ms = 600) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until the call log holds `n` completed generations. */
+async function waitForCalls(log: string, n: number): Promise<string[]> {
+  const until = Date.now() + 20_000;
+  while (calls(log).length < n) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${n} calls; have ${calls(log).join(", ")}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await settle(300);
+  return calls(log);
+}
+const yamlFile = (ws: string) => join(ws, CH1, "imagery.yaml");
+const replaceIn = (file: string, from: string | RegExp, to: string) => {
+  const text = readFileSync(file, "utf8");
+  const next = text.replace(from, to);
+  expect(next).not.toBe(text);
+  writeFileSync(file, next);
+};
+
+describe("chargen build --watch", () => {
+  it("an edited prompt regenerates exactly that target once; a comment edit regenerates nothing; own write-backs start no run", async () => {
+    const ws = exampleWorkspace();
+    const w = startWatch(ws);
+    await w.waitForRuns(1);
+    const initial = calls(join(ws, ".calls.log")).length;
+    await settle(); // the initial build wrote back into YAML files: that must not start a run
+    expect(w.runs()).toBe(1);
+
+    replaceIn(yamlFile(ws), "a tall white-bearded keeper", "a tall grey-bearded keeper");
+    await w.waitForRuns(2);
+    expect(calls(join(ws, ".calls.log")).slice(initial)).toEqual([IMG2]);
+    await settle();
+    expect(w.runs()).toBe(2); // its write-back started nothing
+
+    replaceIn(yamlFile(ws), /^images:/m, "# images, reviewed\nimages:");
+    await w.waitForRuns(3);
+    expect(calls(join(ws, ".calls.log")).slice(initial)).toEqual([IMG2]);
+    expect(await w.stop()).toBe(130);
+    expect((await chargen(ws, ["build", "--check"])).code).toBe(0);
+  });
+
+  it("five quick saves give one plan and one regeneration", async () => {
+    const ws = exampleWorkspace();
+    const w = startWatch(ws, [], {});
+    await w.waitForRuns(1);
+    const initial = calls(join(ws, ".calls.log")).length;
+    for (let i = 1; i <= 5; i++) {
+      replaceIn(yamlFile(ws), /a tall [a-z0-9-]*-?bearded keeper/, `a tall v${i}-bearded keeper`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await w.waitForRuns(2);
+    await settle();
+    expect(w.runs()).toBe(2);
+    expect(calls(join(ws, ".calls.log")).slice(initial)).toEqual([IMG2]);
+    await w.stop();
+  });
+
+  it("an edit while the target is generating: the paid result is kept, then the new version is built (2 calls)", async () => {
+    const ws = exampleWorkspace();
+    const log = join(ws, ".calls.log");
+    const w = startWatch(ws, [IMG2], { CHARGEN_PLACEHOLDER_LATENCY_MS: "700" });
+    await w.waitForRuns(1);
+    expect(calls(log)).toEqual([IMG2]);
+    replaceIn(yamlFile(ws), "a tall white-bearded keeper", "a tall grey-bearded keeper");
+    // Wait until the second generation is in flight, then edit again.
+    const until = Date.now() + 10_000;
+    while (!w.err().includes(`[0/1] generating ${IMG2}`) || w.err().split(`generating ${IMG2}`).length < 3) {
+      if (Date.now() > until) throw new Error(w.err());
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    replaceIn(yamlFile(ws), "a tall grey-bearded keeper", "a tall red-bearded keeper");
+    await w.waitForRuns(3);
+    await settle(200);
+    expect(calls(log)).toEqual([IMG2, IMG2, IMG2]); // initial build, the in-flight one, the last edit
+    expect(await w.stop()).toBe(130);
+    expect((await chargen(ws, ["build", "--check", IMG2])).code).toBe(0); // image and lock match the last edit
+    const store = readFileSync(join(ws, ".chargen", "actions.jsonl"), "utf8").trim().split("\n");
+    expect(store).toHaveLength(3); // the in-flight result is in the cache too
+  });
+
+  it("broken YAML shows its error and keeps watching; the fix rebuilds; a new entry builds; a replaced reference rebuilds its dependents", async () => {
+    const ws = exampleWorkspace();
+    const log = join(ws, ".calls.log");
+    const w = startWatch(ws);
+    await w.waitForRuns(1);
+    const initial = calls(log).length;
+    const good = readFileSync(yamlFile(ws), "utf8");
+    writeFileSync(yamlFile(ws), good.replace(/^images:/m, "images: [oops"));
+    await w.waitForRuns(2);
+    expect(w.err()).toMatch(new RegExp(`${CH1}/imagery.yaml:\\d+:\\d+: error: YAML does not parse`));
+    writeFileSync(yamlFile(ws), good.replace("a tall white-bearded keeper", "a tall black-bearded keeper"));
+    expect((await waitForCalls(log, initial + 1)).slice(initial)).toEqual([IMG2]);
+
+    // A new image entry: the last entry copied under a new custom_id, with a prompt of its own
+    // (an identical prompt would be restored from the cache, for free).
+    const text = readFileSync(yamlFile(ws), "utf8");
+    const last = text.slice(text.indexOf('  - custom_id: "ch01-the-grey-tide-img-03"'));
+    const entry = last.replaceAll("ch01-the-grey-tide-img-03", "ch01-the-grey-tide-img-04").replace("prompt_used: |\n", "prompt_used: |\n      At first light, seen from the lamp gallery.\n");
+    writeFileSync(yamlFile(ws), text.trimEnd() + "\n\n" + entry);
+    expect((await waitForCalls(log, initial + 2)).slice(initial + 1)).toEqual([`${CH1}/ch01-the-grey-tide-img-04`]);
+
+    const portrait = join(ws, "characters/osric-vane/images/portrait.png");
+    const deps = JSON.parse((await chargen(ws, ["targets", "--json"])).stdout).targets.filter((t: { references: string[] }) =>
+      t.references.includes("characters/osric-vane/images/portrait.png"),
+    ).length;
+    const bytes = readFileSync(portrait);
+    bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0xff;
+    writeFileSync(portrait, bytes);
+    expect((await waitForCalls(log, initial + 2 + deps)).slice(initial + 2)).toHaveLength(deps);
+    await w.stop();
+  });
+});
