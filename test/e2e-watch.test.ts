@@ -95,7 +95,8 @@ describe("chargen build --watch", () => {
 
   it("five quick saves give one plan and one regeneration", async () => {
     const ws = exampleWorkspace();
-    const w = startWatch(ws, [], {});
+    // chokidar throttles a path to one change per ~50 ms: the debounce must outlast that.
+    const w = startWatch(ws, ["--debounce", "150"]);
     await w.waitForRuns(1);
     const initial = calls(join(ws, ".calls.log")).length;
     for (let i = 1; i <= 5; i++) {
