@@ -1,4 +1,7 @@
 import type { ModelSettings } from "../graph/target.js";
+import { normaliseGoogle } from "./google-models.js";
+import { normaliseOpenAI } from "./openai-models.js";
+import { estimateImagePrice } from "./prices.js";
 import type { ProviderLimits, ProviderModule } from "./types.js";
 
 /**
@@ -32,6 +35,32 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     normalise: asIs,
     price: () => 0,
     load: async () => (await import("./placeholder.js")).default,
+  },
+  google: {
+    defaultModel: "gemini-2.5-flash-image",
+    // Gemini quotas are per project and model and shown only in its console: start low.
+    limits: { maxInFlight: 2, perMinute: 10 },
+    keyEnv: ["GOOGLE_API_KEY", "GEMINI_API_KEY"],
+    retired: {},
+    normalise: normaliseGoogle,
+    price: (settings) => estimateImagePrice(settings),
+    load: async () => (await import("./google.js")).default,
+  },
+  openai: {
+    defaultModel: "gpt-image-1.5",
+    // OpenAI's tier 1 allows 5 images per minute.
+    limits: { maxInFlight: 2, perMinute: 5 },
+    keyEnv: ["OPENAI_API_KEY"],
+    // The SDK names gpt-image-2.5-sunburst / -flare as gpt-image-1's successors; gpt-image-1.5
+    // is suggested for all three because it keeps the same sizes and qualities, and is priced.
+    retired: {
+      "dall-e-2": { since: "2026-05-12", suggest: "gpt-image-1.5" },
+      "dall-e-3": { since: "2026-05-12", suggest: "gpt-image-1.5" },
+      "gpt-image-1": { since: "2026-10-23", suggest: "gpt-image-1.5" },
+    },
+    normalise: normaliseOpenAI,
+    price: (settings) => estimateImagePrice(settings),
+    load: async () => (await import("./openai.js")).default,
   },
 };
 

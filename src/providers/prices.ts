@@ -1,0 +1,177 @@
+/**
+ * The one price table: what an image costs, per provider and model, for the dry-run estimate and
+ * `--max-cost`, and the token rates that turn a response's usage into its actual cost.
+ *
+ * Numbers are USD at standard (not batch) rates as published in 2026: Google's Gemini API
+ * pricing page and OpenAI's image-generation pricing (its per-image table is itself derived from
+ * output tokens). They drift; a user overrides them in the rules (see `withOverrides`).
+ */
+import type { ModelSettings } from "../graph/target.js";
+import { parseRatio, parseSize } from "./aspect.js";
+
+/** USD per million tokens. */
+export interface TokenRates {
+  textInput: number;
+  imageInput: number;
+  /** Text and thinking output. */
+  textOutput: number;
+  imageOutput: number;
+}
+
+export type Shape = "square" | "landscape" | "portrait";
+
+/** USD per image: one number, or by shape (for a standard size of that shape). */
+export type ImagePrice = number | Record<Shape, number>;
+
+export interface ModelPrices {
+  tokens?: TokenRates;
+  /**
+   * Per-image price by quality (OpenAI "low"/"medium"/"high") or resolution tier (Gemini
+   * "1K"/"2K"/"4K"); "*" is the price when the settings name none. A quality missing here
+   * ("auto", unknown) is priced at the dearest entry: an estimate that guards a budget should
+   * err high.
+   */
+  image: Record<string, ImagePrice>;
+}
+
+export type PriceTable = Record<string, Record<string, ModelPrices>>;
+
+const GPT_IMAGE_1_5: TokenRates = { textInput: 5, imageInput: 8, textOutput: 10, imageOutput: 32 };
+const GPT_IMAGE_2: TokenRates = { textInput: 5, imageInput: 8, textOutput: 10, imageOutput: 30 };
+const GPT_IMAGE_1_MINI: TokenRates = { textInput: 2, imageInput: 2.5, textOutput: 8, imageOutput: 8 };
+
+const shapes = (square: number, landscape: number, portrait = landscape): Record<Shape, number> => ({ square, landscape, portrait });
+
+export const PRICES: PriceTable = {
+  placeholder: {},
+  google: {
+    // 1290 output image tokens per image at $30/M.
+    "gemini-2.5-flash-image": {
+      tokens: { textInput: 0.3, imageInput: 0.3, textOutput: 2.5, imageOutput: 30 },
+      image: { "*": 0.039 },
+    },
+    // 1120 tokens (1K, 2K) or 2000 tokens (4K) at $120/M.
+    "gemini-3-pro-image": {
+      tokens: { textInput: 2, imageInput: 2, textOutput: 12, imageOutput: 120 },
+      image: { "*": 0.134, "1K": 0.134, "2K": 0.134, "4K": 0.24 },
+    },
+    // 1120 / 1680 / 2520 tokens at $60/M.
+    "gemini-3.1-flash-image": {
+      tokens: { textInput: 0.25, imageInput: 0.25, textOutput: 1.5, imageOutput: 60 },
+      image: { "*": 0.067, "1K": 0.067, "2K": 0.101, "4K": 0.151 },
+    },
+  },
+  openai: {
+    // Square is 1024x1024; landscape and portrait are 1536x1024 and 1024x1536.
+    "gpt-image-1.5": {
+      tokens: GPT_IMAGE_1_5,
+      image: { low: shapes(0.009, 0.013), medium: shapes(0.034, 0.05), high: shapes(0.133, 0.2) },
+    },
+    "gpt-image-2": {
+      tokens: GPT_IMAGE_2,
+      image: { low: shapes(0.006, 0.005), medium: shapes(0.053, 0.041), high: shapes(0.211, 0.165) },
+    },
+    "gpt-image-1-mini": {
+      tokens: GPT_IMAGE_1_MINI,
+      image: { low: shapes(0.005, 0.006), medium: shapes(0.011, 0.015), high: shapes(0.036, 0.052) },
+    },
+  },
+};
+
+/** Pixels of the standard size each shape's per-image price is for. */
+const BASE_PIXELS: Record<Shape, number> = { square: 1024 * 1024, landscape: 1536 * 1024, portrait: 1024 * 1536 };
+
+/**
+ * A model's prices: its own entry, else the entry its id extends with a snapshot or stage suffix
+ * ("gpt-image-2-2026-04-21" and "gemini-3-pro-image-preview" are priced as their families).
+ */
+export function modelPrices(table: PriceTable, provider: string, model: string): ModelPrices | undefined {
+  const models = table[provider];
+  if (!models) return undefined;
+  if (Object.hasOwn(models, model)) return models[model];
+  let best: string | undefined;
+  for (const id of Object.keys(models)) {
+    if (model.startsWith(`${id}-`) && (!best || id.length > best.length)) best = id;
+  }
+  return best === undefined ? undefined : models[best];
+}
+
+function shapeOf(settings: Pick<ModelSettings, "size" | "aspectRatio">): { shape?: Shape; pixels?: number } {
+  const size = parseSize(settings.size);
+  const ratio = size ? size.width / size.height : parseRatio(settings.aspectRatio);
+  if (ratio === undefined) return {};
+  const shape: Shape = Math.abs(Math.log(ratio)) < Math.log(1.15) ? "square" : ratio > 1 ? "landscape" : "portrait";
+  return size ? { shape, pixels: size.width * size.height } : { shape };
+}
+
+const dearest = (price: ImagePrice) => (typeof price === "number" ? price : Math.max(...Object.values(price)));
+
+/**
+ * Standard price of one image with these settings; undefined when the model is not in the table.
+ * A size other than the standard ones (gpt-image-2 takes any) scales with its pixel count; no
+ * size ("auto") is priced at the dearest shape.
+ */
+export function estimateImagePrice(settings: ModelSettings, table: PriceTable = PRICES): number | undefined {
+  const prices = modelPrices(table, settings.provider, settings.model);
+  if (!prices) return undefined;
+  const entries = Object.entries(prices.image);
+  if (entries.length === 0) return undefined;
+  const quality = settings.quality ?? "*";
+  const price = Object.hasOwn(prices.image, quality)
+    ? prices.image[quality]!
+    : entries.reduce((a, [, p]) => (dearest(p) > dearest(a) ? p : a), entries[0]![1]);
+  if (typeof price === "number") return round(price * settings.n);
+  const { shape, pixels } = shapeOf(settings);
+  if (!shape) return round(dearest(price) * settings.n);
+  const scale = pixels === undefined ? 1 : pixels / BASE_PIXELS[shape];
+  return round(price[shape] * scale * settings.n);
+}
+
+export interface TokenUsage {
+  textInput?: number;
+  imageInput?: number;
+  textOutput?: number;
+  imageOutput?: number;
+}
+
+/** Actual cost of a response from its token counts; undefined when the model has no token rates. */
+export function costFromTokens(provider: string, model: string, usage: TokenUsage, table: PriceTable = PRICES): number | undefined {
+  const rates = modelPrices(table, provider, model)?.tokens;
+  if (!rates) return undefined;
+  const usd =
+    (usage.textInput ?? 0) * rates.textInput +
+    (usage.imageInput ?? 0) * rates.imageInput +
+    (usage.textOutput ?? 0) * rates.textOutput +
+    (usage.imageOutput ?? 0) * rates.imageOutput;
+  return round(usd / 1_000_000);
+}
+
+/** Rules-side overrides: any provider, model, quality or rate may be replaced or added. */
+export type PriceOverrides = Record<string, Record<string, Partial<ModelPrices>>>;
+
+export function withOverrides(overrides: PriceOverrides | undefined, base: PriceTable = PRICES): PriceTable {
+  if (!overrides) return base;
+  const table: PriceTable = { ...base };
+  for (const [provider, models] of Object.entries(overrides)) {
+    const merged: Record<string, ModelPrices> = { ...table[provider] };
+    for (const [model, prices] of Object.entries(models)) {
+      const current = merged[model];
+      merged[model] = {
+        ...(current?.tokens || prices.tokens ? { tokens: { ...current?.tokens!, ...prices.tokens } } : {}),
+        image: { ...current?.image, ...prices.image },
+      };
+    }
+    table[provider] = merged;
+  }
+  return table;
+}
+
+/**
+ * The table a provider prices actual usage with: the rules' overrides once the factory options
+ * carry them (`prices`), else the built-in one.
+ */
+export const pricesOf = (options: object): PriceTable =>
+  "prices" in options && options.prices && typeof options.prices === "object" ? (options.prices as PriceTable) : PRICES;
+
+/** Micro-dollar precision: sums of many images stay exact enough, and reports stay readable. */
+const round = (usd: number) => Math.round(usd * 1e6) / 1e6;
