@@ -13,7 +13,7 @@ import { startGeminiFake } from "./fakes/gemini-fake.js";
 import { startOpenAIFake } from "./fakes/openai-fake.js";
 import { FAKE_KEY, rejection, request } from "./support/providers-fixtures.js";
 
-const FAST: RetryPolicy = { maxAttempts: 4, maxRateLimitedAttempts: 30, baseDelayMs: 10, maxDelayMs: 100 };
+const FAST: RetryPolicy = { maxAttempts: 4, maxRateLimitedAttempts: 30, baseDelayMs: 10, maxDelayMs: 100, maxRetryAfterMs: 300_000 };
 
 const fakes: FakeServer[] = [];
 afterEach(async () => {
@@ -60,6 +60,30 @@ async function setup(
 const queue = () => new AbortController().signal;
 
 describe.each(["openai", "google"] as const)("%s through the hub", (provider) => {
+  it("after a stop, targets waiting for the pool are not sent and do not wait for it", async () => {
+    // One request a minute: without the stop signal the second would wait a minute for its slot.
+    const { hub, fake, model } = await setup(provider, { perMinute: 1, maxInFlight: 1 });
+    fake.inject({ kind: "billing" });
+    const started = Date.now();
+    const [first, second] = await Promise.all([
+      rejection(hub.generate(request({ model, targetId: "a" }), provider, queue())),
+      rejection(hub.generate(request({ model, targetId: "b" }), provider, queue())),
+    ]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(first.kind).toBe("provider");
+    expect(second.message).toMatch(/^not sent: /);
+    expect(fake.calls()).toHaveLength(1);
+  });
+
+  it("a provider asking to wait longer than a build can (a daily quota) is stopped, not waited for", async () => {
+    const { hub, fake, stops, model } = await setup(provider);
+    fake.inject({ kind: "rate-limit", retryAfterMs: 3_600_000 });
+    const error = await rejection(hub.generate(request({ model }), provider, queue()));
+    expect(error.kind).toBe("provider");
+    expect(error.message).toMatch(/asked to wait 3600 s/);
+    expect(stops).toEqual([provider]);
+  });
+
   it("503 then success: the target succeeds after one retry", async () => {
     const { hub, fake, retries, model } = await setup(provider);
     fake.inject({ kind: "status", status: 503 });

@@ -6,7 +6,7 @@ import { realClock, type Clock } from "../clock.js";
 import type { Pool } from "../graph/pool.js";
 import { ChargenError, formatDiagnostic, type Diagnostic } from "../errors.js";
 import { Executor, type TargetOutcome } from "../graph/executor.js";
-import { providerInfo } from "../providers/catalog.js";
+import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, round, summarise, type Report, type TargetReport } from "../report/report.js";
 import { silentProgress, type Progress } from "../report/progress.js";
@@ -176,7 +176,7 @@ export async function buildOnce(
       jobs: options.jobs,
       missingReferences: ws.rules.missingReferences ?? "fail",
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
-      price: (s) => providerInfo(s.provider)?.price(s),
+      price: (s) => estimatePrice(s, ws.rules),
     },
     { onStart: (id, action) => progress.start(id, action), onDone: (o) => progress.done(o) },
   );

@@ -1,7 +1,7 @@
 import type { Store } from "../cache/store.js";
 import { ChargenError } from "../errors.js";
 import { decide, referenceStates, type Decision } from "../graph/planner.js";
-import { providerInfo } from "../providers/catalog.js";
+import { estimatePrice } from "../providers/catalog.js";
 import type { Workspace } from "./workspace.js";
 
 export interface PlannedTarget {
@@ -48,7 +48,7 @@ export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest
     });
     if (decision.status === "stale" || decision.status === "pending") rebuilt.add(id);
     const paid = (decision.status === "stale" && !decision.restorable) || decision.status === "pending";
-    const price = providerInfo(resolved.settings.provider)?.price(resolved.settings);
+    const price = estimatePrice(resolved.settings, ws.rules);
     planned.push({ id, decision, estimatedCostUsd: paid ? price : 0 });
   }
   return planned;

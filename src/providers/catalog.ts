@@ -1,7 +1,8 @@
 import type { ModelSettings } from "../graph/target.js";
 import { normaliseGoogle } from "./google-models.js";
 import { normaliseOpenAI } from "./openai-models.js";
-import { estimateImagePrice } from "./prices.js";
+import { estimateImagePrice, withOverrides, type PriceTable } from "./prices.js";
+import type { RuleSet } from "../rules/api.js";
 import type { ProviderLimits, ProviderModule } from "./types.js";
 
 /**
@@ -20,7 +21,7 @@ export interface ProviderInfo {
   /** Bring a requested size / aspect to what the model accepts; returns what was adjusted. */
   normalise(settings: ModelSettings): { settings: ModelSettings; adjustments: string[] };
   /** Standard price of one image with these settings, for the dry run; undefined when unknown. */
-  price(settings: ModelSettings): number | undefined;
+  price(settings: ModelSettings, table: PriceTable): number | undefined;
   load(): Promise<ProviderModule>;
 }
 
@@ -43,7 +44,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     keyEnv: ["GOOGLE_API_KEY", "GEMINI_API_KEY"],
     retired: {},
     normalise: normaliseGoogle,
-    price: (settings) => estimateImagePrice(settings),
+    price: (settings, table) => estimateImagePrice(settings, table),
     load: async () => (await import("./google.js")).default,
   },
   openai: {
@@ -59,11 +60,25 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
       "gpt-image-1": { since: "2026-10-23", suggest: "gpt-image-1.5" },
     },
     normalise: normaliseOpenAI,
-    price: (settings) => estimateImagePrice(settings),
+    price: (settings, table) => estimateImagePrice(settings, table),
     load: async () => (await import("./openai.js")).default,
   },
 };
 
 export function providerInfo(name: string): ProviderInfo | undefined {
   return Object.hasOwn(PROVIDERS, name) ? PROVIDERS[name] : undefined;
+}
+
+const tables = new WeakMap<RuleSet, PriceTable>();
+
+/** The price table with the rules' overrides (computed once per rule set). */
+export function priceTable(rules: RuleSet): PriceTable {
+  let table = tables.get(rules);
+  if (!table) tables.set(rules, (table = withOverrides(rules.prices)));
+  return table;
+}
+
+/** Estimated price of one generation with `settings` under `rules`; undefined when unknown. */
+export function estimatePrice(settings: ModelSettings, rules: RuleSet): number | undefined {
+  return providerInfo(settings.provider)?.price(settings, priceTable(rules));
 }

@@ -2,7 +2,7 @@ import type { Clock } from "../clock.js";
 import { asChargenError, ChargenError } from "../errors.js";
 import { Pool } from "../graph/pool.js";
 import type { RuleSet } from "../rules/api.js";
-import { providerInfo } from "./catalog.js";
+import { priceTable, providerInfo } from "./catalog.js";
 import type { ImageRequest, ImageResult, Provider } from "./types.js";
 
 export interface RetryPolicy {
@@ -12,9 +12,11 @@ export interface RetryPolicy {
   maxRateLimitedAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /** A longer wait asked for by a provider stops it for the build instead. */
+  maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, maxRateLimitedAttempts: 30, baseDelayMs: 1_000, maxDelayMs: 60_000 };
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, maxRateLimitedAttempts: 30, baseDelayMs: 1_000, maxDelayMs: 60_000, maxRetryAfterMs: 300_000 };
 
 export interface HubEvents {
   onRetry?(targetId: string, attempt: number, delayMs: number, error: ChargenError): void;
@@ -29,6 +31,8 @@ export interface HubEvents {
 export class ProviderHub {
   private readonly instances = new Map<string, Promise<Provider>>();
   private readonly stopped = new Map<string, ChargenError>();
+  /** Aborted when a provider is stopped: what waits for its pool is skipped at once. */
+  private readonly stopSignals = new Map<string, AbortController>();
   private readonly attempts = new Map<string, number>();
 
   constructor(
@@ -61,11 +65,12 @@ export class ProviderHub {
     const provider = await this.provider(providerName);
     let attempt = 0;
     for (;;) {
-      await pool.acquire(queue);
-      const stop = this.stopped.get(providerName);
-      if (stop) {
-        pool.release();
-        throw new ChargenError("provider", `not sent: ${providerName} was stopped earlier in this build (${stop.message})`, stop.details);
+      this.throwIfStopped(providerName);
+      try {
+        await pool.acquire(AbortSignal.any([queue, this.stopSignal(providerName).signal]));
+      } catch (e) {
+        if (!queue.aborted) this.throwIfStopped(providerName);
+        throw e;
       }
       attempt++;
       this.attempts.set(providerName, (this.attempts.get(providerName) ?? 0) + 1);
@@ -78,11 +83,12 @@ export class ProviderHub {
         pool.release();
       }
       if (request.signal.aborted) throw error;
+      if (error.kind === "retryable" && (error.details.retryAfterMs ?? 0) > this.retry.maxRetryAfterMs) {
+        // A provider that asks for a longer wait than a build can give (a daily quota) is stopped, not waited for.
+        error = new ChargenError("provider", `${error.message} (asked to wait ${Math.round(error.details.retryAfterMs! / 1000)} s)`, error.details);
+      }
       if (error.kind === "provider") {
-        if (!this.stopped.has(providerName)) {
-          this.stopped.set(providerName, error);
-          this.events.onProviderStopped?.(providerName, error);
-        }
+        this.stop(providerName, error);
         throw error;
       }
       const rateLimited = error.details.status === 429;
@@ -94,6 +100,24 @@ export class ProviderHub {
       if (rateLimited) pool.pauseUntil(this.clock.now() + delay);
       else await this.clock.sleep(delay, request.signal);
     }
+  }
+
+  private stop(provider: string, error: ChargenError): void {
+    if (this.stopped.has(provider)) return;
+    this.stopped.set(provider, error);
+    this.stopSignal(provider).abort(error);
+    this.events.onProviderStopped?.(provider, error);
+  }
+
+  private throwIfStopped(provider: string): void {
+    const stop = this.stopped.get(provider);
+    if (stop) throw new ChargenError("provider", `not sent: ${provider} was stopped earlier in this build (${stop.message})`, stop.details);
+  }
+
+  private stopSignal(provider: string): AbortController {
+    let c = this.stopSignals.get(provider);
+    if (!c) this.stopSignals.set(provider, (c = new AbortController()));
+    return c;
   }
 
   /** Exponential backoff with full jitter (AWS's advice): spreads retries of a burst apart. */
@@ -108,7 +132,7 @@ export class ProviderHub {
       const info = providerInfo(name);
       if (!info) throw new ChargenError("user", `unknown provider "${name}"`);
       const options = this.rules.providers?.[name]?.options ?? {};
-      p = info.load().then((m) => m.create({ env: this.env, options }));
+      p = info.load().then((m) => m.create({ env: this.env, options, prices: priceTable(this.rules) }));
       this.instances.set(name, p);
     }
     return p;
@@ -127,6 +151,7 @@ export class ProviderHub {
           perMinute: perModel?.perMinute ?? config?.perMinute ?? info.limits.perMinute,
         },
         this.clock,
+        perModel?.windowMs ?? config?.windowMs ?? 60_000,
       );
       this.pools.set(id, pool);
     }

@@ -1,4 +1,5 @@
 import type { ChargenError } from "../errors.js";
+import type { PriceTable } from "./prices.js";
 
 /** What a provider is asked for. Everything in it, except `signal`, is derived from the target's key inputs. */
 export type ImageFormat = "png" | "jpeg" | "webp";
@@ -61,6 +62,8 @@ export interface ProviderFactoryOptions {
   env: NodeJS.ProcessEnv;
   /** Free-form per-provider options from the rules (placeholder latency, base URL overrides, ...). */
   options: Record<string, unknown>;
+  /** The price table with the rules' overrides, for actual costs from usage. */
+  prices: PriceTable;
 }
 
 /** A provider module's default export. Imported lazily: a no-op build loads no SDK. Defaults live in the catalog. */

@@ -1,6 +1,7 @@
 import type { Document, Node } from "yaml";
 import type { Diagnostic } from "../errors.js";
 import type { ModelSettings, ReferenceInput, TargetSpec } from "../graph/target.js";
+import type { PriceOverrides } from "../providers/prices.js";
 import type { ImageFormat } from "../providers/types.js";
 import type { YamlEditor } from "../workspace/yaml-edit.js";
 
@@ -61,8 +62,10 @@ export interface Rule {
 export interface ModelLimits {
   /** Requests in flight at once. */
   maxInFlight?: number;
-  /** Requests started per minute. */
+  /** Requests started per minute (per `windowMs`, when set). */
   perMinute?: number;
+  /** The rate window, 60000 by default (a shorter one is for tests against fake servers). */
+  windowMs?: number;
 }
 
 export interface ProviderConfig extends ModelLimits {
@@ -81,6 +84,8 @@ export interface RuleSet {
   providers?: Record<string, ProviderConfig>;
   /** Retired or renamed model ids to current ones: `{"dall-e-3": "gpt-image-1.5"}`. */
   modelMap?: Record<string, string>;
+  /** Overrides of the price table, per provider and model (see src/providers/prices.ts). */
+  prices?: PriceOverrides;
   /**
    * What to do with a reference that resolves to nothing or to a missing file:
    * "fail" fails the target, "warn" builds without it and says so.
