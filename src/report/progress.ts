@@ -68,6 +68,7 @@ export class TtyProgress implements Progress {
   private finish!: () => void;
   private run: Promise<unknown> = Promise.resolve();
   private readonly startedAt = Date.now();
+  private ended = false;
 
   static async create(): Promise<TtyProgress> {
     const p = new TtyProgress();
@@ -91,10 +92,9 @@ export class TtyProgress implements Progress {
     return p;
   }
 
-  begin(total: number, toRun: number): void {
+  begin(_total: number, toRun: number): void {
     this.total = toRun;
     this.render();
-    void total;
   }
 
   start(id: string): void {
@@ -121,6 +121,7 @@ export class TtyProgress implements Progress {
 
   async end(): Promise<void> {
     this.running.clear();
+    this.ended = true;
     this.render();
     this.finish();
     await this.run;
@@ -130,7 +131,9 @@ export class TtyProgress implements Progress {
     if (!this.task) return;
     const elapsed = (Date.now() - this.startedAt) / 1000;
     const eta = this.finished > 0 && this.finished < this.total ? ` · ETA ${Math.ceil((elapsed / this.finished) * (this.total - this.finished))}s` : "";
-    this.task.title = `[${this.finished}/${this.total}] building${this.running.size ? ` · ${this.running.size} running` : ""}${eta}`;
+    this.task.title = this.ended
+      ? `[${this.finished}/${this.total}] done`
+      : `[${this.finished}/${this.total}] building${this.running.size ? ` · ${this.running.size} running` : ""}${eta}`;
     this.task.output = [...[...this.running].slice(0, 8).map((id) => `… ${id}`), ...this.notes.slice(-4)].join("\n");
   }
 }
