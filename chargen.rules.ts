@@ -2,11 +2,44 @@
  * chargen's default rules, used by every workspace that has no `chargen.rules.ts` of its own,
  * and the documented example of the rules API. Copy it into a workspace to change it; there,
  * import from "chargen" instead of "./src/index.js".
+ *
+ * The built-in rules read the MemoryQuill layout:
+ *   chapters/<slug>/imagery.yaml          images[]            -> chapters/<slug>/<custom_id>
+ *   characters/<slug>/image-ideas.yaml    scenes[]            -> characters/<slug>/<scene-slug>
+ *   locations/<slug>/imagery.yaml         overview, zones[], beat_images[]
+ *   locations/<slug>/location-imagery.yaml (older: overview, parts[])
+ *                                         -> locations/<slug>/overview, .../zones/<zone>[/<image>], .../beats/<beat>
+ * A rule is `{ name, sources, plan(file, ctx), writeBack?(ctx) }`: see src/rules/api.ts to write your own.
  */
-import { chapterImages, defineRules } from "./src/index.js";
+import { chapterImages, characterScenes, DEFAULT_KIND_STYLES, defineRules, locationImages, styleGlue } from "./src/index.js";
+
+// The style glue, in one place for every rule. It is added to prompts compiled from structured
+// fields (never to a ready `prompt_used`, unless `onPromptUsed: true`), as Prompt IR parts of
+// their own: "style" (per kind, below), "medium" and "art-direction" (the project art direction's
+// medium and its mood_style_mapping entry for the target's mood). Editing one mood's style in the
+// art direction makes stale exactly the compiled targets of that mood.
+const style = styleGlue({
+  // The project art direction: the first of these that exists.
+  artDirection: ["core/09-project-art-direction.yaml", "core/project-art-direction.yaml", "core/art-direction.yaml"],
+  // Per-kind style strings: character (scenes), location, exterior (a location entry whose
+  // category says exterior), scene (chapter images). Deliberately generic: a project's own look
+  // belongs in its art direction. Override any of them here, e.g. { ...DEFAULT_KIND_STYLES, exterior: "..." }.
+  kinds: DEFAULT_KIND_STYLES,
+  moodStyles: true,
+  medium: true,
+  onPromptUsed: false,
+});
 
 export default defineRules({
-  rules: [chapterImages({ maxReferencesPerCharacter: 2 })],
+  rules: [
+    // consistency: true opens every chapter image's prompt with the chapter's visual_thesis and
+    // color_palette. Off by default: a ready prompt_used is then sent exactly as written.
+    chapterImages({ style, maxReferencesPerCharacter: 2, consistency: false }),
+    // Each scene gets the character's reference portrait; its image is recorded in the character's
+    // image_inventory (status "draft") and in characters/<slug>/imagery.runs.yaml.
+    characterScenes({ style, defaults: { size: "1024x1536", aspectRatio: "2:3" }, inventoryStatus: "draft" }),
+    locationImages({ style, maxReferencesPerCharacter: 1, visualAnchor: true }),
+  ],
 
   // When neither an entry nor its file's generation_defaults say: the offline placeholder,
   // so that nothing is ever paid for by accident.
@@ -22,6 +55,7 @@ export default defineRules({
 
   // A reference that resolves to nothing (or to a missing file) fails its target rather than
   // paying for an image without the character's likeness. "warn" builds without it and says so.
+  // Either way every such reference is a diagnostic naming the file, line, image id and reference id.
   missingReferences: "fail",
 
   providers: {

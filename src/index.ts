@@ -2,9 +2,34 @@
 export { defineRules } from "./rules/api.js";
 export type { BuildOutcome, ModelLimits, ProviderConfig, Rule, RuleContext, RuleSet, SourceFile, WriteBackContext } from "./rules/api.js";
 export { chapterImages, type ChapterImageOptions } from "./rules/chapters.js";
+export { characterScenes, type CharacterSceneOptions } from "./rules/characters.js";
+export { locationImages, type LocationImageOptions } from "./rules/locations.js";
+export { locationEntries, type LocationEntry, type LocationEntryKind, type ShapeProblem } from "./rules/location-shapes.js";
+export {
+  DEFAULT_ART_DIRECTION,
+  DEFAULT_KIND_STYLES,
+  DEFAULT_NEGATIVE,
+  gluePrompt,
+  styleGlue,
+  type PromptRecipe,
+  type StyleGlue,
+  type StyleKind,
+  type StyleOptions,
+} from "./rules/style.js";
 export { normaliseText, part, renderNegative, renderPrompt, type PromptIR, type PromptPart } from "./rules/prompt-ir.js";
 export type { ModelSettings, ReferenceInput, RequestedSettings, TargetSpec } from "./graph/target.js";
 export type { Diagnostic } from "./errors.js";
-export { get, items, js, str, strings } from "./rules/yaml-access.js";
-export { characterInventory, referencePortrait, resolveCharacterReferences } from "./rules/references.js";
-export { applyGenerationFields, describeStructure, requestedFrom } from "./rules/rule-kit.js";
+export { get, items, js, pick, pickJs, pickNode, pickStrings, str, strings } from "./rules/yaml-access.js";
+export { characterInventory, depictedReferences, referencePortrait, resolveCharacterReferences } from "./rules/references.js";
+export {
+  appendOnce,
+  applyGenerationFields,
+  avoided,
+  describeStructure,
+  generationDefaults,
+  negativeTerms,
+  records,
+  requestedFrom,
+} from "./rules/rule-kit.js";
+export { logRun } from "./rules/runs-log.js";
+export { SlugScope, slugify } from "./rules/slug.js";

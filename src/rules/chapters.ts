@@ -1,18 +1,25 @@
-import { isMap, type Node } from "yaml";
-import type { ReferenceInput, TargetSpec } from "../graph/target.js";
-import type { Rule, RuleContext, SourceFile } from "./api.js";
-import { part, type PromptIR } from "./prompt-ir.js";
-import { resolveCharacterReferences } from "./references.js";
-import { get, items, str, strings } from "./yaml-access.js";
-import { applyGenerationFields, describeStructure, imageFormat, requestedFrom } from "./rule-kit.js";
+import { isMap, isScalar, isSeq, type Node } from "yaml";
+import type { Rule } from "./api.js";
+import { part, type PromptPart } from "./prompt-ir.js";
+import { depictedReferences } from "./references.js";
+import { applyGenerationFields, avoided, describeStructure, entriesAt, flatten, generationDefaults, imageExtension, labelled, requestedFrom } from "./rule-kit.js";
+import { gluePrompt, styleGlue, type StyleGlue } from "./style.js";
+import { get, items, js, shapeOf, str, strings } from "./yaml-access.js";
 
 export interface ChapterImageOptions {
   /** Reference images per depicted character (approved first). Default 2. */
   maxReferencesPerCharacter?: number;
+  /**
+   * Open every chapter image's prompt (ready or compiled) with a short consistency block: the
+   * chapter's `visual_thesis` and `color_palette`. Default false: `prompt_used` is sent as written.
+   */
+  consistency?: boolean;
+  /** The style glue shared by all rules (see `styleGlue`). Default: `styleGlue()`. */
+  style?: StyleGlue;
 }
 
 /** Bump when the chapter prompt rendering changes: every chapter image becomes stale, and says why. */
-const COMPILER = "chapter-image/1";
+const COMPILER = "chapter-image/2";
 
 /**
  * Chapter imagery: `chapters/<slug>/imagery.yaml`, one target per `images[]` entry, id
@@ -20,6 +27,7 @@ const COMPILER = "chapter-image/1";
  */
 export function chapterImages(options: ChapterImageOptions = {}): Rule {
   const maxRefs = options.maxReferencesPerCharacter ?? 2;
+  const style = options.style ?? styleGlue();
   return {
     name: "chapter-images",
     sources: ["chapters/*/imagery.yaml"],
@@ -28,34 +36,52 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
       const folder = file.path.split("/")[1]!;
       const meta = get(root, "metadata");
       const slug = str(meta, "slug") ?? folder;
-      const defaults = get(meta, "generation_defaults");
+      const defaults = generationDefaults(root);
       const characters = new Map(items(root, "characters").map((c) => [str(c, "ref") ?? "", c]));
-      items(root, "images").forEach((entry, index) => {
+      const lead = options.consistency ? consistencyBlock(meta) : [];
+      entriesAt(file, ctx, root, "images", "image entries").forEach((entry, index) => {
         const at = file.position(entry);
+        if (!isMap(entry)) {
+          ctx.report({ severity: "error", ...at, message: `images[${index}] is ${shapeOf(entry)}, not an image entry` });
+          return;
+        }
         const customId = str(entry, "custom_id");
-        if (!isMap(entry) || !customId) {
+        if (!customId) {
           ctx.report({ severity: "error", ...at, message: `images[${index}]: missing required field custom_id` });
           return;
         }
         const id = `chapters/${slug}/${customId}`;
-        const prompt = chapterPrompt(entry);
+        const prompt = gluePrompt(ctx, style, {
+          compiler: COMPILER,
+          kind: "scene",
+          mood: style.moodKey(ctx, [str(entry, "scene_mood")]),
+          given: str(entry, "prompt_used"),
+          negative: str(entry, "negative_prompt"),
+          lead,
+          compile: () => ({
+            parts: [...describeStructure(entry), ...part("characters", characterStates(entry, characters))],
+            negative: [...avoided(entry), ...strings(defaults, "negative_prompts")],
+          }),
+        });
         if (!prompt) {
-          ctx.report({ severity: "error", ...at, targetId: id, message: `image ${customId}: missing required field prompt_used (or visual_description to compile one from)` });
+          ctx.report({ severity: "error", ...at, targetId: id, message: `image ${customId}: no prompt_used, and no visual_description to compile one from` });
           return;
         }
-        const refs = characterReferences(ctx, file, entry, characters, customId, maxRefs);
-        const target: TargetSpec = {
+        const refs = depictedReferences(ctx, { file, imageId: customId, targetId: id }, get(entry, "depicts_characters"), maxRefs, {
+          idsOf: (c) => strings(characters.get(c), "reference_images"),
+        });
+        const requested = requestedFrom(defaults, entry);
+        ctx.emit({
           id,
           rule: "chapter-images",
           source: { file: file.path, ...at },
           prompt,
           references: refs.references,
           ...(refs.unresolved.length ? { unresolved: refs.unresolved } : {}),
-          requested: requestedFrom(defaults, entry),
-          output: `chapters/${folder}/images/${customId}.${imageFormat(entry, defaults, ctx.rules)}`,
+          requested,
+          output: `chapters/${folder}/images/${customId}.${imageExtension(requested, ctx.rules)}`,
           writeBack: { customId },
-        };
-        ctx.emit(target);
+        });
       });
     },
     writeBack({ outcome, edit }) {
@@ -68,32 +94,30 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
   };
 }
 
-function chapterPrompt(entry: Node): PromptIR | undefined {
-  const negative = str(entry, "negative_prompt");
-  const given = str(entry, "prompt_used");
-  const parts = given ? part("prompt", given) : describeStructure(entry);
-  if (!parts.length) return undefined;
-  return { compiler: COMPILER, parts, negative: negative ? [part("negative", negative)[0]!.text] : [] };
+/** "Visual thesis: ... Colour palette: primary #FFBF00 (lantern gold), ...; accent ..." from the chapter metadata. */
+function consistencyBlock(meta: Node | undefined): PromptPart[] {
+  const palette = get(meta, "color_palette");
+  const groups = isMap(palette)
+    ? palette.items.flatMap((p) => {
+        const colours = isSeq(p.value)
+          ? p.value.items.flatMap((c) => (isScalar(c) && c.value !== null ? [c.comment ? `${c.value} (${c.comment.trim()})` : String(c.value)] : []))
+          : [];
+        return colours.length && isScalar(p.key) ? [`${String(p.key.value).replace(/_/g, " ")} ${colours.join(", ")}`] : [];
+      })
+    : [];
+  const thesis = str(meta, "visual_thesis");
+  const text = [thesis ? `Visual thesis: ${thesis}` : "", groups.length ? `Colour palette: ${groups.join("; ")}.` : ""].filter(Boolean).join("\n");
+  return part("consistency", text);
 }
 
-function characterReferences(
-  ctx: RuleContext,
-  file: SourceFile,
-  entry: Node,
-  characters: Map<string, Node>,
-  imageId: string,
-  max: number,
-): { references: ReferenceInput[]; unresolved: string[] } {
-  const references: ReferenceInput[] = [];
-  const unresolved: string[] = [];
-  const depicts = get(entry, "depicts_characters");
-  const at = file.position(depicts ?? entry);
-  for (const slug of strings(entry, "depicts_characters")) {
-    const declared = characters.get(slug);
-    const ids = declared ? strings(declared, "reference_images") : [];
-    const r = resolveCharacterReferences(ctx, slug, ids, max, { node: depicts, ...at, imageId });
-    references.push(...r.references);
-    unresolved.push(...r.unresolved);
-  }
-  return { references, unresolved };
+/** "Characters: Veyra Thornwake: kneeling, lantern held up; ..." with names from the chapter's `characters[]`. */
+function characterStates(entry: Node, characters: Map<string, Node>): string | undefined {
+  const states = js(entry, "character_states");
+  if (!states || typeof states !== "object" || Array.isArray(states)) return labelled("Characters", states);
+  const lines = Object.entries(states).flatMap(([key, value]) => {
+    const text = flatten(value);
+    // Keys are slugs in most files, names ("Tomaq", "others") in a few.
+    return text ? [`${str(characters.get(key), "name") ?? key}: ${text.replace(/[.;,]$/, "")}`] : [];
+  });
+  return lines.length ? `Characters: ${lines.join("; ")}.` : undefined;
 }

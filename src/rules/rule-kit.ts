@@ -1,30 +1,48 @@
 import { posix } from "node:path";
-import type { Node } from "yaml";
+import { isMap, type Node } from "yaml";
 import type { RequestedSettings } from "../graph/target.js";
 import type { ImageFormat } from "../providers/types.js";
 import type { YamlEditor, YamlPath } from "../workspace/yaml-edit.js";
-import type { BuildOutcome, RuleSet } from "./api.js";
+import type { BuildOutcome, RuleContext, RuleSet, SourceFile } from "./api.js";
 import { normaliseText, part, type PromptPart } from "./prompt-ir.js";
-import { get, js, str } from "./yaml-access.js";
+import { get, items, listAt, pick, pickJs, pickStrings, shapeOf, str } from "./yaml-access.js";
 
-/** Pieces the built-in rules share: settings from YAML, structured prompts, the standard write-back. */
+/** Pieces the built-in rules share: settings from YAML, structured prompts, the standard write-backs. */
 
 const FORMATS: ImageFormat[] = ["png", "jpeg", "webp"];
 
+type Nodes = Node | undefined | readonly (Node | undefined)[];
+const list = (n: Nodes): readonly (Node | undefined)[] => (Array.isArray(n) ? n : [n as Node | undefined]);
+
+/** The entries of a file's list at `key`; anything else there is an error naming it, not an empty list. */
+export function entriesAt(file: SourceFile, ctx: RuleContext, root: unknown, key: string, what: string): Node[] {
+  const { items: found, wrong } = listAt(root, key);
+  if (wrong) ctx.report({ severity: "error", ...file.position(wrong), message: `${key} is ${shapeOf(wrong)}, not a list of ${what}` });
+  return found;
+}
+
+/** A file's `generation_defaults`: at the top level in some generations of the schema, under `metadata` in others. */
+export function generationDefaults(root: unknown): Node | undefined {
+  const top = get(root, "generation_defaults");
+  return isMap(top) ? top : get(get(root, "metadata"), "generation_defaults");
+}
+
 /**
- * Provider, model and quality come from the entry's generation settings, else the file's
- * `generation_defaults`; size and aspect from the entry. (A chapter entry's own `provider` and
- * `model` are output fields, filled after generation, and are not read.)
+ * Provider, model and quality from `settings` (the entry, when its provider and model are inputs),
+ * else the file's `generation_defaults`; size and aspect from `entry`. A chapter entry's own
+ * `provider` and `model` are output fields, filled after generation: pass no `settings` for it.
+ * `entry` and `settings` may be several nodes (an entry over its nested `image_spec`).
  */
-export function requestedFrom(defaults: Node | undefined, entry: Node, settings?: Node): RequestedSettings {
-  const pick = (k: string) => str(settings, k) ?? str(defaults, k);
-  const format = pick("output_format") ?? pick("format");
+export function requestedFrom(defaults: Node | undefined, entry: Nodes, settings?: Nodes): RequestedSettings {
+  const own = settings === undefined ? [] : list(settings);
+  const pickSetting = (...keys: string[]) => pick(own, ...keys) ?? pick([defaults], ...keys);
+  const format = pickSetting("output_format", "format");
   const r: RequestedSettings = {};
-  const provider = pick("provider");
-  const model = pick("model");
-  const quality = str(entry, "quality") ?? pick("quality");
-  const size = str(entry, "size");
-  const aspect = str(entry, "aspect_ratio");
+  const provider = pickSetting("provider");
+  const model = pickSetting("model");
+  const quality = pick(list(entry), "quality") ?? pickSetting("quality");
+  const size = pick(list(entry), "size");
+  const aspect = pick(list(entry), "aspect_ratio");
   if (provider) r.provider = provider;
   if (model) r.model = model;
   if (quality) r.quality = quality;
@@ -34,52 +52,110 @@ export function requestedFrom(defaults: Node | undefined, entry: Node, settings?
   return r;
 }
 
-export function imageFormat(entry: Node, defaults: Node | undefined, rules: RuleSet): string {
-  const f = requestedFrom(defaults, entry).format ?? rules.defaults?.format ?? "png";
+/** The output file extension for requested settings: the format asked for, else the rules' default. */
+export function imageExtension(requested: RequestedSettings, rules: RuleSet): string {
+  const f = requested.format ?? rules.defaults?.format ?? "png";
   return f === "jpeg" ? "jpg" : f;
 }
 
-/** A prompt compiled from an entry's structured fields, for entries with no `prompt_used`. */
-export function describeStructure(entry: Node): PromptPart[] {
+/**
+ * The common structured fields of an image entry, for entries with no ready prompt: what it
+ * shows, how it is framed, the elements it must hold, its light and palette. The palette's
+ * `avoid` list is not here: it belongs in the negative prompt (see `avoided`).
+ */
+export function describeStructure(entry: Nodes): PromptPart[] {
+  const nodes = list(entry);
+  const elements = pickStrings(nodes, "required_elements", "key_elements");
+  const palette = pickJs(nodes, "palette");
   return [
-    ...part("prompt", str(entry, "visual_description") ?? str(entry, "description")),
-    ...part("composition", str(entry, "composition_notes") ?? str(entry, "composition")),
-    ...part("lighting", labelled("Lighting", js(entry, "lighting"))),
-    ...part("palette", labelled("Palette", js(entry, "palette"))),
-    ...part("characters", labelled("Characters", js(entry, "character_states"))),
+    ...part("prompt", prose(pick(nodes, "visual_description", "description"))),
+    ...part("composition", prose(pick(nodes, "composition_notes", "composition")) ?? labelled("Composition", pickJs(nodes, "composition"))),
+    ...part("elements", elements.length ? `Key elements: ${elements.join("; ")}.` : undefined),
+    ...part("lighting", labelled("Lighting", pickJs(nodes, "lighting"))),
+    ...part("palette", labelled("Palette", withoutKey(palette, "avoid"))),
   ];
 }
 
-/** `{primary_source: "dusk", quality: "soft"}` -> "Lighting: primary source dusk; quality soft." */
-function labelled(label: string, value: unknown): string | undefined {
-  const text = flatten(value);
-  return text ? `${label}: ${text}.` : undefined;
+/**
+ * Field text as prose: authors hard-wrap long descriptions in block scalars, and those line
+ * breaks mean nothing; blank lines (paragraphs) are kept.
+ */
+export function prose(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : normaliseText(text).replace(/([^\n])\n(?!\n)/g, "$1 ");
 }
 
-function flatten(value: unknown): string {
+/** The palette's `avoid` entries, which go to the negative prompt. */
+export function avoided(entry: Nodes): string[] {
+  return stringsIn(pickJs(list(entry), "palette"), "avoid");
+}
+
+/** A plain-JS map without one key (the `avoid` list that is rendered elsewhere). */
+export function withoutKey(value: unknown, key: string): unknown {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return value;
+  const { [key]: _dropped, ...rest } = value as Record<string, unknown>;
+  return rest;
+}
+
+/** The strings (or the one string) under `key` of a plain-JS map. */
+export function stringsIn(value: unknown, key: string): string[] {
+  const v = value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? [v] : [];
+}
+
+/** `{primary_source: "dusk", quality: "soft"}` -> "Lighting: primary source: dusk; quality: soft." */
+export function labelled(label: string, value: unknown): string | undefined {
+  const text = flatten(value);
+  return text ? `${label}: ${text.replace(/[.;,]$/, "")}.` : undefined;
+}
+
+/** Nested YAML data as one line of prose: maps as "key: value; ...", lists as "a, b". */
+export function flatten(value: unknown): string {
   if (value === null || value === undefined) return "";
   if (Array.isArray(value)) return value.map(flatten).filter(Boolean).join(", ");
   if (typeof value === "object") {
     return Object.entries(value)
       .map(([k, v]) => {
         const t = flatten(v);
-        return t ? `${k.replace(/_/g, " ")} ${t}` : "";
+        return t ? `${k.replace(/_/g, " ")}: ${t}` : "";
       })
       .filter(Boolean)
       .join("; ");
   }
-  return normaliseText(String(value));
+  return normaliseText(String(value)).replace(/\n/g, " ");
 }
 
-/** The output fields of an image entry, as the MemoryQuill files name them; paths relative to the YAML's folder. */
+/**
+ * Negative prompts as a list of distinct terms: authors write them as comma lists over several
+ * lines, often ending in a full stop, and the art direction's base repeats what entries add.
+ */
+export function negativeTerms(...texts: (string | undefined)[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const text of texts) {
+    for (const raw of (text ?? "").split(/[,\n]/)) {
+      const term = raw.replace(/\s+/g, " ").trim().replace(/\.+$/, "").trim();
+      const k = term.toLowerCase();
+      if (!term || seen.has(k)) continue;
+      seen.add(k);
+      out.push(term);
+    }
+  }
+  return out;
+}
+
+/** The output fields of a chapter image entry, as the MemoryQuill files name them; paths relative to the YAML's folder. */
 export function applyGenerationFields(editor: YamlEditor, entryPath: YamlPath, outcome: BuildOutcome, sourceFile: string): void {
-  const relative = posix.relative(posix.dirname(sourceFile), outcome.output);
   editor.set(entryPath, "generated_at", outcome.generatedAt);
   editor.set(entryPath, "file_name", posix.basename(outcome.output));
-  editor.set(entryPath, "file_path", relative);
+  editor.set(entryPath, "file_path", relativeTo(sourceFile, outcome.output));
   editor.set(entryPath, "provider", outcome.settings.provider);
   editor.set(entryPath, "model", outcome.settings.model);
   editor.set(entryPath, "provider_metadata", providerMetadata(outcome));
+}
+
+/** `output` relative to the folder of `file` (both workspace-relative). */
+export function relativeTo(file: string, output: string): string {
+  return posix.relative(posix.dirname(file), output);
 }
 
 export function providerMetadata(outcome: BuildOutcome): Record<string, unknown> {
@@ -89,4 +165,21 @@ export function providerMetadata(outcome: BuildOutcome): Record<string, unknown>
     chargen_target: outcome.target.id,
     chargen_key: outcome.key,
   };
+}
+
+/**
+ * Append `item` to the list at `seqPath` unless `recorded` finds it there already: write-backs
+ * run again after a crash between writing the YAML and the lock, and must not log a run twice.
+ */
+export function appendOnce(editor: YamlEditor, seqPath: YamlPath, item: unknown, recorded: (entry: Node) => boolean): boolean {
+  const existing = seqPath.length ? items(editor.doc.getIn(seqPath.slice(0, -1), true), String(seqPath.at(-1))) : [];
+  if (existing.some(recorded)) return false;
+  editor.append(seqPath, item);
+  return true;
+}
+
+/** Whether a YAML entry records this target and key, at `path` inside it (e.g. ["provenance"]). */
+export function records(entry: Node, targetId: string, key: string, path: string[] = []): boolean {
+  const at = path.reduce<unknown>((n, k) => get(n, k), entry);
+  return str(at, "target_id") === targetId && str(at, "key") === key;
 }

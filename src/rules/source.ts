@@ -1,9 +1,11 @@
 import { LineCounter, parseDocument, type Node } from "yaml";
+import { count } from "../debug.js";
 import type { Diagnostic } from "../errors.js";
 import type { SourceFile } from "./api.js";
 
 /** Parse a workspace YAML file; a file that does not parse is one diagnostic with its line and column. */
 export function parseSource(path: string, text: string): SourceFile | Diagnostic {
+  count("yaml.parsed");
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const error = doc.errors[0];

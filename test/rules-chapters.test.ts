@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { chapterImages, defineRules } from "../src/index.js";
+import { copyWorkspace, plan, spec, workspaceWith } from "./fixtures/rules/harness.js";
+
+const CH1 = "chapters/ch01-the-salt-road";
+const FILE = `${CH1}/imagery.yaml`;
+
+describe("chapter images", () => {
+  const analysis = plan(copyWorkspace());
+
+  it("sends a ready prompt_used exactly as written, with no consistency block by default", () => {
+    const s = spec(analysis, `${CH1}/ch01-img-01`);
+    expect(s.prompt.parts).toEqual([
+      { role: "prompt", text: "Watercolour, a chart-maker kneels on a stone quay at dawn,\nlowering a knotted sounding line into misty water." },
+    ]);
+    expect(s.prompt.negative).toEqual(["text", "watermark", "crowds"]);
+    // Settings from the file's generation_defaults; the entry's provider/model are output fields.
+    expect(s.requested).toEqual({ provider: "openai", model: "dall-e-3", quality: "hd", size: "1792x1024", aspectRatio: "16:9" });
+  });
+
+  it("reports every dangling or missing reference at its depicts_characters line, with image and reference ids", () => {
+    const refs = analysis.diagnostics.filter((d) => d.file === FILE).map((d) => `${d.line} ${d.targetId} ${d.message}`);
+    expect(refs).toEqual([
+      `62 ${CH1}/ch01-img-02 image ch01-img-02: reference "tobin-reed-oar-study" (character tobin-reed) resolves to nothing: not an image_inventory id in characters/tobin-reed/imagery.yaml`,
+      `62 ${CH1}/ch01-img-02 image ch01-img-02: reference "tobin-reed-portrait" (character tobin-reed) is characters/tobin-reed/images/portrait.png, which does not exist`,
+      `83 ${CH1}/ch01-img-03 image ch01-img-03: the reference portrait of character the-stranger resolves to nothing: there is no characters/the-stranger/imagery.yaml`,
+    ]);
+    // Dangling ids travel with the target (the engine fails or warns on them per missingReferences);
+    // a missing file stays a reference, so the planner can say it is missing (or build it first).
+    const img2 = analysis.targets.find((t) => t.id === `${CH1}/ch01-img-02`)!;
+    expect(img2.unresolved).toEqual(['"tobin-reed-oar-study" (character tobin-reed): not an image_inventory id in characters/tobin-reed/imagery.yaml']);
+    expect(img2.references.map((r) => r.path)).toEqual(["characters/mara-quill/images/portrait.png", "characters/tobin-reed/images/portrait.png"]);
+  });
+
+  it("takes at most N references per character, approved first", () => {
+    const root = workspaceWith({
+      "chapters/c/imagery.yaml": [
+        "characters:",
+        "  - ref: ada",
+        "    reference_images: [ada-draft, ada-one, ada-two]",
+        "images:",
+        "  - custom_id: c-1",
+        "    prompt_used: Ada.",
+        "    depicts_characters: [ada]",
+        "",
+      ].join("\n"),
+      "characters/ada/imagery.yaml": [
+        "image_inventory:",
+        "  - {id: ada-draft, path: images/draft.png, status: draft}",
+        "  - {id: ada-one, path: images/one.png, status: approved}",
+        "  - {id: ada-two, path: images/two.png, status: approved}",
+        "  - {id: ada-gen, path: images/gen.png, status: approved, provenance: {target_id: characters/ada/x}}",
+        "",
+      ].join("\n"),
+      "characters/ada/images/one.png": "1",
+      "characters/ada/images/two.png": "2",
+    });
+    const two = spec(plan(root), "chapters/c/c-1");
+    expect(two.references.map((r) => r.assetId)).toEqual(["ada-one", "ada-two"]);
+    const one = spec(plan(root, defineRules({ rules: [chapterImages({ maxReferencesPerCharacter: 1 })] })), "chapters/c/c-1");
+    expect(one.references.map((r) => r.assetId)).toEqual(["ada-one"]);
+  });
+
+  it("does not report a missing file that a target produces (a generated portrait): that is a graph edge", () => {
+    const root = workspaceWith({
+      "chapters/c/imagery.yaml": "characters:\n  - ref: ada\n    reference_images: [ada-gen]\nimages:\n  - custom_id: c-1\n    prompt_used: Ada.\n    depicts_characters: [ada]\n",
+      "characters/ada/imagery.yaml": "image_inventory:\n  - {id: ada-gen, path: images/gen.png, status: approved, provenance: {target_id: characters/ada/gen}}\n",
+    });
+    const a = plan(root);
+    expect(a.diagnostics).toEqual([]);
+    expect(spec(a, "chapters/c/c-1").references).toEqual([{ path: "characters/ada/images/gen.png", role: "character:ada", assetId: "ada-gen" }]);
+  });
+
+  it("names entries it cannot use", () => {
+    const root = workspaceWith({
+      "chapters/c/imagery.yaml": "images:\n  - custom_id: c-1\n    scene_mood: somber\n  - no map\n  - visual_description: no id\n",
+    });
+    expect(plan(root).diagnostics.map((d) => `${d.line} ${d.severity} ${d.message}`)).toEqual([
+      "2 error image c-1: no prompt_used, and no visual_description to compile one from",
+      '4 error images[1] is a string ("no map"), not an image entry',
+      "5 error images[2]: missing required field custom_id",
+    ]);
+  });
+});

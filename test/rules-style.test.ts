@@ -1,0 +1,78 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Analysis } from "../src/graph/analyzer.js";
+import { defineRules, locationImages, styleGlue } from "../src/index.js";
+import { copyWorkspace, plan, readFile, spec, writeFile } from "./fixtures/rules/harness.js";
+
+const ART = "core/09-project-art-direction.yaml";
+const digests = (a: Analysis) => new Map(a.targets.map((t) => [t.id, t.digests]));
+
+/** Targets whose prompt digests differ between two plans of the same workspace. */
+function changed(before: Analysis, after: Analysis): string[] {
+  const now = digests(after);
+  return before.targets.filter((t) => JSON.stringify(t.digests) !== JSON.stringify(now.get(t.id))).map((t) => t.id).sort();
+}
+
+describe("style glue", () => {
+  it("changing one mood's style makes stale exactly the compiled targets of that mood", () => {
+    const root = copyWorkspace();
+    const before = plan(root);
+    writeFile(root, ART, readFile(root, ART).replace('primary: "grey wash studies"', 'primary: "charcoal fog studies"'));
+    // Re-plan through the parse cache: only the art direction changed, and every rule read it through ctx.
+    const after = plan(root, undefined, before.cache);
+
+    // The three compiled targets whose mood is somber (a chapter scene_mood, a character scene's
+    // mood text "Somber focus ...", the old mill's overview); prompt_used targets are never glued.
+    expect(changed(before, after)).toEqual([
+      "chapters/ch01-the-salt-road/ch01-img-02",
+      "characters/mara-quill/the-chart-table",
+      "locations/old-mill/overview",
+    ]);
+    for (const id of changed(before, after)) {
+      const was = before.targets.find((t) => t.id === id)!.digests.prompt;
+      const now = after.targets.find((t) => t.id === id)!.digests.prompt;
+      // Only the injected art-direction part changed: --explain says "art-direction prompt changed".
+      expect(Object.keys(was).filter((role) => was[role] !== now[role])).toEqual(["art-direction"]);
+    }
+    expect(after.targets).toHaveLength(before.targets.length);
+  });
+
+  it("gives each target only its own mood's style", () => {
+    const analysis = plan(copyWorkspace());
+    for (const t of analysis.targets) {
+      const parts = spec(analysis, t.id).prompt.parts.filter((p) => p.role === "art-direction");
+      expect(parts.length, t.id).toBeLessThanOrEqual(1);
+      for (const p of parts) expect(p.text.match(/\((\w+) mood\)/g), t.id).toHaveLength(1);
+    }
+    const chart = spec(analysis, "characters/mara-quill/the-chart-table").prompt.parts.find((p) => p.role === "art-direction");
+    expect(chart?.text).toBe("Style (somber mood): grey wash studies; mourning etchings. Lots of empty paper around a small figure.");
+  });
+
+  it("leaves a ready prompt_used alone unless the rules say onPromptUsed", () => {
+    const id = "locations/gull-market/overview";
+    const plain = spec(plan(copyWorkspace()), id).prompt;
+    expect(plain.parts.map((p) => p.role)).toEqual(["prompt"]);
+    const glued = spec(plan(copyWorkspace(), defineRules({ rules: [locationImages({ style: styleGlue({ onPromptUsed: true }) })] })), id).prompt;
+    expect(glued.parts.map((p) => p.role)).toEqual(["prompt", "style", "medium", "art-direction"]);
+    expect(glued.negative).toEqual(["photograph", "3D render", "neon colours", "text", "watermark"]);
+  });
+
+  it("takes per-kind style strings from one place, and works with no art direction at all", () => {
+    const style = styleGlue({ artDirection: false, kinds: { exterior: "wide harbour view" }, negative: "blurry" });
+    const analysis = plan(copyWorkspace(), defineRules({ rules: [locationImages({ style })] }));
+    const fishRow = spec(analysis, "locations/gull-market/zones/fish-row").prompt;
+    expect(fishRow.parts.filter((p) => ["style", "medium", "art-direction"].includes(p.role))).toEqual([{ role: "style", text: "wide harbour view" }]);
+    expect(fishRow.negative).toEqual(["blurry", "sunshine", "modern signage"]);
+  });
+
+  it("re-plans when the art direction appears later (its absence was a tracked read)", () => {
+    const root = copyWorkspace();
+    const art = readFile(root, ART);
+    rmSync(join(root, ART));
+    const without = plan(root);
+    writeFile(root, ART, art);
+    const withArt = plan(root, undefined, without.cache);
+    expect(changed(without, withArt)).toContain("locations/old-mill/overview");
+  });
+});
