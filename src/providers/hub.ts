@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.js";
+import { count } from "../debug.js";
 import { asChargenError, ChargenError } from "../errors.js";
 import { Pool } from "../graph/pool.js";
 import type { RuleSet } from "../rules/api.js";
@@ -132,6 +133,7 @@ export class ProviderHub {
       const info = providerInfo(name);
       if (!info) throw new ChargenError("user", `unknown provider "${name}"`);
       const options = this.rules.providers?.[name]?.options ?? {};
+      count("provider.loaded");
       p = info.load().then((m) => m.create({ env: this.env, options, prices: priceTable(this.rules) }));
       this.instances.set(name, p);
     }

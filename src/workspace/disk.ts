@@ -2,6 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { digestBytes } from "../cache/hash.js";
 import type { FileStamp, StatCache } from "../cache/stat-cache.js";
+import { count } from "../debug.js";
 
 /**
  * The planner's only window on the file system (Ninja's disk interface): stats and digests of
@@ -39,6 +40,7 @@ export class RealDisk implements Disk {
     if (stamp) {
       digest = this.stats.lookup(path, stamp);
       if (digest === undefined) {
+        count("file.hashed");
         digest = digestBytes(this.readBytes(path));
         this.stats.record(path, stamp, digest, this.now());
       }
