@@ -19,8 +19,8 @@ import { chapterImages, characterScenes, DEFAULT_KIND_STYLES, defineRules, locat
 // medium and its mood_style_mapping entry for the target's mood). Editing one mood's style in the
 // art direction makes stale exactly the compiled targets of that mood.
 const style = styleGlue({
-  // The project art direction: the first of these that exists.
-  artDirection: ["core/09-project-art-direction.yaml", "core/project-art-direction.yaml", "core/art-direction.yaml"],
+  // The project art direction: the first file (sorted) matching this pattern.
+  artDirection: "core/*art-direction*.yaml",
   // Per-kind style strings: character (scenes), location, exterior (a location entry whose
   // category says exterior), scene (chapter images). Deliberately generic: a project's own look
   // belongs in its art direction. Override any of them here, e.g. { ...DEFAULT_KIND_STYLES, exterior: "..." }.

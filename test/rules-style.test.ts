@@ -75,4 +75,15 @@ describe("style glue", () => {
     const withArt = plan(root, undefined, without.cache);
     expect(changed(without, withArt)).toContain("locations/old-mill/overview");
   });
+
+  it("finds the art direction by pattern (core/*art-direction*.yaml), whatever its number", () => {
+    const root = copyWorkspace();
+    const art = readFile(root, ART);
+    const before = plan(root);
+    rmSync(join(root, ART));
+    writeFile(root, "core/12-house-art-direction.yaml", art);
+    const renamed = plan(root, undefined, before.cache);
+    expect(changed(before, renamed)).toEqual([]);
+    expect(spec(renamed, "locations/old-mill/overview").prompt.parts.some((p) => p.role === "art-direction")).toBe(true);
+  });
 });

@@ -2,6 +2,7 @@ import fg from "fast-glob";
 import { asChargenError, type Diagnostic } from "../errors.js";
 import type { Rule, RuleContext, RuleSet, SourceFile } from "../rules/api.js";
 import { parseSource } from "../rules/source.js";
+import { digestText } from "../cache/hash.js";
 import type { Disk } from "../workspace/disk.js";
 import { promptDigests, type PromptDigests } from "./keys.js";
 import type { ReferenceInput, RequestedSettings, SourceLocation, TargetSpec } from "./target.js";
@@ -21,7 +22,7 @@ export interface TargetRecord {
 /** What one rule made of one source file, valid while the file and everything it read are unchanged. */
 export interface FileAnalysis {
   digest: string;
-  /** Files the rule read while planning, with their digests (null: did not exist). */
+  /** Files the rule read while planning, with their digests (null: did not exist); `glob:<pattern>` for globs. */
   deps: Record<string, string | null>;
   targets: TargetRecord[];
   diagnostics: Diagnostic[];
@@ -46,6 +47,7 @@ export interface Analysis {
 }
 
 const IGNORE = ["**/node_modules/**", ".chargen/**", ".git/**"];
+const GLOB_DEP = "glob:";
 
 /**
  * Sources -> targets. Runs each rule on each of its source files, unless the file and every
@@ -60,6 +62,16 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
   const ruleOf = new Map<string, { rule: Rule; file: string }>();
   const watched = new Set<string>();
   let replanned = 0;
+
+  const globs = new Map<string, string[]>();
+  const glob = (pattern: string): string[] => {
+    let matches = globs.get(pattern);
+    if (!matches) globs.set(pattern, (matches = fg.sync(pattern, { cwd: disk.root, ignore: IGNORE, onlyFiles: true }).sort()));
+    return matches;
+  };
+  /** What a dependency is now: a file's digest, or for a glob the digest of its matches. */
+  const depState = (dep: string): string | null =>
+    dep.startsWith(GLOB_DEP) ? digestText(glob(dep.slice(GLOB_DEP.length)).join("\n")) : (disk.digest(dep) ?? null);
 
   const source = (path: string): SourceFile | Diagnostic | undefined => {
     if (!parsed.has(path)) {
@@ -99,6 +111,10 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
         result.deps[p] = disk.digest(p) ?? null;
         return result.deps[p] !== null;
       },
+      glob(pattern) {
+        result.deps[GLOB_DEP + pattern] = depState(GLOB_DEP + pattern);
+        return glob(pattern);
+      },
     };
     try {
       rule.plan(src, ctx);
@@ -114,11 +130,11 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
       if (digest === undefined) continue;
       const slot = `${rule.name}\u0000${path}`;
       const hit = cached[slot];
-      const fresh = hit && hit.digest === digest && Object.entries(hit.deps).every(([p, d]) => (disk.digest(p) ?? null) === d);
+      const fresh = hit && hit.digest === digest && Object.entries(hit.deps).every(([dep, d]) => depState(dep) === d);
       const analysis = fresh ? hit : run(rule, path, digest);
       files[slot] = analysis;
       watched.add(path);
-      for (const dep of Object.keys(analysis.deps)) watched.add(dep);
+      for (const dep of Object.keys(analysis.deps)) if (!dep.startsWith(GLOB_DEP)) watched.add(dep);
       for (const t of analysis.targets) ruleOf.set(t.id, { rule, file: path });
     }
   }
@@ -126,9 +142,15 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
   // Ids are unique across the workspace; a collision names both entries and keeps the first.
   const targets: TargetRecord[] = [];
   const diagnostics: Diagnostic[] = [];
+  const said = new Set<string>();
   const seen = new Map<string, TargetRecord>();
   for (const analysis of Object.values(files)) {
-    diagnostics.push(...analysis.diagnostics);
+    // A broken file read by many sources (the art direction) is one problem, said once.
+    for (const d of analysis.diagnostics) {
+      const key = `${d.file}:${d.line}:${d.message}`;
+      if (!said.has(key)) diagnostics.push(d);
+      said.add(key);
+    }
     for (const t of analysis.targets) {
       const first = seen.get(t.id);
       if (first) {

@@ -23,6 +23,8 @@ export interface RuleContext {
   readYaml(path: string): SourceFile | undefined;
   /** Whether a workspace file exists. Its appearance or removal re-plans this source. */
   exists(path: string): boolean;
+  /** Workspace files matching a fast-glob pattern, sorted. A change to the matches re-plans this source. */
+  glob(pattern: string): string[];
   /** The rule set's settings (reference policy and so on). */
   readonly rules: RuleSet;
 }

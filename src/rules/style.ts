@@ -16,11 +16,12 @@ export type StyleKind = "character" | "location" | "exterior" | "scene";
 
 export interface StyleOptions {
   /**
-   * Workspace paths of the project art direction (mood to style, medium, base negative prompt);
-   * the first that exists is used. `false`: none. Read through the rule context, so editing it
-   * re-plans, and only the targets whose injected text changed become stale.
+   * A fast-glob pattern for the project art direction (mood to style, medium, base negative
+   * prompt); the first match in sorted order is used. `false`: none. Found and read through the
+   * rule context, so adding, removing or editing it re-plans, and only the targets whose injected
+   * text changed become stale.
    */
-  artDirection?: string[] | false;
+  artDirection?: string | false;
   /** Style string per kind, appended to compiled prompts. Replaces the defaults per kind given. */
   kinds?: Partial<Record<StyleKind, string>>;
   /** Negative terms added per kind (after the base). */
@@ -38,7 +39,7 @@ export interface StyleOptions {
   negative?: string;
 }
 
-export const DEFAULT_ART_DIRECTION = ["core/09-project-art-direction.yaml", "core/project-art-direction.yaml", "core/art-direction.yaml"];
+export const DEFAULT_ART_DIRECTION = "core/*art-direction*.yaml";
 
 /** Deliberately generic: a project's look belongs in its art direction file, not here. */
 export const DEFAULT_KIND_STYLES: Record<StyleKind, string> = {
@@ -67,17 +68,13 @@ export interface StyleGlue {
 
 export function styleGlue(options: StyleOptions = {}): StyleGlue {
   const kinds = { ...DEFAULT_KIND_STYLES, ...options.kinds };
-  const candidates = options.artDirection === false ? [] : (options.artDirection ?? DEFAULT_ART_DIRECTION);
+  const pattern = options.artDirection === false ? undefined : (options.artDirection ?? DEFAULT_ART_DIRECTION);
   const moodStyles = options.moodStyles ?? true;
   const medium = options.medium ?? true;
 
   const artDirection = (ctx: RuleContext): SourceFile | undefined => {
-    for (const path of candidates) {
-      // Each miss is tracked too: creating the file later re-plans.
-      const file = ctx.readYaml(path);
-      if (file) return file;
-    }
-    return undefined;
+    const path = pattern === undefined ? undefined : ctx.glob(pattern)[0];
+    return path === undefined ? undefined : ctx.readYaml(path);
   };
   const moods = (ctx: RuleContext) => get(artDirection(ctx)?.doc.contents, "mood_style_mapping");
 
