@@ -1,5 +1,4 @@
-import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { digestBytes } from "../src/cache/hash.js";
@@ -9,8 +8,9 @@ import { Store } from "../src/cache/store.js";
 import { realClock } from "../src/clock.js";
 import { ChargenError } from "../src/errors.js";
 import { Pool } from "../src/graph/pool.js";
+import { scratchDir } from "./support/tmp.js";
 
-const tmp = () => mkdtempSync(join(tmpdir(), "chargen-unit-"));
+const tmp = () => scratchDir("chargen-unit-");
 const record = (key: string, at: string) => ({ key, targetId: "t", mimeType: "image/png", provider: "placeholder", model: "p", at, metadata: {} });
 
 describe("store", () => {

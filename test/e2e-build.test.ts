@@ -1,9 +1,9 @@
-import { readFileSync, rmSync, writeFileSync, existsSync, cpSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync, existsSync, cpSync } from "node:fs";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { describe, expect, it } from "vitest";
 import { buildJson, chargen, CH1, exampleWorkspace, IMG1, IMG2, snapshot, statuses } from "./support/cli.js";
+import { scratchDir } from "./support/tmp.js";
 
 const yamlOf = (ws: string) => join(ws, CH1, "imagery.yaml");
 const edit = (file: string, from: string | RegExp, to: string) => {
@@ -139,7 +139,7 @@ describe("chargen build, end to end on the example workspace", () => {
     expect((await chargen(ws, ["build", "--check"])).code).toBe(0);
 
     // A clone: the lock and outputs travel, the cache does not.
-    const clone = mkdtempSync(join(tmpdir(), "chargen-clone-"));
+    const clone = scratchDir("chargen-clone-");
     cpSync(ws, clone, { recursive: true, filter: (src) => !src.includes(".chargen") });
     expect(existsSync(join(clone, ".chargen"))).toBe(false);
     const cloned = await chargen(clone, ["build", "--check"]);

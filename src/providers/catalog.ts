@@ -21,7 +21,7 @@ export interface ProviderInfo {
   /** Bring a requested size / aspect to what the model accepts; returns what was adjusted. */
   normalise(settings: ModelSettings): { settings: ModelSettings; adjustments: string[] };
   /** Standard price of one image with these settings, for the dry run; undefined when unknown. */
-  price(settings: ModelSettings, table: PriceTable): number | undefined;
+  price(settings: ModelSettings, table?: PriceTable): number | undefined;
   load(): Promise<ProviderModule>;
 }
 

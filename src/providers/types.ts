@@ -62,8 +62,8 @@ export interface ProviderFactoryOptions {
   env: NodeJS.ProcessEnv;
   /** Free-form per-provider options from the rules (placeholder latency, base URL overrides, ...). */
   options: Record<string, unknown>;
-  /** The price table with the rules' overrides, for actual costs from usage. */
-  prices: PriceTable;
+  /** The price table with the rules' overrides, for actual costs from usage (default: the built-in one). */
+  prices?: PriceTable;
 }
 
 /** A provider module's default export. Imported lazily: a no-op build loads no SDK. Defaults live in the catalog. */

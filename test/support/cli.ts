@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import { scratchDir } from "./tmp.js";
 
 /** End-to-end tests run the compiled CLI (npm test builds it first) with the project's Node. */
 export const ROOT = join(import.meta.dirname, "..", "..");
@@ -10,7 +10,7 @@ export const EXAMPLE = join(ROOT, "examples", "lantern-keepers");
 
 /** A fresh copy of the example workspace in a temporary folder. */
 export function exampleWorkspace(): string {
-  const dir = mkdtempSync(join(tmpdir(), "chargen-e2e-"));
+  const dir = scratchDir("chargen-e2e-");
   cpSync(EXAMPLE, dir, { recursive: true });
   return dir;
 }
