@@ -1,8 +1,8 @@
-import { readFileSync, rmSync, writeFileSync, existsSync, cpSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { describe, expect, it } from "vitest";
-import { buildJson, chargen, CH1, exampleWorkspace, IMG1, IMG2, snapshot, statuses } from "./support/cli.js";
+import { buildJson, chargen, CH1, EXAMPLE, exampleWorkspace, IMG1, IMG2, snapshot, statuses } from "./support/cli.js";
 import { scratchDir } from "./support/tmp.js";
 
 const yamlOf = (ws: string) => join(ws, CH1, "imagery.yaml");
@@ -42,6 +42,32 @@ describe("chargen build, end to end on the example workspace", () => {
     const lock = JSON.parse(readFileSync(join(ws, "chargen.lock"), "utf8"));
     expect(Object.keys(lock.targets).sort()).toEqual(first.report.targets.map((t: { id: string }) => t.id).sort());
     expect(readFileSync(join(ws, ".gitignore"), "utf8")).toContain(".chargen/");
+  });
+
+  it("keeps every comment of every YAML file it writes back into", async () => {
+    const ws = exampleWorkspace();
+    const comments = (text: string) => text.split("\n").filter((l) => /(^|\s)#/.test(l) && !l.includes('"#')).map((l) => l.slice(l.search(/(^|\s)#/)).trim());
+    const before = new Map([...snapshot(ws)].filter(([p]) => p.endsWith(".yaml")).map(([p, b]) => [p, comments(b.toString())]));
+    await buildJson(ws);
+    let changed = 0;
+    for (const [path, bytes] of snapshot(ws)) {
+      if (!before.has(path)) continue;
+      if (bytes.toString() !== readFileSync(join(EXAMPLE, path), "utf8")) changed++;
+      expect(comments(bytes.toString()), path).toEqual(before.get(path));
+    }
+    expect(changed).toBeGreaterThanOrEqual(5); // the write-backs really happened
+  });
+
+  it("a no-op build parses no YAML, hashes no file and loads no provider", async () => {
+    const ws = exampleWorkspace();
+    await buildJson(ws);
+    // Age every file (as if built long ago), so none is "racily clean" and the first rebuild learns every stamp.
+    const old = new Date(Date.now() - 3_600_000);
+    for (const path of snapshot(ws).keys()) utimesSync(join(ws, path), old, old);
+    await chargen(ws, ["build"]);
+    const stats = async (args: string[]) => (await chargen(ws, args, { env: { CHARGEN_DEBUG: "stats" } })).stderr.match(/\[stats\] .*/)?.[0];
+    expect(await stats(["build"])).toBe("[stats] yaml.parsed=0 file.hashed=0 provider.loaded=0");
+    expect(await stats(["build", "--check"])).toBe("[stats] yaml.parsed=0 file.hashed=0 provider.loaded=0");
   });
 
   it("rebuilds exactly the target whose prompt changed, and says why", async () => {
