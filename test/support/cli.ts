@@ -11,7 +11,8 @@ export const EXAMPLE = join(ROOT, "examples", "lantern-keepers");
 /** A fresh copy of the example workspace in a temporary folder. */
 export function exampleWorkspace(): string {
   const dir = scratchDir("chargen-e2e-");
-  cpSync(EXAMPLE, dir, { recursive: true });
+  // Never a cache or lock someone left in the example by building it in place.
+  cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !/[/\\](\.chargen|chargen\.lock|\.calls\.log)$/.test(src) });
   return dir;
 }
 
