@@ -2,16 +2,10 @@ import { cpSync, existsSync, readFileSync, rmSync, utimesSync, writeFileSync } f
 import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { describe, expect, it } from "vitest";
-import { buildJson, chargen, CH1, EXAMPLE, exampleWorkspace, IMG1, IMG2, snapshot, statuses } from "./support/cli.js";
+import { buildJson, chargen, CH1, edit, EXAMPLE, exampleWorkspace, IMG1, IMG2, snapshot, statuses } from "./support/cli.js";
 import { scratchDir } from "./support/tmp.js";
 
 const yamlOf = (ws: string) => join(ws, CH1, "imagery.yaml");
-const edit = (file: string, from: string | RegExp, to: string) => {
-  const text = readFileSync(file, "utf8");
-  const next = text.replace(from, to);
-  expect(next).not.toBe(text);
-  writeFileSync(file, next);
-};
 
 /** Ids of the targets that reference `path`, from `chargen targets --json`. */
 async function dependentsOf(ws: string, path: string): Promise<string[]> {

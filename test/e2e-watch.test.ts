@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { calls, chargen, CH1, CLI, exampleWorkspace, IMG2 } from "./support/cli.js";
+import { calls, chargen, CH1, CLI, edit, exampleWorkspace, IMG2 } from "./support/cli.js";
 
 interface Watching {
   child: ChildProcess;
@@ -64,12 +64,6 @@ async function waitForCalls(log: string, n: number): Promise<string[]> {
   return calls(log);
 }
 const yamlFile = (ws: string) => join(ws, CH1, "imagery.yaml");
-const replaceIn = (file: string, from: string | RegExp, to: string) => {
-  const text = readFileSync(file, "utf8");
-  const next = text.replace(from, to);
-  expect(next).not.toBe(text);
-  writeFileSync(file, next);
-};
 
 describe("chargen build --watch", () => {
   it("an edited prompt regenerates exactly that target once; a comment edit regenerates nothing; own write-backs start no run", async () => {
@@ -80,13 +74,13 @@ describe("chargen build --watch", () => {
     await settle(); // the initial build wrote back into YAML files: that must not start a run
     expect(w.runs()).toBe(1);
 
-    replaceIn(yamlFile(ws), "a tall white-bearded keeper", "a tall grey-bearded keeper");
+    edit(yamlFile(ws), "a tall white-bearded keeper", "a tall grey-bearded keeper");
     await w.waitForRuns(2);
     expect(calls(join(ws, ".calls.log")).slice(initial)).toEqual([IMG2]);
     await settle();
     expect(w.runs()).toBe(2); // its write-back started nothing
 
-    replaceIn(yamlFile(ws), /^images:/m, "# images, reviewed\nimages:");
+    edit(yamlFile(ws), /^images:/m, "# images, reviewed\nimages:");
     await w.waitForRuns(3);
     expect(calls(join(ws, ".calls.log")).slice(initial)).toEqual([IMG2]);
     expect(await w.stop()).toBe(130);
@@ -100,7 +94,7 @@ describe("chargen build --watch", () => {
     await w.waitForRuns(1);
     const initial = calls(join(ws, ".calls.log")).length;
     for (let i = 1; i <= 5; i++) {
-      replaceIn(yamlFile(ws), /a tall [a-z0-9-]*-?bearded keeper/, `a tall v${i}-bearded keeper`);
+      edit(yamlFile(ws), /a tall [a-z0-9-]*-?bearded keeper/, `a tall v${i}-bearded keeper`);
       await new Promise((r) => setTimeout(r, 10));
     }
     await w.waitForRuns(2);
@@ -116,14 +110,14 @@ describe("chargen build --watch", () => {
     const w = startWatch(ws, [IMG2], { CHARGEN_PLACEHOLDER_LATENCY_MS: "700" });
     await w.waitForRuns(1);
     expect(calls(log)).toEqual([IMG2]);
-    replaceIn(yamlFile(ws), "a tall white-bearded keeper", "a tall grey-bearded keeper");
+    edit(yamlFile(ws), "a tall white-bearded keeper", "a tall grey-bearded keeper");
     // Wait until the second generation is in flight, then edit again.
     const until = Date.now() + 10_000;
     while (!w.err().includes(`[0/1] generating ${IMG2}`) || w.err().split(`generating ${IMG2}`).length < 3) {
       if (Date.now() > until) throw new Error(w.err());
       await new Promise((r) => setTimeout(r, 10));
     }
-    replaceIn(yamlFile(ws), "a tall grey-bearded keeper", "a tall red-bearded keeper");
+    edit(yamlFile(ws), "a tall grey-bearded keeper", "a tall red-bearded keeper");
     await w.waitForRuns(3);
     await settle(200);
     expect(calls(log)).toEqual([IMG2, IMG2, IMG2]); // initial build, the in-flight one, the last edit

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { expect } from "vitest";
 import { scratchDir } from "./tmp.js";
 
 /** End-to-end tests run the compiled CLI (npm test builds it first) with the project's Node. */
@@ -82,3 +83,11 @@ export const CH1 = "chapters/ch01-the-grey-tide";
 export const IMG1 = `${CH1}/ch01-the-grey-tide-img-01`;
 export const IMG2 = `${CH1}/ch01-the-grey-tide-img-02`;
 export const IMG3 = `${CH1}/ch01-the-grey-tide-img-03`;
+
+/** Replace text in a file, failing the test when the text to replace is not there. */
+export function edit(file: string, from: string | RegExp, to: string): void {
+  const text = readFileSync(file, "utf8");
+  const next = text.replace(from, to);
+  expect(next, `${file} has no ${String(from)}`).not.toBe(text);
+  writeFileSync(file, next);
+}
