@@ -64,6 +64,27 @@ describe("chargen build, end to end on the example workspace", () => {
     expect(await stats(["build", "--check"])).toBe("[stats] yaml.parsed=0 file.hashed=0 provider.loaded=0");
   });
 
+  it("drops the lock entry of a target whose entry was deleted, unless a broken file might hide it", async () => {
+    const ws = exampleWorkspace();
+    await buildJson(ws);
+    const lockIds = () => Object.keys(JSON.parse(readFileSync(join(ws, "chargen.lock"), "utf8")).targets);
+    const file = yamlOf(ws);
+    const text = readFileSync(file, "utf8");
+    const start = text.indexOf('  - custom_id: "ch01-the-grey-tide-img-03"');
+    writeFileSync(file, text.slice(0, start).trimEnd() + "\n");
+    // A subset build and a build with a broken file keep it...
+    await buildJson(ws, ["chapters/ch02-*/**"]);
+    expect(lockIds()).toContain(`${CH1}/ch01-the-grey-tide-img-03`);
+    edit(join(ws, "chapters/ch02-the-drowned-marker/imagery.yaml"), /^images:/m, "images: [oops");
+    expect((await buildJson(ws)).code).toBe(2);
+    expect(lockIds()).toContain(`${CH1}/ch01-the-grey-tide-img-03`);
+    // ...a full, clean one drops it.
+    edit(join(ws, "chapters/ch02-the-drowned-marker/imagery.yaml"), "images: [oops", "images:");
+    expect((await buildJson(ws)).code).toBe(0);
+    expect(lockIds()).not.toContain(`${CH1}/ch01-the-grey-tide-img-03`);
+    expect(lockIds()).toHaveLength(JSON.parse((await chargen(ws, ["targets", "--json"])).stdout).targets.length);
+  });
+
   it("rebuilds exactly the target whose prompt changed, and says why", async () => {
     const ws = exampleWorkspace();
     await buildJson(ws);

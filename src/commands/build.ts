@@ -187,6 +187,8 @@ export async function buildOnce(
   let outcomes: TargetOutcome[];
   try {
     outcomes = await executor.run(ws.selected);
+    // Entries of targets that no longer exist go, but only when nothing can be hiding them.
+    if (ws.complete) applier.forget([...ws.lock.keys()].filter((id) => !ws.records.has(id)));
   } finally {
     await applier.flushLock();
     await progress.end();

@@ -37,6 +37,8 @@ export interface Workspace {
   settings: Map<string, Resolved | ChargenError>;
   /** Selected ids and everything they reference, in dependency order. */
   selected: string[];
+  /** Every target of the workspace is known and selected: no pattern, no file that failed to plan. */
+  complete: boolean;
   diagnostics: Diagnostic[];
 }
 
@@ -92,7 +94,8 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   wanted.forEach(add);
   const selected = graph.order.filter((id) => closure.has(id));
 
-  return { root, rules: loaded.rules, rulesFile: loaded.file, disk, stats, analysis, graph, lock, records, settings, selected, diagnostics };
+  const complete = options.patterns.length === 0 && !diagnostics.some((d) => d.severity === "error");
+  return { root, rules: loaded.rules, rulesFile: loaded.file, disk, stats, analysis, graph, lock, records, settings, selected, diagnostics, complete };
 }
 
 export const parseCacheVersion = PARSE_CACHE_VERSION;

@@ -131,6 +131,12 @@ export class Applier {
     }
   }
 
+  /** Drop the lock entries of targets that are gone. */
+  forget(ids: string[]): void {
+    for (const id of ids) this.lock.delete(id);
+    if (ids.length) this.scheduleLockWrite();
+  }
+
   private scheduleLockWrite(): void {
     this.lockDirty = true;
     if (this.lockTimer) return;
