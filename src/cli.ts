@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const root = resolve(values.dir ?? ".");
-  const common = { root, json: values.json ?? false, out, ...(values.provider ? { providerOverride: values.provider } : {}) };
+  const common = { root, json: values.json ?? false, out, err, ...(values.provider ? { providerOverride: values.provider } : {}) };
   switch (command) {
     case "build": {
       if (values.check && values["dry-run"]) return usage("--check and --dry-run do not go together");

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { Store } from "../cache/store.js";
-import { ChargenError } from "../errors.js";
+import { ChargenError, formatDiagnostic } from "../errors.js";
 import { planWorkspace } from "./plan.js";
-import { CACHE_DIR, openWorkspace } from "./workspace.js";
+import { CACHE_DIR, openWorkspace, type Workspace } from "./workspace.js";
 
 export interface InspectOptions {
   root: string;
@@ -10,11 +10,18 @@ export interface InspectOptions {
   json: boolean;
   providerOverride?: string;
   out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/** What could not be planned is said on stderr: a broken file must not silently hide targets. */
+function printDiagnostics(ws: Workspace, options: InspectOptions): void {
+  for (const d of ws.diagnostics) options.err(formatDiagnostic(d) + "\n");
 }
 
 /** `chargen targets [PATTERN...]`: every target with its output and source line. */
 export async function listTargets(options: InspectOptions): Promise<number> {
   const ws = await openWorkspace(options);
+  printDiagnostics(ws, options);
   const rows = ws.selected.map((id) => {
     const r = ws.records.get(id)!;
     return { id, output: r.output, source: `${r.source.file}:${r.source.line}`, references: r.references.map((x) => x.path) };
@@ -27,6 +34,7 @@ export async function listTargets(options: InspectOptions): Promise<number> {
 /** `chargen why ID`: the decision for one target, every reason, and the inputs it was keyed on. */
 export async function why(options: InspectOptions & { id: string }): Promise<number> {
   const ws = await openWorkspace({ ...options, patterns: [options.id] });
+  printDiagnostics(ws, options);
   if (!ws.records.has(options.id)) throw new ChargenError("user", `no target with id ${options.id} (try: chargen targets)`);
   const store = new Store(join(ws.root, CACHE_DIR));
   const planned = planWorkspace(ws, store, false).find((p) => p.id === options.id)!;
