@@ -91,6 +91,11 @@ export class Executor {
   /** Money spent so far, and estimates of what is in flight: what `--max-cost` is checked against. */
   private spentUsd = 0;
   private inFlightUsd = 0;
+  /**
+   * Per provider/model, how far actual costs ran over the price table's estimate (input tokens,
+   * references): later estimates are scaled by it, so `--max-cost` learns as the build goes.
+   */
+  private readonly overrun = new Map<string, number>();
 
   constructor(
     private readonly graph: Graph,
@@ -192,7 +197,9 @@ export class Executor {
     } catch {
       return { id, status: "skipped", reasons: ["interrupted before it started"] };
     }
-    const estimate = this.options.price(resolved.settings);
+    const model = `${resolved.settings.provider}/${resolved.settings.model}`;
+    const base = this.options.price(resolved.settings);
+    const estimate = base === undefined ? undefined : base * (this.overrun.get(model) ?? 1);
     const overBudget = this.overBudget(estimate);
     if (overBudget) {
       this.jobs.release();
@@ -214,6 +221,7 @@ export class Executor {
       this.inFlightUsd -= estimate ?? 0;
     }
     this.spentUsd += result.costUsd ?? estimate ?? 0;
+    if (result.costUsd !== undefined && base) this.overrun.set(model, Math.max(this.overrun.get(model) ?? 1, result.costUsd / base));
     // Paid for: make it durable before touching the workspace, so a crash cannot lose it.
     const action = await store.put(result.bytes, {
       key,

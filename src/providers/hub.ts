@@ -4,6 +4,7 @@ import { asChargenError, ChargenError } from "../errors.js";
 import { Pool } from "../graph/pool.js";
 import type { RuleSet } from "../rules/api.js";
 import { priceTable, providerInfo } from "./catalog.js";
+import { NO_API_KEY } from "./credentials.js";
 import type { ImageRequest, ImageResult, Provider } from "./types.js";
 
 export interface RetryPolicy {
@@ -79,19 +80,17 @@ export class ProviderHub {
       try {
         return await provider.generate(request);
       } catch (e) {
-        error = asChargenError(e);
+        error = this.classify(asChargenError(e));
+        if (error.kind === "provider" && !request.signal.aborted) {
+          // A request that never left (no key) while another already stopped the provider is "not sent" too.
+          if (error.details.code === NO_API_KEY) this.throwIfStopped(providerName);
+          // Stop before the slot is handed on: what waits for it must not be sent.
+          this.stop(providerName, error);
+        }
       } finally {
         pool.release();
       }
-      if (request.signal.aborted) throw error;
-      if (error.kind === "retryable" && (error.details.retryAfterMs ?? 0) > this.retry.maxRetryAfterMs) {
-        // A provider that asks for a longer wait than a build can give (a daily quota) is stopped, not waited for.
-        error = new ChargenError("provider", `${error.message} (asked to wait ${Math.round(error.details.retryAfterMs! / 1000)} s)`, error.details);
-      }
-      if (error.kind === "provider") {
-        this.stop(providerName, error);
-        throw error;
-      }
+      if (request.signal.aborted || error.kind === "provider") throw error;
       const rateLimited = error.details.status === 429;
       const limit = rateLimited ? this.retry.maxRateLimitedAttempts : this.retry.maxAttempts;
       if (error.kind !== "retryable" || attempt >= limit) throw error;
@@ -101,6 +100,13 @@ export class ProviderHub {
       if (rateLimited) pool.pauseUntil(this.clock.now() + delay);
       else await this.clock.sleep(delay, request.signal);
     }
+  }
+
+  /** A provider that asks for a longer wait than a build can give (a daily quota) is stopped, not waited for. */
+  private classify(error: ChargenError): ChargenError {
+    const wait = error.details.retryAfterMs ?? 0;
+    if (error.kind !== "retryable" || wait <= this.retry.maxRetryAfterMs) return error;
+    return new ChargenError("provider", `${error.message} (asked to wait ${Math.round(wait / 1000)} s)`, error.details);
   }
 
   private stop(provider: string, error: ChargenError): void {
