@@ -123,10 +123,9 @@ export async function watch(options: WatchOptions): Promise<number> {
   /** A file event matters when the plan reads the file, a rule would read it, and chargen did not just write it. */
   const relevant = (rel: string, removed: boolean): boolean => {
     if (rel === LOCK_FILE) return false;
-    if (!removed && ownWrites.has(rel)) {
-      // A file chargen writes: the event may be one of several write-backs in a row, or an
-      // author's save right after one (which chokidar may drop, throttling a path to one change
-      // per ~50 ms). Decide once the writes have settled: it matters only if it is not ours.
+    if (!removed && isOwnWrite(rel)) {
+      // Our own write. But an author's save right after it may have been dropped (chokidar lets
+      // one change per path through every ~50 ms): look again once that window has passed.
       setTimeout(() => {
         const own = isOwnWrite(rel);
         debug(`recheck ${rel}: ${own ? "chargen's own write" : "changed"}`);

@@ -109,16 +109,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * `CHARGEN_PLACEHOLDER_CALL_LOG=file`: one line per completed generation ("<target id>\t<key>"),
- * appended synchronously, so that tests can count what a real provider would have charged, across
- * processes, even when a build is killed.
+ * `CHARGEN_PLACEHOLDER_CALL_LOG=file`: one line per completed generation ("<target id>\t<key>\t<ms
+ * since the epoch when the call started>"), appended synchronously, so that tests can count what a
+ * real provider would have charged, across processes, even when a build is killed; and benchmarks
+ * can time a save to the provider call.
  */
-function callLogger(path: string | undefined): (request: ImageRequest) => void {
+function callLogger(path: string | undefined): (request: ImageRequest, startedAt: number) => void {
   if (!path) return () => {};
-  return (request) => appendFileSync(path, `${request.targetId}\t${request.key}\n`);
+  return (request, startedAt) => appendFileSync(path, `${request.targetId}\t${request.key}\t${startedAt}\n`);
 }
 
-export function createPlaceholderProvider(config: PlaceholderConfig, logCall: (request: ImageRequest) => void = () => {}): Provider {
+export function createPlaceholderProvider(config: PlaceholderConfig, logCall: (request: ImageRequest, startedAt: number) => void = () => {}): Provider {
   // Attempts per key, so that a retry of a simulated failure rolls new dice and may succeed.
   const attempts = new Map<string, number>();
 
@@ -126,6 +127,7 @@ export function createPlaceholderProvider(config: PlaceholderConfig, logCall: (r
     name: "placeholder",
 
     async generate(request: ImageRequest): Promise<ImageResult> {
+      const startedAt = Date.now();
       const { key, format } = request;
       if (format !== "png" && format !== "jpeg") {
         throw new ChargenError(
@@ -155,7 +157,7 @@ export function createPlaceholderProvider(config: PlaceholderConfig, logCall: (r
         prompt: request.prompt,
         referenceCount: request.references.length,
       });
-      logCall(request);
+      logCall(request, startedAt);
       return {
         bytes,
         mimeType: format === "png" ? "image/png" : "image/jpeg",
