@@ -1,8 +1,12 @@
 #!/usr/bin/env node
+import { enableCompileCache } from "node:module";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { BuildOptions } from "./commands/build.js";
 import { isChargenError } from "./errors.js";
+
+// V8's code cache on disk: later runs skip compiling chargen and its dependencies.
+enableCompileCache?.();
 
 const HELP = `chargen: build story images from YAML specifications, incrementally.
 
@@ -32,6 +36,7 @@ Exit codes: 0 done / all fresh, 1 a target failed or (with --check) is not fresh
 `;
 
 async function main(argv: string[]): Promise<number> {
+  const startedAt = Date.now();
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -104,7 +109,8 @@ async function main(argv: string[]): Promise<number> {
         },
       };
       if (values.watch) return (await import("./commands/watch.js")).watch({ ...build, debounceMs });
-      return (await import("./commands/build.js")).runBuild(build);
+      const replayed = (await import("./commands/fast-path.js")).fastPath(build, startedAt);
+      return replayed ?? (await import("./commands/build.js")).runBuild(build);
     }
     case "targets":
       return (await import("./commands/inspect.js")).listTargets({ ...common, patterns: rest });

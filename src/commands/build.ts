@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Store } from "../cache/store.js";
 import { writeJsonCache } from "../cache/json-file.js";
@@ -13,7 +13,8 @@ import { silentProgress, type Progress } from "../report/progress.js";
 import { Applier, type WriteObserver } from "../workspace/applier.js";
 import { BuildLock } from "../workspace/build-lock.js";
 import { planWorkspace, type PlannedTarget } from "./plan.js";
-import { CACHE_DIR, openWorkspace, PARSE_CACHE, parseCacheVersion, STAT_CACHE, type Workspace } from "./workspace.js";
+import { forgetFresh, freshContext, recordFresh } from "../cache/fresh-stamp.js";
+import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, STAT_CACHE, type Workspace } from "./workspace.js";
 
 export interface BuildOptions {
   root: string;
@@ -46,11 +47,15 @@ export async function runBuild(options: BuildOptions): Promise<number> {
 }
 
 /** `--check` and `--dry-run`: decide from the lock and the files; no provider call, no write. */
-function plan(ws: Workspace, options: BuildOptions, startedAt: number): number {
+async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
   // The store is only consulted when present (a dry run's "restorable"); --check needs none.
   const store = options.mode === "dry-run" ? new Store(join(ws.root, CACHE_DIR)) : undefined;
   const planned = planWorkspace(ws, store, options.force);
+  // The workspace is never written; chargen's private caches are refreshed where a build made
+  // them, so that the next check does not re-read what this one learnt. Best effort: a read-only
+  // checkout still checks.
   const targets = planned.map((p) => targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd));
+  if (existsSync(join(ws.root, CACHE_DIR))) await saveCaches(ws, options, targets.every((t) => t.status === "fresh")).catch(() => {});
   const hasErrors = ws.diagnostics.some((d) => d.severity === "error") || targets.some((t) => t.status === "failed");
   const stale = targets.some((t) => t.status !== "fresh");
   const exitCode = hasErrors ? EXIT.error : options.mode === "check" && stale ? EXIT.failed : EXIT.ok;
@@ -136,7 +141,7 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
  */
 export async function buildOnce(
   ws: Workspace,
-  options: Pick<BuildOptions, "force" | "failFast" | "jobs" | "maxCostUsd" | "env">,
+  options: Pick<BuildOptions, "force" | "failFast" | "jobs" | "maxCostUsd" | "env" | "patterns" | "providerOverride">,
   session: Session,
   progress: Progress,
   startedAt: number,
@@ -193,7 +198,7 @@ export async function buildOnce(
     await applier.flushLock();
     await progress.end();
   }
-  await saveCaches(ws);
+  await saveCaches(ws, options, outcomes.every((o) => o.status === "fresh") && applier.warnings.length === 0);
 
   const estimates = new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
   const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o));
@@ -249,11 +254,16 @@ function printDiagnostics(diagnostics: Diagnostic[], options: Pick<BuildOptions,
   for (const d of diagnostics) options.err(formatDiagnostic(d) + "\n");
 }
 
-/** Save what this build learnt (stat digests, parse results) for the next one. */
-export async function saveCaches(ws: Workspace): Promise<void> {
+/**
+ * Save what this plan learnt for the next one: stat digests, parse results, and, when every
+ * target was fresh, the stamps that let the next no-op check or build skip planning altogether.
+ */
+export async function saveCaches(ws: Workspace, options: Pick<BuildOptions, "patterns" | "providerOverride" | "force">, allFresh: boolean): Promise<void> {
   const dir = join(ws.root, CACHE_DIR);
   await ws.stats.save(join(dir, STAT_CACHE));
   if (ws.analysis.cacheChanged) await writeJsonCache(join(dir, PARSE_CACHE), parseCacheVersion, ws.analysis.cache);
+  if (allFresh) await recordFresh(ws.root, CACHE_DIR, freshContext(options), consultedPaths(ws), { total: ws.selected.length, diagnostics: ws.diagnostics });
+  else await forgetFresh(ws.root, CACHE_DIR);
 }
 
 /** `.chargen/` is a local cache: keep it out of version control from the first build on. */

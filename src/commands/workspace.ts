@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, matchesGlob } from "node:path";
+import fg from "fast-glob";
 import { LOCK_FILE, readLock, type Lock } from "../cache/lockfile.js";
 import { readJsonCache } from "../cache/json-file.js";
 import { StatCache } from "../cache/stat-cache.js";
@@ -7,7 +8,7 @@ import { ChargenError, type Diagnostic } from "../errors.js";
 import { analyze, type Analysis, type ParseCacheData, type TargetRecord } from "../graph/analyzer.js";
 import { buildGraph, type Graph } from "../graph/dag.js";
 import type { RuleSet } from "../rules/api.js";
-import { loadRules } from "../rules/load.js";
+import { loadRules, RULES_FILES } from "../rules/load.js";
 import { resolveSettings, type Resolved } from "../rules/settings.js";
 import { RealDisk } from "../workspace/disk.js";
 
@@ -99,3 +100,26 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
 }
 
 export const parseCacheVersion = PARSE_CACHE_VERSION;
+
+/**
+ * Every path a plan of `ws` consulted, present or absent: sources and files rules read,
+ * references, outputs, the lock, the rules file candidates, and the folders its globs walked
+ * (a new matching file changes its folder's mtime). What the no-op fast path stamps.
+ */
+export function consultedPaths(ws: Workspace): string[] {
+  const paths = new Set<string>([...ws.analysis.files, LOCK_FILE, ...RULES_FILES]);
+  for (const r of ws.records.values()) {
+    paths.add(r.output);
+    for (const ref of r.references) paths.add(ref.path);
+  }
+  for (const pattern of ws.analysis.globs) {
+    const segments = pattern.split("/");
+    paths.add(".");
+    for (let i = 1; i < segments.length; i++) {
+      const prefix = segments.slice(0, i).join("/");
+      for (const dir of fg.sync(prefix, { cwd: ws.root, onlyDirectories: true, ignore: [".chargen/**", ".git/**", "**/node_modules/**"] })) paths.add(dir);
+      if (segments[i - 1] === "**") break;
+    }
+  }
+  return [...paths];
+}

@@ -38,6 +38,8 @@ export interface Analysis {
   diagnostics: Diagnostic[];
   /** Every file the plan read: sources, files rules read, for the watcher. */
   files: string[];
+  /** Every glob the plan ran (rules' sources, rules' ctx.glob): new matches would change it. */
+  globs: string[];
   /** The full spec of a target, re-parsing its source file when the plan came from the cache. */
   spec(id: string): TargetSpec | undefined;
   /** The parse cache to save for the next build. */
@@ -173,6 +175,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
     targets,
     diagnostics,
     files: [...watched].sort(),
+    globs: [...new Set([...rules.rules.flatMap((r) => r.sources), ...Object.values(files).flatMap((f) => Object.keys(f.deps).filter((d) => d.startsWith(GLOB_DEP)).map((d) => d.slice(GLOB_DEP.length)))])],
     cache: { fingerprint, files },
     cacheChanged: replanned > 0 || Object.keys(files).length !== Object.keys(cached).length,
     spec(id) {

@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { digestText } from "../cache/hash.js";
 import { ChargenError } from "../errors.js";
-import { VERSION } from "../version.js";
+import { codeStamp } from "../code-stamp.js";
 import type { RuleSet } from "./api.js";
 
 export const RULES_FILES = ["chargen.rules.ts", "chargen.rules.mts", "chargen.rules.js", "chargen.rules.mjs"];
@@ -24,10 +24,10 @@ const here = dirname(fileURLToPath(import.meta.url));
  */
 export async function loadRules(root: string): Promise<LoadedRules> {
   const file = RULES_FILES.find((f) => statSync(join(root, f), { throwIfNoEntry: false })?.isFile());
-  const codeStamp = chargenCodeStamp();
+  const code = codeStamp();
   if (!file) {
     const mod = (await import(join(here, "..", "..", "chargen.rules.js"))) as { default: RuleSet };
-    return { rules: mod.default, file: undefined, fingerprint: digestText(`builtin\n${codeStamp}`) };
+    return { rules: mod.default, file: undefined, fingerprint: digestText(`builtin\n${code}`) };
   }
   const path = join(root, file);
   let rules: unknown;
@@ -43,7 +43,7 @@ export async function loadRules(root: string): Promise<LoadedRules> {
     throw new ChargenError("user", `${file} could not be loaded: ${(e as Error).message}`, { file });
   }
   validate(rules, file);
-  return { rules, file, fingerprint: digestText(`${file}\n${readFileSync(path, "utf8")}\n${codeStamp}`) };
+  return { rules, file, fingerprint: digestText(`${file}\n${readFileSync(path, "utf8")}\n${code}`) };
 }
 
 function validate(rules: unknown, file: string): asserts rules is RuleSet {
@@ -62,21 +62,4 @@ function validate(rules: unknown, file: string): asserts rules is RuleSet {
   const names = (list as { name: string }[]).map((r) => r.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) fail(`two rules are named "${dup}"`);
-}
-
-/**
- * chargen's version plus the stamps of its compiled rule code, so that upgrading (or rebuilding)
- * chargen re-plans every source instead of trusting parse results an older rule produced.
- */
-function chargenCodeStamp(): string {
-  const rulesDir = here;
-  const stamps = readdirSync(rulesDir)
-    .filter((f) => f.endsWith(".js"))
-    .sort()
-    .map((f) => {
-      const st = statSync(join(rulesDir, f));
-      return `${f}:${st.size}:${st.mtimeMs}`;
-    });
-  const main = statSync(join(here, "..", "..", "chargen.rules.js"), { throwIfNoEntry: false });
-  return [VERSION, ...stamps, `default:${main?.size}:${main?.mtimeMs}`].join("\n");
 }

@@ -1,0 +1,32 @@
+import { readdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { VERSION } from "./version.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+let stamp: string | undefined;
+
+/**
+ * chargen's version plus the stamps of its compiled code (dist/src and the default rules), so that
+ * upgrading or rebuilding chargen re-plans every source instead of trusting what older code
+ * produced. Stats only: cheap enough for the no-op path.
+ */
+export function codeStamp(): string {
+  if (stamp !== undefined) return stamp;
+  const lines = [VERSION];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".js")) {
+        const st = statSync(path);
+        lines.push(`${path.slice(here.length)}:${st.size}:${st.mtimeMs}`);
+      }
+    }
+  };
+  walk(here);
+  const rules = statSync(join(here, "..", "chargen.rules.js"), { throwIfNoEntry: false });
+  lines.push(`default-rules:${rules?.size}:${rules?.mtimeMs}`);
+  return (stamp = lines.join("\n"));
+}

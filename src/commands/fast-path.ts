@@ -1,0 +1,29 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { freshContext, replayFresh } from "../cache/fresh-stamp.js";
+import "../debug.js"; // CHARGEN_DEBUG=stats shows that a replay did no work
+import { formatDiagnostic } from "../errors.js";
+import { formatSummary, summarise } from "../report/report.js";
+import type { BuildOptions } from "./build.js";
+
+/** `.chargen/`, spelt here too: this module must not import the workspace modules it saves loading. */
+const CACHE_DIR = ".chargen";
+
+/**
+ * A no-op `build`, `build --check` or `--dry-run`, answered from the stamps the last all-fresh
+ * plan recorded (see cache/fresh-stamp.ts), loading nothing else. Undefined: plan for real.
+ */
+export function fastPath(options: BuildOptions, startedAt: number): number | undefined {
+  // The JSON report lists every target, which the record does not keep.
+  if (options.json || !existsSync(join(options.root, CACHE_DIR))) return undefined;
+  const result = replayFresh(options.root, CACHE_DIR, freshContext(options));
+  if (!result) return undefined;
+  const errors = result.diagnostics.some((d) => d.severity === "error");
+  const exitCode = errors ? 2 : 0;
+  for (const d of result.diagnostics) options.err(formatDiagnostic(d) + "\n");
+  const targets = Array.from({ length: result.total }, () => ({ status: "fresh" as const, costUsd: null, estimatedCostUsd: 0 }));
+  const summary = summarise(targets as Parameters<typeof summarise>[0], result.diagnostics, { providerCalls: 0, durationMs: Date.now() - startedAt, exitCode });
+  const command = options.mode === "check" ? "check" : options.mode;
+  options.out(formatSummary({ command, targets: [], diagnostics: result.diagnostics, summary }) + "\n");
+  return exitCode;
+}

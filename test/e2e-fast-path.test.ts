@@ -1,0 +1,70 @@
+import { mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, cpSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildJson, chargen, CH1, edit, exampleWorkspace, IMG1 } from "./support/cli.js";
+
+/** Age every file and folder (not the cache), as if the workspace had been built long ago. */
+function age(ws: string): void {
+  const old = new Date(Date.now() - 3_600_000);
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      if (name === ".chargen") continue;
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      utimesSync(p, old, old);
+    }
+  };
+  walk(ws);
+  utimesSync(ws, old, old);
+}
+
+const STATS = { CHARGEN_DEBUG: "stats" };
+const NO_WORK = "[stats] yaml.parsed=0 file.hashed=0 provider.loaded=0";
+
+/** Built, aged, and checked once so that the no-op record exists. */
+async function recorded(): Promise<string> {
+  const ws = exampleWorkspace();
+  await buildJson(ws);
+  age(ws);
+  expect((await chargen(ws, ["build", "--check"])).code).toBe(0);
+  return ws;
+}
+
+describe("the no-op fast path", () => {
+  it("replays an all-fresh plan without planning, for check, dry run and build", async () => {
+    const ws = await recorded();
+    for (const args of [["build", "--check"], ["build", "--dry-run"], ["build"]]) {
+      const r = await chargen(ws, args, { env: STATS });
+      expect(r.code, args.join(" ")).toBe(0);
+      expect(r.stderr).toContain(NO_WORK);
+      expect(r.stdout).toMatch(/^(13 fresh, 0 stale|0 built, 0 restored from cache, 13 fresh, 0 failed)/);
+    }
+  });
+
+  it("is refused when a source, a reference, an output, the lock or the rules change", async () => {
+    const cases: [string, (ws: string) => void, number, RegExp][] = [
+      ["prompt edited", (ws) => edit(join(ws, CH1, "imagery.yaml"), "a tall white-bearded keeper", "a short keeper"), 1, /prompt changed/],
+      ["output deleted", (ws) => rmSync(join(ws, CH1, "images", "ch01-the-grey-tide-img-01.png")), 1, /output missing/],
+      ["reference replaced", (ws) => cpSync(join(ws, "characters/nell-farrow/images/portrait.png"), join(ws, "characters/osric-vane/images/portrait.png")), 1, /reference characters\/osric-vane\/images\/portrait\.png changed/],
+      ["lock entry removed", (ws) => edit(join(ws, "chargen.lock"), `"${IMG1}"`, '"nothing/here"'), 1, /never built|chargen did not write it/],
+      [
+        "new chapter file",
+        (ws) => {
+          mkdirSync(join(ws, "chapters", "ch03-new"));
+          writeFileSync(join(ws, "chapters", "ch03-new", "imagery.yaml"), 'metadata:\n  slug: "ch03-new"\nimages:\n  - custom_id: "ch03-img-01"\n    prompt_used: "A new harbour at dawn."\n');
+        },
+        1,
+        /never built/,
+      ],
+      ["rules file added", (ws) => writeFileSync(join(ws, "chargen.rules.ts"), 'import { defineRules } from "chargen";\nexport default defineRules({ rules: [] });\n'), 0, /^0 fresh, 0 stale/],
+    ];
+    for (const [what, change, code, expected] of cases) {
+      const ws = await recorded();
+      change(ws);
+      // A replay always says "13 fresh" and exits 0: the code and the reason show it was refused.
+      const r = await chargen(ws, ["build", "--check"]);
+      expect(r.code, what).toBe(code);
+      expect(r.stdout, what).toMatch(expected);
+    }
+  });
+});
