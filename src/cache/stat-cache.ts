@@ -48,6 +48,15 @@ export class StatCache {
     this.dirty = true;
   }
 
+  /**
+   * A file chargen itself just wrote, stamped after the rename: its digest is known, not guessed,
+   * so it is trusted at once (a check right after a build must not re-hash every image it made).
+   */
+  recordOwnWrite(path: string, stamp: FileStamp, digest: string): void {
+    const mtimeMs = Number(BigInt(stamp.mtimeNs) / 1_000_000n);
+    this.record(path, stamp, digest, mtimeMs + StatCache.RACY_WINDOW_MS);
+  }
+
   get changed(): boolean {
     return this.dirty;
   }

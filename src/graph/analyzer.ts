@@ -2,7 +2,7 @@ import fg from "fast-glob";
 import { asChargenError, type Diagnostic } from "../errors.js";
 import type { Rule, RuleContext, RuleSet, SourceFile } from "../rules/api.js";
 import { parseSource } from "../rules/source.js";
-import { digestText } from "../cache/hash.js";
+import { canonicalJson, digestText } from "../cache/hash.js";
 import type { Disk } from "../workspace/disk.js";
 import { promptDigests, type PromptDigests } from "./keys.js";
 import type { ReferenceInput, RequestedSettings, SourceLocation, TargetSpec } from "./target.js";
@@ -50,6 +50,8 @@ export interface Analysis {
 
 const IGNORE = ["**/node_modules/**", ".chargen/**", ".git/**"];
 const GLOB_DEP = "glob:";
+/** Source files whose full specs stay in memory (most recently planned). */
+const SPEC_FILES_KEPT = 32;
 
 /**
  * Sources -> targets. Runs each rule on each of its source files, unless the file and every
@@ -59,8 +61,16 @@ const GLOB_DEP = "glob:";
 export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | undefined, fingerprint: string): Analysis {
   const cached = previous?.fingerprint === fingerprint ? previous.files : {};
   const files: Record<string, FileAnalysis> = {};
-  const parsed = new Map<string, SourceFile | Diagnostic | undefined>();
-  const specs = new Map<string, TargetSpec>();
+  // Files rules read for many sources (a character's inventory, the art direction) are parsed once
+  // per build; a source file is parsed, planned and let go: 10,000 targets' documents would not fit.
+  const shared = new Map<string, SourceFile | Diagnostic | undefined>();
+  // Full specs (prompt texts) only a build needs, for the files it touched last.
+  const specs = new Map<string, Map<string, TargetSpec>>();
+  const keepSpecs = (slot: string, fileSpecs: Map<string, TargetSpec>) => {
+    specs.delete(slot);
+    specs.set(slot, fileSpecs);
+    if (specs.size > SPEC_FILES_KEPT) specs.delete(specs.keys().next().value!);
+  };
   const ruleOf = new Map<string, { rule: Rule; file: string }>();
   const watched = new Set<string>();
   let replanned = 0;
@@ -75,18 +85,18 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
   const depState = (dep: string): string | null =>
     dep.startsWith(GLOB_DEP) ? digestText(glob(dep.slice(GLOB_DEP.length)).join("\n")) : (disk.digest(dep) ?? null);
 
-  const source = (path: string): SourceFile | Diagnostic | undefined => {
-    if (!parsed.has(path)) {
-      const text = disk.digest(path) === undefined ? undefined : disk.readText(path);
-      parsed.set(path, text === undefined ? undefined : parseSource(path, text));
-    }
-    return parsed.get(path);
+  const load = (path: string): SourceFile | Diagnostic | undefined =>
+    disk.digest(path) === undefined ? undefined : parseSource(path, disk.readText(path));
+  const sharedSource = (path: string): SourceFile | Diagnostic | undefined => {
+    if (!shared.has(path)) shared.set(path, load(path));
+    return shared.get(path);
   };
 
-  const run = (rule: Rule, path: string, digest: string): FileAnalysis => {
-    replanned++;
+  const run = (rule: Rule, path: string, digest: string, forSpecs = false): FileAnalysis => {
+    if (!forSpecs) replanned++;
     const result: FileAnalysis = { digest, deps: {}, targets: [], diagnostics: [] };
-    const src = source(path);
+    const fileSpecs = new Map<string, TargetSpec>();
+    const src = shared.has(path) ? shared.get(path) : load(path);
     if (!src || !("doc" in src)) {
       if (src) result.diagnostics.push(src);
       return result;
@@ -94,7 +104,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
     const ctx: RuleContext = {
       rules,
       emit(spec) {
-        specs.set(spec.id, spec);
+        fileSpecs.set(spec.id, spec);
         result.targets.push(toRecord(spec));
       },
       report(d) {
@@ -102,7 +112,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
       },
       readYaml(p) {
         result.deps[p] = disk.digest(p) ?? null;
-        const s = source(p);
+        const s = sharedSource(p);
         if (s && !("doc" in s)) {
           result.diagnostics.push(s);
           return undefined;
@@ -123,6 +133,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
     } catch (e) {
       result.diagnostics.push({ severity: "error", file: path, message: `rule "${rule.name}" failed on this file: ${asChargenError(e).message}` });
     }
+    keepSpecs(`${rule.name}\u0000${path}`, fileSpecs);
     return result;
   };
 
@@ -179,13 +190,18 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
     cache: { fingerprint, files },
     cacheChanged: replanned > 0 || Object.keys(files).length !== Object.keys(cached).length,
     spec(id) {
-      if (!specs.has(id)) {
-        const owner = ruleOf.get(id);
-        if (owner) run(owner.rule, owner.file, disk.digest(owner.file) ?? "");
-      }
-      return specs.get(id);
+      const owner = ruleOf.get(id);
+      if (!owner) return undefined;
+      const slot = `${owner.rule.name}\u0000${owner.file}`;
+      if (!specs.has(slot)) run(owner.rule, owner.file, disk.digest(owner.file) ?? "", true);
+      return specs.get(slot)?.get(id);
     },
   };
+}
+
+/** Whether `spec` is still the target `record` was planned from (its file may change during a build). */
+export function specMatches(record: TargetRecord, spec: TargetSpec): boolean {
+  return canonicalJson(toRecord(spec)) === canonicalJson(record);
 }
 
 function toRecord(spec: TargetSpec): TargetRecord {

@@ -6,7 +6,7 @@ import type { ProviderHub } from "../providers/hub.js";
 import type { ImageResult, ReferenceImage } from "../providers/types.js";
 import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
 import type { Resolved } from "../rules/settings.js";
-import type { TargetRecord } from "./analyzer.js";
+import { specMatches, type TargetRecord } from "./analyzer.js";
 import type { Graph } from "./dag.js";
 import type { KeyInputs } from "./keys.js";
 import { decide, referenceStates } from "./planner.js";
@@ -191,7 +191,10 @@ export class Executor {
     }
 
     const spec = this.effects.spec(id);
-    if (!spec) throw new ChargenError("target", `target ${id} vanished from ${record.source.file} during the build`);
+    // Its YAML changed since the plan: what would be sent is not what the key says. Next build.
+    if (!spec || !specMatches(record, spec)) {
+      return { id, status: "skipped", reasons: [`${record.source.file} changed during the build; it is planned again next time`] };
+    }
     try {
       await this.jobs.acquire(this.scheduling.signal);
     } catch {

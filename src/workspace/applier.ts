@@ -51,7 +51,7 @@ export class Applier {
     if (app.bytes) {
       this.observer.wrote?.(record.output, action.blob);
       await writeAtomic(join(this.root, record.output), app.bytes);
-      this.disk.invalidate(record.output);
+      this.disk.wrote(record.output, action.blob);
     }
     const spec = this.spec(record.id);
     const rule = this.rules.rules.find((r) => r.name === record.rule);
@@ -117,7 +117,7 @@ export class Applier {
         this.observer.wrote?.(path, digest);
         this.written.set(path, digest);
         await writeAtomic(join(this.root, path), text);
-        this.disk.invalidate(path);
+        this.disk.wrote(path, digest);
       }
     } catch (e) {
       const error = asChargenError(e);

@@ -54,7 +54,15 @@ export class RealDisk implements Disk {
     return this.digests.get(path);
   }
 
-  /** Forget what this build learnt about a path (chargen just wrote it). */
+  /** chargen just wrote `digest` to `path`: remember it, so that nothing re-hashes the file. */
+  wrote(path: string, digest: string): void {
+    const stamp = this.stamp(path);
+    if (!stamp) return this.invalidate(path);
+    this.stats.recordOwnWrite(path, stamp, digest);
+    this.digests.set(path, digest);
+  }
+
+  /** Forget what this build learnt about a path. */
   invalidate(path: string): void {
     this.digests.delete(path);
   }
