@@ -83,6 +83,14 @@ describe("decide", () => {
     expect(decide(built).status).toBe("fresh");
   });
 
+  it("a lock entry written under an older key encoding is fresh when its inputs are the same", () => {
+    const d = input({});
+    const lock = { ...lockFor(d, "out1"), key: "old-format-key" };
+    expect(decide({ ...d, lock, outputDigest: "out1" }).status).toBe("fresh");
+    const edited = input({ record: record("a", [], "another prompt"), lock, outputDigest: "out1" });
+    expect(decide(edited)).toMatchObject({ status: "stale", reasons: ["prompt changed"] });
+  });
+
   it("an edited prompt is stale with its reason; a restorable key costs nothing", () => {
     const d = input({});
     const lock = lockFor(d, "out1");

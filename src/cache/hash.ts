@@ -36,7 +36,3 @@ export function sortKeys(value: unknown): unknown {
   }
   return value;
 }
-
-export function digestValue(value: unknown): string {
-  return digestText(canonicalJson(value));
-}

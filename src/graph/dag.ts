@@ -43,7 +43,8 @@ export function buildGraph(targets: readonly TargetRecord[]): Graph {
   const order: string[] = [];
   const state = new Map<string, "visiting" | "done">();
   const byId = new Map(targets.map((t) => [t.id, t]));
-  const visit = (id: string, path: string[]): void => {
+  const path: string[] = [];
+  const visit = (id: string): void => {
     const s = state.get(id);
     if (s === "done") return;
     if (s === "visiting") {
@@ -60,10 +61,12 @@ export function buildGraph(targets: readonly TargetRecord[]): Graph {
       return;
     }
     state.set(id, "visiting");
-    for (const d of deps.get(id) ?? []) visit(d, [...path, id]);
+    path.push(id);
+    for (const d of deps.get(id) ?? []) visit(d);
+    path.pop();
     state.set(id, "done");
     order.push(id);
   };
-  for (const t of targets) if (deps.has(t.id)) visit(t.id, []);
+  for (const t of targets) if (deps.has(t.id)) visit(t.id);
   return { deps, order: order.filter((id) => !broken.has(id)), diagnostics, broken };
 }

@@ -1,4 +1,4 @@
-import { digestText, digestValue } from "../cache/hash.js";
+import { canonicalJson, digestText } from "../cache/hash.js";
 import { renderNegative, type PromptIR } from "../rules/prompt-ir.js";
 import type { ModelSettings } from "./target.js";
 
@@ -35,8 +35,35 @@ export function promptDigests(ir: PromptIR): PromptDigests {
   return { compiler: ir.compiler, prompt, negative: digestText(renderNegative(ir)) };
 }
 
+/**
+ * The key: xxh64 of a canonical encoding of the inputs. Written out field by field in a fixed
+ * order (maps sorted) rather than through a generic sorted-JSON walk: this runs for every target
+ * of every plan. Bump KEY_FORMAT if the encoding changes.
+ */
 export function keyOf(inputs: KeyInputs): string {
-  return digestValue(inputs);
+  const s = inputs.settings;
+  const sorted = (m: Record<string, string>) =>
+    Object.keys(m)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${JSON.stringify(m[k])}`)
+      .join(",");
+  return digestText(
+    [
+      KEY_FORMAT,
+      JSON.stringify(inputs.compiler),
+      sorted(inputs.prompt),
+      JSON.stringify(inputs.negative),
+      JSON.stringify([s.provider, s.model, s.size ?? null, s.aspectRatio ?? null, s.quality ?? null, s.format, s.n]),
+      sorted(inputs.refs),
+    ].join("\n"),
+  );
+}
+
+const KEY_FORMAT = "chargen-key/1";
+
+/** Whether two sets of inputs are the same, whatever key encoding they were recorded under. */
+export function sameInputs(a: KeyInputs, b: KeyInputs): boolean {
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 const SETTING_LABELS: [keyof ModelSettings, string][] = [
@@ -75,6 +102,5 @@ export function explainChange(before: KeyInputs, now: KeyInputs): string[] {
     else if (!(path in now.refs)) reasons.push(`reference ${path} removed`);
     else if (before.refs[path] !== now.refs[path]) reasons.push(`reference ${path} changed`);
   }
-  // Same inputs, different key: only a change in how keys are computed does that.
-  return reasons.length ? reasons : ["key format changed"];
+  return reasons;
 }

@@ -1,5 +1,5 @@
 import type { LockEntry } from "../cache/lockfile.js";
-import { explainChange, keyOf, type KeyInputs } from "./keys.js";
+import { explainChange, keyOf, sameInputs, type KeyInputs } from "./keys.js";
 import type { ModelSettings, ReferenceInput } from "./target.js";
 import type { TargetRecord } from "./analyzer.js";
 
@@ -48,7 +48,8 @@ export function decide(d: DecisionInput): Decision {
   const inputs = keyInputs(d.record, d.settings, d.refs);
   const key = keyOf(inputs);
   const ours = d.outputDigest !== undefined && (lockDigestMatches || d.produced(key, d.outputDigest));
-  if (d.lock?.key === key && lockDigestMatches) return { status: "fresh", key, inputs, reasons: [] };
+  // Same inputs under an older key encoding are fresh too: upgrading chargen never costs a regeneration.
+  if (d.lock && lockDigestMatches && (d.lock.key === key || sameInputs(d.lock.inputs, inputs))) return { status: "fresh", key, inputs, reasons: [] };
   if (d.outputDigest !== undefined && !ours && !d.force) {
     const reasons = [modifiedReason(d.lock)];
     if (d.lock && d.lock.key !== key) reasons.push(...explainChange(d.lock.inputs, inputs));
