@@ -19,6 +19,15 @@ export const characterImageryFile = (slug: string) => `characters/${slug}/imager
 export function characterInventory(ctx: RuleContext, slug: string): InventoryImage[] | undefined {
   const src = ctx.readYaml(characterImageryFile(slug));
   if (!src) return undefined;
+  // A parsed file is shared by every source that reads it in a build: read its inventory once.
+  let inventory = inventories.get(src);
+  if (!inventory) inventories.set(src, (inventory = readInventory(src, slug)));
+  return inventory;
+}
+
+const inventories = new WeakMap<SourceFile, InventoryImage[]>();
+
+function readInventory(src: SourceFile, slug: string): InventoryImage[] {
   return items(src.doc.contents, "image_inventory")
     .filter((n) => isMap(n))
     .flatMap((n) => {
