@@ -198,13 +198,21 @@ describe("YamlEditor.set", () => {
     }
   });
 
-  test("refuses an edit that would not read back as set, leaving the text alone", () => {
-    const src = "a: 1\n";
-    const e = YamlEditor.parse(src, "story.yaml");
-    expect(() => e.set([], "b", undefined)).toThrow(/cannot write/);
-    expect(() => e.set([], "a", undefined)).toThrow(ChargenError);
-    expect(e.toString()).toBe(src);
-    expect(e.changed).toBe(false);
+  test("refuses edits that would not read back as set: the text cannot be taken, so nothing is written", () => {
+    for (const edit of [(e: YamlEditor) => e.set([], "b", undefined), (e: YamlEditor) => e.setAll([], { a: undefined, c: 2 })]) {
+      // Refused when the edit does not parse, or at the latest when the text is taken.
+      const e = YamlEditor.parse("a: 1\n", "story.yaml");
+      expect(() => {
+        edit(e);
+        e.toString();
+      }).toThrow(/cannot write the change back/);
+    }
+  });
+
+  test("setAll sets several keys of an entry in one edit, replacing and adding", () => {
+    const src = ["images:", "  - custom_id: a  # first", "    generated_at: null", "    provider: null", "", "  - custom_id: b", ""].join("\n");
+    const out = edited(src, (e) => e.setAll(["images", 0], { generated_at: "2026-01-01", provider: "placeholder", file_name: "a.png" }));
+    expect(out).toBe(["images:", "  - custom_id: a  # first", "    generated_at: 2026-01-01", "    provider: placeholder", "    file_name: a.png", "", "  - custom_id: b", ""].join("\n"));
   });
 });
 

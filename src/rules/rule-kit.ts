@@ -145,12 +145,14 @@ export function negativeTerms(...texts: (string | undefined)[]): string[] {
 
 /** The output fields of a chapter image entry, as the MemoryQuill files name them; paths relative to the YAML's folder. */
 export function applyGenerationFields(editor: YamlEditor, entryPath: YamlPath, outcome: BuildOutcome, sourceFile: string): void {
-  editor.set(entryPath, "generated_at", outcome.generatedAt);
-  editor.set(entryPath, "file_name", posix.basename(outcome.output));
-  editor.set(entryPath, "file_path", relativeTo(sourceFile, outcome.output));
-  editor.set(entryPath, "provider", outcome.settings.provider);
-  editor.set(entryPath, "model", outcome.settings.model);
-  editor.set(entryPath, "provider_metadata", providerMetadata(outcome));
+  editor.setAll(entryPath, {
+    generated_at: outcome.generatedAt,
+    file_name: posix.basename(outcome.output),
+    file_path: relativeTo(sourceFile, outcome.output),
+    provider: outcome.settings.provider,
+    model: outcome.settings.model,
+    provider_metadata: providerMetadata(outcome),
+  });
 }
 
 /** `output` relative to the folder of `file` (both workspace-relative). */

@@ -11,6 +11,14 @@ import { writeAtomic } from "./atomic.js";
 import type { RealDisk } from "./disk.js";
 import { YamlEditor } from "./yaml-edit.js";
 
+type WriteBackFn = NonNullable<RuleSet["rules"][number]["writeBack"]>;
+
+interface PendingWriteBack {
+  writeBack: WriteBackFn;
+  outcome: BuildOutcome;
+  done: () => void;
+}
+
 /** Who wants to know about chargen's writes (the watcher, to tell them from the author's). */
 export interface WriteObserver {
   wrote?(path: string, digest: string): void;
@@ -22,11 +30,12 @@ export interface WriteObserver {
  * Applies finished targets to the workspace, in this order: the output file (tmp + rename), the
  * rule's YAML write-back (comment-preserving, atomic), the lock entry. By then the generation is
  * already durable in the store, so a crash anywhere here loses nothing: the next build finds the
- * output (or restores it) and applies again. Write-backs run one at a time: two targets of one
- * YAML file must not read-modify-write it concurrently.
+ * output (or restores it) and applies again. Write-backs run in one queue, never concurrently:
+ * two targets of one YAML file must not read-modify-write it at the same time.
  */
 export class Applier {
-  private writeBacks: Promise<void> = Promise.resolve();
+  private readonly pending: PendingWriteBack[] = [];
+  private drain: Promise<void> | undefined;
   private lockTimer: ReturnType<typeof setTimeout> | undefined;
   private lockWrite: Promise<void> = Promise.resolve();
   private lockDirty = false;
@@ -70,8 +79,7 @@ export class Applier {
         metadata: action.metadata,
       };
       const writeBack = rule.writeBack.bind(rule);
-      this.writeBacks = this.writeBacks.then(() => this.writeBack(writeBack, outcome));
-      await this.writeBacks;
+      await this.writeBack(writeBack, outcome);
     }
     this.lock.set(record.id, {
       key: app.key,
@@ -86,31 +94,60 @@ export class Applier {
     this.scheduleLockWrite();
   }
 
-  private async writeBack(writeBack: NonNullable<RuleSet["rules"][number]["writeBack"]>, outcome: BuildOutcome): Promise<void> {
+  private writeBack(writeBack: WriteBackFn, outcome: BuildOutcome): Promise<void> {
+    return new Promise((done) => {
+      this.pending.push({ writeBack, outcome, done });
+      this.drain ??= this.drainWriteBacks().finally(() => (this.drain = undefined));
+    });
+  }
+
+  /**
+   * Write-backs wait their turn; whatever queued up meanwhile is applied in one session, each
+   * file parsed, checked and written once for all of them (a chapter of ten images finishing
+   * together is one write, not ten).
+   */
+  private async drainWriteBacks(): Promise<void> {
+    while (this.pending.length) {
+      const batch = this.pending.splice(0);
+      await this.writeBackSession(batch);
+      for (const item of batch) item.done();
+    }
+  }
+
+  private async writeBackSession(batch: PendingWriteBack[]): Promise<void> {
     const editors = new Map<string, YamlEditor>();
-    try {
-      writeBack({
-        outcome,
-        edit: (path) => {
-          let editor = editors.get(path);
-          if (!editor) {
-            let text = "";
-            try {
-              text = readFileSync(join(this.root, path), "utf8");
-            } catch {
-              // A file the rule creates (a runs log): starts empty.
-            }
-            // Not what the plan read nor what chargen last wrote: the author saved it meanwhile.
-            // The write-back keeps their edit, and whoever watches must know it happened.
-            const expected = this.written.get(path) ?? this.disk.known(path);
-            if (expected !== undefined && text && digestBytes(Buffer.from(text)) !== expected) this.observer.changedUnderneath?.(path);
-            editor = YamlEditor.parse(text, path);
-            editors.set(path, editor);
-          }
-          return editor;
-        },
+    const touched = new Map<string, PendingWriteBack[]>();
+    const failed = new Set<PendingWriteBack>();
+    const fail = (item: PendingWriteBack, e: unknown) => {
+      if (failed.has(item)) return;
+      failed.add(item);
+      const error = asChargenError(e);
+      const { target, output } = item.outcome;
+      this.warnings.push({
+        severity: "warning",
+        file: error.details.file ?? target.source.file,
+        ...(error.details.line ? { line: error.details.line } : {}),
+        targetId: target.id,
+        message: `${target.id} was built (${output}) but not written back: ${error.message}`,
       });
-      for (const [path, editor] of editors) {
+    };
+    for (const item of batch) {
+      try {
+        item.writeBack({
+          outcome: item.outcome,
+          edit: (path) => {
+            touched.set(path, [...(touched.get(path) ?? []), item]);
+            let editor = editors.get(path);
+            if (!editor) editors.set(path, (editor = this.open(path)));
+            return editor;
+          },
+        });
+      } catch (e) {
+        fail(item, e);
+      }
+    }
+    for (const [path, editor] of editors) {
+      try {
         if (!editor.changed) continue;
         const text = editor.toString();
         const digest = digestBytes(Buffer.from(text));
@@ -118,17 +155,25 @@ export class Applier {
         this.written.set(path, digest);
         await writeAtomic(join(this.root, path), text);
         this.disk.wrote(path, digest);
+      } catch (e) {
+        for (const item of touched.get(path) ?? []) fail(item, e);
       }
-    } catch (e) {
-      const error = asChargenError(e);
-      this.warnings.push({
-        severity: "warning",
-        file: error.details.file ?? outcome.target.source.file,
-        ...(error.details.line ? { line: error.details.line } : {}),
-        targetId: outcome.target.id,
-        message: `${outcome.target.id} was built (${outcome.output}) but not written back: ${error.message}`,
-      });
     }
+  }
+
+  /** A workspace YAML file, opened for editing as it is on disk now. */
+  private open(path: string): YamlEditor {
+    let text = "";
+    try {
+      text = readFileSync(join(this.root, path), "utf8");
+    } catch {
+      // A file the rule creates (a runs log): starts empty.
+    }
+    // Not what the plan read nor what chargen last wrote: the author saved it meanwhile.
+    // The write-back keeps their edit, and whoever watches must know it happened.
+    const expected = this.written.get(path) ?? this.disk.known(path);
+    if (expected !== undefined && text && digestBytes(Buffer.from(text)) !== expected) this.observer.changedUnderneath?.(path);
+    return YamlEditor.parse(text, path);
   }
 
   /** Drop the lock entries of targets that are gone. */

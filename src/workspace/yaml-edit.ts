@@ -27,13 +27,18 @@ interface Style {
 export class YamlEditor {
   readonly file: string;
   readonly #original: string;
+  readonly #originalDoc: Document.Parsed;
   readonly #eol: string;
   #text: string;
   #doc: Document.Parsed;
+  /** What each edit did to the data, checked against the final text once (see #verify). */
+  readonly #expected: ((js: unknown) => unknown)[] = [];
+  #verified = true;
 
   private constructor(text: string, file: string, doc: Document.Parsed) {
     this.file = file;
     this.#original = this.#text = text;
+    this.#originalDoc = doc;
     this.#eol = text.includes("\r\n") ? "\r\n" : "\n";
     this.#doc = doc;
   }
@@ -58,12 +63,40 @@ export class YamlEditor {
     return this.#doc;
   }
 
+  /** The edited text; throws if the edits changed any data besides what they set. */
   toString(): string {
+    this.#verify();
     return this.#text;
   }
 
   get changed(): boolean {
     return this.#text !== this.#original;
+  }
+
+  /**
+   * Set several keys of one block map at once: their splices are computed against one parse and
+   * applied together (a write-back sets six fields of an entry; one parse instead of six).
+   */
+  setAll(mapPath: YamlPath, fields: Record<string, unknown>): void {
+    const map = this.#node(mapPath);
+    if (!isMap(map) || map.flow || !map.items.length) {
+      for (const [key, value] of Object.entries(fields)) this.set(mapPath, key, value);
+      return;
+    }
+    const splices: Splice[] = [];
+    const absent: string[] = [];
+    const col = this.#col(nodeStart(map.items[0]!.key));
+    for (const [key, value] of Object.entries(fields)) {
+      const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+      if (!pair) absent.push(...this.#pairLines(key, value, col));
+      else if (!isDeepStrictEqual(isNode(pair.value) ? pair.value.toJS(this.#doc) : null, value)) splices.push(...this.#replaceValue(pair, value));
+    }
+    if (absent.length) {
+      const at = this.#afterLine(contentEnd(map));
+      splices.push(this.#lines(at, at, absent));
+    }
+    if (!splices.length) return;
+    this.#apply(splices, (js) => Object.entries(fields).reduce((acc, [key, value]) => setJs(acc ?? {}, [...mapPath, key], value), js));
   }
 
   /** Set `key: value` in the map at `mapPath`, adding the key at the end of the map when absent. */
@@ -245,13 +278,23 @@ export class YamlEditor {
       next = next.slice(0, s.from) + s.text + next.slice(s.to);
     }
     const doc = parseDocument(next);
-    if (doc.errors.length || !isDeepStrictEqual(doc.toJS(), expect(this.#doc.toJS()))) {
-      throw new ChargenError("target", `${this.file}: cannot write the change back without altering other data`, {
-        file: this.file,
-      });
-    }
+    if (doc.errors.length) throw this.#refused();
     this.#text = next;
     this.#doc = doc;
+    this.#expected.push(expect);
+    this.#verified = false;
+  }
+
+  /** The final data must be the original data with exactly the edits applied: checked once, at the end. */
+  #verify(): void {
+    if (this.#verified) return;
+    const expected = this.#expected.reduce((js, edit) => edit(js), this.#originalDoc.toJS());
+    if (!isDeepStrictEqual(this.#doc.toJS(), expected)) throw this.#refused();
+    this.#verified = true;
+  }
+
+  #refused(): ChargenError {
+    return new ChargenError("target", `${this.file}: cannot write the change back without altering other data`, { file: this.file });
   }
 
   #userError(message: string): ChargenError {
