@@ -180,11 +180,12 @@ class Canvas {
   readonly width: number;
   readonly height: number;
 
-  constructor(width: number, height: number) {
+  /** `pixels`, when given, is drawn into (it must hold width × height); otherwise a new buffer. */
+  constructor(width: number, height: number, pixels?: Uint32Array) {
     this.width = width;
     this.height = height;
-    this.px = new Uint32Array(width * height);
-    this.rgba = new Uint8Array(this.px.buffer);
+    this.px = pixels ? pixels.subarray(0, width * height) : new Uint32Array(width * height);
+    this.rgba = new Uint8Array(this.px.buffer, this.px.byteOffset, this.px.byteLength);
   }
 
   static pack({ r, g, b }: Rgb): number {
@@ -219,9 +220,9 @@ class Canvas {
 
 const textWidth = (text: string, scale: number) => Math.max(0, text.length * ADVANCE - 1) * scale;
 
-/** RGBA pixels of the placeholder card. */
-export function renderRgba(width: number, height: number, content: PlaceholderContent): Uint8Array {
-  const canvas = new Canvas(width, height);
+/** RGBA pixels of the placeholder card (drawn into `pixels` when given: every pixel is painted). */
+export function renderRgba(width: number, height: number, content: PlaceholderContent, pixels?: Uint32Array): Uint8Array {
+  const canvas = new Canvas(width, height, pixels);
   const base = backgroundColour(content.key);
 
   // Vertical gradient, row 0 exactly the key colour, darkening to 75% at the bottom.
@@ -294,6 +295,8 @@ function mix(a: Rgb, b: Rgb, t: number): Rgb {
   return { r: Math.round(a.r + (b.r - a.r) * t), g: Math.round(a.g + (b.g - a.g) * t), b: Math.round(a.b + (b.b - a.b) * t) };
 }
 
+let scratch = new Uint32Array(0);
+
 /**
  * The encoded image. PNG is RGBA with the "sub" filter at deflate level 1: flat rows filter to zeros that
  * pngjs's run-length deflate packs well, several times faster than adaptive filtering or RGB conversion.
@@ -304,7 +307,10 @@ export function renderPlaceholder(
   format: PlaceholderFormat,
   content: PlaceholderContent,
 ): Uint8Array {
-  const rgba = renderRgba(width, height, content);
+  // Encoding is synchronous, so one canvas serves every render: a build of thousands of images
+  // would otherwise leave a canvas of garbage per image for the collector to catch up with.
+  if (scratch.length < width * height) scratch = new Uint32Array(width * height);
+  const rgba = renderRgba(width, height, content, scratch);
   const data = Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength);
   if (format === "jpeg") return jpeg.encode({ data, width, height }, 85).data;
   // An empty PNG given our pixels, so pngjs does not allocate a second pixel buffer.
