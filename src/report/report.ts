@@ -73,7 +73,7 @@ export function formatSummary(report: Report): string {
   const parts =
     report.command === "build"
       ? [`${s.built} built`, `${s.cached} restored from cache`, `${s.fresh} fresh`, `${s.failed} failed`]
-      : [`${s.fresh} fresh`, `${s.stale} stale`];
+      : [`${s.fresh} fresh`, `${s.stale} stale`, ...(s.failed ? [`${s.failed} cannot be built`] : [])];
   if (s.modified) parts.push(`${s.modified} modified`);
   if (s.skipped) parts.push(`${s.skipped} not run`);
   const money = report.command === "build" ? `spent ${usd(s.costUsd)}` : `estimated ${usd(s.estimatedCostUsd)}`;
