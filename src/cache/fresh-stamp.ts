@@ -61,9 +61,9 @@ export function replayFresh(root: string, cacheDir: string, context: string): Fr
   return record.result;
 }
 
-/** Record an all-fresh plan (`paths`: every file and folder it consulted, present or not). */
+/** Record an all-fresh plan (`paths`: every file and folder it consulted, present or not, most likely to change first). */
 export async function recordFresh(root: string, cacheDir: string, context: string, paths: Iterable<string>, result: FreshResult, now = Date.now()): Promise<void> {
-  const stamps = [...new Set(paths)].sort().map((p) => stampOf(root, p));
+  const stamps = [...new Set(paths)].map((p) => stampOf(root, p));
   const record: FreshRecord = { version: VERSION, context, recordedAtMs: now, stamps, result };
   const { writeAtomic } = await import("../workspace/atomic.js");
   await writeAtomic(join(root, cacheDir, FRESH_FILE), JSON.stringify(record));

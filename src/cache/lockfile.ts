@@ -28,18 +28,19 @@ export function readLock(path: string): Lock {
   } catch {
     return new Map();
   }
-  const conflict = text.split("\n").findIndex((l) => /^(<{7}|={7}|>{7})( |$)/.test(l));
-  if (conflict >= 0) {
-    throw new ChargenError(
-      "user",
-      `${LOCK_FILE} has a merge conflict marker at line ${conflict + 1}: keep either side of each conflicting entry (or delete it); chargen re-checks every entry against the files`,
-      { file: LOCK_FILE, line: conflict + 1 },
-    );
-  }
   let parsed: { version?: number; targets?: Record<string, LockEntry> };
   try {
     parsed = JSON.parse(text);
   } catch (e) {
+    // Most likely a merge gone wrong: say where, and how to mend it.
+    const conflict = text.split("\n").findIndex((l) => /^(<{7}|={7}|>{7})( |$)/.test(l));
+    if (conflict >= 0) {
+      throw new ChargenError(
+        "user",
+        `${LOCK_FILE} has a merge conflict marker at line ${conflict + 1}: keep either side of each conflicting entry (or delete it); chargen re-checks every entry against the files`,
+        { file: LOCK_FILE, line: conflict + 1 },
+      );
+    }
     throw new ChargenError("user", `${LOCK_FILE} is not valid JSON: ${(e as Error).message}`, { file: LOCK_FILE });
   }
   if (parsed.version !== LOCK_VERSION || typeof parsed.targets !== "object" || parsed.targets === null) {

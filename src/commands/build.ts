@@ -128,11 +128,23 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       detach();
     }
     if (interrupted) report.summary.exitCode = EXIT.interrupted;
+    else if (report.summary.exitCode === EXIT.ok && report.summary.built + report.summary.cached > 0) await settle(options);
     printReport(report, options);
     return report.summary.exitCode;
   } finally {
     buildLock.release();
   }
+}
+
+/**
+ * After a build that changed the workspace, plan once more and save what that plan learnt: the
+ * YAML files chargen wrote back into are parsed now, not by the next check, and an all-fresh
+ * result is recorded so that the next no-op check or build is a replay.
+ */
+async function settle(options: BuildOptions): Promise<void> {
+  const ws = await openWorkspace(options);
+  const planned = planWorkspace(ws, undefined, options.force);
+  await saveCaches(ws, options, planned.every((p) => p.decision.status === "fresh"));
 }
 
 /**

@@ -104,14 +104,11 @@ export const parseCacheVersion = PARSE_CACHE_VERSION;
 /**
  * Every path a plan of `ws` consulted, present or absent: sources and files rules read,
  * references, outputs, the lock, the rules file candidates, and the folders its globs walked
- * (a new matching file changes its folder's mtime). What the no-op fast path stamps.
+ * (a new matching file changes its folder's mtime). What the no-op fast path stamps, in this
+ * order: what an author edits first, outputs last, so that a changed source fails a replay early.
  */
 export function consultedPaths(ws: Workspace): string[] {
   const paths = new Set<string>([...ws.analysis.files, LOCK_FILE, ...RULES_FILES]);
-  for (const r of ws.records.values()) {
-    paths.add(r.output);
-    for (const ref of r.references) paths.add(ref.path);
-  }
   for (const pattern of ws.analysis.globs) {
     const segments = pattern.split("/");
     paths.add(".");
@@ -120,6 +117,10 @@ export function consultedPaths(ws: Workspace): string[] {
       for (const dir of fg.sync(prefix, { cwd: ws.root, onlyDirectories: true, ignore: [".chargen/**", ".git/**", "**/node_modules/**"] })) paths.add(dir);
       if (segments[i - 1] === "**") break;
     }
+  }
+  for (const r of ws.records.values()) {
+    paths.add(r.output);
+    for (const ref of r.references) paths.add(ref.path);
   }
   return [...paths];
 }

@@ -9,7 +9,7 @@ import type { Resolved } from "../rules/settings.js";
 import { specMatches, type TargetRecord } from "./analyzer.js";
 import type { Graph } from "./dag.js";
 import type { KeyInputs } from "./keys.js";
-import { decide, referenceStates } from "./planner.js";
+import { decide, referenceStates, type Decision } from "./planner.js";
 import { Pool } from "./pool.js";
 import type { ModelSettings, TargetSpec, TargetStatus } from "./target.js";
 
@@ -88,6 +88,12 @@ export class Executor {
   private readonly scheduling = new AbortController();
   private readonly inFlight = new AbortController();
   private readonly jobs: Pool;
+  /**
+   * Targets between starting work and being applied: a result waits with its image bytes for the
+   * one-at-a-time write-back, so without this bound a fast provider (or a big restore) would hold
+   * every image of the build in memory at once.
+   */
+  private readonly pipeline: Pool;
   /** Money spent so far, and estimates of what is in flight: what `--max-cost` is checked against. */
   private spentUsd = 0;
   private inFlightUsd = 0;
@@ -107,6 +113,7 @@ export class Executor {
     private readonly events: ExecutorEvents = {},
   ) {
     this.jobs = new Pool({ maxInFlight: Math.max(1, options.jobs), perMinute: Infinity }, effects.clock);
+    this.pipeline = new Pool({ maxInFlight: 2 * Math.max(1, options.jobs), perMinute: Infinity }, effects.clock);
   }
 
   /** Stop scheduling: what is in flight finishes and is recorded; the rest is skipped. */
@@ -182,6 +189,28 @@ export class Executor {
       await this.effects.apply({ ...app, action: own, bytes: undefined });
       return { id, status: "cached", reasons: decision.reasons };
     }
+    try {
+      await this.pipeline.acquire(this.scheduling.signal);
+    } catch {
+      return { id, status: "skipped", reasons: ["interrupted before it started"] };
+    }
+    try {
+      return await this.restoreOrGenerate(id, record, resolved.settings, decision, refs);
+    } finally {
+      this.pipeline.release();
+    }
+  }
+
+  private async restoreOrGenerate(
+    id: string,
+    record: TargetRecord,
+    settings: ModelSettings,
+    decision: Extract<Decision, { status: "stale" }>,
+    refs: ReturnType<typeof referenceStates>,
+  ): Promise<TargetOutcome> {
+    const { store } = this.effects;
+    const { key, inputs } = decision;
+    const app = { record, settings, key, inputs };
     const previous = store.latest(key);
     const bytes = previous && store.readBlob(previous.blob);
     if (previous && bytes) {
@@ -200,8 +229,8 @@ export class Executor {
     } catch {
       return { id, status: "skipped", reasons: ["interrupted before it started"] };
     }
-    const model = `${resolved.settings.provider}/${resolved.settings.model}`;
-    const base = this.options.price(resolved.settings);
+    const model = `${settings.provider}/${settings.model}`;
+    const base = this.options.price(settings);
     const estimate = base === undefined ? undefined : base * (this.overrun.get(model) ?? 1);
     const overBudget = this.overBudget(estimate);
     if (overBudget) {
@@ -212,7 +241,7 @@ export class Executor {
     let result: ImageResult;
     try {
       this.events.onStart?.(id, "generating");
-      result = await this.effects.hub.generate(this.request(spec, resolved.settings, key, refs), resolved.settings.provider, this.scheduling.signal);
+      result = await this.effects.hub.generate(this.request(spec, settings, key, refs), settings.provider, this.scheduling.signal);
     } catch (e) {
       const error = asChargenError(e);
       if (error.message === "interrupted") return { id, status: "skipped", reasons: ["interrupted before it started"] };
@@ -230,8 +259,8 @@ export class Executor {
       key,
       targetId: id,
       mimeType: result.mimeType,
-      provider: resolved.settings.provider,
-      model: resolved.settings.model,
+      provider: settings.provider,
+      model: settings.model,
       at: new Date(this.effects.clock.now()).toISOString(),
       ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }),
       metadata: result.metadata,
