@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { digestBytes } from "../src/cache/hash.js";
 import { formatLock, readLock, type Lock, type LockEntry } from "../src/cache/lockfile.js";
+import { stampTrusted } from "../src/cache/racy.js";
 import { StatCache } from "../src/cache/stat-cache.js";
 import { Store } from "../src/cache/store.js";
 import { realClock } from "../src/clock.js";
@@ -82,6 +83,17 @@ describe("chargen.lock", () => {
     expect(() => readLock(path)).toThrow(ChargenError);
     expect(() => readLock(path)).toThrow(/merge conflict marker at line 2/);
     expect(readLock(join(tmp(), "absent.lock")).size).toBe(0);
+  });
+});
+
+describe("racily clean stamps", () => {
+  it("trust a stamp after 100 ms on file systems with sub-second mtimes, after 2 s when mtimes fall on whole seconds", () => {
+    const fine = 1_700_000_000_123.456;
+    expect(stampTrusted(fine, fine + 99)).toBe(false);
+    expect(stampTrusted(fine, fine + 100)).toBe(true);
+    const coarse = 1_700_000_000_000;
+    expect(stampTrusted(coarse, coarse + 1_999)).toBe(false);
+    expect(stampTrusted(coarse, coarse + 2_000)).toBe(true);
   });
 });
 

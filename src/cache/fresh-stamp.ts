@@ -2,6 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { codeStamp } from "../code-stamp.js";
 import type { Diagnostic } from "../errors.js";
+import { stampTrusted } from "./racy.js";
 
 /**
  * The no-op fast path (how Ninja stays fast: it only stats). After a plan in which every target
@@ -9,13 +10,11 @@ import type { Diagnostic } from "../errors.js";
  * (sources, files rules read, references, outputs, the lock, the rules file, the folders globs
  * walk) and what it found. A later check or build whose stamps all match would plan the same, so
  * it replays that result: no YAML, lock, cache, hasher or rules are loaded. Any difference, a
- * stamp too close to when it was taken (a file changed within the same clock tick), or another
- * chargen, and the full plan runs.
+ * stamp too close to the file's mtime to be trusted (racy.ts), or another chargen, and the full
+ * plan runs.
  */
 export const FRESH_FILE = "fresh.json";
 const VERSION = 1;
-/** As the stat cache: a file modified within this long of being stamped may change unseen. */
-const RACY_MS = 2_000;
 /** Stamp of a path that must stay absent. */
 const ABSENT = -1;
 
@@ -56,7 +55,7 @@ export function replayFresh(root: string, cacheDir: string, context: string): Fr
   for (const [path, size, mtimeMs, ino] of record.stamps) {
     const now = stampOf(root, path);
     if (now[1] !== size || now[2] !== mtimeMs || now[3] !== ino) return undefined;
-    if (size !== ABSENT && record.recordedAtMs - mtimeMs < RACY_MS) return undefined;
+    if (size !== ABSENT && !stampTrusted(mtimeMs, record.recordedAtMs)) return undefined;
   }
   return record.result;
 }

@@ -1,4 +1,8 @@
 import { readJsonCache, writeJsonCache } from "./json-file.js";
+import { racyWindowMs, stampTrusted } from "./racy.js";
+
+/** Fractional milliseconds, as fs.Stats.mtimeMs gives them, from a nanosecond stamp. */
+const mtimeMsOf = (stamp: FileStamp) => Number(BigInt(stamp.mtimeNs)) / 1_000_000;
 
 /** What `stat` tells about a file: enough to know it has not changed since it was hashed. */
 export interface FileStamp {
@@ -16,12 +20,11 @@ interface Entry extends FileStamp {
 
 /**
  * Path -> (stamp, digest), so that a no-op build hashes no unchanged file (DVC's stat cache).
- * A file whose mtime is too close to when it was hashed is "racily clean" (as git calls it)
- * and is hashed again next time, once.
+ * A file whose mtime is too close to when it was hashed is "racily clean" (see racy.ts) and is
+ * hashed again next time, once.
  */
 export class StatCache {
   private static readonly VERSION = 1;
-  private static readonly RACY_WINDOW_MS = 2_000;
   private dirty = false;
 
   private constructor(private readonly entries: Map<string, Entry>) {}
@@ -38,8 +41,7 @@ export class StatCache {
   lookup(path: string, stamp: FileStamp): string | undefined {
     const e = this.entries.get(path);
     if (!e || e.size !== stamp.size || e.mtimeNs !== stamp.mtimeNs || e.ino !== stamp.ino) return undefined;
-    const mtimeMs = Number(BigInt(stamp.mtimeNs) / 1_000_000n);
-    if (e.hashedAtMs - mtimeMs < StatCache.RACY_WINDOW_MS) return undefined;
+    if (!stampTrusted(mtimeMsOf(stamp), e.hashedAtMs)) return undefined;
     return e.digest;
   }
 
@@ -53,8 +55,8 @@ export class StatCache {
    * so it is trusted at once (a check right after a build must not re-hash every image it made).
    */
   recordOwnWrite(path: string, stamp: FileStamp, digest: string): void {
-    const mtimeMs = Number(BigInt(stamp.mtimeNs) / 1_000_000n);
-    this.record(path, stamp, digest, mtimeMs + StatCache.RACY_WINDOW_MS);
+    const mtimeMs = mtimeMsOf(stamp);
+    this.record(path, stamp, digest, mtimeMs + racyWindowMs(mtimeMs));
   }
 
   get changed(): boolean {
