@@ -41,6 +41,15 @@ describe("the no-op fast path", () => {
     }
   });
 
+  it("still replays when unrelated files appear (a folder or a note at the workspace root)", async () => {
+    const ws = await recorded();
+    mkdirSync(join(ws, "drafts"));
+    writeFileSync(join(ws, "NOTES.md"), "ideas\n");
+    const r = await chargen(ws, ["build", "--check"], { env: STATS });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(NO_WORK);
+  });
+
   it("is refused when a source, a reference, an output, the lock or the rules change", async () => {
     const cases: [string, (ws: string) => void, number, RegExp][] = [
       ["prompt edited", (ws) => edit(join(ws, CH1, "imagery.yaml"), "a tall white-bearded keeper", "a short keeper"), 1, /prompt changed/],

@@ -109,14 +109,24 @@ export const parseCacheVersion = PARSE_CACHE_VERSION;
  */
 export function consultedPaths(ws: Workspace): string[] {
   const paths = new Set<string>([...ws.analysis.files, LOCK_FILE, ...RULES_FILES]);
+  // A glob's matches change only when a folder it lists changes: the folders holding its wildcard
+  // segments and its files. Static segments are stamped as paths (absent ones too).
+  const ignore = [".chargen/**", ".git/**", "**/node_modules/**"];
   for (const pattern of ws.analysis.globs) {
     const segments = pattern.split("/");
-    paths.add(".");
-    for (let i = 1; i < segments.length; i++) {
-      const prefix = segments.slice(0, i).join("/");
-      for (const dir of fg.sync(prefix, { cwd: ws.root, onlyDirectories: true, ignore: [".chargen/**", ".git/**", "**/node_modules/**"] })) paths.add(dir);
-      if (segments[i - 1] === "**") break;
+    let folders = ["."];
+    for (let i = 0; i < segments.length - 1; i++) {
+      const segment = segments[i]!;
+      if (!fg.isDynamicPattern(segment)) {
+        folders = folders.map((f) => (f === "." ? segment : `${f}/${segment}`));
+        continue;
+      }
+      for (const f of folders) paths.add(f);
+      const prefix = segments.slice(0, i + 1).join("/");
+      folders = segment === "**" ? fg.sync(`${prefix}`, { cwd: ws.root, onlyDirectories: true, ignore }).concat(folders) : fg.sync(prefix, { cwd: ws.root, onlyDirectories: true, ignore });
+      if (segment === "**") break;
     }
+    for (const f of folders) paths.add(f);
   }
   for (const r of ws.records.values()) {
     paths.add(r.output);
