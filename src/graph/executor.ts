@@ -304,7 +304,7 @@ export class Executor {
 }
 
 /** An image's real content type from its first bytes (providers reject octet-stream uploads). */
-export function sniffImageType(bytes: Uint8Array): string {
+function sniffImageType(bytes: Uint8Array): string {
   const b = bytes;
   if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return "image/png";
   if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";

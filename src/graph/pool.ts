@@ -60,10 +60,6 @@ export class Pool {
     this.pump();
   }
 
-  get active(): number {
-    return this.inFlight;
-  }
-
   get waiting(): number {
     return this.queue.length;
   }
