@@ -18,6 +18,8 @@ export interface ChapterImageOptions {
   style?: StyleGlue;
 }
 
+const RULE = "chapter-images";
+
 /** Bump when the chapter prompt rendering changes: every chapter image becomes stale, and says why. */
 const COMPILER = "chapter-image/2";
 
@@ -29,7 +31,7 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
   const maxRefs = options.maxReferencesPerCharacter ?? 2;
   const style = options.style ?? styleGlue();
   return {
-    name: "chapter-images",
+    name: RULE,
     sources: ["chapters/*/imagery.yaml"],
     plan(file, ctx) {
       const root = file.doc.contents;
@@ -73,7 +75,7 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
         const requested = requestedFrom(defaults, entry);
         ctx.emit({
           id,
-          rule: "chapter-images",
+          rule: RULE,
           source: { file: file.path, ...at },
           prompt,
           references: refs.references,
