@@ -20,6 +20,8 @@ export interface Disk {
 
 export class RealDisk implements Disk {
   private readonly digests = new Map<string, string | undefined>();
+  /** The bytes last read to hash a file: a YAML file hashed and then parsed is read once. */
+  private lastHashed: { path: string; bytes: Uint8Array } | undefined;
 
   constructor(
     readonly root: string,
@@ -41,7 +43,9 @@ export class RealDisk implements Disk {
       digest = this.stats.lookup(path, stamp);
       if (digest === undefined) {
         count("file.hashed");
-        digest = digestBytes(this.readBytes(path));
+        const bytes = this.readBytes(path);
+        this.lastHashed = { path, bytes };
+        digest = digestBytes(bytes);
         this.stats.record(path, stamp, digest, this.now());
       }
     }
@@ -56,6 +60,7 @@ export class RealDisk implements Disk {
 
   /** chargen just wrote `digest` to `path`: remember it, so that nothing re-hashes the file. */
   wrote(path: string, digest: string): void {
+    if (this.lastHashed?.path === path) this.lastHashed = undefined;
     const stamp = this.stamp(path);
     if (!stamp) return this.invalidate(path);
     this.stats.recordOwnWrite(path, stamp, digest);
@@ -65,9 +70,13 @@ export class RealDisk implements Disk {
   /** Forget what this build learnt about a path. */
   invalidate(path: string): void {
     this.digests.delete(path);
+    if (this.lastHashed?.path === path) this.lastHashed = undefined;
   }
 
   readText(path: string): string {
+    const last = this.lastHashed;
+    this.lastHashed = undefined;
+    if (last?.path === path) return Buffer.from(last.bytes.buffer, last.bytes.byteOffset, last.bytes.byteLength).toString("utf8");
     return readFileSync(join(this.root, path), "utf8");
   }
 
