@@ -1,12 +1,29 @@
 /**
- * Errors are values with a kind; callers branch on `kind`, never on message text.
+ * Errors are values with a kind and a code; callers branch on them, never on message text.
  *
  * - `retryable`: transient (429, 5xx, timeout, reset): retry with backoff, honouring `retryAfterMs`.
  * - `target`:    this target fails; everything else goes on (safety block, bad request).
  * - `provider`:  stop sending to this provider for the rest of the build (billing, auth, no key).
  * - `user`:      bad input or configuration; the build exits 2.
+ * - `internal`:  an exception chargen did not expect (a bug): reported with where it happened,
+ *                and the build stops scheduling, as with --fail-fast.
  */
-export type ErrorKind = "retryable" | "target" | "provider" | "user";
+export type ErrorKind = "retryable" | "target" | "provider" | "user" | "internal";
+
+/**
+ * Codes chargen itself gives (providers' own codes, such as `billing_hard_limit_reached`, pass
+ * through as they are): the executor decides "skipped" rather than "failed" from these.
+ */
+export const Code = {
+  /** Ctrl-C (or a signal) stopped scheduling before this target started. */
+  interrupted: "INTERRUPTED",
+  /** A second Ctrl-C aborted the request in flight. */
+  aborted: "ABORTED",
+  /** Never sent: its provider was stopped earlier in this build. */
+  notSent: "NOT_SENT",
+  /** A thrown value that was not a ChargenError. */
+  bug: "BUG",
+} as const;
 
 export interface ErrorDetails {
   /** Delay the provider asked for before the next attempt. */
@@ -36,11 +53,14 @@ export class ChargenError extends Error {
 
 export const isChargenError = (e: unknown): e is ChargenError => e instanceof ChargenError;
 
-/** Any thrown value as a ChargenError; unknown errors fail only the target they happened in. */
+export const hasCode = (e: unknown, code: string): boolean => isChargenError(e) && e.details.code === code;
+
+/** Any thrown value as a ChargenError; anything chargen did not throw itself is an `internal` bug, with where it happened. */
 export function asChargenError(e: unknown): ChargenError {
   if (isChargenError(e)) return e;
   const message = e instanceof Error ? e.message : String(e);
-  return new ChargenError("target", message, {}, { cause: e });
+  const where = e instanceof Error ? e.stack?.split("\n").find((l) => /^\s+at /.test(l))?.trim() : undefined;
+  return new ChargenError("internal", `internal error (a bug in chargen, please report it): ${message}${where ? ` (${where})` : ""}`, { code: Code.bug }, { cause: e });
 }
 
 /** A problem found in the input that does not stop the other files from planning. */

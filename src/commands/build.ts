@@ -258,7 +258,7 @@ function targetReport(ws: Workspace, id: string, status: TargetReport["status"],
     model: settings?.model ?? null,
     estimatedCostUsd: estimate === undefined ? null : round(estimate),
     costUsd: outcome?.costUsd === undefined ? (outcome ? 0 : null) : round(outcome.costUsd),
-    error: outcome?.error ? { kind: outcome.error.kind, message: outcome.error.message } : null,
+    error: outcome?.error ? { kind: outcome.error.kind, code: outcome.error.details.code ?? null, message: outcome.error.message } : null,
   };
 }
 

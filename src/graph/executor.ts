@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { Lock } from "../cache/lockfile.js";
 import type { ActionRecord } from "../cache/store.js";
-import { asChargenError, ChargenError } from "../errors.js";
+import { asChargenError, ChargenError, Code, hasCode } from "../errors.js";
 import type { ProviderHub } from "../providers/hub.js";
 import type { ImageResult, ReferenceImage } from "../providers/types.js";
 import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
@@ -118,13 +118,13 @@ export class Executor {
 
   /** Stop scheduling: what is in flight finishes and is recorded; the rest is skipped. */
   stop(): void {
-    this.scheduling.abort(new ChargenError("target", "interrupted"));
+    this.scheduling.abort(new ChargenError("target", "interrupted", { code: Code.interrupted }));
   }
 
   /** Abort requests in flight too (a second Ctrl-C). */
   abort(): void {
     this.stop();
-    this.inFlight.abort(new ChargenError("target", "aborted"));
+    this.inFlight.abort(new ChargenError("target", "aborted", { code: Code.aborted }));
   }
 
   get stopping(): boolean {
@@ -141,7 +141,12 @@ export class Executor {
     if (!p) {
       p = this.runTarget(id).then(
         (o) => o,
-        (e) => ({ id, status: "failed" as const, reasons: [asChargenError(e).message], error: asChargenError(e) }),
+        (e) => {
+          const error = asChargenError(e);
+          // A bug must not pass as one more failed target: stop starting work, and say where.
+          if (error.kind === "internal") this.stop();
+          return { id, status: "failed" as const, reasons: [error.message], error };
+        },
       );
       p.then((o) => this.events.onDone?.(o));
       this.outcomes.set(id, p);
@@ -244,9 +249,9 @@ export class Executor {
       result = await this.effects.hub.generate(this.request(spec, settings, key, refs), settings.provider, this.scheduling.signal);
     } catch (e) {
       const error = asChargenError(e);
-      if (error.message === "interrupted") return { id, status: "skipped", reasons: ["interrupted before it started"] };
-      if (error.kind === "provider" && error.message.startsWith("not sent:")) return { id, status: "skipped", reasons: [error.message], error };
-      if (this.options.failFast) this.stop();
+      if (hasCode(error, Code.interrupted)) return { id, status: "skipped", reasons: ["interrupted before it started"] };
+      if (hasCode(error, Code.notSent)) return { id, status: "skipped", reasons: [error.message], error };
+      if (this.options.failFast || error.kind === "internal") this.stop();
       return { id, status: "failed", reasons: [error.message], error };
     } finally {
       this.jobs.release();

@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import { count } from "../debug.js";
-import { asChargenError, ChargenError } from "../errors.js";
+import { asChargenError, ChargenError, Code } from "../errors.js";
 import { Pool } from "../graph/pool.js";
 import type { RuleSet } from "../rules/api.js";
 import { priceTable, providerInfo } from "./catalog.js";
@@ -118,7 +118,7 @@ export class ProviderHub {
 
   private throwIfStopped(provider: string): void {
     const stop = this.stopped.get(provider);
-    if (stop) throw new ChargenError("provider", `not sent: ${provider} was stopped earlier in this build (${stop.message})`, stop.details);
+    if (stop) throw new ChargenError("provider", `not sent: ${provider} was stopped earlier in this build (${stop.message})`, { ...stop.details, code: Code.notSent });
   }
 
   private stopSignal(provider: string): AbortController {

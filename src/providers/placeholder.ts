@@ -3,7 +3,7 @@
  * benchmarks run without keys or money. Latency and failures can be simulated, deterministically.
  */
 import { appendFileSync } from "node:fs";
-import { ChargenError, type ErrorKind } from "../errors.js";
+import { ChargenError, Code, type ErrorKind } from "../errors.js";
 import { hash32, renderPlaceholder } from "./placeholder-image.js";
 import type { ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule } from "./types.js";
 
@@ -92,7 +92,7 @@ const dice = (...parts: (string | number)[]) => hash32(parts.join("\u0000")) / 2
 
 /** Waits `ms`, rejecting with a target error as soon as `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  const aborted = () => new ChargenError("target", "aborted", {}, { cause: signal.reason });
+  const aborted = () => new ChargenError("target", "aborted", { code: Code.aborted }, { cause: signal.reason });
   if (signal.aborted) return Promise.reject(aborted());
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {

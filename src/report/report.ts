@@ -12,7 +12,7 @@ export interface TargetReport {
   model: string | null;
   estimatedCostUsd: number | null;
   costUsd: number | null;
-  error: { kind: ChargenError["kind"]; message: string } | null;
+  error: { kind: ChargenError["kind"]; code: string | null; message: string } | null;
 }
 
 export interface Summary {
