@@ -41,7 +41,7 @@ interface TargetRow {
   output: string;
   costUsd: number | null;
   estimatedCostUsd: number | null;
-  error: { kind: string; message: string } | null;
+  error: { kind: string; code: string | null; message: string } | null;
 }
 
 const withStatus = (report: { targets: TargetRow[] }, status: string) => report.targets.filter((t) => t.status === status);
@@ -216,7 +216,7 @@ describe("real providers through the CLI, against their fake servers", () => {
     expect(r.code).toBe(1);
     expect(r.report.summary).toMatchObject({ built: 0, failed: 1, skipped: total - 1 });
     const [failed] = withStatus(r.report, "failed");
-    expect(failed!.error).toEqual({ kind: "provider", message: "openai: no API key: set OPENAI_API_KEY (nothing was sent to openai)" });
+    expect(failed!.error).toEqual({ kind: "provider", code: "NO_API_KEY", message: "openai: no API key: set OPENAI_API_KEY (nothing was sent to openai)" });
     for (const t of withStatus(r.report, "skipped")) {
       expect(t.reasons).toEqual([`not sent: openai was stopped earlier in this build (${failed!.error!.message})`]);
     }
