@@ -32,7 +32,7 @@ function record(s: TargetSpec): TargetRecord {
 const clock: Clock = { now: () => 0, sleep: async () => {} };
 
 /** An executor over in-memory effects; `generate` decides what the provider does per target. */
-function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<ImageResult>, options: { failFast?: boolean; jobs?: number } = {}) {
+function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<ImageResult>, options: { failFast?: boolean; jobs?: number; settings?: ModelSettings } = {}) {
   const files = new Map<string, Uint8Array>();
   const actions: ActionRecord[] = [];
   const applied: string[] = [];
@@ -64,7 +64,7 @@ function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<Ima
     clock,
   };
   const records = specs.map(record);
-  const resolved = new Map<string, Resolved | ChargenError>(specs.map((s) => [s.id, { settings, adjustments: [] }]));
+  const resolved = new Map<string, Resolved | ChargenError>(specs.map((s) => [s.id, { settings: options.settings ?? settings, adjustments: [] }]));
   const executor = new Executor(buildGraph(records), new Map(records.map((r) => [r.id, r])), resolved, new Map(), effects, {
     force: false,
     failFast: options.failFast ?? false,
@@ -156,5 +156,21 @@ describe("executor: failures are decided by kind and code, never by message", ()
     const outcomes = await h.run();
     expect(outcomes.find((o) => o.id === "down")).toMatchObject({ status: "skipped", reasons: ["upstream up failed"] });
     expect(h.calls).toEqual(["up"]);
+  });
+});
+
+describe("executor: requests", () => {
+  it("a size written with spaces reaches the provider as pixels (one size parser for all)", async () => {
+    const sizes: unknown[] = [];
+    const h = harness(
+      [spec("a")],
+      async (r) => {
+        sizes.push(r.size);
+        return image("a");
+      },
+      { settings: { ...settings, size: "1024 x 1536" } },
+    );
+    await h.run();
+    expect(sizes).toEqual([{ width: 1024, height: 1536 }]);
   });
 });

@@ -2,6 +2,7 @@ import type { Clock } from "../clock.js";
 import type { Lock } from "../cache/lockfile.js";
 import type { ActionRecord } from "../cache/store.js";
 import { asChargenError, ChargenError, Code, hasCode } from "../errors.js";
+import { parseSize } from "../providers/aspect.js";
 import type { ProviderHub } from "../providers/hub.js";
 import type { ImageResult, ReferenceImage } from "../providers/types.js";
 import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
@@ -291,14 +292,14 @@ export class Executor {
         const bytes = this.effects.readBytes(r.path);
         return { path: r.path, role: r.role, bytes, mimeType: sniffImageType(bytes) };
       });
-    const size = settings.size?.match(/^(\d+)x(\d+)$/);
+    const size = parseSize(settings.size);
     return {
       targetId: spec.id,
       key,
       prompt: renderPrompt(spec.prompt),
       negativePrompt: renderNegative(spec.prompt),
       model: settings.model,
-      ...(size ? { size: { width: Number(size[1]), height: Number(size[2]) } } : {}),
+      ...(size ? { size } : {}),
       ...(settings.aspectRatio ? { aspectRatio: settings.aspectRatio } : {}),
       ...(settings.quality ? { quality: settings.quality } : {}),
       format: settings.format,
