@@ -224,7 +224,7 @@ export default { ...base, rules: [...base.rules, posters] };
     expect(second.calls).toEqual([]);
   });
 
-  it("item 13: prompt_used: [1, 2], a size that is not one, and a list where a model belongs are errors naming file, line and field", async () => {
+  it("item 13: prompt_used: [1, 2], a size that is not one, a list where a model belongs and an unknown format are errors naming file, line and field", async () => {
     const { ws } = sandbox();
     const total = await exampleTotal();
     const file = join(ws, CH1_YAML);
@@ -233,6 +233,7 @@ export default { ...base, rules: [...base.rules, posters] };
     const at = text.indexOf('  - custom_id: "ch01-the-grey-tide-img-02"');
     writeFileSync(file, text.slice(0, at).replace('    size: "1792x768"', '    size: "1792x768"\n    prompt_used: [1, 2]') + text.slice(at).replace(/size: "[^"]+"/, 'size: "99999999x-5"'));
     edit(join(ws, "chapters/ch02-the-drowned-marker/imagery.yaml"), 'model: "placeholder-1"', "model: [a, b]");
+    edit(join(ws, "locations/heron-point-light/imagery.yaml"), 'slug: "heron-point-light-overview"', 'slug: "heron-point-light-overview"\n  format: "tiff"');
 
     const r = await buildJson(ws);
     expect(r.code).toBe(2);
@@ -245,10 +246,14 @@ export default { ...base, rules: [...base.rules, posters] };
     expect(r.report.diagnostics).toContainEqual(
       expect.objectContaining({ severity: "error", file: "chapters/ch02-the-drowned-marker/imagery.yaml", message: "generation_defaults.model is a list, not text" }),
     );
+    expect(r.report.diagnostics).toContainEqual(
+      expect.objectContaining({ severity: "error", file: "locations/heron-point-light/imagery.yaml", targetId: "locations/heron-point-light/overview", message: 'format "tiff" is not one of png, jpeg, webp' }),
+    );
     // None of them was keyed or paid for; everything else was built.
     expect(r.calls).not.toContain(IMG1);
     expect(r.calls).not.toContain(IMG2);
     expect(r.calls.some((id) => id.startsWith("chapters/ch02-"))).toBe(false);
-    expect(r.calls).toHaveLength(total - 4);
+    expect(r.calls).not.toContain("locations/heron-point-light/overview");
+    expect(r.calls).toHaveLength(total - 5);
   });
 });

@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { isMap, type Node } from "yaml";
 import type { RequestedSettings } from "../graph/target.js";
-import type { ImageFormat } from "../providers/types.js";
+import { IMAGE_FORMATS, type ImageFormat } from "../providers/types.js";
 import { unsafeName } from "../workspace/boundary.js";
 import type { YamlEditor, YamlPath } from "../workspace/yaml-edit.js";
 import type { BuildOutcome, RuleContext, RuleSet, SourceFile } from "./api.js";
@@ -9,8 +9,6 @@ import { normaliseText, part, type PromptPart } from "./prompt-ir.js";
 import { get, items, listAt, notText, pick, pickJs, pickStrings, shapeOf, str } from "./yaml-access.js";
 
 /** Pieces the built-in rules share: settings from YAML, structured prompts, the standard write-backs. */
-
-const FORMATS: ImageFormat[] = ["png", "jpeg", "webp"];
 
 type Nodes = Node | undefined | readonly (Node | undefined)[];
 const list = (n: Nodes): readonly (Node | undefined)[] => (Array.isArray(n) ? n : [n as Node | undefined]);
@@ -80,13 +78,15 @@ export function requestedFrom(defaults: Node | undefined, entry: Nodes, settings
   if (quality) r.quality = quality;
   if (size) r.size = size;
   if (aspect) r.aspectRatio = aspect;
-  if (format && (FORMATS as string[]).includes(format)) r.format = format as ImageFormat;
+  // Passed on as written ("jpg" is jpeg): settings resolution reports one that is not a format.
+  if (format) r.format = (format.toLowerCase() === "jpg" ? "jpeg" : format.toLowerCase()) as ImageFormat;
   return r;
 }
 
-/** The output file extension for requested settings: the format asked for, else the rules' default. */
+/** The output file extension for requested settings: the format asked for (when it is one), else the rules' default. */
 export function imageExtension(requested: RequestedSettings, rules: RuleSet): string {
-  const f = requested.format ?? rules.defaults?.format ?? "png";
+  const asked = requested.format && IMAGE_FORMATS.includes(requested.format) ? requested.format : undefined;
+  const f = asked ?? rules.defaults?.format ?? "png";
   return f === "jpeg" ? "jpg" : f;
 }
 

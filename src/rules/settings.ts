@@ -2,6 +2,7 @@ import { ChargenError } from "../errors.js";
 import type { ModelSettings, RequestedSettings } from "../graph/target.js";
 import { MAX_IMAGE_SIDE, parseRatio, parseSize } from "../providers/aspect.js";
 import { PROVIDERS, providerInfo } from "../providers/catalog.js";
+import { IMAGE_FORMATS } from "../providers/types.js";
 import type { RuleSet } from "./api.js";
 
 export interface Resolved {
@@ -28,6 +29,9 @@ export function resolveSettings(requested: RequestedSettings, rules: RuleSet, pr
   }
   if (requested.aspectRatio !== undefined && parseRatio(requested.aspectRatio) === undefined) {
     throw new ChargenError("user", `aspect_ratio "${requested.aspectRatio}" is not W:H with positive numbers`, { field: "aspect_ratio" });
+  }
+  if (requested.format !== undefined && !IMAGE_FORMATS.includes(requested.format)) {
+    throw new ChargenError("user", `format "${requested.format}" is not one of ${IMAGE_FORMATS.join(", ")}`, { field: "format" });
   }
   const switched = providerOverride !== undefined && providerOverride !== requested.provider;
   const asked = switched ? undefined : requested.model;
