@@ -110,7 +110,8 @@ function listOf(node: unknown, key: string, problem: Report, within?: string): N
 
 /**
  * An entry's id: its own id field (under any of its historical names), else a slug of its name,
- * reported because a renamed entry then gets a new id, else `fallback`'s, else none (an error); none too when it is too long for a file name.
+ * reported because a renamed entry then gets a new id, else `fallback`'s, else none (an error);
+ * none too when it is too long for a file name.
  * Duplicates get a numbered suffix, reported. Warnings name the id the entry got (`prefix` + id).
  */
 function identify(
