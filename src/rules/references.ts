@@ -13,7 +13,7 @@ export interface InventoryImage {
   isReferencePortrait: boolean;
   /** The target that writes this file, when chargen generated it (its provenance says so). */
   producedBy?: string;
-  /** Why its `path` may not be read (it leaves the workspace), and where that path is written. */
+  /** Why its `path` may not be read (it leaves the workspace), and the line and column of that path. */
   refused?: { why: string; line: number; column: number };
 }
 
@@ -45,7 +45,7 @@ function readInventory(src: SourceFile, slug: string): InventoryImage[] {
         {
           id,
           path: resolved.path,
-          ...(resolved.refused ? { refused: { why: resolved.refused, ...src.position(get(n, "path")) } } : {}),
+          ...(resolved.refused ? { refused: { why: `path ${JSON.stringify(path)} is refused: ${resolved.refused}`, ...src.position(get(n, "path")) } } : {}),
           approved: str(n, "status") === "approved",
           isReferencePortrait: isScalar(portrait) && portrait.value === true,
           ...(producedBy ? { producedBy } : {}),
@@ -107,9 +107,9 @@ export function resolveCharacterReferences(ctx: RuleContext, slug: string, ids: 
   const chosen = found.slice(0, max);
   for (const image of chosen) {
     if (image.refused) {
-      const why = `its path ${JSON.stringify(image.path)} is refused: ${image.refused.why}`;
+      const { why, line, column } = image.refused;
       unresolved.push(`"${image.id}" (character ${slug}): ${why}`);
-      ctx.report({ severity: "error", file, line: image.refused.line, column: image.refused.column, targetId: site.targetId, message: `image_inventory "${image.id}": ${why}` });
+      ctx.report({ severity: "error", file, line, column, targetId: site.targetId, message: `image_inventory "${image.id}": ${why}` });
     } else if (!image.producedBy && !ctx.exists(image.path)) {
       report(ctx, site, `reference "${image.id}" (character ${slug}) is ${image.path}, which does not exist`);
     }
