@@ -120,6 +120,17 @@ describe("decide", () => {
     expect(warned).toMatchObject({ status: "stale", reasons: ["never built", "reference portrait.png is missing: building without it"] });
   });
 
+  it("blocks a target on a refused reference whatever the missing-references policy, and keys nothing", () => {
+    const r = record("b", ["portrait.png"]);
+    const refused = refsOf({ "portrait.png": { refused: "is refused: it is not a PNG, JPEG, WebP or GIF image" } });
+    for (const missingReferences of ["fail", "warn"] as const) {
+      expect(decide(input({ record: r, refs: refused, missingReferences }))).toEqual({
+        status: "blocked",
+        reasons: ["reference portrait.png is refused: it is not a PNG, JPEG, WebP or GIF image"],
+      });
+    }
+  });
+
   it("keys a dependent on the digest of the upstream output actually produced (early cutoff)", () => {
     const r = record("b", ["a.png"]);
     const first = input({ record: r, refs: refsOf({ "a.png": { digest: "v1" } }) });

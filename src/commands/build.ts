@@ -181,6 +181,7 @@ export async function buildOnce(
     {
       digest: (p) => ws.disk.digest(p),
       readBytes: (p) => ws.disk.readBytes(p),
+      refusal: (p) => ws.guard.refusal(p),
       spec: (id) => ws.analysis.spec(id),
       store,
       hub,

@@ -34,6 +34,7 @@ export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest
         const up = producerOf.get(p);
         return up && rebuilt.has(up) ? up : undefined;
       },
+      (p) => ws.guard.refusal(p),
     );
     const decision = decide({
       record,

@@ -10,6 +10,7 @@ import { buildGraph, type Graph } from "../graph/dag.js";
 import type { RuleSet } from "../rules/api.js";
 import { loadRules, RULES_FILES } from "../rules/load.js";
 import { resolveSettings, type Resolved } from "../rules/settings.js";
+import { ReferenceGuard } from "../workspace/boundary.js";
 import { RealDisk } from "../workspace/disk.js";
 
 export const CACHE_DIR = ".chargen";
@@ -30,6 +31,8 @@ export interface Workspace {
   rules: RuleSet;
   rulesFile: string | undefined;
   disk: RealDisk;
+  /** Which reference files may not be read (a symlink out of the workspace, not an image). */
+  guard: ReferenceGuard;
   stats: StatCache;
   analysis: Analysis;
   graph: Graph;
@@ -96,7 +99,7 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   const selected = graph.order.filter((id) => closure.has(id));
 
   const complete = options.patterns.length === 0 && !diagnostics.some((d) => d.severity === "error");
-  return { root, rules: loaded.rules, rulesFile: loaded.file, disk, stats, analysis, graph, lock, records, settings, selected, diagnostics, complete };
+  return { root, rules: loaded.rules, rulesFile: loaded.file, disk, guard: new ReferenceGuard(root), stats, analysis, graph, lock, records, settings, selected, diagnostics, complete };
 }
 
 export const parseCacheVersion = PARSE_CACHE_VERSION;

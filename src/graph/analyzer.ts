@@ -3,6 +3,7 @@ import { asChargenError, type Diagnostic } from "../errors.js";
 import type { Rule, RuleContext, RuleSet, SourceFile } from "../rules/api.js";
 import { parseSource } from "../rules/source.js";
 import { canonicalJson, digestText } from "../cache/hash.js";
+import { unsafePath } from "../workspace/boundary.js";
 import type { Disk } from "../workspace/disk.js";
 import { promptDigests, type PromptDigests } from "./keys.js";
 import type { ReferenceInput, RequestedSettings, SourceLocation, TargetSpec } from "./target.js";
@@ -101,16 +102,26 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
       if (src) result.diagnostics.push(src);
       return result;
     }
+    // The boundary for every rule, built-in or not: no id, output or file read leaves the workspace.
+    const outside = (p: string, what: string): boolean => {
+      const why = unsafePath(p);
+      if (why) result.diagnostics.push({ severity: "error", file: path, message: `${what} ${JSON.stringify(p)} is refused: ${why}` });
+      return why !== undefined;
+    };
     const ctx: RuleContext = {
       rules,
       emit(spec) {
-        fileSpecs.set(spec.id, spec);
-        result.targets.push(toRecord(spec));
+        const checked = withinWorkspace(spec, path, result.diagnostics);
+        if (!checked) return;
+        // A duplicate id keeps the first entry (see below): so must the specs a build reads.
+        if (!fileSpecs.has(checked.id)) fileSpecs.set(checked.id, checked);
+        result.targets.push(toRecord(checked));
       },
       report(d) {
         result.diagnostics.push({ ...d, file: d.file ?? path });
       },
       readYaml(p) {
+        if (outside(p, "a rule read")) return undefined;
         result.deps[p] = disk.digest(p) ?? null;
         const s = sharedSource(p);
         if (s && !("doc" in s)) {
@@ -120,12 +131,13 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
         return s;
       },
       exists(p) {
+        if (outside(p, "a rule looked up")) return false;
         result.deps[p] = disk.digest(p) ?? null;
         return result.deps[p] !== null;
       },
       glob(pattern) {
         result.deps[GLOB_DEP + pattern] = depState(GLOB_DEP + pattern);
-        return glob(pattern);
+        return glob(pattern).filter((p) => !unsafePath(p));
       },
     };
     try {
@@ -148,7 +160,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
       files[slot] = analysis;
       watched.add(path);
       for (const dep of Object.keys(analysis.deps)) if (!dep.startsWith(GLOB_DEP)) watched.add(dep);
-      for (const t of analysis.targets) ruleOf.set(t.id, { rule, file: path });
+      for (const t of analysis.targets) if (!ruleOf.has(t.id)) ruleOf.set(t.id, { rule, file: path });
     }
   }
 
@@ -157,6 +169,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
   const diagnostics: Diagnostic[] = [];
   const said = new Set<string>();
   const seen = new Map<string, TargetRecord>();
+  const claimed = new Map<string, TargetRecord>();
   for (const analysis of Object.values(files)) {
     // A broken file read by many sources (the art direction) is one problem, said once.
     for (const d of analysis.diagnostics) {
@@ -169,15 +182,23 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
       if (first) {
         diagnostics.push({
           severity: "error",
-          file: t.source.file,
-          line: t.source.line,
-          column: t.source.column,
-          targetId: t.id,
+          ...locate(t),
           message: `target id "${t.id}" is already used by ${first.source.file}:${first.source.line}; ids must be unique`,
         });
         continue;
       }
+      // Two targets writing one file would overwrite each other forever: the first keeps it.
+      const owner = claimed.get(t.output);
+      if (owner) {
+        diagnostics.push({
+          severity: "error",
+          ...locate(t),
+          message: `target ${JSON.stringify(t.id)} writes ${t.output}, which target ${JSON.stringify(owner.id)} (${owner.source.file}:${owner.source.line}) already writes; outputs must be unique`,
+        });
+        continue;
+      }
       seen.set(t.id, t);
+      claimed.set(t.output, t);
       targets.push(t);
     }
   }
@@ -198,6 +219,31 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
     },
   };
 }
+
+/**
+ * `spec` as the boundary allows it, or undefined when its id or output is not a safe workspace
+ * path; references outside the workspace are taken out of it and left unresolved, with why.
+ * Every refusal is an error diagnostic at the target's entry.
+ */
+function withinWorkspace(spec: TargetSpec, file: string, diagnostics: Diagnostic[]): TargetSpec | undefined {
+  const at = { severity: "error" as const, file, line: spec.source.line, column: spec.source.column };
+  const badId = unsafePath(spec.id);
+  const badOutput = unsafePath(spec.output);
+  if (badId || badOutput) {
+    const message = badId ? `target id ${JSON.stringify(spec.id)} is refused: ${badId}` : `output ${JSON.stringify(spec.output)} of target ${spec.id} is refused: ${badOutput}`;
+    diagnostics.push({ ...at, ...(badId ? {} : { targetId: spec.id }), message });
+    return undefined;
+  }
+  const refused = spec.references.flatMap((r) => {
+    const why = unsafePath(r.path);
+    return why ? [`${JSON.stringify(r.path)} is refused: ${why}`] : [];
+  });
+  if (!refused.length) return spec;
+  for (const r of refused) diagnostics.push({ ...at, targetId: spec.id, message: `target ${spec.id}: reference ${r}` });
+  return { ...spec, references: spec.references.filter((r) => !unsafePath(r.path)), unresolved: [...(spec.unresolved ?? []), ...refused] };
+}
+
+const locate = (t: TargetRecord) => ({ file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id });
 
 /** Whether `spec` is still the target `record` was planned from (its file may change during a build). */
 export function specMatches(record: TargetRecord, spec: TargetSpec): boolean {

@@ -13,6 +13,7 @@ import type { KeyInputs } from "./keys.js";
 import { decide, referenceStates, type Decision } from "./planner.js";
 import { Pool } from "./pool.js";
 import type { ModelSettings, TargetSpec, TargetStatus } from "./target.js";
+import { sniffImageType } from "../workspace/boundary.js";
 
 /** How a target ended in this build. */
 export interface TargetOutcome {
@@ -47,6 +48,8 @@ export interface Application {
 export interface ExecutorEffects {
   digest(path: string): string | undefined;
   readBytes(path: string): Uint8Array;
+  /** Why a reference file may not be read (see workspace/boundary.ts ReferenceGuard). */
+  refusal(path: string): string | undefined;
   spec(id: string): TargetSpec | undefined;
   store: ExecutorStore;
   hub: Pick<ProviderHub, "generate">;
@@ -164,7 +167,7 @@ export class Executor {
     const resolved = this.settings.get(id)!;
     if (resolved instanceof ChargenError) return { id, status: "failed", reasons: [resolved.message], error: resolved };
     const { store } = this.effects;
-    const refs = referenceStates(record.references, (p) => this.effects.digest(p), () => undefined);
+    const refs = referenceStates(record.references, (p) => this.effects.digest(p), () => undefined, (p) => this.effects.refusal(p));
     const decision = decide({
       record,
       settings: resolved.settings,
@@ -290,7 +293,10 @@ export class Executor {
       .filter((r) => "digest" in refs.get(r.path)!)
       .map((r) => {
         const bytes = this.effects.readBytes(r.path);
-        return { path: r.path, role: r.role, bytes, mimeType: sniffImageType(bytes) };
+        const mimeType = sniffImageType(bytes);
+        // Checked when it was keyed; checked again on the bytes sent, which may have changed since.
+        if (!mimeType) throw new ChargenError("target", `reference ${r.path} is refused: it is not a PNG, JPEG, WebP or GIF image`, { field: "references" });
+        return { path: r.path, role: r.role, bytes, mimeType };
       });
     const size = parseSize(settings.size);
     return {
@@ -307,14 +313,4 @@ export class Executor {
       signal: this.inFlight.signal,
     };
   }
-}
-
-/** An image's real content type from its first bytes (providers reject octet-stream uploads). */
-function sniffImageType(bytes: Uint8Array): string {
-  const b = bytes;
-  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return "image/png";
-  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
-  if (b[0] === 0x52 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x46 && b[8] === 0x57 && b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50) return "image/webp";
-  if (b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46) return "image/gif";
-  return "application/octet-stream";
 }

@@ -3,8 +3,11 @@ import { explainChange, keyOf, sameInputs, type KeyInputs } from "./keys.js";
 import type { ModelSettings, ReferenceInput } from "./target.js";
 import type { TargetRecord } from "./analyzer.js";
 
-/** Where a reference's digest comes from: the file on disk, or an upstream target not yet built. */
-export type RefState = { digest: string } | { missing: true } | { pendingUpstream: string };
+/**
+ * Where a reference's digest comes from: the file on disk, or an upstream target not yet built;
+ * or why the file may not be used (see workspace/boundary.ts).
+ */
+export type RefState = { digest: string } | { missing: true } | { pendingUpstream: string } | { refused: string };
 
 /** What the decision needs to know about the world; the planner and executor supply it. */
 export interface DecisionInput {
@@ -43,6 +46,12 @@ export function decide(d: DecisionInput): Decision {
     if (d.outputDigest !== undefined && !lockDigestMatches && !d.force) return { status: "modified", reasons: [modifiedReason(d.lock)] };
     return { status: "pending", reasons: [`upstream ${pending.pendingUpstream} is not built yet`] };
   }
+  // Never read into a key or a request, whatever the policy for missing references.
+  const refused = d.record.references.flatMap((r) => {
+    const s = d.refs.get(r.path)!;
+    return "refused" in s ? [`reference ${r.path} ${s.refused}`] : [];
+  });
+  if (refused.length) return { status: "blocked", reasons: refused };
   const missingReasons = [...missing.map((r) => `reference ${r.path} is missing`), ...d.record.unresolved.map((u) => `reference ${u}`)];
   if (missingReasons.length && d.missingReferences === "fail") return { status: "blocked", reasons: missingReasons };
   const inputs = keyInputs(d.record, d.settings, d.refs);
@@ -80,16 +89,19 @@ export function keyInputs(record: TargetRecord, settings: ModelSettings, refs: M
   return { ...record.digests, settings, refs: digests };
 }
 
-/** Reference states from the disk, given which upstream targets will be rebuilt. */
+/** Reference states from the disk, given which upstream targets will be rebuilt and which files are refused. */
 export function referenceStates(
   refs: readonly ReferenceInput[],
   digestOf: (path: string) => string | undefined,
   pendingProducer: (path: string) => string | undefined,
+  refusal: (path: string) => string | undefined,
 ): Map<string, RefState> {
   const states = new Map<string, RefState>();
   for (const r of refs) {
     const upstream = pendingProducer(r.path);
+    const refused = upstream ? undefined : refusal(r.path);
     if (upstream) states.set(r.path, { pendingUpstream: upstream });
+    else if (refused) states.set(r.path, { refused });
     else {
       const digest = digestOf(r.path);
       states.set(r.path, digest === undefined ? { missing: true } : { digest });

@@ -8,6 +8,9 @@ export interface Dimensions {
   height: number;
 }
 
+/** The longest side chargen asks for: a typo must not allocate gigabytes of pixels, nor be paid for. */
+export const MAX_IMAGE_SIDE = 8192;
+
 /** "1792x768" -> {1792, 768}; undefined when it is not WxH in whole pixels. */
 export function parseSize(size: string | undefined): Dimensions | undefined {
   const m = size === undefined ? null : /^\s*(\d+)\s*[xX×]\s*(\d+)\s*$/.exec(size);

@@ -4,6 +4,7 @@
  */
 import { appendFileSync } from "node:fs";
 import { ChargenError, Code, type ErrorKind } from "../errors.js";
+import { MAX_IMAGE_SIDE } from "./aspect.js";
 import { hash32, renderPlaceholder } from "./placeholder-image.js";
 import type { ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule } from "./types.js";
 
@@ -18,8 +19,6 @@ export interface PlaceholderConfig {
 }
 
 const LONG_SIDE = 1024;
-/** Guards against a typo allocating gigabytes of pixels. */
-const MAX_SIDE = 8192;
 
 /** Rules options, with the CHARGEN_PLACEHOLDER_* environment variables taking precedence. */
 export function readConfig({ env, options }: ProviderFactoryOptions): PlaceholderConfig {
@@ -67,9 +66,9 @@ const userError = (field: string, message: string) =>
 export function imageSize(request: Pick<ImageRequest, "size" | "aspectRatio">): { width: number; height: number } {
   if (request.size) {
     const { width, height } = request.size;
-    const ok = (v: number) => Number.isInteger(v) && v >= 1 && v <= MAX_SIDE;
+    const ok = (v: number) => Number.isInteger(v) && v >= 1 && v <= MAX_IMAGE_SIDE;
     if (!ok(width) || !ok(height)) {
-      throw new ChargenError("target", `placeholder: size ${width}x${height} must be whole pixels from 1 to ${MAX_SIDE}`);
+      throw new ChargenError("target", `placeholder: size ${width}x${height} must be whole pixels from 1 to ${MAX_IMAGE_SIDE}`);
     }
     return { width, height };
   }

@@ -3,6 +3,7 @@ import type { PriceTable } from "./prices.js";
 
 /** What a provider is asked for. Everything in it, except `signal`, is derived from the target's key inputs. */
 export type ImageFormat = "png" | "jpeg" | "webp";
+export const IMAGE_FORMATS: readonly ImageFormat[] = ["png", "jpeg", "webp"];
 
 export interface ReferenceImage {
   /** Workspace-relative path, for messages and metadata. */

@@ -2,7 +2,19 @@ import { isMap, isScalar, isSeq, type Node } from "yaml";
 import type { Rule } from "./api.js";
 import { part, type PromptPart } from "./prompt-ir.js";
 import { depictedReferences } from "./references.js";
-import { applyGenerationFields, avoided, describeStructure, entriesAt, flatten, generationDefaults, imageExtension, labelled, requestedFrom } from "./rule-kit.js";
+import {
+  applyGenerationFields,
+  avoided,
+  describeStructure,
+  entriesAt,
+  flatten,
+  generationDefaults,
+  imageExtension,
+  labelled,
+  mistyped,
+  refuseUnsafeName,
+  requestedFrom,
+} from "./rule-kit.js";
 import { gluePrompt, styleGlue, type StyleGlue } from "./style.js";
 import { get, items, js, shapeOf, str, strings } from "./yaml-access.js";
 
@@ -38,8 +50,14 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
       const folder = file.path.split("/")[1]!;
       const meta = get(root, "metadata");
       const slug = str(meta, "slug") ?? folder;
+      if (refuseUnsafeName(file, ctx, get(meta, "slug"), "metadata.slug", slug)) return;
       const defaults = generationDefaults(root);
-      const characters = new Map(items(root, "characters").map((c) => [str(c, "ref") ?? "", c]));
+      const characters = new Map(
+        items(root, "characters").flatMap((c, i) => {
+          const ref = str(c, "ref") ?? "";
+          return ref && refuseUnsafeName(file, ctx, get(c, "ref"), `characters[${i}].ref`, ref) ? [] : [[ref, c] as const];
+        }),
+      );
       const lead = options.consistency ? consistencyBlock(meta) : [];
       entriesAt(file, ctx, root, "images", "image entries").forEach((entry, index) => {
         const at = file.position(entry);
@@ -47,11 +65,13 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
           ctx.report({ severity: "error", ...at, message: `images[${index}] is ${shapeOf(entry)}, not an image entry` });
           return;
         }
+        if (mistyped(file, ctx, [[entry, `images[${index}]`], [defaults, "generation_defaults"]])) return;
         const customId = str(entry, "custom_id");
         if (!customId) {
           ctx.report({ severity: "error", ...at, message: `images[${index}]: missing required field custom_id` });
           return;
         }
+        if (refuseUnsafeName(file, ctx, get(entry, "custom_id"), `images[${index}].custom_id`, customId)) return;
         const id = `chapters/${slug}/${customId}`;
         const prompt = gluePrompt(ctx, style, {
           compiler: COMPILER,

@@ -4,7 +4,7 @@ import type { YamlEditor } from "../workspace/yaml-edit.js";
 import type { BuildOutcome, Rule } from "./api.js";
 import { part } from "./prompt-ir.js";
 import { characterImageryFile, depictedReferences, resolveCharacterReferences } from "./references.js";
-import { entriesAt, generationDefaults, imageExtension, labelled, records, relativeTo, requestedFrom } from "./rule-kit.js";
+import { entriesAt, generationDefaults, imageExtension, labelled, mistyped, records, refuseUnsafeName, relativeTo, requestedFrom } from "./rule-kit.js";
 import { logRun } from "./runs-log.js";
 import { SlugScope, slugify } from "./slug.js";
 import { gluePrompt, styleGlue, type StyleGlue } from "./style.js";
@@ -64,12 +64,14 @@ export function characterScenes(options: CharacterSceneOptions = {}): Rule {
           ctx.report({ severity: "error", ...at, message: `scenes[${index}] is ${shapeOf(scene)}, not a scene` });
           return;
         }
+        if (mistyped(file, ctx, [[scene, `scenes[${index}]`], [defaults, "generation_defaults"]])) return;
         const title = str(scene, "title");
         const base = slugify(title);
         if (!title || !base) {
           ctx.report({ severity: "error", ...at, message: `scenes[${index}]: no title to make its target id from` });
           return;
         }
+        if (refuseUnsafeName(file, ctx, get(scene, "title"), `scenes[${index}].title, as an id,`, base)) return;
         const { id: sceneSlug, duplicateOf } = scope.claim(base);
         const id = `characters/${slug}/${sceneSlug}`;
         if (duplicateOf) {

@@ -1,5 +1,6 @@
 import { isMap, isScalar, type Node, type YAMLMap } from "yaml";
 import type { YamlPath } from "../workspace/yaml-edit.js";
+import { unsafeName } from "../workspace/boundary.js";
 import { SlugScope, slugify } from "./slug.js";
 import { get, listAt, pick, shapeOf } from "./yaml-access.js";
 
@@ -82,7 +83,8 @@ export function locationEntries(root: unknown): { entries: LocationEntry[]; prob
     const fields = withSpec(beat);
     // A beat with neither id nor name is numbered by position: stable only while beats keep their order.
     const byPosition = () => ({ id: `beat-${i + 1}`, why: "comes from its position, and changes if beats are reordered" });
-    const beatId = identify(beat, label, BEAT, beats, problem, fields, byPosition)!;
+    const beatId = identify(beat, label, BEAT, beats, problem, fields, byPosition);
+    if (!beatId) return;
     entries.push({ kind: "beat", id: `beats/${beatId}`, label, path: ["beat_images", i], entry: beat, fields });
   });
 
@@ -108,7 +110,8 @@ function listOf(node: unknown, key: string, problem: Report, within?: string): N
 
 /**
  * An entry's id: its own id field (under any of its historical names), else a slug of its name,
- * reported because a renamed entry then gets a new id, else `fallback`'s, else none (an error).
+ * reported because a renamed entry then gets a new id, else `fallback`'s, else none (an error);
+ * none too when it is too long for a file name.
  * Duplicates get a numbered suffix, reported. Warnings name the id the entry got (`prefix` + id).
  */
 function identify(
@@ -136,6 +139,12 @@ function identify(
       problem("error", entry, `${label} has no ${keys.id.join(", ")} or ${keys.name.join(", ")} to make its id from`);
       return undefined;
     }
+  }
+  // A slug is safe but for its length: it becomes a file name.
+  const unsafe = unsafeName(base);
+  if (unsafe) {
+    problem("error", entry, `${label}: its id "${base.slice(0, 40)}…" is not a safe file name: ${unsafe}`);
+    return undefined;
   }
   const { id, duplicateOf } = scope.claim(base);
   if (duplicateOf) warnings.push(`${label}: id "${duplicateOf}" is already used by an earlier entry; this one is "${id}" by its position: give it a distinct id`);

@@ -12,6 +12,7 @@ import {
   generationDefaults,
   imageExtension,
   labelled,
+  mistyped,
   records,
   relativeTo,
   requestedFrom,
@@ -63,6 +64,7 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
         const id = `locations/${slug}/${e.id}`;
         const at = file.position(e.entry);
         const context = e.zone ? [...e.fields, e.zone] : e.fields;
+        if (mistyped(file, ctx, [...e.fields.map((n): [Node, string] => [n, e.label]), [defaults, "generation_defaults"]], id)) continue;
         const template = fillTemplate(pick(e.fields, "prompt_template"), [...context, meta]);
         if (template?.unfilled.length) {
           ctx.report({ severity: "warning", ...at, targetId: id, message: `${e.label}: prompt_template leaves ${template.unfilled.map((u) => `{{${u}}}`).join(", ")} unfilled; compiling the prompt from the structured fields instead` });

@@ -1,6 +1,8 @@
 import { isMap, isScalar, isSeq, type Node } from "yaml";
 import type { ReferenceInput } from "../graph/target.js";
 import type { RuleContext, SourceFile } from "./api.js";
+import { resolveInside } from "../workspace/boundary.js";
+import { refuseUnsafeName } from "./rule-kit.js";
 import { get, items, str } from "./yaml-access.js";
 
 export interface InventoryImage {
@@ -11,6 +13,8 @@ export interface InventoryImage {
   isReferencePortrait: boolean;
   /** The target that writes this file, when chargen generated it (its provenance says so). */
   producedBy?: string;
+  /** Why its `path` may not be read (it leaves the workspace), and the line and column of that path. */
+  refused?: { why: string; line: number; column: number };
 }
 
 export const characterImageryFile = (slug: string) => `characters/${slug}/imagery.yaml`;
@@ -36,10 +40,12 @@ function readInventory(src: SourceFile, slug: string): InventoryImage[] {
       if (!id || !path) return [];
       const portrait = get(n, "is_reference_portrait");
       const producedBy = str(get(n, "provenance"), "target_id");
+      const resolved = resolveInside(`characters/${slug}`, path);
       return [
         {
           id,
-          path: `characters/${slug}/${path.replace(/^\.\//, "")}`,
+          path: resolved.path,
+          ...(resolved.refused ? { refused: { why: `path ${JSON.stringify(path)} is refused: ${resolved.refused}`, ...src.position(get(n, "path")) } } : {}),
           approved: str(n, "status") === "approved",
           isReferencePortrait: isScalar(portrait) && portrait.value === true,
           ...(producedBy ? { producedBy } : {}),
@@ -100,12 +106,16 @@ export function resolveCharacterReferences(ctx: RuleContext, slug: string, ids: 
   found.sort((a, b) => Number(b.approved) - Number(a.approved));
   const chosen = found.slice(0, max);
   for (const image of chosen) {
-    if (!image.producedBy && !ctx.exists(image.path)) {
+    if (image.refused) {
+      const { why, line, column } = image.refused;
+      unresolved.push(`"${image.id}" (character ${slug}): ${why}`);
+      ctx.report({ severity: "error", file, line, column, targetId: site.targetId, message: `image_inventory "${image.id}": ${why}` });
+    } else if (!image.producedBy && !ctx.exists(image.path)) {
       report(ctx, site, `reference "${image.id}" (character ${slug}) is ${image.path}, which does not exist`);
     }
   }
   return {
-    references: chosen.map((i) => ({ path: i.path, role: `character:${slug}`, assetId: i.id })),
+    references: chosen.filter((i) => !i.refused).map((i) => ({ path: i.path, role: `character:${slug}`, assetId: i.id })),
     unresolved,
   };
 }
@@ -133,6 +143,11 @@ export function depictedReferences(
     }
     if (seen.has(slug)) return;
     seen.add(slug);
+    // The slug names a folder to read: it may not lead anywhere else.
+    if (refuseUnsafeName(site.file, ctx, item, `image ${site.imageId}: depicts_characters[${i}]`, slug, site.targetId)) {
+      out.unresolved.push(`character ${JSON.stringify(slug)}: not a safe character slug`);
+      return;
+    }
     const r = resolveCharacterReferences(ctx, slug, options.idsOf?.(slug) ?? [], max, { ...site, node: item });
     out.references.push(...r.references.filter((ref) => !out.references.some((o) => o.path === ref.path)));
     out.unresolved.push(...r.unresolved);

@@ -1,15 +1,14 @@
 import { posix } from "node:path";
 import { isMap, type Node } from "yaml";
 import type { RequestedSettings } from "../graph/target.js";
-import type { ImageFormat } from "../providers/types.js";
+import { IMAGE_FORMATS, type ImageFormat } from "../providers/types.js";
+import { unsafeName } from "../workspace/boundary.js";
 import type { YamlEditor, YamlPath } from "../workspace/yaml-edit.js";
 import type { BuildOutcome, RuleContext, RuleSet, SourceFile } from "./api.js";
 import { normaliseText, part, type PromptPart } from "./prompt-ir.js";
-import { get, items, listAt, pick, pickJs, pickStrings, shapeOf, str } from "./yaml-access.js";
+import { get, items, listAt, notText, pick, pickJs, pickStrings, shapeOf, str } from "./yaml-access.js";
 
 /** Pieces the built-in rules share: settings from YAML, structured prompts, the standard write-backs. */
-
-const FORMATS: ImageFormat[] = ["png", "jpeg", "webp"];
 
 type Nodes = Node | undefined | readonly (Node | undefined)[];
 const list = (n: Nodes): readonly (Node | undefined)[] => (Array.isArray(n) ? n : [n as Node | undefined]);
@@ -18,6 +17,37 @@ const list = (n: Nodes): readonly (Node | undefined)[] => (Array.isArray(n) ? n 
 export function entriesAt(file: SourceFile, ctx: RuleContext, root: unknown, key: string, what: string): Node[] {
   const { items: found, wrong } = listAt(root, key);
   if (wrong) ctx.report({ severity: "error", ...file.position(wrong), message: `${key} is ${shapeOf(wrong)}, not a list of ${what}` });
+  return found;
+}
+
+/**
+ * Whether `name`, read from `node`, cannot become part of a file name or target id (a path
+ * separator, `..`, a control character, too long): then it is an error at its line, naming `label`.
+ */
+export function refuseUnsafeName(file: SourceFile, ctx: RuleContext, node: unknown, label: string, name: string, targetId?: string): boolean {
+  const why = unsafeName(name);
+  if (why) ctx.report({ severity: "error", ...file.position(node as Node | undefined), ...(targetId ? { targetId } : {}), message: `${label} ${JSON.stringify(name)} is not a safe file name: ${why}` });
+  return why !== undefined;
+}
+
+/** Fields the rules read as text (ids, prompts, model settings). */
+const TEXT_FIELDS = ["custom_id", "title", "prompt_used", "prompt", "prompt_template", "negative_prompt", "size", "aspect_ratio", "quality", "provider", "model", "output_format", "format"];
+
+/**
+ * Report every text field of the `[node, label]` pairs that holds a list or a map: read as absent,
+ * it would fall back silently (a compiled prompt for `prompt_used: [1, 2]`). True when there is one:
+ * the entry is then not built.
+ */
+export function mistyped(file: SourceFile, ctx: RuleContext, fields: [Node | undefined, string][], targetId?: string): boolean {
+  let found = false;
+  for (const [node, label] of fields) {
+    for (const key of TEXT_FIELDS) {
+      const wrong = notText(node, key);
+      if (!wrong) continue;
+      found = true;
+      ctx.report({ severity: "error", ...file.position(wrong), ...(targetId ? { targetId } : {}), message: `${label}.${key} is ${shapeOf(wrong)}, not text` });
+    }
+  }
   return found;
 }
 
@@ -48,13 +78,15 @@ export function requestedFrom(defaults: Node | undefined, entry: Nodes, settings
   if (quality) r.quality = quality;
   if (size) r.size = size;
   if (aspect) r.aspectRatio = aspect;
-  if (format && (FORMATS as string[]).includes(format)) r.format = format as ImageFormat;
+  // Passed on as written ("jpg" is jpeg): settings resolution reports one that is not a format.
+  if (format) r.format = (format.toLowerCase() === "jpg" ? "jpeg" : format.toLowerCase()) as ImageFormat;
   return r;
 }
 
-/** The output file extension for requested settings: the format asked for, else the rules' default. */
+/** The output file extension for requested settings: the format asked for (when it is one), else the rules' default. */
 export function imageExtension(requested: RequestedSettings, rules: RuleSet): string {
-  const f = requested.format ?? rules.defaults?.format ?? "png";
+  const asked = requested.format && IMAGE_FORMATS.includes(requested.format) ? requested.format : undefined;
+  const f = asked ?? rules.defaults?.format ?? "png";
   return f === "jpeg" ? "jpg" : f;
 }
 

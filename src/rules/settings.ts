@@ -1,6 +1,8 @@
 import { ChargenError } from "../errors.js";
 import type { ModelSettings, RequestedSettings } from "../graph/target.js";
+import { MAX_IMAGE_SIDE, parseRatio, parseSize } from "../providers/aspect.js";
 import { PROVIDERS, providerInfo } from "../providers/catalog.js";
+import { IMAGE_FORMATS } from "../providers/types.js";
 import type { RuleSet } from "./api.js";
 
 export interface Resolved {
@@ -19,6 +21,17 @@ export function resolveSettings(requested: RequestedSettings, rules: RuleSet, pr
   const info = providerInfo(provider);
   if (!info) {
     throw new ChargenError("user", `unknown provider "${provider}" (known: ${Object.keys(PROVIDERS).join(", ")})`, { field: "provider" });
+  }
+  // A size or shape that is not one is an input error, not a request keyed and paid for.
+  const size = requested.size === undefined ? undefined : parseSize(requested.size);
+  if (requested.size !== undefined && (!size || size.width > MAX_IMAGE_SIDE || size.height > MAX_IMAGE_SIDE)) {
+    throw new ChargenError("user", `size "${requested.size}" is not WxH in whole pixels from 1 to ${MAX_IMAGE_SIDE}`, { field: "size" });
+  }
+  if (requested.aspectRatio !== undefined && parseRatio(requested.aspectRatio) === undefined) {
+    throw new ChargenError("user", `aspect_ratio "${requested.aspectRatio}" is not W:H with positive numbers`, { field: "aspect_ratio" });
+  }
+  if (requested.format !== undefined && !IMAGE_FORMATS.includes(requested.format)) {
+    throw new ChargenError("user", `format "${requested.format}" is not one of ${IMAGE_FORMATS.join(", ")}`, { field: "format" });
   }
   const switched = providerOverride !== undefined && providerOverride !== requested.provider;
   const asked = switched ? undefined : requested.model;

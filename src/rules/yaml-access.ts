@@ -13,6 +13,12 @@ export function str(node: unknown, key: string): string | undefined {
   return s === "" ? undefined : s;
 }
 
+/** The node under `key` when it is a list or map where text belongs: str() reads it as absent, a caller reports it. */
+export function notText(node: unknown, key: string): Node | undefined {
+  const v = get(node, key);
+  return isMap(v) || isSeq(v) ? v : undefined;
+}
+
 export function items(node: unknown, key: string): Node[] {
   const v = get(node, key);
   return isSeq(v) ? (v.items as Node[]) : [];
