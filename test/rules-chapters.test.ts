@@ -21,9 +21,10 @@ describe("chapter images", () => {
   it("reports every dangling or missing reference at its depicts_characters line, with image and reference ids", () => {
     const refs = analysis.diagnostics.filter((d) => d.file === FILE).map((d) => `${d.line} ${d.targetId} ${d.message}`);
     expect(refs).toEqual([
-      `62 ${CH1}/ch01-img-02 image ch01-img-02: reference "tobin-reed-oar-study" (character tobin-reed) resolves to nothing: not an image_inventory id in characters/tobin-reed/imagery.yaml`,
       `62 ${CH1}/ch01-img-02 image ch01-img-02: reference "tobin-reed-portrait" (character tobin-reed) is characters/tobin-reed/images/portrait.png, which does not exist`,
       `83 ${CH1}/ch01-img-03 image ch01-img-03: the reference portrait of character the-stranger resolves to nothing: there is no characters/the-stranger/imagery.yaml`,
+      // An id no inventory lists is said last: only once every target is known is it clear that none makes it.
+      `62 ${CH1}/ch01-img-02 image ch01-img-02: reference "tobin-reed-oar-study" (character tobin-reed) resolves to nothing: not an image_inventory id in characters/tobin-reed/imagery.yaml`,
     ]);
     // Dangling ids travel with the target (the engine fails or warns on them per missingReferences);
     // a missing file stays a reference, so the planner can say it is missing (or build it first).
