@@ -167,6 +167,28 @@ describe("one build converges", () => {
     expect(third.report.summary).toMatchObject({ built: 0, fresh: 13 });
   });
 
+  it("a build's own write-back never becomes a character's portrait: with none flagged or approved, the next build builds nothing", async () => {
+    const ws = exampleWorkspace();
+    // Osric has no identity reference, and finished scenes are recorded approved.
+    const imagery = join(ws, "characters/osric-vane/imagery.yaml");
+    edit(imagery, "    is_reference_portrait: true\n", "");
+    edit(imagery, /status: "approved".*$/m, 'status: "draft"');
+    writeFileSync(
+      join(ws, "chargen.rules.ts"),
+      'import { chapterImages, characterScenes, defineRules, locationImages } from "chargen";\n' +
+        'export default defineRules({ rules: [chapterImages(), characterScenes({ inventoryStatus: "approved" }), locationImages()], defaults: { provider: "placeholder" } });\n',
+    );
+    const first = await buildJson(ws);
+    expect(first.code).toBe(0);
+    expect(first.report.summary).toMatchObject({ built: 13, failed: 0 });
+    expect(readFileSync(imagery, "utf8")).toMatch(/type: "?generated"?\n(.*\n)*? {4}status: "?approved"?/);
+
+    const second = await buildJson(ws);
+    expect(second.code).toBe(0);
+    expect(second.calls).toEqual([]);
+    expect(second.report.summary).toMatchObject({ built: 0, fresh: 13 });
+  });
+
   it("an unlisted id that no target makes is still a reference that resolves to nothing", async () => {
     const ws = exampleWorkspace();
     edit(join(ws, CH1_FILE), '      - "osric-vane-portrait"', '      - "osric-vane-portrait"\n      - "the-ledger-of-light"');

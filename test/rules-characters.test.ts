@@ -40,10 +40,11 @@ describe("character scenes", () => {
     expect(digests(after)).toEqual(digests(before));
   });
 
-  it("falls back to the first approved image when no portrait is flagged, and reports a character with none", () => {
+  it("falls back to the first approved image no tool generated when no portrait is flagged, and reports a character with none", () => {
     const root = workspaceWith({
       "characters/ada/image-ideas.yaml": "character: {name: Ada}\nscenes:\n  - title: At the Window\n    scene: Ada at a window.\n",
-      "characters/ada/imagery.yaml": "image_inventory:\n  - {id: a-draft, path: images/d.png, status: draft}\n  - {id: a-ok, path: images/ok.png, status: approved}\n",
+      "characters/ada/imagery.yaml":
+        "image_inventory:\n  - {id: a-draft, path: images/d.png, status: draft}\n  - {id: a-scene, path: images/scene.png, type: generated, status: approved}\n  - {id: a-ok, path: images/ok.png, status: approved}\n",
       "characters/ada/images/ok.png": "png",
       "characters/bo/image-ideas.yaml": "character: {name: Bo}\nscenes:\n  - title: Alone\n    scene: Bo alone.\n  - just text\n  - scene: no title here\n",
     });

@@ -9,6 +9,8 @@ export interface InventoryImage {
   /** Workspace-relative path. */
   path: string;
   approved: boolean;
+  /** `type: generated`: an image a tool made (chargen's write-back records its images so). */
+  generated: boolean;
   isReferencePortrait: boolean;
   /** The target that writes this file, when chargen generated it (its provenance says so). */
   producedBy?: string;
@@ -42,6 +44,7 @@ function readInventory(src: SourceFile, slug: string): InventoryImage[] {
           id,
           path: `characters/${slug}/${path.replace(/^\.\//, "")}`,
           approved: str(n, "status") === "approved",
+          generated: str(n, "type") === "generated",
           isReferencePortrait: isScalar(portrait) && portrait.value === true,
           ...(producedBy ? { producedBy } : {}),
         },
@@ -49,9 +52,13 @@ function readInventory(src: SourceFile, slug: string): InventoryImage[] {
     });
 }
 
-/** The character's identity reference: the flagged portrait, else the first approved image. */
+/**
+ * The character's identity reference: the flagged portrait, else the first approved image that no
+ * tool generated. Never a generated one: a build's own write-back would then change the portrait
+ * of every scene after it, and the next build would build them all again.
+ */
 export function referencePortrait(inventory: InventoryImage[]): InventoryImage | undefined {
-  return inventory.find((i) => i.isReferencePortrait) ?? inventory.find((i) => i.approved);
+  return inventory.find((i) => i.isReferencePortrait) ?? inventory.find((i) => i.approved && !i.generated);
 }
 
 export interface ResolvedReferences {
@@ -96,7 +103,7 @@ export function resolveCharacterReferences(ctx: RuleContext, slug: string, ids: 
   if (ids.length === 0) {
     const portrait = inventory && referencePortrait(inventory);
     if (portrait) found.push(portrait);
-    else dangling(undefined, inventory ? `${file} has no image_inventory entry with is_reference_portrait: true or status: approved` : `there is no ${file}`);
+    else dangling(undefined, inventory ? `${file} has no image_inventory entry with is_reference_portrait: true, nor an approved one that was not generated` : `there is no ${file}`);
   } else {
     for (const id of ids) {
       const image = inventory?.find((i) => i.id === id);
