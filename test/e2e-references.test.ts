@@ -39,7 +39,7 @@ function danglingReferences(ws: string): { warnings: string[] } {
   return {
     warnings: [
       missingFile(IMG1, img1Osric),
-      `${CH1_FILE}:${raven}: ${IMG1}: image ch01-the-grey-tide-img-01: the reference portrait of character the-raven resolves to nothing: there is no characters/the-raven/imagery.yaml`,
+      `${CH1_FILE}:${raven}: ${IMG1}: image ch01-the-grey-tide-img-01: the reference portrait of character the-raven resolves to nothing: there is no characters/the-raven/imagery.yaml, and there is no characters/the-raven/images/portrait.png`,
       missingFile(IMG2, img2Osric),
       // An id no inventory lists is said once every target is known (none makes it).
       renamed(IMG1, img1Osric),
@@ -72,7 +72,7 @@ describe("references that resolve to nothing", () => {
     expect(reasons[IMG1]).toEqual([
       "never built",
       "reference characters/osric-vane/images/at-the-rail.png is missing: building without it",
-      "reference portrait of character the-raven: there is no characters/the-raven/imagery.yaml: building without it",
+      "reference portrait of character the-raven: there is no characters/the-raven/imagery.yaml, and there is no characters/the-raven/images/portrait.png: building without it",
       'reference "osric-vane-portrait-old" (character osric-vane): not an image_inventory id in characters/osric-vane/imagery.yaml: building without it',
     ]);
     // What was sent: only the references that exist.

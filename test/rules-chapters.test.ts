@@ -22,7 +22,7 @@ describe("chapter images", () => {
     const refs = analysis.diagnostics.filter((d) => d.file === FILE).map((d) => `${d.line} ${d.targetId} ${d.message}`);
     expect(refs).toEqual([
       `62 ${CH1}/ch01-img-02 image ch01-img-02: reference "tobin-reed-portrait" (character tobin-reed) is characters/tobin-reed/images/portrait.png, which does not exist`,
-      `83 ${CH1}/ch01-img-03 image ch01-img-03: the reference portrait of character the-stranger resolves to nothing: there is no characters/the-stranger/imagery.yaml`,
+      `83 ${CH1}/ch01-img-03 image ch01-img-03: the reference portrait of character the-stranger resolves to nothing: there is no characters/the-stranger/imagery.yaml, and there is no characters/the-stranger/images/portrait.png`,
       // An id no inventory lists is said last: only once every target is known is it clear that none makes it.
       `62 ${CH1}/ch01-img-02 image ch01-img-02: reference "tobin-reed-oar-study" (character tobin-reed) resolves to nothing: not an image_inventory id in characters/tobin-reed/imagery.yaml`,
     ]);

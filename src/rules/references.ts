@@ -102,8 +102,14 @@ export function resolveCharacterReferences(ctx: RuleContext, slug: string, ids: 
   };
   if (ids.length === 0) {
     const portrait = inventory && referencePortrait(inventory);
+    // As the earlier tool did: with no portrait in the inventory (or no inventory), the conventional file.
+    const conventional = `characters/${slug}/images/portrait.png`;
     if (portrait) found.push(portrait);
-    else dangling(undefined, inventory ? `${file} has no image_inventory entry with is_reference_portrait: true, nor an approved one that was not generated` : `there is no ${file}`);
+    else if (ctx.exists(conventional)) return { references: [{ path: conventional, role: `character:${slug}` }], unresolved: [], unlisted: [] };
+    else {
+      const why = inventory ? `${file} has no image_inventory entry with is_reference_portrait: true, nor an approved one that was not generated` : `there is no ${file}`;
+      dangling(undefined, `${why}, and there is no ${conventional}`);
+    }
   } else {
     for (const id of ids) {
       const image = inventory?.find((i) => i.id === id);
