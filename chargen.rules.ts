@@ -53,10 +53,11 @@ export default defineRules({
     "gpt-image-1": "gpt-image-1.5",
   },
 
-  // A reference that resolves to nothing (or to a missing file) fails its target rather than
-  // paying for an image without the character's likeness. "warn" builds without it and says so.
-  // Either way every such reference is a diagnostic naming the file, line, image id and reference id.
-  missingReferences: "fail",
+  // A reference that resolves to nothing (a creature with no character folder, a renamed
+  // inventory id) or to a missing file: the target builds without it, as the earlier MemoryQuill
+  // tool did, and a warning names the file, line, image id and reference. "fail" fails the target
+  // instead, rather than pay for an image without that likeness.
+  missingReferences: "warn",
 
   providers: {
     placeholder: { maxInFlight: 8 },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chapterImages, defineRules } from "../src/index.js";
+import { chapterImages, characterScenes, defineRules } from "../src/index.js";
 import { copyWorkspace, plan, spec, workspaceWith } from "./fixtures/rules/harness.js";
 
 const CH1 = "chapters/ch01-the-salt-road";
@@ -21,9 +21,10 @@ describe("chapter images", () => {
   it("reports every dangling or missing reference at its depicts_characters line, with image and reference ids", () => {
     const refs = analysis.diagnostics.filter((d) => d.file === FILE).map((d) => `${d.line} ${d.targetId} ${d.message}`);
     expect(refs).toEqual([
-      `62 ${CH1}/ch01-img-02 image ch01-img-02: reference "tobin-reed-oar-study" (character tobin-reed) resolves to nothing: not an image_inventory id in characters/tobin-reed/imagery.yaml`,
       `62 ${CH1}/ch01-img-02 image ch01-img-02: reference "tobin-reed-portrait" (character tobin-reed) is characters/tobin-reed/images/portrait.png, which does not exist`,
-      `83 ${CH1}/ch01-img-03 image ch01-img-03: the reference portrait of character the-stranger resolves to nothing: there is no characters/the-stranger/imagery.yaml`,
+      `83 ${CH1}/ch01-img-03 image ch01-img-03: the reference portrait of character the-stranger resolves to nothing: there is no characters/the-stranger/imagery.yaml, and there is no characters/the-stranger/images/portrait.png`,
+      // An id no inventory lists is said last: only once every target is known is it clear that none makes it.
+      `62 ${CH1}/ch01-img-02 image ch01-img-02: reference "tobin-reed-oar-study" (character tobin-reed) resolves to nothing: not an image_inventory id in characters/tobin-reed/imagery.yaml`,
     ]);
     // Dangling ids travel with the target (the engine fails or warns on them per missingReferences);
     // a missing file stays a reference, so the planner can say it is missing (or build it first).
@@ -69,6 +70,49 @@ describe("chapter images", () => {
     const a = plan(root);
     expect(a.diagnostics).toEqual([]);
     expect(spec(a, "chapters/c/c-1").references).toEqual([{ path: "characters/ada/images/gen.png", role: "character:ada", assetId: "ada-gen" }]);
+  });
+
+  it("an id no inventory lists that names another target's output in that character's folder is that output, while there is room", () => {
+    const root = workspaceWith({
+      "chapters/c/imagery.yaml": [
+        "characters:",
+        "  - ref: ada",
+        "    reference_images: [ada-one, at-the-window, gone-too, at-the-door]",
+        "images:",
+        "  - custom_id: c-1",
+        "    prompt_used: Ada.",
+        "    depicts_characters: [ada]",
+        "",
+      ].join("\n"),
+      "characters/ada/imagery.yaml": "image_inventory:\n  - {id: ada-one, path: images/one.png, status: approved}\n",
+      "characters/ada/images/one.png": "1",
+      "characters/ada/image-ideas.yaml": "character: {name: Ada}\nscenes:\n  - title: At the Window\n    scene: Ada at a window.\n  - title: At the Door\n    scene: Ada at a door.\n",
+    });
+    const a = plan(root, defineRules({ rules: [chapterImages({ maxReferencesPerCharacter: 3 })] }));
+    // Without the scene rule nothing makes it: it resolves to nothing, said with the others.
+    expect(a.targets[0]!.references.map((r) => r.assetId)).toEqual(["ada-one"]);
+    expect(a.targets[0]!.unresolved).toEqual([
+      '"at-the-door" (character ada): not an image_inventory id in characters/ada/imagery.yaml',
+      '"at-the-window" (character ada): not an image_inventory id in characters/ada/imagery.yaml',
+      '"gone-too" (character ada): not an image_inventory id in characters/ada/imagery.yaml',
+    ]);
+
+    const both = plan(root, defineRules({ rules: [chapterImages({ maxReferencesPerCharacter: 3 }), characterScenes()] }));
+    const image = both.targets.find((t) => t.id === "chapters/c/c-1")!;
+    // Two places left after the listed one: the scene's output, and an id that names nothing; the last id has no room.
+    expect(image.references).toEqual([
+      { path: "characters/ada/images/one.png", role: "character:ada", assetId: "ada-one" },
+      { path: "characters/ada/images/at-the-window.png", role: "character:ada", assetId: "at-the-window" },
+    ]);
+    expect(image.unresolved).toEqual([
+      '"at-the-door" (character ada): not an image_inventory id in characters/ada/imagery.yaml',
+      '"gone-too" (character ada): not an image_inventory id in characters/ada/imagery.yaml',
+    ]);
+    expect(spec(both, "chapters/c/c-1").references).toEqual(image.references); // what a build sends is what the key says
+    expect(both.diagnostics.filter((d) => d.file === "chapters/c/imagery.yaml").map((d) => d.message)).toEqual([
+      'image c-1: reference "at-the-door" (character ada) resolves to nothing: not an image_inventory id in characters/ada/imagery.yaml',
+      'image c-1: reference "gone-too" (character ada) resolves to nothing: not an image_inventory id in characters/ada/imagery.yaml',
+    ]);
   });
 
   it("names entries it cannot use", () => {

@@ -40,22 +40,37 @@ describe("character scenes", () => {
     expect(digests(after)).toEqual(digests(before));
   });
 
-  it("falls back to the first approved image when no portrait is flagged, and reports a character with none", () => {
+  it("falls back to the first approved image no tool generated when no portrait is flagged, and reports a character with none", () => {
     const root = workspaceWith({
       "characters/ada/image-ideas.yaml": "character: {name: Ada}\nscenes:\n  - title: At the Window\n    scene: Ada at a window.\n",
-      "characters/ada/imagery.yaml": "image_inventory:\n  - {id: a-draft, path: images/d.png, status: draft}\n  - {id: a-ok, path: images/ok.png, status: approved}\n",
+      "characters/ada/imagery.yaml":
+        "image_inventory:\n  - {id: a-draft, path: images/d.png, status: draft}\n  - {id: a-scene, path: images/scene.png, type: generated, status: approved}\n  - {id: a-ok, path: images/ok.png, status: approved}\n",
       "characters/ada/images/ok.png": "png",
       "characters/bo/image-ideas.yaml": "character: {name: Bo}\nscenes:\n  - title: Alone\n    scene: Bo alone.\n  - just text\n  - scene: no title here\n",
     });
     const a = plan(root);
     expect(spec(a, "characters/ada/at-the-window").references.map((r) => r.assetId)).toEqual(["a-ok"]);
     const bo = a.targets.find((t) => t.id === "characters/bo/alone")!;
-    expect(bo.unresolved).toEqual(["portrait of character bo: there is no characters/bo/imagery.yaml"]);
+    expect(bo.unresolved).toEqual(["portrait of character bo: there is no characters/bo/imagery.yaml, and there is no characters/bo/images/portrait.png"]);
     expect(a.diagnostics.filter((d) => d.file === "characters/bo/image-ideas.yaml").map((d) => `${d.line} ${d.severity} ${d.message}`)).toEqual([
-      "3 warning image characters/bo/alone: the reference portrait of character bo resolves to nothing: there is no characters/bo/imagery.yaml",
+      "3 warning image characters/bo/alone: the reference portrait of character bo resolves to nothing: there is no characters/bo/imagery.yaml, and there is no characters/bo/images/portrait.png",
       '5 error scenes[1] is a string ("just text"), not a scene',
       "6 error scenes[2]: no title to make its target id from",
     ]);
+  });
+
+  it("with no portrait in an inventory, or no inventory, takes the conventional images/portrait.png, as the earlier tool did", () => {
+    const root = workspaceWith({
+      "characters/cy/image-ideas.yaml": "character: {name: Cy}\nscenes:\n  - title: Alone\n    scene: Cy alone.\n",
+      "characters/cy/images/portrait.png": "png",
+      "characters/di/image-ideas.yaml": "character: {name: Di}\nscenes:\n  - title: Alone\n    scene: Di alone.\n",
+      "characters/di/imagery.yaml": "image_inventory:\n  - {id: di-draft, path: images/d.png, status: draft}\n",
+      "characters/di/images/portrait.png": "png",
+    });
+    const a = plan(root);
+    expect(a.diagnostics).toEqual([]);
+    expect(spec(a, "characters/cy/alone").references).toEqual([{ path: "characters/cy/images/portrait.png", role: "character:cy" }]);
+    expect(spec(a, "characters/di/alone").references).toEqual([{ path: "characters/di/images/portrait.png", role: "character:di" }]);
   });
 });
 

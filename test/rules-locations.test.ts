@@ -89,3 +89,66 @@ describe("location imagery variants", () => {
     expect(spec(analysis, "locations/old-mill/overview").prompt.negative).toContain("bright blue"); // the map's avoid list
   });
 });
+
+describe("an overview with no prompt fields", () => {
+  const root = workspaceWith({
+    "locations/tide-mill/imagery.yaml": [
+      "metadata:",
+      "  name: Tide Mill",
+      "  narrative_soul: |",
+      "    The mill grinds only when the sea allows it. Twice a day the pond fills and the wheel turns;",
+      "    twice a day it stops, and the miller listens to the mud. Nobody hurries a tide, and nobody",
+      "    who works here tries to.",
+      "  one_line_essence: Where the sea keeps the hours.",
+      "location_visual_anchor:",
+      "  signature_elements:",
+      "    - Undershot wheel in a stone race",
+      "    - Sluice gates green with weed",
+      "  materials:",
+      "    walls: tarred weatherboard on a flint plinth",
+      "  color_anchors:",
+      "    - mud grey",
+      "    - tar black",
+      "  characteristic_light:",
+      "    dusk: low amber over the pond",
+      "overview:",
+      "  slug: tide-mill-overview",
+      "  title: The Tide Mill",
+      "  category: exterior",
+      "zones:",
+      "  - slug: empty-loft",
+      "    name: Empty Loft",
+      "",
+    ].join("\n"),
+  });
+  const a = plan(root);
+
+  it("compiles its prompt from the location's visual anchor and essence, as the earlier tool did", () => {
+    const s = spec(a, "locations/tide-mill/overview");
+    expect(s.prompt.parts).toEqual([
+      { role: "subject", text: "The Tide Mill" },
+      {
+        role: "essence",
+        text:
+          "Location essence: The mill grinds only when the sea allows it. Twice a day the pond fills and the wheel turns; twice a day it stops, and the miller listens to the mud. Nobody hurries a tide, and nobody who works her...\n" +
+          "Thematic hook: Where the sea keeps the hours.",
+      },
+      {
+        role: "anchor",
+        text:
+          "Signature elements: Undershot wheel in a stone race; Sluice gates green with weed.\n" +
+          "Materials: walls: tarred weatherboard on a flint plinth.\n" +
+          "Colour anchors: mud grey, tar black.\n" +
+          "Characteristic light: dusk: low amber over the pond.",
+      },
+      expect.objectContaining({ role: "style" }),
+    ]);
+  });
+
+  it("a zone with nothing of its own is still no image: the anchor alone would make every zone the same picture", () => {
+    expect(a.targets.map((t) => t.id)).toEqual(["locations/tide-mill/overview"]);
+    expect(a.diagnostics.map((d) => `${d.line} ${d.severity} ${d.message}`)).toEqual([
+      "24 error zones[0]: no prompt_used, prompt_template or structured fields (visual_description, description, composition, key_elements, ...) to make a prompt from",
+    ]);
+  });
+});

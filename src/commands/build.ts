@@ -10,6 +10,7 @@ import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, round, summarise, type Report, type TargetReport } from "../report/report.js";
 import { silentProgress, type Progress } from "../report/progress.js";
+import { missingReferencesPolicy } from "../rules/api.js";
 import { Applier, type WriteObserver } from "../workspace/applier.js";
 import { BuildLock } from "../workspace/build-lock.js";
 import { planWorkspace, type PlannedTarget } from "./plan.js";
@@ -192,7 +193,7 @@ export async function buildOnce(
       force: options.force,
       failFast: options.failFast,
       jobs: options.jobs,
-      missingReferences: ws.rules.missingReferences ?? "fail",
+      missingReferences: missingReferencesPolicy(ws.rules),
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
       price: (s) => estimatePrice(s, ws.rules),
     },

@@ -2,6 +2,7 @@ import type { Store } from "../cache/store.js";
 import { ChargenError } from "../errors.js";
 import { decide, referenceStates, type Decision } from "../graph/planner.js";
 import { estimatePrice } from "../providers/catalog.js";
+import { missingReferencesPolicy } from "../rules/api.js";
 import type { Workspace } from "./workspace.js";
 
 export interface PlannedTarget {
@@ -45,7 +46,7 @@ export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest
       produced: (k, d) => store?.find(k, d) !== undefined,
       restorable: (k) => store?.latest(k) !== undefined,
       force,
-      missingReferences: ws.rules.missingReferences ?? "fail",
+      missingReferences: missingReferencesPolicy(ws.rules),
     });
     if (decision.status === "stale" || decision.status === "pending") rebuilt.add(id);
     const paid = (decision.status === "stale" && !decision.restorable) || decision.status === "pending";

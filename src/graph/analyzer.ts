@@ -6,7 +6,8 @@ import { canonicalJson, digestText } from "../cache/hash.js";
 import { unsafePath } from "../workspace/boundary.js";
 import type { Disk } from "../workspace/disk.js";
 import { promptDigests, type PromptDigests } from "./keys.js";
-import type { ReferenceInput, RequestedSettings, SourceLocation, TargetSpec } from "./target.js";
+import type { ReferenceInput, RequestedSettings, SourceLocation, TargetSpec, UnlistedReference } from "./target.js";
+import { outputsByStem, resolveUnlisted } from "./unlisted.js";
 
 /** A target as planning needs it: the spec without the prompt text, which only a build needs. */
 export interface TargetRecord {
@@ -16,6 +17,8 @@ export interface TargetRecord {
   output: string;
   references: ReferenceInput[];
   unresolved: string[];
+  /** Resolved by the analyzer: the records it returns have none (see graph/unlisted.ts). */
+  unlisted?: UnlistedReference[];
   requested: RequestedSettings;
   digests: PromptDigests;
 }
@@ -165,18 +168,23 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
   }
 
   // Ids are unique across the workspace; a collision names both entries and keeps the first.
+  const firsts = new Map<string, TargetRecord>();
+  for (const analysis of Object.values(files)) for (const t of analysis.targets) if (!firsts.has(t.id)) firsts.set(t.id, t);
+  // An inventory id may name what another target makes: known only now that every target is.
+  const outputs = outputsByStem(firsts.values());
   const targets: TargetRecord[] = [];
   const diagnostics: Diagnostic[] = [];
   const said = new Set<string>();
+  // A broken file read by many sources (the art direction) is one problem, said once.
+  const say = (d: Diagnostic) => {
+    const key = `${d.file}:${d.line}:${d.message}`;
+    if (!said.has(key)) diagnostics.push(d);
+    said.add(key);
+  };
   const seen = new Map<string, TargetRecord>();
   const claimed = new Map<string, TargetRecord>();
   for (const analysis of Object.values(files)) {
-    // A broken file read by many sources (the art direction) is one problem, said once.
-    for (const d of analysis.diagnostics) {
-      const key = `${d.file}:${d.line}:${d.message}`;
-      if (!said.has(key)) diagnostics.push(d);
-      said.add(key);
-    }
+    analysis.diagnostics.forEach(say);
     for (const t of analysis.targets) {
       const first = seen.get(t.id);
       if (first) {
@@ -199,7 +207,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
       }
       seen.set(t.id, t);
       claimed.set(t.output, t);
-      targets.push(t);
+      targets.push(resolveUnlisted(t, outputs, say));
     }
   }
 
@@ -215,7 +223,8 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
       if (!owner) return undefined;
       const slot = `${owner.rule.name}\u0000${owner.file}`;
       if (!specs.has(slot)) run(owner.rule, owner.file, disk.digest(owner.file) ?? "", true);
-      return specs.get(slot)?.get(id);
+      const found = specs.get(slot)?.get(id);
+      return found && resolveUnlisted(found, outputs);
     },
   };
 }
@@ -258,6 +267,7 @@ function toRecord(spec: TargetSpec): TargetRecord {
     output: spec.output,
     references: spec.references,
     unresolved: spec.unresolved ?? [],
+    ...(spec.unlisted ? { unlisted: spec.unlisted } : {}),
     requested: spec.requested,
     digests: promptDigests(spec.prompt),
   };

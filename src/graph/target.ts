@@ -1,3 +1,4 @@
+import type { Diagnostic } from "../errors.js";
 import type { ImageFormat } from "../providers/types.js";
 import type { PromptIR } from "../rules/prompt-ir.js";
 
@@ -33,6 +34,24 @@ export interface ReferenceInput {
   assetId?: string;
 }
 
+/**
+ * An inventory id its inventory does not list: the image a write-back records under that id, once
+ * another target makes it. The analyzer resolves it against every target's output; what no
+ * target makes resolves to nothing.
+ */
+export interface UnlistedReference {
+  /** The inventory id: a write-back records an output under its file name without extension. */
+  id: string;
+  /** The entity folder whose inventory was asked (`characters/<slug>`): only an output below it can be the image. */
+  folder: string;
+  /** As in ReferenceInput. */
+  role: string;
+  /** Why it resolves to nothing when no target makes it: an `unresolved` entry. */
+  unresolved: string;
+  /** And the warning that says so, at the line that asked for it. */
+  diagnostic: Diagnostic;
+}
+
 export interface SourceLocation {
   /** Workspace-relative path of the YAML file the target comes from. */
   file: string;
@@ -54,6 +73,8 @@ export interface TargetSpec {
   references: ReferenceInput[];
   /** References the rule could not resolve to a file (a dangling id), with why. */
   unresolved?: string[];
+  /** Inventory ids not listed yet: another target's output, or unresolved (see UnlistedReference). */
+  unlisted?: UnlistedReference[];
   requested: RequestedSettings;
   /** Workspace-relative output path. */
   output: string;

@@ -109,13 +109,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * `CHARGEN_PLACEHOLDER_CALL_LOG=file`: one line per completed generation ("<target id>\t<key>\t<ms
- * since the epoch when the call started>"), appended synchronously, so that tests can count what a
- * real provider would have charged, across processes, even when a build is killed; and benchmarks
- * can time a save to the provider call.
+ * since the epoch when the call started>\t<reference paths sent, comma-separated>"), appended
+ * synchronously, so that tests can count what a real provider would have charged and was sent,
+ * across processes, even when a build is killed; and benchmarks can time a save to the provider call.
  */
 function callLogger(path: string | undefined): (request: ImageRequest, startedAt: number) => void {
   if (!path) return () => {};
-  return (request, startedAt) => appendFileSync(path, `${request.targetId}\t${request.key}\t${startedAt}\n`);
+  return (request, startedAt) => appendFileSync(path, `${request.targetId}\t${request.key}\t${startedAt}\t${request.references.map((r) => r.path).join(",")}\n`);
 }
 
 export function createPlaceholderProvider(config: PlaceholderConfig, logCall: (request: ImageRequest, startedAt: number) => void = () => {}): Provider {

@@ -90,9 +90,18 @@ export interface RuleSet {
   prices?: PriceOverrides;
   /**
    * What to do with a reference that resolves to nothing or to a missing file:
-   * "fail" fails the target, "warn" builds without it and says so.
+   * "fail" fails the target, "warn" (the default) builds without it and says so.
    */
   missingReferences?: "fail" | "warn";
+}
+
+/**
+ * The reference policy of a rule set. By default a target builds without what resolves to
+ * nothing (a creature with no character folder, a renamed inventory id), as the workspaces'
+ * earlier tool did: each such reference is a warning, and the author decides.
+ */
+export function missingReferencesPolicy(rules: RuleSet): "fail" | "warn" {
+  return rules.missingReferences ?? "warn";
 }
 
 /** Identity, for type checking and editor help in `chargen.rules.ts`. */

@@ -100,6 +100,7 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
           prompt,
           references: refs.references,
           ...(refs.unresolved.length ? { unresolved: refs.unresolved } : {}),
+          ...(refs.unlisted.length ? { unlisted: refs.unlisted } : {}),
           requested,
           output: `chapters/${folder}/images/${customId}.${imageExtension(requested, ctx.rules)}`,
           writeBack: { customId },

@@ -13,6 +13,7 @@ import {
   imageExtension,
   labelled,
   mistyped,
+  prose,
   records,
   relativeTo,
   requestedFrom,
@@ -75,7 +76,7 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
           mood: style.moodKey(ctx, [pick(context, "scene_mood", "mood")]),
           given: pick(e.fields, "prompt_used", "prompt") ?? (template?.unfilled.length ? undefined : template?.text),
           negative: pick(e.fields, "negative_prompt"),
-          compile: () => compileEntry(e, locationName, anchor, defaults),
+          compile: () => compileEntry(e, { locationName, anchorNode: anchor, meta, defaults }),
         });
         if (!prompt) {
           ctx.report({
@@ -118,20 +119,30 @@ function styleKind(fields: Node[]): StyleKind {
   return /\bexterior\b/.test(category) ? "exterior" : "location";
 }
 
-function compileEntry(e: LocationEntry, locationName: string, anchorNode: Node | undefined, defaults: Node | undefined): { parts: PromptPart[]; negative: string[] } {
+interface LocationContext {
+  locationName: string;
+  anchorNode: Node | undefined;
+  meta: Node | undefined;
+  defaults: Node | undefined;
+}
+
+function compileEntry(e: LocationEntry, { locationName, anchorNode, meta, defaults }: LocationContext): { parts: PromptPart[]; negative: string[] } {
+  const anchor = visualAnchor(anchorNode);
+  // An overview with no fields of its own is the location as its anchor describes it (as the
+  // earlier MemoryQuill tool compiled it), with the location's essence to say what the place is.
+  // Anything else with nothing of its own to show is not an image: the anchor alone would make
+  // every zone the same picture.
   const body = describeStructure(e.fields);
-  // Nothing of its own to show: the location's anchor alone does not make an image.
-  if (!body.length) return { parts: [], negative: [] };
+  if (!body.length && !(e.kind === "overview" && anchor.parts.length)) return { parts: [], negative: [] };
   const conditions = ["time_of_day", "weather", "season"].flatMap((k) => {
     const v = pick(e.fields, k);
     return v ? [`${k.replace(/_/g, " ")}: ${v}`] : [];
   });
   const common = pickJs(e.zone ? [e.zone] : [], "default_prompt_elements");
-  const anchor = visualAnchor(anchorNode);
   return {
     parts: [
       ...part("subject", subject(e, locationName)),
-      ...body,
+      ...(body.length ? body : essence(meta)),
       ...part("characters", figures(pickNode(e.fields, "depicts_characters"))),
       ...part("conditions", conditions.length ? `${capitalise(conditions.join("; "))}.` : undefined),
       ...part("zone-anchor", labelled("Zone", e.zone ? pickJs([e.zone], "zone_visual_anchor") : undefined)),
@@ -145,6 +156,17 @@ function compileEntry(e: LocationEntry, locationName: string, anchorNode: Node |
       ...strings(defaults, "negative_prompts"),
     ],
   };
+}
+
+/** "Location essence: ... Thematic hook: ..." from the metadata (the soul cut to 200 characters, as the earlier tool did). */
+function essence(meta: Node | undefined): PromptPart[] {
+  const soul = prose(str(meta, "narrative_soul"));
+  const hook = str(meta, "one_line_essence");
+  const lines = [
+    soul ? `Location essence: ${soul.length > 200 ? `${soul.slice(0, 197).trimEnd()}...` : soul}` : undefined,
+    hook ? `Thematic hook: ${hook.replace(/[.!?]+$/, "")}.` : undefined,
+  ].filter(Boolean);
+  return part("essence", lines.join("\n"));
 }
 
 /** "The Breakthrough — Blackvein Lode"; a nested image also names its zone. */

@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, type Node } from "yaml";
-import type { ReferenceInput } from "../graph/target.js";
+import type { Diagnostic } from "../errors.js";
+import type { ReferenceInput, UnlistedReference } from "../graph/target.js";
 import type { RuleContext, SourceFile } from "./api.js";
 import { resolveInside } from "../workspace/boundary.js";
 import { refuseUnsafeName } from "./rule-kit.js";
@@ -10,6 +11,8 @@ export interface InventoryImage {
   /** Workspace-relative path. */
   path: string;
   approved: boolean;
+  /** `type: generated`: an image a tool made (chargen's write-back records its images so). */
+  generated: boolean;
   isReferencePortrait: boolean;
   /** The target that writes this file, when chargen generated it (its provenance says so). */
   producedBy?: string;
@@ -47,6 +50,7 @@ function readInventory(src: SourceFile, slug: string): InventoryImage[] {
           path: resolved.path,
           ...(resolved.refused ? { refused: { why: `path ${JSON.stringify(path)} is refused: ${resolved.refused}`, ...src.position(get(n, "path")) } } : {}),
           approved: str(n, "status") === "approved",
+          generated: str(n, "type") === "generated",
           isReferencePortrait: isScalar(portrait) && portrait.value === true,
           ...(producedBy ? { producedBy } : {}),
         },
@@ -54,15 +58,21 @@ function readInventory(src: SourceFile, slug: string): InventoryImage[] {
     });
 }
 
-/** The character's identity reference: the flagged portrait, else the first approved image. */
+/**
+ * The character's identity reference: the flagged portrait, else the first approved image that no
+ * tool generated. Never a generated one: a build's own write-back would then change the portrait
+ * of every scene after it, and the next build would build them all again.
+ */
 export function referencePortrait(inventory: InventoryImage[]): InventoryImage | undefined {
-  return inventory.find((i) => i.isReferencePortrait) ?? inventory.find((i) => i.approved);
+  return inventory.find((i) => i.isReferencePortrait) ?? inventory.find((i) => i.approved && !i.generated);
 }
 
 export interface ResolvedReferences {
   references: ReferenceInput[];
   /** Ids that resolve to nothing, with why: the engine fails or warns per `missingReferences`. */
   unresolved: string[];
+  /** Ids the inventory does not list yet: another target may make them (the analyzer decides). */
+  unlisted: UnlistedReference[];
 }
 
 /** Where a reference was asked for, for diagnostics: the YAML node (its line), the image's id as the YAML names it, its target. */
@@ -75,33 +85,54 @@ export interface ReferenceSite {
 
 /**
  * Reference ids of one character -> image files, approved first, at most `max`; with no ids, the
- * character's reference portrait. Every id that resolves to nothing, and every file that does not
- * exist (unless a target produces it: then it is a graph edge), is a diagnostic naming the file,
- * line, image id and reference id; nothing is dropped silently.
+ * character's reference portrait. An id the inventory does not list may name an image another
+ * target's write-back will list (its output's file name): it is `unlisted`, for the analyzer to
+ * resolve into a graph edge, while there is room left under `max`. Every id that resolves to
+ * nothing, and every file that does not exist (unless a target produces it: then it is a graph
+ * edge), is a diagnostic naming the file, line, image id and reference id; nothing is dropped silently.
  */
 export function resolveCharacterReferences(ctx: RuleContext, slug: string, ids: string[], max: number, site: ReferenceSite): ResolvedReferences {
   const inventory = characterInventory(ctx, slug);
   const unresolved: string[] = [];
   const found: InventoryImage[] = [];
+  const notListed: string[] = [];
   const file = characterImageryFile(slug);
+  const what = (refId: string | undefined) => (refId === undefined ? `portrait of character ${slug}` : `"${refId}" (character ${slug})`);
   // `refId` undefined: the character's reference portrait, asked for by its slug alone.
+  const problem = (refId: string | undefined, why: string): Diagnostic =>
+    diagnosticAt(site, `${refId === undefined ? "the reference" : "reference"} ${what(refId)} resolves to nothing: ${why}`);
   const dangling = (refId: string | undefined, why: string) => {
     // The planner prefixes "reference " to unresolved entries in its reasons.
-    const what = refId === undefined ? `portrait of character ${slug}` : `"${refId}" (character ${slug})`;
-    unresolved.push(`${what}: ${why}`);
-    report(ctx, site, `${refId === undefined ? "the reference" : "reference"} ${what} resolves to nothing: ${why}`);
+    unresolved.push(`${what(refId)}: ${why}`);
+    ctx.report(problem(refId, why));
   };
   if (ids.length === 0) {
     const portrait = inventory && referencePortrait(inventory);
+    // As the earlier tool did: with no portrait in the inventory (or no inventory), the conventional file.
+    const conventional = `characters/${slug}/images/portrait.png`;
     if (portrait) found.push(portrait);
-    else dangling(undefined, inventory ? `${file} has no image_inventory entry with is_reference_portrait: true or status: approved` : `there is no ${file}`);
+    else if (ctx.exists(conventional)) return { references: [{ path: conventional, role: `character:${slug}` }], unresolved: [], unlisted: [] };
+    else {
+      const why = inventory ? `${file} has no image_inventory entry with is_reference_portrait: true, nor an approved one that was not generated` : `there is no ${file}`;
+      dangling(undefined, `${why}, and there is no ${conventional}`);
+    }
   } else {
     for (const id of ids) {
       const image = inventory?.find((i) => i.id === id);
       if (image) found.push(image);
-      else dangling(id, inventory ? `not an image_inventory id in ${file}` : `there is no ${file}`);
+      else notListed.push(id);
     }
   }
+  const notListedWhy = inventory ? `not an image_inventory id in ${file}` : `there is no ${file}`;
+  const room = Math.max(0, max - found.length);
+  const unlisted = notListed.slice(0, room).map((id): UnlistedReference => ({
+    id,
+    folder: `characters/${slug}`,
+    role: `character:${slug}`,
+    unresolved: `${what(id)}: ${notListedWhy}`,
+    diagnostic: problem(id, notListedWhy),
+  }));
+  for (const id of notListed.slice(room)) dangling(id, notListedWhy);
   // Stable sort: approved first, the YAML's order otherwise.
   found.sort((a, b) => Number(b.approved) - Number(a.approved));
   const chosen = found.slice(0, max);
@@ -111,12 +142,13 @@ export function resolveCharacterReferences(ctx: RuleContext, slug: string, ids: 
       unresolved.push(`"${image.id}" (character ${slug}): ${why}`);
       ctx.report({ severity: "error", file, line, column, targetId: site.targetId, message: `image_inventory "${image.id}": ${why}` });
     } else if (!image.producedBy && !ctx.exists(image.path)) {
-      report(ctx, site, `reference "${image.id}" (character ${slug}) is ${image.path}, which does not exist`);
+      ctx.report(diagnosticAt(site, `reference "${image.id}" (character ${slug}) is ${image.path}, which does not exist`));
     }
   }
   return {
     references: chosen.filter((i) => !i.refused).map((i) => ({ path: i.path, role: `character:${slug}`, assetId: i.id })),
     unresolved,
+    unlisted,
   };
 }
 
@@ -131,7 +163,7 @@ export function depictedReferences(
   max: number,
   options: { idsOf?: (slug: string) => string[]; exclude?: string } = {},
 ): ResolvedReferences {
-  const out: ResolvedReferences = { references: [], unresolved: [] };
+  const out: ResolvedReferences = { references: [], unresolved: [], unlisted: [] };
   const seq = isSeq(depicts) ? (depicts.items as Node[]) : [];
   const seen = new Set<string>(options.exclude ? [options.exclude] : []);
   seq.forEach((item, i) => {
@@ -151,6 +183,7 @@ export function depictedReferences(
     const r = resolveCharacterReferences(ctx, slug, options.idsOf?.(slug) ?? [], max, { ...site, node: item });
     out.references.push(...r.references.filter((ref) => !out.references.some((o) => o.path === ref.path)));
     out.unresolved.push(...r.unresolved);
+    out.unlisted.push(...r.unlisted);
   });
   return out;
 }
@@ -167,6 +200,6 @@ export function depictedSlug(item: Node): string | null | undefined {
   return get(item, "generic_count") !== undefined ? null : undefined;
 }
 
-function report(ctx: RuleContext, site: ReferenceSite, message: string): void {
-  ctx.report({ severity: "warning", ...site.file.position(site.node), targetId: site.targetId, message: `image ${site.imageId}: ${message}` });
+function diagnosticAt(site: ReferenceSite, message: string): Diagnostic {
+  return { severity: "warning", file: site.file.path, ...site.file.position(site.node), targetId: site.targetId, message: `image ${site.imageId}: ${message}` };
 }

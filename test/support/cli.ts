@@ -58,7 +58,19 @@ export async function buildJson(cwd: string, args: string[] = [], env: Record<st
 
 /** Target ids of completed placeholder generations recorded in a call log. */
 export function calls(log: string): string[] {
-  return existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => l.split("\t")[0]!) : [];
+  return callLog(log).map((c) => c.id);
+}
+
+/** Completed placeholder generations recorded in a call log: target id and the reference paths sent. */
+export function callLog(log: string): { id: string; references: string[] }[] {
+  if (!existsSync(log)) return [];
+  return readFileSync(log, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [id, , , references] = l.split("\t");
+      return { id: id!, references: references ? references.split(",") : [] };
+    });
 }
 
 /** Every file under `dir` (relative path -> bytes), for byte-level comparisons. */
