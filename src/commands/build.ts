@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { LOCK_GITATTRIBUTES } from "../cache/lockfile.js";
 import { Store } from "../cache/store.js";
 import { writeJsonCache } from "../cache/json-file.js";
 import { realClock, type Clock } from "../clock.js";
@@ -160,9 +161,10 @@ export async function buildOnce(
   onExecutor: (executor: Executor) => void = () => {},
   observer?: WriteObserver,
 ): Promise<Report> {
-  ensureGitignored(ws.root);
+  ensureGitFiles(ws.root);
   const { store, clock } = session;
   const applier = new Applier(ws.root, ws.rules, ws.disk, ws.lock, (id) => ws.analysis.spec(id), undefined, observer);
+  if (ws.lockNeedsRewrite) applier.rewriteLock();
   const hub = new ProviderHub(
     ws.rules,
     options.env,
@@ -278,15 +280,23 @@ export async function saveCaches(ws: Workspace, options: Pick<BuildOptions, "pat
   else await forgetFresh(ws.root, CACHE_DIR);
 }
 
-/** `.chargen/` is a local cache: keep it out of version control from the first build on. */
-function ensureGitignored(root: string): void {
-  const path = join(root, ".gitignore");
+/**
+ * What git must know of chargen's files, from the first build on: `.chargen/` is a local cache
+ * (ignored), and the lock merges by union (two people's lines are both kept, never a conflict).
+ */
+function ensureGitFiles(root: string): void {
+  ensureLine(join(root, ".gitignore"), /^\/?\.chargen\/?$/, "# chargen's local cache (the lock, chargen.lock, is meant to be committed)", ".chargen/");
+  ensureLine(join(root, ".gitattributes"), /^\/?chargen\.lock\s.*\bmerge=union\b/, "# chargen.lock has one line per target: git keeps both people's lines", LOCK_GITATTRIBUTES);
+}
+
+/** Append `line` (after its comment) unless a line matching `present` is there; the author's other lines are kept. */
+function ensureLine(path: string, present: RegExp, comment: string, line: string): void {
   let text = "";
   try {
     text = readFileSync(path, "utf8");
   } catch {
-    // no .gitignore yet
+    // not there yet
   }
-  if (text.split(/\r?\n/).some((l) => /^\/?\.chargen\/?$/.test(l.trim()))) return;
-  appendFileSync(path, `${text && !text.endsWith("\n") ? "\n" : ""}# chargen's local cache (the lock, chargen.lock, is meant to be committed)\n.chargen/\n`);
+  if (text.split(/\r?\n/).some((l) => present.test(l.trim()))) return;
+  appendFileSync(path, `${text && !text.endsWith("\n") ? "\n" : ""}${comment}\n${line}\n`);
 }
