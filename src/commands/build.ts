@@ -197,7 +197,7 @@ export async function buildOnce(
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
       price: (s) => estimatePrice(s, ws.rules),
     },
-    { onStart: (id, action) => progress.start(id, action), onDone: (o) => progress.done(o) },
+    { onStart: (id, action) => progress.start(id, action), onGenerated: (id) => progress.generated(id), onDone: (o) => progress.done(o) },
   );
   onExecutor(executor);
 

@@ -4,6 +4,8 @@ import type { TargetOutcome } from "../graph/executor.js";
 export interface Progress {
   begin(total: number, toRun: number): void;
   start(id: string, action: "generating" | "restoring"): void;
+  /** Its generation is over (the job slot is free); it is being recorded. */
+  generated(id: string): void;
   done(outcome: TargetOutcome): void;
   retry(id: string, attempt: number, delayMs: number, message: string): void;
   note(line: string): void;
@@ -13,6 +15,7 @@ export interface Progress {
 export const silentProgress: Progress = {
   begin() {},
   start() {},
+  generated() {},
   done() {},
   retry() {},
   note() {},
@@ -39,6 +42,8 @@ export class PlainProgress implements Progress {
   start(id: string, action: "generating" | "restoring"): void {
     if (action === "generating") this.write(`[${this.finished}/${this.toRun}] generating ${id}`);
   }
+
+  generated(): void {}
 
   done(o: TargetOutcome): void {
     if (o.status === "fresh") return;
@@ -83,7 +88,9 @@ export class TtyProgress implements Progress {
             p.render();
             await done;
           },
-          rendererOptions: { outputBar: 12, persistentOutput: false },
+          // The output is one whole view, replaced at each render: show only the latest (a
+          // larger bar keeps earlier views above it, stacked).
+          rendererOptions: { outputBar: true, persistentOutput: false },
         },
       ],
       { exitOnError: false, rendererOptions: { lazy: false } },
@@ -97,8 +104,15 @@ export class TtyProgress implements Progress {
     this.render();
   }
 
-  start(id: string): void {
-    this.running.add(id);
+  start(id: string, action: "generating" | "restoring"): void {
+    // Restoring from the cache is no generation: it takes no job slot.
+    if (action === "generating") this.running.add(id);
+    this.render();
+  }
+
+  /** What runs is what holds a job slot: at most -j, not the targets still being recorded too. */
+  generated(id: string): void {
+    this.running.delete(id);
     this.render();
   }
 
