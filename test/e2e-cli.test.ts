@@ -2,7 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { chargen, CLI, exampleWorkspace, ROOT } from "./support/cli.js";
+import { CH1, chargen, CLI, edit, exampleWorkspace, ROOT } from "./support/cli.js";
 
 /** One line saying what is wrong, then the usage of the command concerned. */
 function expectUsageError(r: { code: number | null; stderr: string; stdout: string }, command: string, message: string | RegExp): void {
@@ -80,5 +80,22 @@ describe("one CLI contract for every command", () => {
     expect(r.stderr).toMatch(new RegExp(`^chargen: needs Node ${engines.replace(">=", "").replace(".", "\\.")} or newer; this is Node 20\\.`));
     expect(r.stderr).not.toContain("    at ");
     expect(r.status).toBe(2);
+  });
+
+  it("an id with a newline, a workflow command and an escape sequence prints inert: no injected line, no raw escape", async () => {
+    const ws = exampleWorkspace();
+    const hostile = 'ch01-x\\n::add-mask::leak\\x1b[31mred';
+    edit(join(ws, CH1, "imagery.yaml"), '- custom_id: "ch01-the-grey-tide-img-03"', `- custom_id: "${hostile}"`);
+    const runs = [
+      await chargen(ws, ["build", "--check"], { env: { GITHUB_ACTIONS: "true" } }),
+      await chargen(ws, ["targets"]),
+      await chargen(ws, ["build"]),
+    ];
+    for (const r of runs) {
+      const printed = r.stdout + r.stderr;
+      expect(printed).not.toContain("\u001b");
+      for (const line of printed.split("\n")) expect(line).not.toMatch(/^::(?!warning file=)/);
+    }
+    expect(runs.map((r) => r.stdout + r.stderr).join("")).toContain("ch01-x\\n::add-mask::leak\\x1b[31mred");
   });
 });

@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import type { BuildOptions } from "../commands/build.js";
 import { isChargenError } from "../errors.js";
+import { printable } from "../report/escape.js";
 import { command, commandHelp, commandName, flag, isUsageError, overviewHelp, parseCommand, usageError, valued, type CommandSpec, type GlobalValues } from "./contract.js";
 
 /** Output that ends quietly when its reader goes away (`chargen targets | head -1`). */
@@ -197,7 +198,7 @@ export async function main(argv: string[]): Promise<number> {
 
 /** A usage error: one line saying what is wrong, then the usage of the command it concerns. */
 function usage(message: string, spec?: CommandSpec): number {
-  err(`chargen${spec ? ` ${spec.name}` : ""}: ${message}\n\n${spec ? commandHelp(spec) : overview()}`);
+  err(`chargen${spec ? ` ${spec.name}` : ""}: ${printable(message)}\n\n${spec ? commandHelp(spec) : overview()}`);
   return 2;
 }
 
@@ -210,7 +211,7 @@ export function run(argv: string[]): void {
     (e: unknown) => {
       if (isChargenError(e) && e.kind === "user") {
         const where = e.details.file ? `${e.details.file}${e.details.line ? `:${e.details.line}` : ""}: ` : "";
-        err(`chargen: ${where && !e.message.startsWith(e.details.file ?? "\0") ? where : ""}${e.message}\n`);
+        err(`chargen: ${printable(`${where && !e.message.startsWith(e.details.file ?? "\0") ? where : ""}${e.message}`)}\n`);
       } else {
         err(`chargen: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       }

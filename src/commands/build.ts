@@ -10,6 +10,7 @@ import { Executor, type TargetOutcome } from "../graph/executor.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, round, summarise, type Report, type TargetReport } from "../report/report.js";
+import { printable } from "../report/escape.js";
 import { silentProgress, type Progress } from "../report/progress.js";
 import { Applier, type WriteObserver } from "../workspace/applier.js";
 import { BuildLock } from "../workspace/build-lock.js";
@@ -74,7 +75,7 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   for (const t of targets) {
     if (t.status === "fresh") continue;
     const cost = options.mode === "dry-run" && t.status === "stale" ? `  ${t.estimatedCostUsd === null ? "cost unknown" : `$${t.estimatedCostUsd.toFixed(3)}`}` : "";
-    options.out(`${t.status.padEnd(8)} ${t.id}${cost}\n${t.reasons.map((r) => `         ${r}\n`).join("")}`);
+    options.out(`${t.status.padEnd(8)} ${printable(t.id)}${cost}\n${t.reasons.map((r) => `         ${printable(r)}\n`).join("")}`);
     if (options.githubActions && options.mode === "check") options.out(annotation(t) + "\n");
   }
   options.out(formatSummary(report) + "\n");
@@ -242,7 +243,7 @@ export function printReport(report: Report, options: Pick<BuildOptions, "json" |
 export function printProblems(report: Report, options: Pick<BuildOptions, "err">): void {
   printDiagnostics(report.diagnostics, options);
   for (const t of report.targets.filter((t) => t.status === "failed" || t.status === "modified" || t.status === "skipped")) {
-    options.err(`${t.status.padEnd(8)} ${t.id}: ${t.reasons.join("; ")}\n`);
+    options.err(`${t.status.padEnd(8)} ${printable(`${t.id}: ${t.reasons.join("; ")}`)}\n`);
   }
 }
 
@@ -265,7 +266,7 @@ function targetReport(ws: Workspace, id: string, status: TargetReport["status"],
 }
 
 function printDiagnostics(diagnostics: Diagnostic[], options: Pick<BuildOptions, "err">): void {
-  for (const d of diagnostics) options.err(formatDiagnostic(d) + "\n");
+  for (const d of diagnostics) options.err(printable(formatDiagnostic(d)) + "\n");
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { TargetOutcome } from "../graph/executor.js";
+import { printable } from "./escape.js";
 
 /** What a build tells the person watching it; plain lines or a listr2 view, chosen by the CLI. */
 export interface Progress {
@@ -29,10 +30,14 @@ export class PlainProgress implements Progress {
   private finished = 0;
   private toRun = 0;
 
+  private readonly write: (line: string) => void;
+
   constructor(
-    private readonly write: (line: string) => void,
+    write: (line: string) => void,
     private readonly explain: boolean,
-  ) {}
+  ) {
+    this.write = (line) => write(printable(line));
+  }
 
   begin(total: number, toRun: number): void {
     this.toRun = toRun;
@@ -148,6 +153,6 @@ export class TtyProgress implements Progress {
     this.task.title = this.ended
       ? `[${this.finished}/${this.total}] done`
       : `[${this.finished}/${this.total}] building${this.running.size ? ` · ${this.running.size} running` : ""}${eta}`;
-    this.task.output = [...[...this.running].slice(0, 8).map((id) => `… ${id}`), ...this.notes.slice(-4)].join("\n");
+    this.task.output = [...[...this.running].slice(0, 8).map((id) => `… ${id}`), ...this.notes.slice(-4)].map(printable).join("\n");
   }
 }
