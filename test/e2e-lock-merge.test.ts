@@ -103,6 +103,28 @@ describe("chargen.lock merges in git without conflicts (real git merge)", () => 
     expect((await buildJson(ws)).calls).toEqual([]);
   });
 
+  it("without the union attribute the lock conflicts, and chargen reads both sides' entries, never one side's", async () => {
+    const ws = await repo(true);
+    // Highest precedence: as if the workspace's .gitattributes did not say merge=union.
+    appendFileSync(join(ws, ".git", "info", "attributes"), "chargen.lock merge=text\n");
+    editIMG3(ws, "rows a small boat");
+    expect((await buildJson(ws)).calls).toEqual([IMG3]);
+    commitOn(ws, "main");
+    git(ws, "checkout", "-q", "theirs");
+    editCH2_IMG1(ws);
+    expect((await buildJson(ws)).calls).toEqual([CH2_IMG1]);
+    commitOn(ws, "theirs");
+    git(ws, "checkout", "-q", "main");
+    expect(git(ws, "merge", "--no-edit", "theirs").out).toMatch(/CONFLICT \(content\): Merge conflict in chargen\.lock/);
+    const check = await chargen(ws, ["build", "--check"]);
+    expect(check.stderr).toContain("chargen.lock: warning: has git conflict markers: the entries of both sides are used");
+    expect(check.code).toBe(0);
+    const rebuilt = await buildJson(ws);
+    expect(rebuilt.calls).toEqual([]);
+    expect(readFileSync(join(ws, "chargen.lock"), "utf8")).not.toMatch(/^(<<<<<<<|=======|>>>>>>>)/m);
+    expect((await chargen(ws, ["build", "--check"])).stderr).not.toContain("conflict");
+  });
+
   it("an old-format lock (version 1, one JSON document) is read, and rewritten in lines by the next build", async () => {
     const ws = exampleWorkspace();
     await buildJson(ws);
