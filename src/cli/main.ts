@@ -147,22 +147,28 @@ const gc = command({
   },
 });
 
-const help: CommandSpec = command({
+const help = command({
   name: "help",
   args: "[COMMAND]",
   summary: "this overview, or one command's options",
   arity: { min: 0, max: 1 },
   options: {},
   async run(_values, [name]) {
-    if (name === undefined) return void out(overview()), 0;
+    if (name === undefined) {
+      out(overview());
+      return 0;
+    }
     const spec = COMMANDS.find((c) => c.name === name);
-    if (!spec) throw usageError(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`);
+    if (!spec) throw usageError(unknownCommand(name));
     out(commandHelp(spec));
     return 0;
   },
 });
 
-const COMMANDS: readonly CommandSpec[] = [build, targets, why, gc, help] as unknown as CommandSpec[];
+// Each command has its own option types; the list only needs their shared shape.
+const COMMANDS: readonly CommandSpec<any>[] = [build, targets, why, gc, help];
+
+const unknownCommand = (name: string) => `unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`;
 
 const overview = () =>
   overviewHelp(
@@ -180,16 +186,18 @@ Exit codes: 0 done / all fresh, 1 a target failed or (with --check) is not fresh
 export async function main(argv: string[]): Promise<number> {
   const { name, rest } = commandName(argv, COMMANDS);
   if (name === undefined) {
-    if (rest.includes("--version")) return void out(`${(await import("../version.js")).VERSION}\n`), 0;
-    if (rest.includes("--help") || rest.includes("-h")) return void out(overview()), 0;
-    return usage("no command given");
+    if (rest.includes("--version")) out(`${(await import("../version.js")).VERSION}\n`);
+    else if (rest.includes("--help") || rest.includes("-h")) out(overview());
+    else return usage("no command given");
+    return 0;
   }
   const spec = COMMANDS.find((c) => c.name === name);
-  if (!spec) return usage(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`);
+  if (!spec) return usage(unknownCommand(name));
   try {
     const { values, args } = await parseCommand(spec, rest);
-    if (values.help) return void out(commandHelp(spec)), 0;
-    return await spec.run(values, args);
+    if (!values.help) return await spec.run(values, args);
+    out(commandHelp(spec));
+    return 0;
   } catch (e) {
     if (isUsageError(e)) return usage(e.message, spec);
     throw e;
