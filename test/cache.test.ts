@@ -1,7 +1,7 @@
 import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { digestBytes } from "../src/cache/hash.js";
+import { digestBytes, sortKeys } from "../src/cache/hash.js";
 import { formatLock, readLock, type Lock, type LockEntry } from "../src/cache/lockfile.js";
 import { stampTrusted } from "../src/cache/racy.js";
 import { StatCache } from "../src/cache/stat-cache.js";
@@ -65,24 +65,66 @@ describe("chargen.lock", () => {
     inputs: { compiler: "c", prompt: { prompt: "x" }, negative: "n", settings: { provider: "placeholder", model: "p", format: "png", n: 1 }, refs: {} },
   });
 
-  it("is sorted, deterministic, and separates entries by a blank line (merge-friendly)", () => {
-    const a: Lock = new Map([["b/2", entry("2")], ["a/1", entry("1")]]);
-    const b: Lock = new Map([["a/1", entry("1")], ["b/2", entry("2")]]);
-    const text = formatLock(a);
-    expect(text).toBe(formatLock(b));
-    expect(text.indexOf('"a/1"')).toBeLessThan(text.indexOf('"b/2"'));
-    expect(text).toContain('    },\n\n    "b/2": {\n');
+  const version1 = (lock: Lock) =>
+    JSON.stringify({ version: 1, targets: Object.fromEntries([...lock].map(([id, e]) => [id, sortKeys(e)])) }, null, 2);
+  const write = (text: string) => {
     const path = join(tmp(), "chargen.lock");
     writeFileSync(path, text);
-    expect(readLock(path)).toEqual(a);
+    return path;
+  };
+
+  it("is a fixed header then one line per target, sorted by id, every field kept (merge-friendly)", () => {
+    const a: Lock = new Map([["b/2", entry("2")], ["a/1", { ...entry("1"), costUsd: 0.04 }]]);
+    const b: Lock = new Map([...a].reverse());
+    const text = formatLock(a);
+    expect(text).toBe(formatLock(b));
+    const lines = text.split("\n");
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/^# chargen\.lock version 2: /);
+    expect(lines[1]).toMatch(/^\{"id":"a\/1","builtAt":/);
+    expect(lines[2]).toMatch(/^\{"id":"b\/2",/);
+    expect(lines[3]).toBe("");
+    // A field the reader does not know (added by a later chargen) is kept as data.
+    const extra = new Map([["c/3", { ...entry("3"), outputSha256: "abc" } as LockEntry]]);
+    expect(readLock(write(formatLock(extra)))).toEqual({ lock: extra, rewrite: false, conflicted: false });
+    expect(readLock(write(text))).toEqual({ lock: a, rewrite: false, conflicted: false });
+    expect(readLock(join(tmp(), "absent.lock"))).toEqual({ lock: new Map(), rewrite: false, conflicted: false });
   });
 
-  it("a merge conflict is a user error naming its line", () => {
-    const path = join(tmp(), "chargen.lock");
-    writeFileSync(path, '{\n<<<<<<< HEAD\n"x": 1\n=======\n"x": 2\n>>>>>>> other\n}\n');
-    expect(() => readLock(path)).toThrow(ChargenError);
-    expect(() => readLock(path)).toThrow(/merge conflict marker at line 2/);
-    expect(readLock(join(tmp(), "absent.lock")).size).toBe(0);
+  it("reads the old JSON format (version 1) and asks for a rewrite", () => {
+    const lock: Lock = new Map([["a/1", entry("1")], ["b/2", entry("2")]]);
+    expect(readLock(write(version1(lock)))).toEqual({ lock, rewrite: true, conflicted: false });
+  });
+
+  it("two entries for one target (a union merge of two rebuilds): the one whose output is on disk, else the newest", () => {
+    const older = { ...entry("1"), outputDigest: "old", builtAt: "2026-01-01T00:00:00.000Z" };
+    const newer = { ...entry("1"), outputDigest: "new", builtAt: "2026-01-02T00:00:00.000Z" };
+    const path = write([formatLock(new Map([["a/1", newer]])).trimEnd(), JSON.stringify({ id: "a/1", ...older }), ""].join("\n"));
+    expect(readLock(path)).toEqual({ lock: new Map([["a/1", newer]]), rewrite: true, conflicted: false });
+    expect(readLock(path, (output) => (output === older.output ? "old" : undefined)).lock.get("a/1")).toEqual(older);
+    // Lines out of order (a union merge appends theirs after ours) are read, and rewritten sorted.
+    const unsorted = write([formatLock(new Map([["b/2", entry("2")]])).trimEnd(), JSON.stringify({ id: "a/1", ...entry("1") }), ""].join("\n"));
+    expect(readLock(unsorted)).toEqual({ lock: new Map([["a/1", entry("1")], ["b/2", entry("2")]]), rewrite: true, conflicted: false });
+  });
+
+  it("conflict markers (a merge without the union attribute) keep both sides' entries, in either format", () => {
+    const ours = formatLock(new Map([["a/1", entry("1")], ["c/3", entry("3")]])).split("\n");
+    const theirs = formatLock(new Map([["b/2", entry("2")], ["c/3", entry("3")]])).split("\n");
+    const conflicted = [ours[0], "<<<<<<< HEAD", ours[1], "||||||| base", "=======", theirs[1], ">>>>>>> other", ours[2], ""].join("\n");
+    const both = new Map([["a/1", entry("1")], ["b/2", entry("2")], ["c/3", entry("3")]]);
+    expect(readLock(write(conflicted))).toEqual({ lock: both, rewrite: true, conflicted: true });
+
+    const v1Ours = version1(new Map([["a/1", entry("1")]])).split("\n");
+    const v1Theirs = version1(new Map([["b/2", entry("2")]])).split("\n");
+    const v1Conflicted = ["<<<<<<< HEAD", ...v1Ours, "=======", ...v1Theirs, ">>>>>>> other", ""].join("\n");
+    expect(readLock(write(v1Conflicted)).lock).toEqual(new Map([["a/1", entry("1")], ["b/2", entry("2")]]));
+  });
+
+  it("a line that is not an entry is a user error naming its line", () => {
+    const text = formatLock(new Map([["a/1", entry("1")]])) + '{"id":"b/2","key":\n';
+    expect(() => readLock(write(text))).toThrow(ChargenError);
+    expect(() => readLock(write(text))).toThrow(/chargen\.lock line 3 is not a lock entry/);
+    expect(() => readLock(write("# chargen.lock version 9: from the future\n"))).toThrow(/unknown format \(version 9;/);
   });
 });
 

@@ -156,6 +156,16 @@ describe("openai error mapping", () => {
     expect(JSON.stringify(e.details)).not.toContain(wrong);
   });
 
+  it("a 500 that echoes the key at the clip boundary never shows any of it", async () => {
+    // The 400-character clip falls 12 characters into the key: a clip before redaction leaked them.
+    fake.inject({ kind: "status", status: 500, message: `${"x".repeat(388)}${FAKE_KEY} and again: key=${FAKE_KEY}` });
+    const e = await rejection(provider().generate(request()));
+    expect(e.kind).toBe("retryable");
+    expect(e.message).toContain("[redacted]");
+    expect(e.message).not.toContain(FAKE_KEY.slice(0, 8));
+    expect(e.message).not.toContain(FAKE_KEY.slice(-8));
+  });
+
   it("an aborted request is reported as aborted", async () => {
     await fake.stop();
     fake = await startOpenAIFake({ apiKey: FAKE_KEY, delayMs: 500 });

@@ -251,6 +251,9 @@ describe("error classification helpers", () => {
       "bad [redacted] at https://x/y?key=[redacted]&a=1, Authorization: Bearer [redacted]",
     );
     expect(redact("https://host/v1beta/models/m?key=AIzaOTHER", [])).toBe("https://host/v1beta/models/m?key=[redacted]");
+    // A run of 8 or more of the key's characters, a key cut short or its middle, is masked; 7 are not.
+    expect(redact(`cut: ${key.slice(0, 12)}… mid ${key.slice(5, 13)}. few ${key.slice(0, 7)}`, [key])).toBe("cut: [redacted]… mid [redacted]. few sk-secr");
+    expect(redact("sent with key=AIzaOTHER api_key: sk-OTHER, x-goog-api-key: AIzaX", [])).toBe("sent with key=[redacted] api_key: [redacted], x-goog-api-key: [redacted]");
     const e = classify({ provider: "openai", status: 401, code: "invalid_api_key", message: `Incorrect API key provided: ${key}` }, [key]);
     expect(e.message).not.toContain(key);
   });

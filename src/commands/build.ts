@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { LOCK_GITATTRIBUTES } from "../cache/lockfile.js";
 import { Store } from "../cache/store.js";
 import { writeJsonCache } from "../cache/json-file.js";
 import { realClock, type Clock } from "../clock.js";
@@ -9,6 +10,7 @@ import { Executor, type TargetOutcome } from "../graph/executor.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, round, summarise, type Report, type TargetReport } from "../report/report.js";
+import { printable } from "../report/escape.js";
 import { silentProgress, type Progress } from "../report/progress.js";
 import { missingReferencesPolicy } from "../rules/api.js";
 import { Applier, type WriteObserver } from "../workspace/applier.js";
@@ -74,7 +76,7 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   for (const t of targets) {
     if (t.status === "fresh") continue;
     const cost = options.mode === "dry-run" && t.status === "stale" ? `  ${t.estimatedCostUsd === null ? "cost unknown" : `$${t.estimatedCostUsd.toFixed(3)}`}` : "";
-    options.out(`${t.status.padEnd(8)} ${t.id}${cost}\n${t.reasons.map((r) => `         ${r}\n`).join("")}`);
+    options.out(`${t.status.padEnd(8)} ${printable(t.id)}${cost}\n${t.reasons.map((r) => `         ${printable(r)}\n`).join("")}`);
     if (options.githubActions && options.mode === "check") options.out(annotation(t) + "\n");
   }
   options.out(formatSummary(report) + "\n");
@@ -161,9 +163,10 @@ export async function buildOnce(
   onExecutor: (executor: Executor) => void = () => {},
   observer?: WriteObserver,
 ): Promise<Report> {
-  ensureGitignored(ws.root);
+  ensureGitFiles(ws.root);
   const { store, clock } = session;
   const applier = new Applier(ws.root, ws.rules, ws.disk, ws.lock, (id) => ws.analysis.spec(id), undefined, observer);
+  if (ws.lockNeedsRewrite) applier.rewriteLock();
   const hub = new ProviderHub(
     ws.rules,
     options.env,
@@ -197,7 +200,7 @@ export async function buildOnce(
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
       price: (s) => estimatePrice(s, ws.rules),
     },
-    { onStart: (id, action) => progress.start(id, action), onDone: (o) => progress.done(o) },
+    { onStart: (id, action) => progress.start(id, action), onGenerated: (id) => progress.generated(id), onDone: (o) => progress.done(o) },
   );
   onExecutor(executor);
 
@@ -242,7 +245,7 @@ export function printReport(report: Report, options: Pick<BuildOptions, "json" |
 export function printProblems(report: Report, options: Pick<BuildOptions, "err">): void {
   printDiagnostics(report.diagnostics, options);
   for (const t of report.targets.filter((t) => t.status === "failed" || t.status === "modified" || t.status === "skipped")) {
-    options.err(`${t.status.padEnd(8)} ${t.id}: ${t.reasons.join("; ")}\n`);
+    options.err(`${t.status.padEnd(8)} ${printable(`${t.id}: ${t.reasons.join("; ")}`)}\n`);
   }
 }
 
@@ -265,7 +268,7 @@ function targetReport(ws: Workspace, id: string, status: TargetReport["status"],
 }
 
 function printDiagnostics(diagnostics: Diagnostic[], options: Pick<BuildOptions, "err">): void {
-  for (const d of diagnostics) options.err(formatDiagnostic(d) + "\n");
+  for (const d of diagnostics) options.err(printable(formatDiagnostic(d)) + "\n");
 }
 
 /**
@@ -280,15 +283,23 @@ export async function saveCaches(ws: Workspace, options: Pick<BuildOptions, "pat
   else await forgetFresh(ws.root, CACHE_DIR);
 }
 
-/** `.chargen/` is a local cache: keep it out of version control from the first build on. */
-function ensureGitignored(root: string): void {
-  const path = join(root, ".gitignore");
+/**
+ * What git must know of chargen's files, from the first build on: `.chargen/` is a local cache
+ * (ignored), and the lock merges by union (two people's lines are both kept, never a conflict).
+ */
+function ensureGitFiles(root: string): void {
+  ensureLine(join(root, ".gitignore"), /^\/?\.chargen\/?$/, "# chargen's local cache (the lock, chargen.lock, is meant to be committed)", ".chargen/");
+  ensureLine(join(root, ".gitattributes"), /^\/?chargen\.lock\s.*\bmerge=union\b/, "# chargen.lock has one line per target: git keeps both people's lines", LOCK_GITATTRIBUTES);
+}
+
+/** Append `line` (after its comment) unless a line matching `present` is there; the author's other lines are kept. */
+function ensureLine(path: string, present: RegExp, comment: string, line: string): void {
   let text = "";
   try {
     text = readFileSync(path, "utf8");
   } catch {
-    // no .gitignore yet
+    // not there yet
   }
-  if (text.split(/\r?\n/).some((l) => /^\/?\.chargen\/?$/.test(l.trim()))) return;
-  appendFileSync(path, `${text && !text.endsWith("\n") ? "\n" : ""}# chargen's local cache (the lock, chargen.lock, is meant to be committed)\n.chargen/\n`);
+  if (text.split(/\r?\n/).some((l) => present.test(l.trim()))) return;
+  appendFileSync(path, `${text && !text.endsWith("\n") ? "\n" : ""}${comment}\n${line}\n`);
 }

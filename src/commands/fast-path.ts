@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { freshContext, replayFresh } from "../cache/fresh-stamp.js";
 import "../debug.js"; // CHARGEN_DEBUG=stats shows that a replay did no work
 import { formatDiagnostic } from "../errors.js";
+import { printable } from "../report/escape.js";
 import { formatSummary, summarise } from "../report/report.js";
 import type { BuildOptions } from "./build.js";
 
@@ -20,7 +21,7 @@ export function fastPath(options: BuildOptions, startedAt: number): number | und
   if (!result) return undefined;
   const errors = result.diagnostics.some((d) => d.severity === "error");
   const exitCode = errors ? 2 : 0;
-  for (const d of result.diagnostics) options.err(formatDiagnostic(d) + "\n");
+  for (const d of result.diagnostics) options.err(printable(formatDiagnostic(d)) + "\n");
   const targets = Array.from({ length: result.total }, () => ({ status: "fresh" as const, costUsd: null, estimatedCostUsd: 0 }));
   const summary = summarise(targets as Parameters<typeof summarise>[0], result.diagnostics, { providerCalls: 0, durationMs: Date.now() - startedAt, exitCode });
   const command = options.mode === "check" ? "check" : options.mode;

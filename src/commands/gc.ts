@@ -14,7 +14,7 @@ export interface GcOptions {
 /** `chargen gc`: trim the store by age and size; outputs the lock names are always kept. */
 export async function gc(options: GcOptions): Promise<number> {
   const store = new Store(join(options.root, CACHE_DIR));
-  const keep = new Set([...readLock(join(options.root, LOCK_FILE)).values()].map((e) => e.outputDigest));
+  const keep = new Set([...readLock(join(options.root, LOCK_FILE)).lock.values()].map((e) => e.outputDigest));
   const r = await store.gc({ keep, maxAgeMs: options.maxAgeMs, maxBytes: options.maxBytes, now: Date.now() });
   options.out(`gc: removed ${r.removedBlobs} outputs (${mb(r.freedBytes)}); kept ${r.keptBlobs} (${mb(r.keptBytes)})\n`);
   return 0;

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { Store } from "../cache/store.js";
 import { ChargenError, formatDiagnostic } from "../errors.js";
+import { printable } from "../report/escape.js";
 import { planWorkspace } from "./plan.js";
 import { CACHE_DIR, openWorkspace, type Workspace } from "./workspace.js";
 
@@ -15,7 +16,7 @@ export interface InspectOptions {
 
 /** What could not be planned is said on stderr: a broken file must not silently hide targets. */
 function printDiagnostics(ws: Workspace, options: InspectOptions): void {
-  for (const d of ws.diagnostics) options.err(formatDiagnostic(d) + "\n");
+  for (const d of ws.diagnostics) options.err(printable(formatDiagnostic(d)) + "\n");
 }
 
 /** `chargen targets [PATTERN...]`: every target with its output and source line. */
@@ -27,7 +28,7 @@ export async function listTargets(options: InspectOptions): Promise<number> {
     return { id, output: r.output, source: `${r.source.file}:${r.source.line}`, references: r.references.map((x) => x.path) };
   });
   if (options.json) options.out(JSON.stringify({ targets: rows }, null, 2) + "\n");
-  else for (const r of rows) options.out(`${r.id}\t${r.output}\t${r.source}\n`);
+  else for (const r of rows) options.out(`${printable(r.id)}\t${printable(r.output)}\t${printable(r.source)}\n`);
   return 0;
 }
 
@@ -56,9 +57,9 @@ export async function why(options: InspectOptions & { id: string }): Promise<num
     options.out(JSON.stringify(result, null, 2) + "\n");
     return 0;
   }
-  options.out(`${options.id}: ${d.status}\n`);
-  for (const r of d.reasons) options.out(`  - ${r}\n`);
-  options.out(`  source:  ${record.source.file}:${record.source.line}\n  output:  ${record.output}\n`);
+  options.out(`${printable(options.id)}: ${d.status}\n`);
+  for (const r of d.reasons) options.out(`  - ${printable(r)}\n`);
+  options.out(`  source:  ${printable(record.source.file)}:${record.source.line}\n  output:  ${printable(record.output)}\n`);
   if (result.key) options.out(`  key:     ${result.key}${lock ? ` (lock: ${lock.key}, built ${lock.builtAt} by ${lock.provider}/${lock.model})` : " (not in the lock)"}\n`);
   if (result.restorable) options.out("  an output for this key is in the cache: the next build restores it for free\n");
   return 0;

@@ -5,6 +5,7 @@ import { LOCK_FILE } from "../cache/lockfile.js";
 import { asChargenError } from "../errors.js";
 import type { Executor } from "../graph/executor.js";
 import { formatSummary, type Report } from "../report/report.js";
+import { printable } from "../report/escape.js";
 import type { Progress } from "../report/progress.js";
 import { RULES_FILES } from "../rules/load.js";
 import { transition, type WatchEffect, type WatchEvent, type WatchState } from "../watch/machine.js";
@@ -83,7 +84,7 @@ export async function watch(options: WatchOptions): Promise<number> {
       ws = await openWorkspace({ ...options, patterns: options.patterns });
     } catch (e) {
       // A broken rules file or lock mid-edit: say so and keep watching; the fix rebuilds.
-      options.err(`chargen: ${asChargenError(e).message}\n`);
+      options.err(`chargen: ${printable(asChargenError(e).message)}\n`);
       lastRun = `run ${runs} failed to plan`;
       options.out(`watch: ${lastRun}; watching (Ctrl-C to stop)\n`);
       return;
@@ -114,7 +115,7 @@ export async function watch(options: WatchOptions): Promise<number> {
       exitCode = report.summary.exitCode;
       lastRun = `run ${runs}: ${formatSummary(report)}`;
     } catch (e) {
-      options.err(`chargen: ${asChargenError(e).message}\n`);
+      options.err(`chargen: ${printable(asChargenError(e).message)}\n`);
       lastRun = `run ${runs} failed`;
     }
     options.out(`watch: ${lastRun}; watching ${watched.size} files (Ctrl-C to stop)\n`);
@@ -159,7 +160,7 @@ export async function watch(options: WatchOptions): Promise<number> {
     if (matters) dispatch("change");
   };
   watcher.on("add", onEvent(false)).on("change", onEvent(false)).on("unlink", onEvent(true));
-  watcher.on("error", (e) => options.err(`chargen: watcher: ${asChargenError(e).message}\n`));
+  watcher.on("error", (e) => options.err(`chargen: watcher: ${printable(asChargenError(e).message)}\n`));
   await new Promise<void>((r) => watcher.once("ready", () => r()));
 
   const detach = options.onInterrupt(() => dispatch("interrupt"));

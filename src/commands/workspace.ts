@@ -37,6 +37,8 @@ export interface Workspace {
   analysis: Analysis;
   graph: Graph;
   lock: Lock;
+  /** The lock file is not as chargen writes it (old format, a merge's duplicates): the next build rewrites it. */
+  lockNeedsRewrite: boolean;
   records: Map<string, TargetRecord>;
   settings: Map<string, Resolved | ChargenError>;
   /** Selected ids and everything they reference, in dependency order. */
@@ -55,9 +57,12 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   const previous = readJsonCache<ParseCacheData>(join(root, CACHE_DIR, PARSE_CACHE), PARSE_CACHE_VERSION);
   const analysis = analyze(loaded.rules, disk, previous, loaded.fingerprint);
   const graph = buildGraph(analysis.targets);
-  const lock = readLock(join(root, LOCK_FILE));
+  const { lock, rewrite: lockNeedsRewrite, conflicted } = readLock(join(root, LOCK_FILE), (output) => disk.digest(output));
   const records = new Map(analysis.targets.map((t) => [t.id, t]));
   const diagnostics = [...analysis.diagnostics, ...graph.diagnostics];
+  if (conflicted) {
+    diagnostics.push({ severity: "warning", file: LOCK_FILE, message: "has git conflict markers: the entries of both sides are used; a build rewrites it without them (then git add it)" });
+  }
 
   const settings = new Map<string, Resolved | ChargenError>();
   const reported = new Set<string>();
@@ -99,7 +104,7 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   const selected = graph.order.filter((id) => closure.has(id));
 
   const complete = options.patterns.length === 0 && !diagnostics.some((d) => d.severity === "error");
-  return { root, rules: loaded.rules, rulesFile: loaded.file, disk, guard: new ReferenceGuard(root), stats, analysis, graph, lock, records, settings, selected, diagnostics, complete };
+  return { root, rules: loaded.rules, rulesFile: loaded.file, disk, guard: new ReferenceGuard(root), stats, analysis, graph, lock, lockNeedsRewrite, records, settings, selected, diagnostics, complete };
 }
 
 export const parseCacheVersion = PARSE_CACHE_VERSION;

@@ -72,6 +72,8 @@ export interface ExecutorOptions {
 
 export interface ExecutorEvents {
   onStart?(id: string, action: "generating" | "restoring"): void;
+  /** A generation's request is over and its job slot free; recording it follows, then onDone. */
+  onGenerated?(id: string): void;
   onDone?(outcome: TargetOutcome): void;
 }
 
@@ -260,6 +262,7 @@ export class Executor {
     } finally {
       this.jobs.release();
       this.inFlightUsd -= estimate ?? 0;
+      this.events.onGenerated?.(id);
     }
     this.spentUsd += result.costUsd ?? estimate ?? 0;
     if (result.costUsd !== undefined && base) this.overrun.set(model, Math.max(this.overrun.get(model) ?? 1, result.costUsd / base));

@@ -52,6 +52,7 @@ export function classify(f: Failure, secrets: readonly (string | undefined)[] = 
     ...(f.retryAfterMs === undefined ? {} : { retryAfterMs: f.retryAfterMs }),
   };
   const text = (what: string) => redact(`${f.provider}: ${what}`, secrets);
+  const clip = (message: string) => clipped(redact(message, secrets));
 
   if (f.network) {
     const what = f.network === "timeout" ? "no answer before the timeout" : `connection failed (${details.code})`;
@@ -79,17 +80,41 @@ function keyHint(f: Failure): string {
   return `the API key${vars} was rejected or lacks access`;
 }
 
+/** A run of a key's characters this long is masked wherever it appears: a key cut short still identifies it. */
+const SECRET_RUN = 8;
+
 /**
- * Never let a key reach a message: the key itself, a `key=` query parameter and a bearer token
- * are masked, whatever the SDK or the server echoed.
+ * Never let a key reach a message: the key itself, any run of at least 8 of its characters (a key
+ * cut by a clip or a line break), a `key=` / `api_key=` parameter and a bearer token are masked,
+ * whatever the SDK or the server echoed. Redact before clipping, so a clip cannot cut a key short of it.
  */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("[redacted]");
-  return out.replace(/([?&](?:key|api_key)=)[^&\s"']+/gi, "$1[redacted]").replace(/(Bearer\s+)[^\s"',]+/gi, "$1[redacted]");
+  for (const s of secrets) {
+    if (!s || s.length < 4) continue;
+    out = s.length < SECRET_RUN ? out.split(s).join("[redacted]") : maskRuns(out, s);
+  }
+  return out
+    .replace(/(\b(?:api[_-]?key|key|x-goog-api-key)\s*[=:]\s*["']?)[^&\s"',;]+/gi, "$1[redacted]")
+    .replace(/(Bearer\s+)[^\s"',]+/gi, "$1[redacted]");
 }
 
-const clip = (s: string) => {
+/** Mask every stretch of `text` made of windows of SECRET_RUN characters found in `secret`. */
+function maskRuns(text: string, secret: string): string {
+  const windows = new Set<string>();
+  for (let i = 0; i + SECRET_RUN <= secret.length; i++) windows.add(secret.slice(i, i + SECRET_RUN));
+  let out = "";
+  let maskEnd = -1;
+  for (let i = 0; i + SECRET_RUN <= text.length; i++) {
+    if (!windows.has(text.slice(i, i + SECRET_RUN))) continue;
+    // A window overlapping or touching the last masked stretch extends it.
+    if (i > maskEnd) out += text.slice(Math.max(maskEnd, 0), i) + "[redacted]";
+    maskEnd = i + SECRET_RUN;
+  }
+  return out + text.slice(Math.max(maskEnd, 0));
+}
+
+const clipped = (s: string) => {
   const one = s.replace(/\s+/g, " ").trim();
   return one.length > MAX_MESSAGE ? `${one.slice(0, MAX_MESSAGE)}…` : one;
 };

@@ -1,9 +1,12 @@
 import type { TargetOutcome } from "../graph/executor.js";
+import { printable } from "./escape.js";
 
 /** What a build tells the person watching it; plain lines or a listr2 view, chosen by the CLI. */
 export interface Progress {
   begin(total: number, toRun: number): void;
   start(id: string, action: "generating" | "restoring"): void;
+  /** Its generation is over (the job slot is free); it is being recorded. */
+  generated(id: string): void;
   done(outcome: TargetOutcome): void;
   retry(id: string, attempt: number, delayMs: number, message: string): void;
   note(line: string): void;
@@ -13,6 +16,7 @@ export interface Progress {
 export const silentProgress: Progress = {
   begin() {},
   start() {},
+  generated() {},
   done() {},
   retry() {},
   note() {},
@@ -26,10 +30,14 @@ export class PlainProgress implements Progress {
   private finished = 0;
   private toRun = 0;
 
+  private readonly write: (line: string) => void;
+
   constructor(
-    private readonly write: (line: string) => void,
+    write: (line: string) => void,
     private readonly explain: boolean,
-  ) {}
+  ) {
+    this.write = (line) => write(printable(line));
+  }
 
   begin(total: number, toRun: number): void {
     this.toRun = toRun;
@@ -39,6 +47,8 @@ export class PlainProgress implements Progress {
   start(id: string, action: "generating" | "restoring"): void {
     if (action === "generating") this.write(`[${this.finished}/${this.toRun}] generating ${id}`);
   }
+
+  generated(): void {}
 
   done(o: TargetOutcome): void {
     if (o.status === "fresh") return;
@@ -83,7 +93,9 @@ export class TtyProgress implements Progress {
             p.render();
             await done;
           },
-          rendererOptions: { outputBar: 12, persistentOutput: false },
+          // The output is one whole view, replaced at each render: show only the latest (a
+          // larger bar keeps earlier views above it, stacked).
+          rendererOptions: { outputBar: true, persistentOutput: false },
         },
       ],
       { exitOnError: false, rendererOptions: { lazy: false } },
@@ -97,8 +109,15 @@ export class TtyProgress implements Progress {
     this.render();
   }
 
-  start(id: string): void {
-    this.running.add(id);
+  start(id: string, action: "generating" | "restoring"): void {
+    // Restoring from the cache is no generation: it takes no job slot.
+    if (action === "generating") this.running.add(id);
+    this.render();
+  }
+
+  /** What runs is what holds a job slot: at most -j, not the targets still being recorded too. */
+  generated(id: string): void {
+    this.running.delete(id);
     this.render();
   }
 
@@ -134,6 +153,6 @@ export class TtyProgress implements Progress {
     this.task.title = this.ended
       ? `[${this.finished}/${this.total}] done`
       : `[${this.finished}/${this.total}] building${this.running.size ? ` · ${this.running.size} running` : ""}${eta}`;
-    this.task.output = [...[...this.running].slice(0, 8).map((id) => `… ${id}`), ...this.notes.slice(-4)].join("\n");
+    this.task.output = [...[...this.running].slice(0, 8).map((id) => `… ${id}`), ...this.notes.slice(-4)].map(printable).join("\n");
   }
 }

@@ -1,5 +1,6 @@
 import type { ChargenError, Diagnostic } from "../errors.js";
 import type { TargetStatus } from "../graph/target.js";
+import { workflowCommand } from "./escape.js";
 
 /** One target in the `--json` report (the schema is documented in README.md). */
 export interface TargetReport {
@@ -83,6 +84,5 @@ export function formatSummary(report: Report): string {
 
 /** GitHub Actions annotation at the YAML line of the target's entry. */
 export function annotation(t: TargetReport): string {
-  const message = `${t.id} is ${t.status}: ${t.reasons.join("; ")}`.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-  return `::warning file=${t.source.file},line=${t.source.line}::${message}`;
+  return workflowCommand("warning", { file: t.source.file, line: t.source.line }, `${t.id} is ${t.status}: ${t.reasons.join("; ")}`);
 }

@@ -182,6 +182,11 @@ export class Applier {
     if (ids.length) this.scheduleLockWrite();
   }
 
+  /** The lock on disk is not as chargen writes it (old format, a merge's duplicates): write it at the next flush. */
+  rewriteLock(): void {
+    this.scheduleLockWrite();
+  }
+
   private scheduleLockWrite(): void {
     this.lockDirty = true;
     if (this.lockTimer) return;

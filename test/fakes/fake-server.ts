@@ -11,7 +11,8 @@ import { PNG } from "pngjs";
 export type Fault =
   /** 429 with the provider's own retry hint. */
   | { kind: "rate-limit"; retryAfterMs?: number }
-  | { kind: "status"; status: number }
+  /** A server error; `message` replaces the provider's usual text (e.g. one that echoes the key). */
+  | { kind: "status"; status: number; message?: string }
   /** The connection is destroyed before any answer. */
   | { kind: "drop" }
   | { kind: "safety"; where?: "prompt" | "image" }

@@ -53,7 +53,7 @@ function dialect(validator: Validator | undefined, validations: Map<LoggedReques
         case "rate-limit":
           return json(res, 429, error("Rate limit reached for images per minute.", "requests", "rate_limit_exceeded"), rateLimitHeaders(fault.retryAfterMs ?? 12_000));
         case "status":
-          return json(res, fault.status, error("The server had an error while processing your request. Sorry about that!", "server_error", null));
+          return json(res, fault.status, error(fault.message ?? "The server had an error while processing your request. Sorry about that!", "server_error", null));
         case "safety":
           return json(
             res,

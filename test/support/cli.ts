@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { expect } from "vitest";
+import { readLock, type Lock } from "../../src/cache/lockfile.js";
 import { scratchDir } from "./tmp.js";
 
 /** End-to-end tests run the compiled CLI (npm test builds it first) with the project's Node. */
@@ -102,4 +103,9 @@ export function edit(file: string, from: string | RegExp, to: string): void {
   const next = text.replace(from, to);
   expect(next, `${file} has no ${String(from)}`).not.toBe(text);
   writeFileSync(file, next);
+}
+
+/** The workspace's `chargen.lock` as chargen reads it. */
+export function lockOf(ws: string): Lock {
+  return readLock(join(ws, "chargen.lock")).lock;
 }

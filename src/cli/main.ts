@@ -1,0 +1,229 @@
+/**
+ * chargen's commands, each declared with its options (src/cli/contract.ts): a new command or
+ * option is an entry here, and its parsing, usage errors and help follow from the declaration.
+ */
+import { resolve } from "node:path";
+import type { BuildOptions } from "../commands/build.js";
+import { isChargenError } from "../errors.js";
+import { printable } from "../report/escape.js";
+import { command, commandHelp, commandName, flag, isUsageError, overviewHelp, parseCommand, usageError, valued, type CommandSpec, type GlobalValues } from "./contract.js";
+
+/** Output that ends quietly when its reader goes away (`chargen targets | head -1`). */
+function output(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    closed = true;
+  });
+  return (text) => {
+    if (!closed) stream.write(text);
+  };
+}
+const out = output(process.stdout);
+const err = output(process.stderr);
+
+// Value readers: each names its option and says what it takes, on one line.
+const wholeNumber = (option: string, min: number) => (text: string) => {
+  if (!/^\d+$/.test(text) || Number(text) < min) throw usageError(`${option} takes a whole number of at least ${min}, got "${text}"`);
+  return Number(text);
+};
+const amount = (option: string, what: string) => (text: string) => {
+  if (!/^\d+(\.\d+)?$|^\.\d+$/.test(text.trim())) throw usageError(`${option} takes ${what} (a number, 0 or more), got "${text}"`);
+  return Number(text);
+};
+const providerName = async (text: string) => {
+  const { PROVIDERS } = await import("../providers/catalog.js");
+  if (!Object.hasOwn(PROVIDERS, text)) throw usageError(`--provider: unknown provider "${text}" (known: ${Object.keys(PROVIDERS).join(", ")})`);
+  return text;
+};
+/** gc's own readers of sizes and ages, their errors as usage errors. */
+const gcValue = (reader: "parseSize" | "parseAge") => async (text: string) => {
+  const read = (await import("../commands/gc.js"))[reader];
+  try {
+    return read(text);
+  } catch (e) {
+    throw isChargenError(e) ? usageError(e.message) : e;
+  }
+};
+
+const json = flag("print the result as JSON on stdout");
+const provider = valued("NAME", "use this provider for every target (its default model)", providerName);
+
+/** What every workspace command starts from. */
+const common = (values: GlobalValues & { json?: boolean; provider?: string }) => ({
+  root: resolve(values.dir ?? "."),
+  json: values.json ?? false,
+  out,
+  err,
+  ...(values.provider ? { providerOverride: values.provider } : {}),
+});
+
+const build = command({
+  name: "build",
+  args: "[PATTERN...]",
+  summary: "build stale targets whose ids match the globs (default: all)",
+  arity: { min: 0, max: Infinity },
+  options: {
+    check: flag("decide from the lock and the files only; no provider call, no write; exit 1 if anything is stale"),
+    "dry-run": flag("what would be built, why, and what it would cost; no write", "n"),
+    explain: flag("say which input made each target stale"),
+    json: flag("print the plan (with --check / --dry-run) or the report as JSON on stdout"),
+    jobs: valued("N", "generations in flight at once, across providers (default 8)", wholeNumber("-j, --jobs", 1), "j"),
+    provider,
+    force: flag("overwrite outputs that were modified by hand"),
+    "fail-fast": flag("stop scheduling new work at the first failure"),
+    "max-cost": valued("USD", "start no generation that would take the spend past USD", amount("--max-cost", "an amount in USD")),
+    watch: flag("build, then rebuild what each save makes stale, until Ctrl-C", "w"),
+    debounce: valued("MS", "with --watch: quiet time before a rebuild (default 100)", amount("--debounce", "milliseconds")),
+  },
+  async run(values, patterns) {
+    const startedAt = Date.now();
+    if (values.check && values["dry-run"]) throw usageError("--check and --dry-run do not go together");
+    if (values.watch && (values.check || values["dry-run"] || values.json)) throw usageError("--watch builds: it does not go with --check, --dry-run or --json");
+    const plainOutput = !process.stderr.isTTY || process.env.CI === "true" || values.explain;
+    const options: BuildOptions = {
+      ...common(values),
+      patterns,
+      mode: values.check ? "check" : values["dry-run"] ? "dry-run" : "build",
+      explain: values.explain ?? false,
+      jobs: values.jobs ?? 8,
+      force: values.force ?? false,
+      failFast: values["fail-fast"] ?? false,
+      ...(values["max-cost"] === undefined ? {} : { maxCostUsd: values["max-cost"] }),
+      env: process.env,
+      githubActions: process.env.GITHUB_ACTIONS === "true",
+      progress: async () => {
+        const { PlainProgress, TtyProgress } = await import("../report/progress.js");
+        return plainOutput ? new PlainProgress((l) => err(l + "\n"), values.explain ?? false) : TtyProgress.create();
+      },
+      onInterrupt: (handler) => {
+        process.on("SIGINT", handler);
+        process.on("SIGTERM", handler);
+        return () => {
+          process.off("SIGINT", handler);
+          process.off("SIGTERM", handler);
+        };
+      },
+    };
+    if (values.watch) return (await import("../commands/watch.js")).watch({ ...options, debounceMs: values.debounce ?? 100 });
+    const replayed = (await import("../commands/fast-path.js")).fastPath(options, startedAt);
+    return replayed ?? (await import("../commands/build.js")).runBuild(options);
+  },
+});
+
+const targets = command({
+  name: "targets",
+  args: "[PATTERN...]",
+  summary: "list targets: id, output, source file and line (--json: with references)",
+  arity: { min: 0, max: Infinity },
+  options: { json, provider },
+  async run(values, patterns) {
+    return (await import("../commands/inspect.js")).listTargets({ ...common(values), patterns });
+  },
+});
+
+const why = command({
+  name: "why",
+  args: "ID",
+  summary: "why one target is fresh or stale, input by input, and its key",
+  arity: { min: 1, max: 1 },
+  options: { json, provider },
+  async run(values, [id]) {
+    return (await import("../commands/inspect.js")).why({ ...common(values), patterns: [], id: id! });
+  },
+});
+
+const gc = command({
+  name: "gc",
+  summary: "trim the local cache in .chargen/ (outputs the lock names are always kept)",
+  arity: { min: 0, max: 0 },
+  options: {
+    "max-size": valued("SIZE", "keep the store under this size (default 1GB)", gcValue("parseSize")),
+    "max-age": valued("AGE", "drop outputs older than this, e.g. 30d, 12h (default 30d)", gcValue("parseAge")),
+  },
+  async run(values) {
+    const { gc: trim, parseAge, parseSize } = await import("../commands/gc.js");
+    return trim({ root: resolve(values.dir ?? "."), out, maxBytes: values["max-size"] ?? parseSize("1GB"), maxAgeMs: values["max-age"] ?? parseAge("30d") });
+  },
+});
+
+const help = command({
+  name: "help",
+  args: "[COMMAND]",
+  summary: "this overview, or one command's options",
+  arity: { min: 0, max: 1 },
+  options: {},
+  async run(_values, [name]) {
+    if (name === undefined) {
+      out(overview());
+      return 0;
+    }
+    const spec = COMMANDS.find((c) => c.name === name);
+    if (!spec) throw usageError(unknownCommand(name));
+    out(commandHelp(spec));
+    return 0;
+  },
+});
+
+// Each command has its own option types; the list only needs their shared shape.
+const COMMANDS: readonly CommandSpec<any>[] = [build, targets, why, gc, help];
+
+const unknownCommand = (name: string) => `unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`;
+
+const overview = () =>
+  overviewHelp(
+    COMMANDS,
+    "chargen: build story images from YAML specifications, incrementally.",
+    `Run chargen help COMMAND (or chargen COMMAND --help) for a command's options.
+Every command takes -C, --dir DIR (the workspace folder; default: .). chargen --version prints the version.
+
+Exit codes: 0 done / all fresh, 1 a target failed or (with --check) is not fresh,
+2 usage, configuration or input error, 130 interrupted.
+`,
+  );
+
+/** Run a command line; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const { name, rest } = commandName(argv, COMMANDS);
+  if (name === undefined) {
+    if (rest.includes("--version")) out(`${(await import("../version.js")).VERSION}\n`);
+    else if (rest.includes("--help") || rest.includes("-h")) out(overview());
+    else return usage("no command given");
+    return 0;
+  }
+  const spec = COMMANDS.find((c) => c.name === name);
+  if (!spec) return usage(unknownCommand(name));
+  try {
+    const { values, args } = await parseCommand(spec, rest);
+    if (!values.help) return await spec.run(values, args);
+    out(commandHelp(spec));
+    return 0;
+  } catch (e) {
+    if (isUsageError(e)) return usage(e.message, spec);
+    throw e;
+  }
+}
+
+/** A usage error: one line saying what is wrong, then the usage of the command it concerns. */
+function usage(message: string, spec?: CommandSpec): number {
+  err(`chargen${spec ? ` ${spec.name}` : ""}: ${printable(message)}\n\n${spec ? commandHelp(spec) : overview()}`);
+  return 2;
+}
+
+/** What the process ends with: the command's exit code, or a failure it did not turn into one. */
+export function run(argv: string[]): void {
+  main(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      if (isChargenError(e) && e.kind === "user") {
+        const where = e.details.file ? `${e.details.file}${e.details.line ? `:${e.details.line}` : ""}: ` : "";
+        err(`chargen: ${printable(`${where && !e.message.startsWith(e.details.file ?? "\0") ? where : ""}${e.message}`)}\n`);
+      } else {
+        err(`chargen: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      }
+      process.exitCode = 2;
+    },
+  );
+}
