@@ -35,7 +35,8 @@ function readInventory(src: SourceFile, slug: string): InventoryImage[] {
       const path = str(n, "path");
       if (!id || !path) return [];
       const portrait = get(n, "is_reference_portrait");
-      const producedBy = str(get(n, "provenance"), "target_id");
+      // Our records name their target in `generation`; chargen's first records did in `provenance`.
+      const producedBy = str(get(n, "generation"), "target_id") ?? str(get(n, "provenance"), "target_id");
       return [
         {
           id,
@@ -48,9 +49,13 @@ function readInventory(src: SourceFile, slug: string): InventoryImage[] {
     });
 }
 
-/** The character's identity reference: the flagged portrait, else the first approved image. */
+/**
+ * The character's identity reference: the flagged portrait, else the first approved image that
+ * no target generates. A generated scene is not an identity reference, and taking one would make
+ * the graph depend on the build's own write-back: the next build would rebuild what used it.
+ */
 export function referencePortrait(inventory: InventoryImage[]): InventoryImage | undefined {
-  return inventory.find((i) => i.isReferencePortrait) ?? inventory.find((i) => i.approved);
+  return inventory.find((i) => i.isReferencePortrait) ?? inventory.find((i) => i.approved && !i.producedBy);
 }
 
 export interface ResolvedReferences {

@@ -69,6 +69,17 @@ export class YamlEditor {
     return this.#text;
   }
 
+  /** A function that puts the editor back as it is now: a write-back that fails halfway leaves no partial edit. */
+  checkpoint(): () => void {
+    const [text, doc, edits, verified] = [this.#text, this.#doc, this.#expected.length, this.#verified];
+    return () => {
+      this.#text = text;
+      this.#doc = doc;
+      this.#expected.length = edits;
+      this.#verified = verified;
+    };
+  }
+
   get changed(): boolean {
     return this.#text !== this.#original;
   }
