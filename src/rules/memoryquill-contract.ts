@@ -80,7 +80,7 @@ export const chapterFileSchema = z.looseObject({
         model: nullableText,
         provider_metadata: map.nullable().optional(),
         // The strict reader accepts anything here; ingestion is what reads it (see `ingestedImages`).
-        image_inventory: z.any(),
+        image_inventory: z.any().optional(),
       }),
     )
     .default([]),
@@ -89,14 +89,14 @@ export const chapterFileSchema = z.looseObject({
 export const locationFileSchema = z.looseObject({
   metadata: z.looseObject({ entity_type: z.literal("location-imagery"), slug: text, name: text }).optional(),
   location_visual_anchor: z.looseObject({ materials: z.record(z.string(), text).optional() }).optional(),
-  overview: z.looseObject({ slug: text, image_inventory: z.any() }),
+  overview: z.looseObject({ slug: text, image_inventory: z.any().optional() }),
   zones: z
     .array(
       z.looseObject({
         name: text,
         slug: text,
-        image_inventory: z.any(),
-        images: z.array(z.looseObject({ image_slug: text, description: text, image_inventory: z.any() })).optional(),
+        image_inventory: z.any().optional(),
+        images: z.array(z.looseObject({ image_slug: text, description: text, image_inventory: z.any().optional() })).optional(),
       }),
     )
     .optional(),

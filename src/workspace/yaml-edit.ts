@@ -207,10 +207,13 @@ export class YamlEditor {
     return this.#render({ [key]: value }, col);
   }
 
-  /** Block-style rendering, lines shifted right by `col` (blank lines left empty). */
+  /**
+   * Block-style rendering, lines shifted right by `col` (blank lines left empty). Rendered as
+   * YAML 1.1, which quotes every string a 1.1 reader would take for something else (a timestamp,
+   * `16:9` as a base-60 number, `yes`): the authors' other tools may read the file that way.
+   */
   #render(value: unknown, col: number): string[] {
-    const version = this.#doc.directives?.yaml.version ?? "1.2";
-    const text = new Document(value, { version, aliasDuplicateObjects: false }).toString({ ...this.#style(), lineWidth: 0 });
+    const text = new Document(value, { version: "1.1", aliasDuplicateObjects: false }).toString({ ...this.#style(), lineWidth: 0 });
     const pad = " ".repeat(col);
     return text.replace(/\n$/, "").split("\n").map((l) => (l ? pad + l : l));
   }
