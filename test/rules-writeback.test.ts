@@ -247,5 +247,23 @@ describe("chapter write-back", () => {
     expect(entry).toMatchObject({ file_name: "ch01-img-01.png", file_path: "images/ch01-img-01.png", provider: "placeholder", model: "placeholder-1" });
     // The written provider/model do not become inputs: the next plan still asks for the file's defaults.
     expect(spec(plan(root), s.id).requested).toMatchObject({ provider: "openai", model: "dall-e-3" });
+    // Ingestion reads only the entry's image_inventory: the image is recorded there too, and logged.
+    expect(entry.image_inventory).toMatchObject([
+      { id: "ch01-img-01", path: "images/ch01-img-01.png", type: "generated", status: "approved", prompt_spec_slug: "ch01-img-01", generation: { target_id: s.id } },
+    ]);
+    expect(parse(readFile(root, "chapters/ch01-the-salt-road/imagery.runs.yaml"))).toMatchObject({ entity_type: "chapter", runs: [{ target_id: s.id }] });
+  });
+
+  it("never replaces an output field someone already filled in (a hand record of an earlier image)", () => {
+    const root = copyWorkspace();
+    const file = "chapters/ch01-the-salt-road/imagery.yaml";
+    const hand = ['    generated_at: "2025-06-01T10:00:00Z"', '    file_name: null', '    file_path: "ARCHIVED_IMAGES/ch01-img-01-old.png" # by hand'];
+    const text = readFile(root, file).replace("    generated_at: null\n    file_name: null\n    file_path: null", hand.join("\n"));
+    writeFile(root, file, text);
+    const s = spec(plan(root), "chapters/ch01-the-salt-road/ch01-img-01");
+    applyWriteBack(root, ruleNamed("chapter-images"), outcomeFor(s, "key-1"));
+    const after = readFile(root, file);
+    expect(after).toContain(`${hand[0]}\n    file_name: ch01-img-01.png\n${hand[2]}\n`);
+    expect(parse(after).images[0]).toMatchObject({ provider: "placeholder", image_inventory: [{ path: "images/ch01-img-01.png" }] });
   });
 });
