@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fg from "fast-glob";
 import { parse } from "yaml";
@@ -38,6 +38,25 @@ function yamlTexts(root: string): Map<string, string> {
 
 const runsOf = (root: string, entity: string) => parse(readFileSync(join(root, entity, "imagery.runs.yaml"), "utf8")).runs as { target_id: string }[];
 const entityOf = (id: string) => id.split("/").slice(0, 2).join("/");
+
+describe("the test's stand-ins for MemoryQuill's readers", () => {
+  it("changedRecords names what changed among values that were set, and allows appends and filled-in empties", () => {
+    expect(changedRecords("a: 1 # x\nb: [x]\nc: null\nd: {}\n", "a: 1 # x\nb: [x, y]\nc: 3\nd: {k: v}\n")).toEqual([]);
+    expect(changedRecords('a: "1"\nb: [x, z]\n', "a: 1\nb: [y, z]\n")).toEqual([".a", ".b[0]"]);
+  });
+
+  it("ingestedImages applies the publishing step's filters: approved characters only, no placeholders, files that exist", () => {
+    const ws = scratchDir("chargen-ingest-");
+    const record = (id: string, extra: string) => `  - {id: ${id}, path: images/${id}.png${extra}}\n`;
+    mkdirSync(join(ws, "characters/ada/images"), { recursive: true });
+    for (const f of ["ok", "draft", "none", "ph"]) writeFileSync(join(ws, `characters/ada/images/${f}.png`), "x");
+    writeFileSync(
+      join(ws, "characters/ada/imagery.yaml"),
+      "image_inventory:\n" + record("ok", ", status: approved") + record("draft", ", status: draft") + record("none", "") + record("ph", ", status: approved, type: placeholder") + record("gone", ", status: approved"),
+    );
+    expect([...ingestedImages(ws)]).toEqual(["characters/ada/images/ok.png"]);
+  });
+});
 
 describe("write-back, end to end, as MemoryQuill's readers read it", () => {
   it("records every kind where its reader looks, keeps every file valid and every earlier record as it was, and converges", async () => {
