@@ -263,7 +263,7 @@ describe("chapter write-back", () => {
     const s = spec(plan(root), "chapters/ch01-the-salt-road/ch01-img-01");
     applyWriteBack(root, ruleNamed("chapter-images"), outcomeFor(s, "key-1"));
     const after = readFile(root, file);
-    expect(after).toContain(`${hand[0]}\n    file_name: ch01-img-01.png\n${hand[2]}\n`);
+    expect(after).toContain(`${hand[0]}\n    file_name: "ch01-img-01.png"\n${hand[2]}\n`);
     expect(parse(after).images[0]).toMatchObject({ provider: "placeholder", image_inventory: [{ path: "images/ch01-img-01.png" }] });
   });
 });

@@ -318,3 +318,16 @@ describe("rendering for YAML 1.1 readers", () => {
     expect(out).toBe('entry:\n  at: "2026-03-01T12:00:00.000Z"\n  aspect: "16:9"\n  size: 1792x1024\n  flag: "yes"\n  "n": 3\n');
   });
 });
+
+describe("quoting like the file", () => {
+  test("a file whose string values are double-quoted gets double-quoted values (keys plain, numbers as numbers)", () => {
+    const src = 'entity_type: "character"\nslug: "ada"\nimage_inventory:\n  - id: "ada-portrait"\n    path: "images/portrait.png"\n';
+    const out = edited(src, (e) => e.append(["image_inventory"], { id: "scene", path: "images/scene.png", n: 2, notes: "line one\nline two" }));
+    expect(out).toBe(`${src}  - id: "scene"\n    path: "images/scene.png"\n    "n": 2\n    notes: "line one\\nline two"\n`);
+  });
+
+  test("a hand-written file with mostly plain strings keeps plain ones", () => {
+    const src = 'title: Lantern Keepers\nslug: "lk"\nmood: quiet\n';
+    expect(edited(src, (e) => e.set([], "by", "chargen"))).toBe(`${src}by: chargen\n`);
+  });
+});
