@@ -76,7 +76,7 @@ describe("write-back, end to end, as MemoryQuill's readers read it", () => {
 
     // Nothing anyone recorded before changed: only appended records and filled-in empty fields.
     for (const [file, text] of before) expect(changedRecords(text, after.get(file)!), file).toEqual([]);
-    expect(after.get(CHAPTER)).toContain('    file_path: "ARCHIVED_IMAGES/ch01-img-02-old.png" # kept by hand\n');
+    expect(after.get(CHAPTER)).toContain('    file_path: "ARCHIVED_IMAGES/ch01-img-02-old.png" # kept by hand\n    provider: "gpt-image-1.5"\n    model: "gpt-image-1.5"\n    provider_metadata: {}\n');
     const earlierLog = before.get("characters/ivo-marsh/imagery.runs.yaml")!;
     expect(after.get("characters/ivo-marsh/imagery.runs.yaml")!.startsWith(earlierLog)).toBe(true);
 

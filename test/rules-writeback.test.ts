@@ -254,16 +254,24 @@ describe("chapter write-back", () => {
     expect(parse(readFile(root, "chapters/ch01-the-salt-road/imagery.runs.yaml"))).toMatchObject({ entity_type: "chapter", runs: [{ target_id: s.id }] });
   });
 
-  it("never replaces an output field someone already filled in (a hand record of an earlier image)", () => {
+  it("leaves an entry that already records an image (a hand record) byte for byte, and records the new image in its inventory", () => {
     const root = copyWorkspace();
     const file = "chapters/ch01-the-salt-road/imagery.yaml";
-    const hand = ['    generated_at: "2025-06-01T10:00:00Z"', '    file_name: null', '    file_path: "ARCHIVED_IMAGES/ch01-img-01-old.png" # by hand'];
-    const text = readFile(root, file).replace("    generated_at: null\n    file_name: null\n    file_path: null", hand.join("\n"));
+    const hand = [
+      '    generated_at: "2025-06-01T10:00:00Z"',
+      "    file_name: null",
+      '    file_path: "ARCHIVED_IMAGES/ch01-img-01-old.png" # by hand',
+      "    provider: null",
+      "    model: null",
+      "    provider_metadata: {}",
+      "",
+    ].join("\n");
+    const text = readFile(root, file).replace("    generated_at: null\n    file_name: null\n    file_path: null\n    provider: null\n    model: null\n    provider_metadata: {}\n", hand);
     writeFile(root, file, text);
     const s = spec(plan(root), "chapters/ch01-the-salt-road/ch01-img-01");
     applyWriteBack(root, ruleNamed("chapter-images"), outcomeFor(s, "key-1"));
     const after = readFile(root, file);
-    expect(after).toContain(`${hand[0]}\n    file_name: "ch01-img-01.png"\n${hand[2]}\n`);
-    expect(parse(after).images[0]).toMatchObject({ provider: "placeholder", image_inventory: [{ path: "images/ch01-img-01.png" }] });
+    expect(after).toContain(hand);
+    expect(parse(after).images[0].image_inventory).toMatchObject([{ path: "images/ch01-img-01.png", generation: { target_id: s.id } }]);
   });
 });

@@ -146,11 +146,13 @@ export function negativeTerms(...texts: (string | undefined)[]): string[] {
 
 /**
  * The output fields of a chapter image entry, as the MemoryQuill files name them (path relative
- * to the YAML's folder), each set only where the entry has none yet: a value already there is
- * someone's record (a hand-entered earlier image) and is never replaced.
+ * to the YAML's folder), each set only where empty, and only on an entry that records no image
+ * yet: one that already names a file (a hand record of an earlier image) describes that image,
+ * and is left byte for byte as it is.
  */
 export function fillOutputFields(editor: YamlEditor, entryPath: YamlPath, outcome: BuildOutcome, sourceFile: string): void {
   const entry = editor.doc.getIn(entryPath, true);
+  if (["generated_at", "file_name", "file_path"].some((k) => !isEmpty(get(entry, k)))) return;
   const fields: Record<string, unknown> = {
     generated_at: outcome.generatedAt,
     file_name: posix.basename(outcome.output),
