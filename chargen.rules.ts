@@ -35,9 +35,10 @@ export default defineRules({
     // consistency: true opens every chapter image's prompt with the chapter's visual_thesis and
     // color_palette. Off by default: a ready prompt_used is then sent exactly as written.
     chapterImages({ style, maxReferencesPerCharacter: 2, consistency: false }),
-    // Each scene gets the character's reference portrait; its image is recorded in the character's
-    // image_inventory (status "draft") and in characters/<slug>/imagery.runs.yaml.
-    characterScenes({ style, defaults: { size: "1024x1536", aspectRatio: "2:3" }, inventoryStatus: "draft" }),
+    // Each scene gets the character's reference portrait. Every rule records a finished image where
+    // MemoryQuill's readers look for it (an image_inventory record, status "approved": the publishing
+    // step uploads only those; `inventoryStatus` changes it) and logs a run in the entity's imagery.runs.yaml.
+    characterScenes({ style, defaults: { size: "1024x1536", aspectRatio: "2:3" } }),
     locationImages({ style, maxReferencesPerCharacter: 1, visualAnchor: true }),
   ],
 

@@ -23,13 +23,16 @@ export { get, items, js, pick, pickJs, pickNode, pickStrings, str, strings } fro
 export { characterInventory, depictedReferences, referencePortrait, resolveCharacterReferences } from "./rules/references.js";
 export {
   appendOnce,
-  applyGenerationFields,
+  appendRecord,
   avoided,
   describeStructure,
+  fillOutputFields,
   generationDefaults,
+  inventoryRecord,
   negativeTerms,
-  records,
   requestedFrom,
+  type RecordContent,
 } from "./rules/rule-kit.js";
+export { contractFor, contractViolation, keepingContract } from "./rules/memoryquill-contract.js";
 export { logRun } from "./rules/runs-log.js";
 export { SlugScope, slugify } from "./rules/slug.js";

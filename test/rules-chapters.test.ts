@@ -115,6 +115,16 @@ describe("chapter images", () => {
     ]);
   });
 
+  it("never takes a scene chargen generated as a character's portrait: a build's own write-back must not change its graph", () => {
+    const root = workspaceWith({
+      "chapters/c/imagery.yaml": "images:\n  - custom_id: c-1\n    prompt_used: Ada.\n    depicts_characters: [ada]\n",
+      "characters/ada/imagery.yaml":
+        "image_inventory:\n  - {id: scene, path: images/scene.png, status: approved, generation: {target_id: characters/ada/scene}}\n  - {id: ada-old, path: images/old.png, status: approved}\n",
+      "characters/ada/images/old.png": "x",
+    });
+    expect(spec(plan(root), "chapters/c/c-1").references.map((r) => r.assetId)).toEqual(["ada-old"]);
+  });
+
   it("names entries it cannot use", () => {
     const root = workspaceWith({
       "chapters/c/imagery.yaml": "images:\n  - custom_id: c-1\n    scene_mood: somber\n  - no map\n  - visual_description: no id\n",

@@ -26,7 +26,7 @@ describe("YamlEditor.set", () => {
       [
         "images:",
         "  - custom_id: hero",
-        "    generated_at: 2024-05-01T10:00:00Z  # filled later",
+        "    generated_at: \"2024-05-01T10:00:00Z\"  # filled later",
         "    file_path: out/hero.png",
         "",
       ].join("\n"),
@@ -78,7 +78,7 @@ describe("YamlEditor.set", () => {
       e.set([], "d", []);
       e.set([], "e", [{ n: 1 }]);
     });
-    expect(out).toBe("a: x\nb:\n  k: 1\nc:\n  z:\n    - 1\nd: []\ne:\n  - n: 1\n");
+    expect(out).toBe("a: x\nb:\n  k: 1\nc:\n  z:\n    - 1\nd: []\ne:\n  - \"n\": 1\n");
   });
 
   test("an empty value followed by a comment", () => {
@@ -127,7 +127,7 @@ describe("YamlEditor.set", () => {
   test("documents starting with ---", () => {
     const src = "---\n# header\ntitle: Lantern Keepers\n";
     expect(edited(src, (e) => e.set([], "generated_at", "2024-05-01"))).toBe(
-      "---\n# header\ntitle: Lantern Keepers\ngenerated_at: 2024-05-01\n",
+      "---\n# header\ntitle: Lantern Keepers\ngenerated_at: \"2024-05-01\"\n",
     );
     expect(edited("---\n", (e) => e.set([], "a", 1))).toBe("---\na: 1\n");
   });
@@ -212,7 +212,7 @@ describe("YamlEditor.set", () => {
   test("setAll sets several keys of an entry in one edit, replacing and adding", () => {
     const src = ["images:", "  - custom_id: a  # first", "    generated_at: null", "    provider: null", "", "  - custom_id: b", ""].join("\n");
     const out = edited(src, (e) => e.setAll(["images", 0], { generated_at: "2026-01-01", provider: "placeholder", file_name: "a.png" }));
-    expect(out).toBe(["images:", "  - custom_id: a  # first", "    generated_at: 2026-01-01", "    provider: placeholder", "    file_name: a.png", "", "  - custom_id: b", ""].join("\n"));
+    expect(out).toBe(["images:", "  - custom_id: a  # first", "    generated_at: \"2026-01-01\"", "    provider: placeholder", "    file_name: a.png", "", "  - custom_id: b", ""].join("\n"));
   });
 });
 
@@ -309,5 +309,25 @@ describe("YamlEditor.parse and round trip", () => {
     expect(c.kind).toBe("user");
     expect(c.details).toMatchObject({ file: "story.yaml", line: 4 });
     expect(c.details.column).toBeTypeOf("number");
+  });
+});
+
+describe("rendering for YAML 1.1 readers", () => {
+  test("quotes strings a 1.1 reader would take for a date, a base-60 number or a boolean; the data is unchanged", () => {
+    const out = edited("entry: {}\n", (e) => e.set([], "entry", { at: "2026-03-01T12:00:00.000Z", aspect: "16:9", size: "1792x1024", flag: "yes", n: 3 }));
+    expect(out).toBe('entry:\n  at: "2026-03-01T12:00:00.000Z"\n  aspect: "16:9"\n  size: 1792x1024\n  flag: "yes"\n  "n": 3\n');
+  });
+});
+
+describe("quoting like the file", () => {
+  test("a file whose string values are double-quoted gets double-quoted values (keys plain, numbers as numbers)", () => {
+    const src = 'entity_type: "character"\nslug: "ada"\nimage_inventory:\n  - id: "ada-portrait"\n    path: "images/portrait.png"\n';
+    const out = edited(src, (e) => e.append(["image_inventory"], { id: "scene", path: "images/scene.png", n: 2, notes: "line one\nline two" }));
+    expect(out).toBe(`${src}  - id: "scene"\n    path: "images/scene.png"\n    "n": 2\n    notes: "line one\\nline two"\n`);
+  });
+
+  test("a hand-written file with mostly plain strings keeps plain ones", () => {
+    const src = 'title: Lantern Keepers\nslug: "lk"\nmood: quiet\n';
+    expect(edited(src, (e) => e.set([], "by", "chargen"))).toBe(`${src}by: chargen\n`);
   });
 });

@@ -1,20 +1,26 @@
 import { isMap, isScalar, isSeq, type Node } from "yaml";
 import type { Rule } from "./api.js";
+import { keepingContract } from "./memoryquill-contract.js";
 import { part, type PromptPart } from "./prompt-ir.js";
 import { depictedReferences } from "./references.js";
 import {
-  applyGenerationFields,
+  appendRecord,
   avoided,
   describeStructure,
   entriesAt,
+  fillOutputFields,
   flatten,
   generationDefaults,
   imageExtension,
+  inventoryRecord,
   labelled,
   mistyped,
+  prose,
   refuseUnsafeName,
   requestedFrom,
+  type RecordContent,
 } from "./rule-kit.js";
+import { logRun } from "./runs-log.js";
 import { gluePrompt, styleGlue, type StyleGlue } from "./style.js";
 import { get, items, js, shapeOf, str, strings } from "./yaml-access.js";
 
@@ -28,6 +34,8 @@ export interface ChapterImageOptions {
   consistency?: boolean;
   /** The style glue shared by all rules (see `styleGlue`). Default: `styleGlue()`. */
   style?: StyleGlue;
+  /** `status` of the `image_inventory` record a generated image gets. Default "approved": the publishing step uploads only those. */
+  inventoryStatus?: "approved" | "draft" | "archived" | "rejected";
 }
 
 const RULE = "chapter-images";
@@ -58,6 +66,7 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
           return ref && refuseUnsafeName(file, ctx, get(c, "ref"), `characters[${i}].ref`, ref) ? [] : [[ref, c] as const];
         }),
       );
+      const moments = new Map(items(root, "moments").map((m) => [str(m, "id") ?? "", m]));
       const lead = options.consistency ? consistencyBlock(meta) : [];
       entriesAt(file, ctx, root, "images", "image entries").forEach((entry, index) => {
         const at = file.position(entry);
@@ -103,17 +112,45 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
           ...(refs.unlisted.length ? { unlisted: refs.unlisted } : {}),
           requested,
           output: `chapters/${folder}/images/${customId}.${imageExtension(requested, ctx.rules)}`,
-          writeBack: { customId },
+          writeBack: { customId, record: recordContent(entry, customId, moments) } satisfies ChapterWriteBack,
         });
       });
     },
     writeBack({ outcome, edit }) {
-      const editor = edit(outcome.target.source.file);
-      const customId = (outcome.target.writeBack as { customId: string }).customId;
+      const file = outcome.target.source.file;
+      const { customId, record } = outcome.target.writeBack as unknown as ChapterWriteBack;
+      const editor = edit(file);
       const index = items(editor.doc.contents, "images").findIndex((n) => str(n, "custom_id") === customId);
-      if (index < 0) return; // the entry was removed while it was being generated
-      applyGenerationFields(editor, ["images", index], outcome, outcome.target.source.file);
+      // Ingestion reads only the entry's image_inventory; the entry-level fields are for the author.
+      if (index >= 0) {
+        keepingContract(editor, () => {
+          fillOutputFields(editor, ["images", index], outcome, file);
+          appendRecord(editor, ["images", index, "image_inventory"], inventoryRecord(outcome, file, record, options.inventoryStatus ?? "approved"));
+        });
+      }
+      const folder = file.split("/")[1]!;
+      logRun(edit(`chapters/${folder}/imagery.runs.yaml`), { type: "chapter", slug: folder }, outcome, { rule: RULE, source_file: file, custom_id: customId });
     },
+  };
+}
+
+interface ChapterWriteBack {
+  customId: string;
+  record: RecordContent;
+}
+
+/** Title, description and alt text of a chapter image, from its moment and its own fields. */
+function recordContent(entry: Node, customId: string, moments: Map<string, Node>): RecordContent {
+  const title = str(moments.get(str(entry, "source_moment") ?? ""), "title") ?? customId;
+  const description = prose(str(entry, "visual_description")) ?? prose(str(entry, "prompt_used")) ?? title;
+  const imageType = str(entry, "image_type");
+  return {
+    title,
+    description,
+    altText: prose(str(entry, "visual_hook")) ?? title,
+    tags: strings(entry, "tags"),
+    ...(imageType ? { imageType } : {}),
+    promptSpecSlug: customId,
   };
 }
 

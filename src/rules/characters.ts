@@ -4,11 +4,12 @@ import type { YamlEditor } from "../workspace/yaml-edit.js";
 import type { BuildOutcome, Rule } from "./api.js";
 import { part } from "./prompt-ir.js";
 import { characterImageryFile, depictedReferences, resolveCharacterReferences } from "./references.js";
-import { entriesAt, generationDefaults, imageExtension, labelled, mistyped, records, refuseUnsafeName, relativeTo, requestedFrom } from "./rule-kit.js";
+import { keepingContract } from "./memoryquill-contract.js";
+import { appendRecord, entriesAt, generationDefaults, imageExtension, inventoryRecord, labelled, mistyped, prose, refuseUnsafeName, requestedFrom, type RecordContent } from "./rule-kit.js";
 import { logRun } from "./runs-log.js";
 import { SlugScope, slugify } from "./slug.js";
 import { gluePrompt, styleGlue, type StyleGlue } from "./style.js";
-import { get, items, pickStrings, shapeOf, str, strings } from "./yaml-access.js";
+import { get, pickStrings, shapeOf, str, strings } from "./yaml-access.js";
 
 export interface CharacterSceneOptions {
   /** The style glue shared by all rules (see `styleGlue`). Default: `styleGlue()`. */
@@ -18,10 +19,11 @@ export interface CharacterSceneOptions {
   /** Size and aspect when neither the scene nor the file says. Default 1024x1536, 2:3 (portrait). */
   defaults?: Pick<RequestedSettings, "size" | "aspectRatio">;
   /**
-   * `status` of the `image_inventory` entry a generated scene gets. Default "draft": not
-   * "approved", so a new image never silently becomes the reference portrait of other images.
+   * `status` of the `image_inventory` record a generated scene gets. Default "approved": the
+   * publishing step uploads only those. (A generated scene never becomes a character's
+   * reference portrait: see `referencePortrait`.)
    */
-  inventoryStatus?: string;
+  inventoryStatus?: "approved" | "draft" | "archived" | "rejected";
   /** Log every generation to `characters/<slug>/imagery.runs.yaml`. Default true. */
   runsLog?: boolean;
 }
@@ -32,9 +34,10 @@ const RULE = "character-scenes";
 
 interface SceneWriteBack {
   slug: string;
-  scene: string;
   title: string;
-  tags: string[];
+  /** Written as the appearance of a character imagery file the write-back has to start. */
+  summary: string | null;
+  record: RecordContent;
 }
 
 /**
@@ -112,7 +115,19 @@ export function characterScenes(options: CharacterSceneOptions = {}): Rule {
         const asked = requestedFrom(defaults, scene, scene);
         // The default frame only when the scene names neither size nor aspect: half of one would contradict the other.
         const requested = asked.size || asked.aspectRatio ? asked : { ...sizeDefaults, ...asked };
-        const writeBack: SceneWriteBack = { slug, scene: sceneSlug, title, tags: strings(scene, "tags") };
+        const sceneText = str(scene, "scene");
+        const setting = str(scene, "setting");
+        const writeBack: SceneWriteBack = {
+          slug,
+          title,
+          summary: summary ?? null,
+          record: {
+            title,
+            description: prose(sceneText) ?? title,
+            altText: `${name}: ${title}${setting ? `, ${prose(setting)}` : ""}`,
+            tags: strings(scene, "tags"),
+          },
+        };
         const unresolved = [...own.unresolved, ...others.unresolved];
         ctx.emit({
           id,
@@ -129,60 +144,28 @@ export function characterScenes(options: CharacterSceneOptions = {}): Rule {
     },
     writeBack({ outcome, edit }) {
       const data = outcome.target.writeBack as unknown as SceneWriteBack;
-      recordInInventory(edit(characterImageryFile(data.slug)), data, outcome, options.inventoryStatus ?? "draft");
+      recordInInventory(edit(characterImageryFile(data.slug)), data, outcome, options.inventoryStatus ?? "approved");
       if (options.runsLog ?? true) {
-        logRun(edit(`characters/${data.slug}/imagery.runs.yaml`), { type: "character", slug: data.slug }, outcome, {
+        // `chapter`, as the earlier tool wrote every character log (the readers know no other value but `location`).
+        logRun(edit(`characters/${data.slug}/imagery.runs.yaml`), { type: "chapter", slug: data.slug }, outcome, {
           rule: RULE,
           source_file: outcome.target.source.file,
           scene_title: data.title,
-          tags: data.tags,
+          tags: data.record.tags,
         });
       }
     },
   };
 }
 
-/**
- * One `image_inventory` entry per scene target: appended the first time, updated in place when
- * the scene is regenerated (the file at its path was replaced), untouched when it already
- * records this key (a write-back applied again after a crash).
- */
+/** The scene's record in the character's `image_inventory`, where ingestion reads it; the file is started if the character has none. */
 function recordInInventory(editor: YamlEditor, data: SceneWriteBack, outcome: BuildOutcome, status: string): void {
-  const file = characterImageryFile(data.slug);
-  const path = relativeTo(file, outcome.output);
-  if (editor.doc.contents === null || editor.doc.contents === undefined) {
-    editor.set([], "entity_type", "character");
-    editor.set([], "slug", data.slug);
-  }
-  const inventory = items(editor.doc.contents, "image_inventory");
-  const index = inventory.findIndex((n) => str(get(n, "provenance"), "target_id") === outcome.target.id);
-  const provenance = {
-    source: "chargen",
-    created_at: outcome.generatedAt,
-    target_id: outcome.target.id,
-    key: outcome.key,
-    provider: outcome.settings.provider,
-    model: outcome.settings.model,
-  };
-  if (index >= 0) {
-    if (records(inventory[index]!, outcome.target.id, outcome.key, ["provenance"])) return;
-    const at = ["image_inventory", index];
-    editor.set(at, "path", path);
-    editor.set(at, "status", status);
-    if (isMap(get(inventory[index], "provenance"))) {
-      for (const [k, v] of Object.entries(provenance)) editor.set([...at, "provenance"], k, v);
-    } else editor.set(at, "provenance", provenance);
-    return;
-  }
-  const ids = new Set(inventory.map((n) => str(n, "id")));
-  let id = `${data.slug}-${data.scene}`;
-  for (let n = 2; ids.has(id); n++) id = `${data.slug}-${data.scene}-${n}`;
-  editor.append(["image_inventory"], {
-    id,
-    path,
-    type: "generated",
-    status,
-    content: { title: data.title, ...(data.tags.length ? { tags: data.tags } : {}) },
-    provenance,
+  keepingContract(editor, () => {
+    if (editor.doc.contents === null || editor.doc.contents === undefined) {
+      editor.set([], "entity_type", "character");
+      editor.set([], "slug", data.slug);
+      editor.set([], "appearance", data.summary ?? "");
+    }
+    appendRecord(editor, ["image_inventory"], inventoryRecord(outcome, characterImageryFile(data.slug), data.record, status));
   });
 }

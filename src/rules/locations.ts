@@ -1,25 +1,26 @@
-import { posix } from "node:path";
 import { isMap, isSeq, type Node } from "yaml";
-import type { BuildOutcome, Rule } from "./api.js";
+import type { Rule } from "./api.js";
 import { locationEntries, type LocationEntry } from "./location-shapes.js";
 import { part, type PromptPart } from "./prompt-ir.js";
 import { depictedReferences, depictedSlug } from "./references.js";
+import { keepingContract } from "./memoryquill-contract.js";
 import {
-  appendOnce,
+  appendRecord,
   avoided,
   describeStructure,
   flatten,
   generationDefaults,
   imageExtension,
+  inventoryRecord,
   labelled,
   mistyped,
   prose,
-  records,
-  relativeTo,
   requestedFrom,
+  type RecordContent,
   stringsIn,
   withoutKey,
 } from "./rule-kit.js";
+import { logRun } from "./runs-log.js";
 import { gluePrompt, styleGlue, type StyleGlue, type StyleKind } from "./style.js";
 import { get, pick, pickJs, pickNode, pickStrings, str, strings } from "./yaml-access.js";
 
@@ -30,6 +31,8 @@ export interface LocationImageOptions {
   maxReferencesPerCharacter?: number;
   /** Add the file's `location_visual_anchor` to compiled prompts. Default true. */
   visualAnchor?: boolean;
+  /** `status` of the `image_inventory` record a generated image gets. Default "approved": the publishing step uploads only those. */
+  inventoryStatus?: "approved" | "draft" | "archived" | "rejected";
 }
 
 /** Bump when the location prompt rendering changes. */
@@ -40,8 +43,8 @@ const RULE = "location-images";
  * Location imagery: `locations/<slug>/imagery.yaml` (overview, zones[] with or without nested
  * images[], beat_images[]) and the older `locations/<slug>/location-imagery.yaml` (overview,
  * parts[]). Ids `locations/<slug>/overview`, `.../zones/<zone>[/<image>]`, `.../beats/<beat>`;
- * outputs mirror them under `locations/<slug>/images/`. Write-back appends to the entry's
- * `generated_images`.
+ * outputs mirror them under `locations/<slug>/images/`. Write-back appends a record to the
+ * entry's `image_inventory` and a run to `locations/<slug>/imagery.runs.yaml`.
  */
 export function locationImages(options: LocationImageOptions = {}): Rule {
   const style = options.style ?? styleGlue();
@@ -98,18 +101,43 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
           ...(refs.unresolved.length ? { unresolved: refs.unresolved } : {}),
           requested,
           output: `locations/${slug}/images/${e.id}.${imageExtension(requested, ctx.rules)}`,
-          writeBack: { entry: e.id },
+          writeBack: { entry: e.id, record: recordContent(e, locationName, context) } satisfies LocationWriteBack,
         });
       }
     },
     writeBack({ outcome, edit }) {
       const file = outcome.target.source.file;
+      const { entry, record } = outcome.target.writeBack as unknown as LocationWriteBack;
       const editor = edit(file);
-      const entryId = (outcome.target.writeBack as { entry: string }).entry;
-      const found = locationEntries(editor.doc.contents).entries.find((e) => e.id === entryId);
-      if (!found) return; // the entry was removed while it was being generated
-      appendOnce(editor, [...found.path, "generated_images"], generatedImage(outcome, file), (n) => records(n, outcome.target.id, outcome.key));
+      const found = locationEntries(editor.doc.contents).entries.find((e) => e.id === entry);
+      // Every kind's record goes to its own entry's image_inventory, where ingestion reads it (a nested
+      // zone image's, not its zone's; a beat's, though nothing reads beats yet).
+      if (found) {
+        keepingContract(editor, () => appendRecord(editor, [...found.path, "image_inventory"], inventoryRecord(outcome, file, record, options.inventoryStatus ?? "approved")));
+      }
+      const slug = file.split("/")[1]!;
+      logRun(edit(`locations/${slug}/imagery.runs.yaml`), { type: "location", slug }, outcome, { rule: RULE, source_file: file, entry });
     },
+  };
+}
+
+interface LocationWriteBack {
+  entry: string;
+  record: RecordContent;
+}
+
+/** Title, description and alt text of a location image, from its own fields (a nested image's zone, the location). */
+function recordContent(e: LocationEntry, locationName: string, context: Node[]): RecordContent {
+  const title = pick(e.fields, "title", "name", "zone_name", "beat_title", "beat_name") ?? e.id.split("/").at(-1)!;
+  const imageType = pick(e.fields, "image_type");
+  const specSlug = pick(e.fields, "image_slug", "slug", "zone_slug", "zone_id", "beat_slug", "beat_id");
+  return {
+    title,
+    description: prose(pick(e.fields, "visual_description", "description", "narrative_context")) ?? title,
+    altText: subject(e, locationName) || title,
+    tags: pickStrings(context, "tags"),
+    ...(imageType ? { imageType } : {}),
+    ...(specSlug ? { promptSpecSlug: specSlug } : {}),
   };
 }
 
@@ -219,20 +247,6 @@ function fillTemplate(template: string | undefined, sources: (Node | undefined)[
     return whole;
   });
   return { text, unfilled };
-}
-
-/** One `generated_images` item; the path is relative to the location folder, like the file's own. */
-function generatedImage(outcome: BuildOutcome, file: string): Record<string, unknown> {
-  return {
-    target_id: outcome.target.id,
-    key: outcome.key,
-    generated_at: outcome.generatedAt,
-    file_name: posix.basename(outcome.output),
-    file_path: relativeTo(file, outcome.output),
-    provider: outcome.settings.provider,
-    model: outcome.settings.model,
-    provider_metadata: { ...outcome.metadata, ...(outcome.costUsd === undefined ? {} : { cost_usd: outcome.costUsd }) },
-  };
 }
 
 function joinList(value: unknown): unknown {

@@ -42,7 +42,8 @@ function readInventory(src: SourceFile, slug: string): InventoryImage[] {
       const path = str(n, "path");
       if (!id || !path) return [];
       const portrait = get(n, "is_reference_portrait");
-      const producedBy = str(get(n, "provenance"), "target_id");
+      // Our records name their target in `generation`; chargen's first records did in `provenance`.
+      const producedBy = str(get(n, "generation"), "target_id") ?? str(get(n, "provenance"), "target_id");
       const resolved = resolveInside(`characters/${slug}`, path);
       return [
         {
@@ -64,7 +65,7 @@ function readInventory(src: SourceFile, slug: string): InventoryImage[] {
  * of every scene after it, and the next build would build them all again.
  */
 export function referencePortrait(inventory: InventoryImage[]): InventoryImage | undefined {
-  return inventory.find((i) => i.isReferencePortrait) ?? inventory.find((i) => i.approved && !i.generated);
+  return inventory.find((i) => i.isReferencePortrait) ?? inventory.find((i) => i.approved && !i.generated && !i.producedBy);
 }
 
 export interface ResolvedReferences {

@@ -1,6 +1,7 @@
 import { posix } from "node:path";
-import { isMap, type Node } from "yaml";
-import type { RequestedSettings } from "../graph/target.js";
+import { isMap, isScalar, isSeq, type Node } from "yaml";
+import { ChargenError } from "../errors.js";
+import type { ModelSettings, RequestedSettings } from "../graph/target.js";
 import { IMAGE_FORMATS, type ImageFormat } from "../providers/types.js";
 import { unsafeName } from "../workspace/boundary.js";
 import type { YamlEditor, YamlPath } from "../workspace/yaml-edit.js";
@@ -175,16 +176,32 @@ export function negativeTerms(...texts: (string | undefined)[]): string[] {
   return out;
 }
 
-/** The output fields of a chapter image entry, as the MemoryQuill files name them; paths relative to the YAML's folder. */
-export function applyGenerationFields(editor: YamlEditor, entryPath: YamlPath, outcome: BuildOutcome, sourceFile: string): void {
-  editor.setAll(entryPath, {
+/**
+ * The output fields of a chapter image entry, as the MemoryQuill files name them (path relative
+ * to the YAML's folder), each set only where empty, and only on an entry that records no image
+ * yet: one that already names a file (a hand record of an earlier image) describes that image,
+ * and is left byte for byte as it is.
+ */
+export function fillOutputFields(editor: YamlEditor, entryPath: YamlPath, outcome: BuildOutcome, sourceFile: string): void {
+  const entry = editor.doc.getIn(entryPath, true);
+  if (["generated_at", "file_name", "file_path"].some((k) => !isEmpty(get(entry, k)))) return;
+  const fields: Record<string, unknown> = {
     generated_at: outcome.generatedAt,
     file_name: posix.basename(outcome.output),
     file_path: relativeTo(sourceFile, outcome.output),
     provider: outcome.settings.provider,
     model: outcome.settings.model,
     provider_metadata: providerMetadata(outcome),
-  });
+  };
+  const empty = Object.fromEntries(Object.entries(fields).filter(([k]) => isEmpty(get(entry, k))));
+  if (Object.keys(empty).length) editor.setAll(entryPath, empty);
+}
+
+/** Absent, null, "" or an empty map or list. */
+function isEmpty(node: Node | undefined): boolean {
+  if (node === undefined) return true;
+  if (isScalar(node)) return node.value === null || node.value === "";
+  return (isMap(node) || isSeq(node)) && node.items.length === 0;
 }
 
 /** `output` relative to the folder of `file` (both workspace-relative). */
@@ -201,6 +218,79 @@ export function providerMetadata(outcome: BuildOutcome): Record<string, unknown>
   };
 }
 
+/** What an image shows, in the words the readers display (`content` of an inventory record). */
+export type RecordContent = {
+  title: string;
+  description: string;
+  altText: string;
+  tags: string[];
+  /** The spec's `image_type`, copied to the record (chapter and location files only: a character file restricts it). */
+  imageType?: string;
+  /** The spec's own id (a chapter's custom_id, a zone image's image_slug). */
+  promptSpecSlug?: string;
+};
+
+/**
+ * The `image_inventory` record MemoryQuill's readers expect for a generated image (contract
+ * §A.2): id = output file name without extension, path relative to the entity folder (the
+ * folder of `entityFile`), provenance source `generated` (the strict character reader rejects a
+ * provider name there), and the generation block with our target id and key.
+ */
+export function inventoryRecord(outcome: BuildOutcome, entityFile: string, content: RecordContent, status: string): Record<string, unknown> {
+  const fileName = posix.basename(outcome.output);
+  const { settings } = outcome;
+  const tags = [...new Set([...content.tags, "generated", ...(content.imageType ? [content.imageType] : [])])];
+  return {
+    id: fileName.replace(/\.[^.]+$/, ""),
+    path: relativeTo(entityFile, outcome.output),
+    type: "generated",
+    status,
+    ...(content.promptSpecSlug ? { prompt_spec_slug: content.promptSpecSlug } : {}),
+    ...(content.imageType ? { image_type: content.imageType } : {}),
+    content: { title: content.title, description: content.description, alt_text: content.altText, tags },
+    provenance: { source: "generated", created_at: outcome.generatedAt, original_filename: fileName },
+    generation: {
+      target_id: outcome.target.id,
+      ir_hash: outcome.key,
+      prompt_used: outcome.prompt,
+      negative_prompt_used: outcome.negativePrompt,
+      model: settings.model,
+      provider: settings.provider,
+      constraints: constraintsOf(settings),
+      provider_metadata: providerMetadata(outcome),
+    },
+  };
+}
+
+/**
+ * Append an inventory record to the list at `seqPath`, the contract's duplicate guard first: a
+ * record with the same path is the same file, already recorded (a regeneration overwrote it, or
+ * a write-back runs again after a crash), and stays as it is; the runs log has the new
+ * generation. A record with the same id for another file is a collision, refused.
+ */
+export function appendRecord(editor: YamlEditor, seqPath: YamlPath, record: Record<string, unknown>): void {
+  const existing = items(editor.doc.getIn(seqPath.slice(0, -1), true), String(seqPath.at(-1)));
+  const normal = (path: string | undefined) => path?.replace(/^\.\//, "");
+  if (existing.some((n) => normal(str(n, "path")) === record.path)) return;
+  if (existing.some((n) => str(n, "id") === record.id)) {
+    throw new ChargenError("target", `${editor.file}: ${seqPath.join(".")} already has a record with id "${String(record.id)}" for another file; ${String(record.path)} is not recorded`, {
+      file: editor.file,
+    });
+  }
+  editor.append(seqPath, record);
+}
+
+/** A request's frame as the MemoryQuill records hold it (`constraints`). */
+export function constraintsOf(s: ModelSettings): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (s.aspectRatio) out.aspect_ratio = s.aspectRatio;
+  if (s.size) out.size = s.size;
+  const [w, h] = (s.size ?? "").split("x").map(Number);
+  if (w && h) out.orientation = w > h ? "landscape" : w < h ? "portrait" : "square";
+  if (s.quality) out.quality = s.quality;
+  return out;
+}
+
 /**
  * Append `item` to the list at `seqPath` unless `recorded` finds it there already: write-backs
  * run again after a crash between writing the YAML and the lock, and must not log a run twice.
@@ -210,10 +300,4 @@ export function appendOnce(editor: YamlEditor, seqPath: YamlPath, item: unknown,
   if (existing.some(recorded)) return false;
   editor.append(seqPath, item);
   return true;
-}
-
-/** Whether a YAML entry records this target and key, at `path` inside it (e.g. ["provenance"]). */
-export function records(entry: Node, targetId: string, key: string, path: string[] = []): boolean {
-  const at = path.reduce<unknown>((n, k) => get(n, k), entry);
-  return str(at, "target_id") === targetId && str(at, "key") === key;
 }

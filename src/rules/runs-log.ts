@@ -1,30 +1,39 @@
 import { posix } from "node:path";
-import type { ModelSettings } from "../graph/target.js";
 import type { YamlEditor } from "../workspace/yaml-edit.js";
 import type { BuildOutcome } from "./api.js";
-import { appendOnce, providerMetadata } from "./rule-kit.js";
+import { keepingContract } from "./memoryquill-contract.js";
+import { appendOnce, constraintsOf, providerMetadata } from "./rule-kit.js";
 import { str } from "./yaml-access.js";
 
 /**
- * `imagery.runs.yaml`, the append-only log of generations beside an entity, in the shape the
- * MemoryQuill files already have (`entity_type`, `entity_slug`, `runs[]`). Paths are
- * workspace-relative: the author's logs held absolute paths of one machine.
+ * The `entity_type` of a runs log. The MemoryQuill readers know `chapter` and `location`; its
+ * earlier tool wrote `chapter` into character logs too, and those logs are what the author has.
  */
-export function logRun(editor: YamlEditor, entity: { type: string; slug: string }, outcome: BuildOutcome, targetMetadata: Record<string, unknown>): void {
-  if (editor.doc.contents === null || editor.doc.contents === undefined) {
-    // A new log: start it in the existing shape.
-    editor.set([], "entity_type", entity.type);
-    editor.set([], "entity_slug", entity.slug);
-  }
-  const { target, key } = outcome;
-  // `ir_hash` holds the target's key (prompt IR, settings and reference digests): one run per key.
-  appendOnce(editor, ["runs"], runEntry(outcome, targetMetadata), (n) => str(n, "target_id") === target.id && str(n, "ir_hash") === key);
+export type RunsLogEntity = { type: "chapter" | "location"; slug: string };
+
+/**
+ * `imagery.runs.yaml`, the append-only log of generations beside an entity, in the shape the
+ * MemoryQuill files already have (contract §A.6: `entity_type`, `entity_slug`, `runs[]`). Paths
+ * are workspace-relative: the author's logs held absolute paths of one machine.
+ */
+export function logRun(editor: YamlEditor, entity: RunsLogEntity, outcome: BuildOutcome, targetMetadata: Record<string, unknown>): void {
+  keepingContract(editor, () => {
+    if (editor.doc.contents === null || editor.doc.contents === undefined) {
+      // A new log: start it in the existing shape.
+      editor.set([], "entity_type", entity.type);
+      editor.set([], "entity_slug", entity.slug);
+    }
+    const { target, key } = outcome;
+    // `ir_hash` holds the target's key (prompt IR, settings and reference digests): one run per key.
+    appendOnce(editor, ["runs"], runEntry(outcome, targetMetadata), (n) => str(n, "target_id") === target.id && str(n, "ir_hash") === key);
+  });
 }
 
 function runEntry(outcome: BuildOutcome, targetMetadata: Record<string, unknown>): Record<string, unknown> {
   const { target, settings, key } = outcome;
   return {
-    run_id: `${outcome.generatedAt.replace(/[-:]|\.\d+/g, "")}-${key.slice(0, 12)}`,
+    // The earlier tool's `run-<epoch ms>-<6 base36>`, the suffix taken from the key so that it is reproducible.
+    run_id: `run-${Date.parse(outcome.generatedAt)}-${key.slice(0, 6)}`,
     target_id: target.id,
     timestamp: outcome.generatedAt,
     file_name: posix.basename(outcome.output),
@@ -34,19 +43,14 @@ function runEntry(outcome: BuildOutcome, targetMetadata: Record<string, unknown>
     ir_hash: key,
     prompt_used: outcome.prompt,
     negative_prompt_used: outcome.negativePrompt,
-    reference_images: outcome.references.map((r) => ({ asset_id: r.assetId ?? null, path: r.path, role: r.role })),
-    constraints: constraints(settings),
+    reference_images: outcome.references.map((r) => ({ asset_id: r.assetId ?? null, path: r.path, role: referenceRole(r.role) })),
+    constraints: constraintsOf(settings),
     provider_metadata: providerMetadata(outcome),
     target_metadata: targetMetadata,
   };
 }
 
-function constraints(s: ModelSettings): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (s.aspectRatio) out.aspect_ratio = s.aspectRatio;
-  if (s.size) out.size = s.size;
-  const [w, h] = (s.size ?? "").split("x").map(Number);
-  if (w && h) out.orientation = w > h ? "landscape" : w < h ? "portrait" : "square";
-  if (s.quality) out.quality = s.quality;
-  return out;
+/** Our reference roles (`character:<slug>`, ...) in the log's vocabulary: a character's image is its portrait. */
+function referenceRole(role: string): string {
+  return role.startsWith("character:") ? "portrait" : role;
 }

@@ -132,17 +132,23 @@ export class Applier {
       });
     };
     for (const item of batch) {
+      // Each file as it was before this item touched it: a write-back that throws is undone whole.
+      const undo = new Map<string, () => void>();
       try {
         item.writeBack({
           outcome: item.outcome,
           edit: (path) => {
-            touched.set(path, [...(touched.get(path) ?? []), item]);
             let editor = editors.get(path);
             if (!editor) editors.set(path, (editor = this.open(path)));
+            if (!undo.has(path)) {
+              touched.set(path, [...(touched.get(path) ?? []), item]);
+              undo.set(path, editor.checkpoint());
+            }
             return editor;
           },
         });
       } catch (e) {
+        for (const restore of undo.values()) restore();
         fail(item, e);
       }
     }

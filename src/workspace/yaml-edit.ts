@@ -22,7 +22,12 @@ interface Splice {
 interface Style {
   indent: number;
   indentSeq: boolean;
+  defaultStringType: "PLAIN" | "QUOTE_DOUBLE";
+  defaultKeyType: "PLAIN";
 }
+
+/** How many of a file's string values decide whether it double-quotes them. */
+const QUOTING_SAMPLE = 50;
 
 export class YamlEditor {
   readonly file: string;
@@ -67,6 +72,17 @@ export class YamlEditor {
   toString(): string {
     this.#verify();
     return this.#text;
+  }
+
+  /** A function that puts the editor back as it is now: a write-back that fails halfway leaves no partial edit. */
+  checkpoint(): () => void {
+    const [text, doc, edits, verified] = [this.#text, this.#doc, this.#expected.length, this.#verified];
+    return () => {
+      this.#text = text;
+      this.#doc = doc;
+      this.#expected.length = edits;
+      this.#verified = verified;
+    };
   }
 
   get changed(): boolean {
@@ -196,29 +212,47 @@ export class YamlEditor {
     return this.#render({ [key]: value }, col);
   }
 
-  /** Block-style rendering, lines shifted right by `col` (blank lines left empty). */
+  /**
+   * Block-style rendering, lines shifted right by `col` (blank lines left empty). Rendered as
+   * YAML 1.1, which quotes every string a 1.1 reader would take for something else (a timestamp,
+   * `16:9` as a base-60 number, `yes`): the authors' other tools may read the file that way.
+   */
   #render(value: unknown, col: number): string[] {
-    const version = this.#doc.directives?.yaml.version ?? "1.2";
-    const text = new Document(value, { version, aliasDuplicateObjects: false }).toString({ ...this.#style(), lineWidth: 0 });
+    const text = new Document(value, { version: "1.1", aliasDuplicateObjects: false }).toString({ ...this.#style(), lineWidth: 0 });
     const pad = " ".repeat(col);
     return text.replace(/\n$/, "").split("\n").map((l) => (l ? pad + l : l));
   }
 
-  /** Indentation step and whether `- ` is indented under its key, taken from the file itself. */
+  /**
+   * Indentation step, whether `- ` is indented under its key, and whether string values are
+   * double-quoted (files a tool re-serialised quote every one; hand-written files mostly do not),
+   * taken from the file itself.
+   */
   #style(): Style {
     let indent: number | undefined;
     let indentSeq: boolean | undefined;
+    let strings = 0;
+    let doubleQuoted = 0;
     visit(this.#doc, {
       Pair: (_, pair) => {
         const v = pair.value;
+        if (isScalar(v) && typeof v.value === "string" && strings < QUOTING_SAMPLE) {
+          strings++;
+          if (v.type === "QUOTE_DOUBLE") doubleQuoted++;
+        }
         if (!isNode(pair.key) || !(isMap(v) || isSeq(v)) || v.flow) return;
         const step = this.#col(v.range![0]) - this.#col(pair.key.range![0]);
         if (isSeq(v)) indentSeq ??= step > 0;
         if (step > 0) indent ??= step;
-        if (indent !== undefined && indentSeq !== undefined) return visit.BREAK;
+        if (indent !== undefined && indentSeq !== undefined && strings >= QUOTING_SAMPLE) return visit.BREAK;
       },
     });
-    return { indent: indent ?? 2, indentSeq: indentSeq ?? true };
+    return {
+      indent: indent ?? 2,
+      indentSeq: indentSeq ?? true,
+      defaultStringType: strings > 0 && doubleQuoted / strings >= 0.8 ? "QUOTE_DOUBLE" : "PLAIN",
+      defaultKeyType: "PLAIN",
+    };
   }
 
   /** Insert `text` as the last entry of a flow collection. */
