@@ -18,6 +18,7 @@ Usage:
       --json                     print the plan or report as JSON on stdout
   -j, --jobs N                   generations in flight at once, all providers (default 8)
       --provider NAME            use this provider for every target
+      --model NAME               use this model for every target (with --provider: of that provider)
       --force                    overwrite outputs that were modified by hand
       --fail-fast                stop scheduling at the first failure
       --max-cost USD             start no generation that would take the spend past USD
@@ -47,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       jobs: { type: "string", short: "j" },
       provider: { type: "string" },
+      model: { type: "string" },
       force: { type: "boolean" },
       "fail-fast": { type: "boolean" },
       "max-cost": { type: "string" },
@@ -71,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const root = resolve(values.dir ?? ".");
-  const common = { root, json: values.json ?? false, out, err, ...(values.provider ? { providerOverride: values.provider } : {}) };
+  const common = { root, json: values.json ?? false, out, err, ...(values.provider ? { providerOverride: values.provider } : {}), ...(values.model ? { modelOverride: values.model } : {}) };
   switch (command) {
     case "build": {
       if (values.check && values["dry-run"]) return usage("--check and --dry-run do not go together");

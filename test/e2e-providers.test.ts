@@ -5,7 +5,7 @@
  * every target built once, rate limits obeyed, 503 / safety / billing handled per target or per
  * provider, --max-cost, no key, and no key anywhere chargen printed or wrote.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import { afterEach, describe, expect, it } from "vitest";
@@ -94,7 +94,8 @@ describe("real providers through the CLI, against their fake servers", () => {
       expect(sent.filter((e) => e.path === "/v1/images/edits")).toHaveLength(withRefs);
       expect(sent.filter((e) => e.path === "/v1/images/generations")).toHaveLength(targets.length - withRefs);
     } else {
-      expect(sent.every((e) => /^\/v1beta\/models\/gemini-2\.5-flash-image:generateContent$/.test(e.path))).toBe(true);
+      // The built-in rules' model for google (their defaults), not the SDK's default.
+      expect(sent.every((e) => /^\/v1beta\/models\/gemini-3-pro-image-preview:generateContent$/.test(e.path))).toBe(true);
     }
 
     // --check decides from the lock and the files: no key, no base URL, no request.
@@ -204,25 +205,25 @@ describe("real providers through the CLI, against their fake servers", () => {
     expect(r.report.summary.costUsd).toBeLessThanOrEqual(limit);
   });
 
-  it("without a key: the build fails naming OPENAI_API_KEY and sends nothing; --check and --dry-run need no key", async () => {
-    // As a new user would: the example workspace as it ships (no rules file), the base URL set, no key.
+  it("without a key: one message naming OPENAI_API_KEY and --provider placeholder, exit 2, nothing sent; --check and --dry-run need no key", async () => {
     const ws = scratchExample();
     const fake = await startFake("openai");
     const total = (await listTargets(ws)).length;
     const noKey = providerEnv("openai", fake, "");
 
-    // -j 1: with more, each request already holding a pool slot fails with the same message (see the report).
-    const r = await buildJson(ws, ["--provider", "openai", "-j", "1"], noKey);
-    expect(r.code).toBe(1);
-    expect(r.report.summary).toMatchObject({ built: 0, failed: 1, skipped: total - 1 });
-    const [failed] = withStatus(r.report, "failed");
-    expect(failed!.error).toEqual({ kind: "provider", message: "openai: no API key: set OPENAI_API_KEY (nothing was sent to openai)" });
-    for (const t of withStatus(r.report, "skipped")) {
-      expect(t.reasons).toEqual([`not sent: openai was stopped earlier in this build (${failed!.error!.message})`]);
-    }
-    const plain = await chargen(ws, ["build", "--provider", "openai", "-j", "1"], { env: noKey });
-    expect(plain.code).toBe(1);
-    expect(plain.stderr).toContain("openai: no API key: set OPENAI_API_KEY");
+    const r = await buildJson(ws, ["--provider", "openai"], noKey);
+    // A missing key is a configuration error (exit 2): every target is "not sent", none failed.
+    expect(r.code).toBe(2);
+    expect(r.report.summary).toMatchObject({ built: 0, failed: 0, skipped: total, providerCalls: 0 });
+    for (const t of r.report.targets as TargetRow[]) expect(t.reasons).toEqual(["not sent: no API key for openai"]);
+    const errors = r.report.diagnostics.filter((d: { severity: string }) => d.severity === "error");
+    expect(errors.map((d: { message: string }) => d.message)).toEqual([
+      "openai: no API key: set OPENAI_API_KEY (nothing was sent to openai; for a rehearsal without a key: --provider placeholder)",
+    ]);
+    const plain = await chargen(ws, ["build", "--provider", "openai"], { env: noKey });
+    expect(plain.code).toBe(2);
+    expect(plain.stderr.split("OPENAI_API_KEY")).toHaveLength(2);
+    expect(plain.stderr).toContain("--provider placeholder");
 
     // Nothing is built yet, so --check says stale (1) and the dry run prints its plan (0), both keyless.
     const check = await buildJson(ws, ["--check", "--provider", "openai"], noKey);
@@ -237,6 +238,29 @@ describe("real providers through the CLI, against their fake servers", () => {
     expect(dryJson.report.summary.estimatedCostUsd).toBeCloseTo(estimated, 6);
     expect(dry.stdout).toContain(`estimated $${estimated.toFixed(2)}`);
     expect(fake.log).toHaveLength(0);
+  });
+
+  it("a workspace whose files name no provider goes to Gemini, never to the placeholder: without a key, one message and no image", async () => {
+    // The example as a real MemoryQuill workspace: without its rules file (which chooses the placeholder).
+    const ws = scratchExample();
+    rmSync(join(ws, "chargen.rules.ts"));
+    const before = everyFile(ws);
+    const targets = await listTargets(ws);
+
+    const r = await buildJson(ws, []);
+    expect(r.code).toBe(2);
+    expect(r.calls).toEqual([]);
+    expect(r.report.summary).toMatchObject({ built: 0, failed: 0, skipped: targets.length, providerCalls: 0 });
+    expect(new Set(r.report.targets.map((t: { provider: string; model: string }) => `${t.provider}/${t.model}`))).toEqual(new Set(["google/gemini-3-pro-image-preview"]));
+    const errors = r.report.diagnostics.filter((d: { severity: string }) => d.severity === "error");
+    expect(errors.map((d: { message: string }) => d.message)).toEqual([
+      "google: no API key: set GOOGLE_API_KEY or GEMINI_API_KEY (nothing was sent to google; for a rehearsal without a key: --provider placeholder)",
+    ]);
+    // No image, no lock entry, no YAML write-back: only chargen's own cache and the .gitignore line.
+    const after = everyFile(ws);
+    const changed = [...after.keys()].filter((f) => !f.startsWith(".chargen/") && f !== ".gitignore" && f !== ".calls.log" && !before.get(f)?.equals(after.get(f)!));
+    expect(changed).toEqual([]);
+    for (const t of targets) expect(after.has(t.output), t.output).toBe(false);
   });
 
   it.each(PROVIDERS)("%s: the key is in every request's auth header and nowhere chargen printed or wrote", async (provider) => {

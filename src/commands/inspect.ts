@@ -2,13 +2,14 @@ import { join } from "node:path";
 import { Store } from "../cache/store.js";
 import { ChargenError, formatDiagnostic } from "../errors.js";
 import { planWorkspace } from "./plan.js";
-import { CACHE_DIR, openWorkspace, type Workspace } from "./workspace.js";
+import { CACHE_DIR, openWorkspace, routeOf, type Workspace } from "./workspace.js";
 
 export interface InspectOptions {
   root: string;
   patterns: string[];
   json: boolean;
   providerOverride?: string;
+  modelOverride?: string;
   out: (text: string) => void;
   err: (text: string) => void;
 }
@@ -51,6 +52,7 @@ export async function why(options: InspectOptions & { id: string }): Promise<num
     inputs: "inputs" in d ? d.inputs : null,
     lock: lock ?? null,
     restorable: d.status === "stale" ? d.restorable : false,
+    route: routeOf(ws, options.id) ?? null,
   };
   if (options.json) {
     options.out(JSON.stringify(result, null, 2) + "\n");
@@ -59,6 +61,7 @@ export async function why(options: InspectOptions & { id: string }): Promise<num
   options.out(`${options.id}: ${d.status}\n`);
   for (const r of d.reasons) options.out(`  - ${r}\n`);
   options.out(`  source:  ${record.source.file}:${record.source.line}\n  output:  ${record.output}\n`);
+  if (result.route) options.out(`  route:   ${result.route}\n`);
   if (result.key) options.out(`  key:     ${result.key}${lock ? ` (lock: ${lock.key}, built ${lock.builtAt} by ${lock.provider}/${lock.model})` : " (not in the lock)"}\n`);
   if (result.restorable) options.out("  an output for this key is in the cache: the next build restores it for free\n");
   return 0;

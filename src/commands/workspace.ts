@@ -22,6 +22,7 @@ export interface WorkspaceOptions {
   /** Target id globs; empty means every target. */
   patterns: string[];
   providerOverride?: string;
+  modelOverride?: string;
 }
 
 /** A workspace analysed: everything planning needs, read through the caches. */
@@ -60,7 +61,7 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   const reported = new Set<string>();
   for (const t of analysis.targets) {
     try {
-      const resolved = resolveSettings(t.requested, loaded.rules, options.providerOverride);
+      const resolved = resolveSettings(t.requested, loaded.rules, { provider: options.providerOverride, model: options.modelOverride });
       settings.set(t.id, resolved);
       // Normalisation is reported, once per file and adjustment: never silent.
       for (const adjustment of resolved.adjustments) {
@@ -100,6 +101,12 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
 }
 
 export const parseCacheVersion = PARSE_CACHE_VERSION;
+
+/** Where a target goes and why ("google/gemini-3-pro-image-preview: provider and model from the rules' defaults; ..."). */
+export function routeOf(ws: Pick<Workspace, "settings">, id: string): string | undefined {
+  const resolved = ws.settings.get(id);
+  return resolved && !(resolved instanceof ChargenError) ? resolved.route : undefined;
+}
 
 /**
  * Every path a plan of `ws` consulted, present or absent: sources and files rules read,

@@ -296,6 +296,7 @@ export class Executor {
       ...(size ? { size: { width: Number(size[1]), height: Number(size[2]) } } : {}),
       ...(settings.aspectRatio ? { aspectRatio: settings.aspectRatio } : {}),
       ...(settings.quality ? { quality: settings.quality } : {}),
+      ...(settings.generation ? { generation: settings.generation } : {}),
       format: settings.format,
       references,
       signal: this.inFlight.signal,

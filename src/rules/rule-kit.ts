@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import { isMap, type Node } from "yaml";
-import type { RequestedSettings } from "../graph/target.js";
+import type { GenerationSettings, RequestedSettings } from "../graph/target.js";
 import type { ImageFormat } from "../providers/types.js";
 import type { YamlEditor, YamlPath } from "../workspace/yaml-edit.js";
 import type { BuildOutcome, RuleContext, RuleSet, SourceFile } from "./api.js";
@@ -49,8 +49,24 @@ export function requestedFrom(defaults: Node | undefined, entry: Nodes, settings
   if (size) r.size = size;
   if (aspect) r.aspectRatio = aspect;
   if (format && (FORMATS as string[]).includes(format)) r.format = format as ImageFormat;
+  const generation: Record<string, unknown> = {};
+  for (const [field, key] of GENERATION_FIELDS) {
+    const v = pickJs([...list(entry), ...own, defaults], key);
+    if (v !== undefined && v !== null) generation[field] = v;
+  }
+  // As written: resolveSettings checks each value and reports a bad one with its field.
+  if (Object.keys(generation).length) r.generation = generation as GenerationSettings;
   return r;
 }
+
+/** Generation settings as the YAML names them: the entry's over the file's `generation_defaults`. */
+const GENERATION_FIELDS: [keyof GenerationSettings, string][] = [
+  ["temperature", "temperature"],
+  ["topP", "top_p"],
+  ["topK", "top_k"],
+  ["seed", "seed"],
+  ["safetySettings", "safety_settings"],
+];
 
 /** The output file extension for requested settings: the format asked for, else the rules' default. */
 export function imageExtension(requested: RequestedSettings, rules: RuleSet): string {
