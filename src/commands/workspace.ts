@@ -9,6 +9,7 @@ import { analyze, type Analysis, type ParseCacheData, type TargetRecord } from "
 import { buildGraph, type Graph } from "../graph/dag.js";
 import type { RuleSet } from "../rules/api.js";
 import { loadRules, RULES_FILES } from "../rules/load.js";
+import { providerInfo } from "../providers/catalog.js";
 import { resolveSettings, type Resolved } from "../rules/settings.js";
 import { RealDisk } from "../workspace/disk.js";
 
@@ -63,8 +64,10 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
     try {
       const resolved = resolveSettings(t.requested, loaded.rules, { provider: options.providerOverride, model: options.modelOverride });
       settings.set(t.id, resolved);
+      const blind = t.references.length > 0 && !providerInfo(resolved.settings.provider)!.references;
+      const adjustments = blind ? [...resolved.adjustments, "reference images not sent (its models generate from the prompt alone)"] : resolved.adjustments;
       // Normalisation is reported, once per file and adjustment: never silent.
-      for (const adjustment of resolved.adjustments) {
+      for (const adjustment of adjustments) {
         const once = `${t.source.file}\n${adjustment}`;
         if (reported.has(once)) continue;
         reported.add(once);

@@ -23,6 +23,8 @@ export interface ProviderInfo {
   retired: Record<string, { since: string; suggest: string }>;
   /** Why chargen cannot serve a model id on this provider (another endpoint, another input), and a replacement. */
   unserviceable?(model: string): { why: string; suggest: string } | undefined;
+  /** Whether its models take reference images; when not, a target's references are not sent, and that is said. */
+  references: boolean;
   /** The generation settings this provider takes; the others are dropped, and that is said. */
   generation: (keyof GenerationSettings)[];
   /** Bring a requested size / aspect to what the model accepts; returns what was adjusted. */
@@ -42,6 +44,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     keyEnv: [],
     retired: {},
     // Taken (and keyed on) but unused: a rehearsal keys as the real build would.
+    references: true,
     generation: ALL_GENERATION,
     normalise: asIs,
     price: () => 0,
@@ -58,6 +61,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
       /^(models\/)?imagen-/.test(model)
         ? { why: "is an Imagen model, served only by the predict endpoint (generateImages), which chargen does not call", suggest: "gemini-3-pro-image-preview" }
         : undefined,
+    references: true,
     generation: ALL_GENERATION,
     normalise: normaliseGoogle,
     price: (settings, table) => estimateImagePrice(settings, table),
@@ -75,6 +79,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
       "dall-e-3": { since: "2026-05-12", suggest: "gpt-image-1.5" },
       "gpt-image-1": { since: "2026-10-23", suggest: "gpt-image-1.5" },
     },
+    references: true,
     generation: [],
     normalise: normaliseOpenAI,
     price: (settings, table) => estimateImagePrice(settings, table),
@@ -89,6 +94,8 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     accountEnv: ["CLOUDFLARE_ACCOUNT_ID"],
     retired: {},
     unserviceable: workersAiUnserviceable,
+    // Text-to-image only: the catalogue's image-input models edit a source image instead.
+    references: false,
     generation: ["seed"],
     normalise: normaliseWorkersAi,
     price: (settings, table) => estimateImagePrice(settings, table),

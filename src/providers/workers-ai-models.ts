@@ -17,13 +17,15 @@ export interface WorkersAiModel {
   stepsField: "steps" | "num_steps";
   negativePrompt: boolean;
   guidance: boolean;
+  /** Longest prompt accepted, in characters. */
+  maxPrompt?: number;
 }
 
 const SD: Omit<WorkersAiModel, "mimeType"> = { answer: "binary", size: { min: 256, max: 2048 }, stepsField: "num_steps", negativePrompt: true, guidance: true };
 
 /** Catalogue id -> what the model takes and answers. */
 export const WORKERS_AI_MODELS: Record<string, WorkersAiModel> = {
-  "@cf/black-forest-labs/flux-1-schnell": { answer: "base64-json", mimeType: "image/jpeg", stepsField: "steps", negativePrompt: false, guidance: false },
+  "@cf/black-forest-labs/flux-1-schnell": { answer: "base64-json", mimeType: "image/jpeg", stepsField: "steps", negativePrompt: false, guidance: false, maxPrompt: 2048 },
   "@cf/stabilityai/stable-diffusion-xl-base-1.0": { ...SD, mimeType: "image/png" },
   "@cf/bytedance/stable-diffusion-xl-lightning": { ...SD, mimeType: "image/png" },
   "@cf/lykon/dreamshaper-8-lcm": { ...SD, mimeType: "image/png" },

@@ -75,13 +75,21 @@ export class WorkersAiProvider implements Provider {
     const model = WORKERS_AI_ALIASES[request.model] ?? request.model;
     const spec = WORKERS_AI_MODELS[model];
     if (!spec) throw new ChargenError("target", `workers-ai: ${model} is not a text-to-image model chargen knows`, { code: "UNKNOWN_MODEL" });
+    const body = this.body(request, model, spec);
+    const length = (body.prompt as string).length;
+    if (spec.maxPrompt && length > spec.maxPrompt) {
+      // Refused here rather than by the API: a request known to fail is never sent.
+      throw new ChargenError("target", `workers-ai: the prompt is ${length} characters and ${model} takes at most ${spec.maxPrompt}; shorten it or choose another model`, {
+        code: "PROMPT_TOO_LONG",
+      });
+    }
     const url = `${this.config.baseUrl}/accounts/${encodeURIComponent(account)}/ai/run/${model}`;
     let response: Response;
     try {
       response = await fetch(url, {
         method: "POST",
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify(this.body(request, model, spec)),
+        body: JSON.stringify(body),
         signal: AbortSignal.any([request.signal, AbortSignal.timeout(this.config.timeoutMs)]),
       });
     } catch (e) {
