@@ -53,6 +53,10 @@ describe("routing through the CLI", () => {
     const google = await startFake("google");
     const env = { ...providerEnv("openai", openai), ...providerEnv("google", google) };
 
+    const explained = await chargen(ws, ["build", "--dry-run", "--explain"]);
+    expect(explained.stdout).toContain("         route: openai/gpt-image-1.5: provider and model from the YAML; dall-e-3 -> gpt-image-1.5 by the rules' modelMap\n");
+    expect(explained.stdout).toContain("         route: google/gemini-3-pro-image-preview: provider and model from the YAML; imagen-3 -> gemini-3-pro-image-preview by the rules' modelMap\n");
+
     const r = await buildJson(ws, [], env);
     expect(r.code).toBe(0);
     expect(r.report.summary).toMatchObject({ built: 2, failed: 0, providerCalls: 2 });

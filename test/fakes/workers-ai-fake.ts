@@ -62,7 +62,7 @@ function dialect(): Dialect {
         case "rate-limit":
           return json(res, 429, envelope(3040, "Capacity temporarily exceeded, please try again."), fault.retryAfterMs === undefined ? {} : { "retry-after": String(fault.retryAfterMs / 1000) });
         case "status":
-          return json(res, fault.status, envelope(fault.status === 403 ? 10000 : 3043, fault.status === 403 ? "Authentication error" : "Internal server error"));
+          return json(res, fault.status, fault.status === 401 || fault.status === 403 ? envelope(10000, "Authentication error") : envelope(3043, "Internal server error"));
         case "safety":
           return json(res, 400, envelope(3030, "AiError: Input prompt contains NSFW content."));
         case "empty":
