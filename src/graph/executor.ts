@@ -48,7 +48,7 @@ export interface ExecutorEffects {
   readBytes(path: string): Uint8Array;
   spec(id: string): TargetSpec | undefined;
   store: ExecutorStore;
-  hub: Pick<ProviderHub, "generate">;
+  hub: Pick<ProviderHub, "generate" | "unsendable">;
   /** Write the output, write back into the YAML, record in the lock. */
   apply(app: Application): Promise<void>;
   clock: Clock;
@@ -228,6 +228,12 @@ export class Executor {
       await this.jobs.acquire(this.scheduling.signal);
     } catch {
       return { id, status: "skipped", reasons: ["interrupted before it started"] };
+    }
+    // Known before starting: nothing reaches a stopped provider, or one whose key is not set.
+    const refused = this.effects.hub.unsendable(settings.provider);
+    if (refused) {
+      this.jobs.release();
+      return { id, status: "skipped", reasons: [refused.message], error: refused };
     }
     const model = `${settings.provider}/${settings.model}`;
     const base = this.options.price(settings);

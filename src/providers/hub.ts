@@ -108,15 +108,24 @@ export class ProviderHub {
     }
   }
 
-  /** No key: stop the provider before its SDK is even loaded; the build reports it once (see `missingKeys`). */
-  private requireCredentials(name: string): void {
-    this.throwIfStopped(name);
+  /**
+   * Why nothing can be sent to this provider in this build (stopped, or its key not set), as the
+   * "not sent" error a target ends with; undefined when requests may go. A missing key stops the
+   * provider before its SDK is even loaded; the build reports it once (see `missingKeys`).
+   */
+  unsendable(name: string): ChargenError | undefined {
     const info = providerInfo(name);
-    const missing = info && missingCredentials(name, this.env, [info.keyEnv, info.accountEnv ?? []]);
-    if (!missing) return;
-    this.stopped.set(name, missing);
-    this.stopSignal(name).abort(missing);
-    this.throwIfStopped(name);
+    const missing = !this.stopped.has(name) && info ? missingCredentials(name, this.env, [info.keyEnv, info.accountEnv ?? []]) : undefined;
+    if (missing) {
+      this.stopped.set(name, missing);
+      this.stopSignal(name).abort(missing);
+    }
+    return this.notSent(name);
+  }
+
+  private requireCredentials(name: string): void {
+    const refused = this.unsendable(name);
+    if (refused) throw refused;
   }
 
   /** A provider that asks for a longer wait than a build can give (a daily quota) is stopped, not waited for. */
@@ -134,10 +143,16 @@ export class ProviderHub {
   }
 
   private throwIfStopped(provider: string): void {
+    const refused = this.notSent(provider);
+    if (refused) throw refused;
+  }
+
+  private notSent(provider: string): ChargenError | undefined {
     const stop = this.stopped.get(provider);
+    if (!stop) return undefined;
     // A missing key is said once for the whole build, not once per target.
-    if (stop?.details.code === NO_API_KEY) throw new ChargenError("provider", `not sent: no API key for ${provider}`, stop.details);
-    if (stop) throw new ChargenError("provider", `not sent: ${provider} was stopped earlier in this build (${stop.message})`, stop.details);
+    if (stop.details.code === NO_API_KEY) return new ChargenError("provider", `not sent: no API key for ${provider}`, stop.details);
+    return new ChargenError("provider", `not sent: ${provider} was stopped earlier in this build (${stop.message})`, stop.details);
   }
 
   private stopSignal(provider: string): AbortController {
