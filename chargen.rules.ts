@@ -10,6 +10,8 @@
  *   locations/<slug>/location-imagery.yaml (older: overview, parts[])
  *                                         -> locations/<slug>/overview, .../zones/<zone>[/<image>], .../beats/<beat>
  * A rule is `{ name, sources, plan(file, ctx), writeBack?(ctx) }`: see src/rules/api.ts to write your own.
+ * To keep these rules and change one setting, a workspace's rules file can spread them:
+ *   import builtIn from "chargen/rules";  export default { ...builtIn, defaults: { ...builtIn.defaults, provider: "placeholder" } };
  */
 import { chapterImages, characterScenes, DEFAULT_KIND_STYLES, defineRules, locationImages, styleGlue } from "./src/index.js";
 
@@ -42,16 +44,24 @@ export default defineRules({
     locationImages({ style, maxReferencesPerCharacter: 1, visualAnchor: true }),
   ],
 
-  // When neither an entry nor its file's generation_defaults say: the offline placeholder,
-  // so that nothing is ever paid for by accident.
-  defaults: { provider: "placeholder", format: "png" },
+  // Every target goes where the earlier MemoryQuill tool sent it: that tool made every image of a
+  // workspace's history with Gemini 3 Pro Image, whatever the files' provider and model fields say
+  // (they name dall-e-3, imagen-3, workers-ai models their author never used). Routing as it did
+  // keeps adopted images fresh. `routing: "files"` honours those fields instead (then the mapping
+  // below serves the ids that are retired or that chargen cannot call); `--provider` and
+  // `--model` win either way. There is no silent fallback: the offline placeholder is used only
+  // where chosen (`--provider placeholder`, or a workspace's own rules).
+  routing: "rules",
+  defaults: { provider: "google", model: "gemini-3-pro-image-preview", format: "png" },
 
-  // Retired or renamed models -> current ones. The MemoryQuill chapter files ask for dall-e-3,
-  // retired on 2026-05-12.
+  // Retired or unserviceable models -> current ones, resolved at plan time (never a paid or
+  // failed call): dall-e-3 and dall-e-2 were retired on 2026-05-12 and gpt-image-1 on 2026-10-23;
+  // imagen-3 answers only the predict endpoint, which chargen does not call.
   modelMap: {
     "dall-e-3": "gpt-image-1.5",
     "dall-e-2": "gpt-image-1-mini",
     "gpt-image-1": "gpt-image-1.5",
+    "imagen-3": "gemini-3-pro-image-preview",
   },
 
   // A reference that resolves to nothing (a creature with no character folder, a renamed

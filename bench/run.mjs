@@ -55,7 +55,8 @@ function run(cmd, args) {
   return { ms, rssMb: rssKb / 1024, code: r.status, out: r.stdout, err: r.stderr };
 }
 
-const chargen = (...args) => run(NODE, [CLI, ...args, "-C", WS]);
+// The placeholder by choice: the built-in rules route a MemoryQuill workspace to Gemini.
+const chargen = (...args) => run(NODE, [CLI, ...args, "--provider", "placeholder", "-C", WS]);
 const ninja = (...args) => run("ninja", ["-C", WS, ...args]);
 const parseOnly = () => run(NODE, [resolve("bench/parse-only.mjs"), WS]);
 

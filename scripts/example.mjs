@@ -12,6 +12,9 @@ if (!existsSync(workspace)) {
   cpSync(join(root, "examples", "lantern-keepers"), workspace, { recursive: true, filter: (src) => !src.includes(".chargen") });
   console.log(`chargen example: copied examples/lantern-keepers to .example/lantern-keepers`);
 }
+// A copy made before the example had its own rules would now be routed to Gemini: give it them.
+const rules = join(workspace, "chargen.rules.ts");
+if (!existsSync(rules)) cpSync(join(root, "examples", "lantern-keepers", "chargen.rules.ts"), rules);
 console.log(`chargen example: chargen build -C .example/lantern-keepers ${process.argv.slice(2).join(" ")}`);
 const run = spawnSync(process.execPath, [join(root, "dist", "src", "cli.js"), "build", "-C", workspace, ...process.argv.slice(2)], { stdio: "inherit" });
 process.exit(run.status ?? 1);

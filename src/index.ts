@@ -17,7 +17,7 @@ export {
   type StyleOptions,
 } from "./rules/style.js";
 export { normaliseText, part, renderNegative, renderPrompt, type PromptIR, type PromptPart } from "./rules/prompt-ir.js";
-export type { ModelSettings, ReferenceInput, RequestedSettings, TargetSpec } from "./graph/target.js";
+export type { GenerationSettings, ModelSettings, ReferenceInput, RequestedSettings, TargetSpec } from "./graph/target.js";
 export type { Diagnostic } from "./errors.js";
 export { get, items, js, pick, pickJs, pickNode, pickStrings, str, strings } from "./rules/yaml-access.js";
 export { characterInventory, depictedReferences, referencePortrait, resolveCharacterReferences } from "./rules/references.js";

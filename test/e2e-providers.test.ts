@@ -5,11 +5,12 @@
  * every target built once, rate limits obeyed, 503 / safety / billing handled per target or per
  * provider, --max-cost, no key, and no key anywhere chargen printed or wrote.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FakeServer } from "./fakes/fake-server.js";
+import { WORKERS_AI_ACCOUNT } from "./fakes/workers-ai-fake.js";
 import { buildJson, chargen } from "./support/cli.js";
 import {
   chapterWorkspace,
@@ -94,7 +95,8 @@ describe("real providers through the CLI, against their fake servers", () => {
       expect(sent.filter((e) => e.path === "/v1/images/edits")).toHaveLength(withRefs);
       expect(sent.filter((e) => e.path === "/v1/images/generations")).toHaveLength(targets.length - withRefs);
     } else {
-      expect(sent.every((e) => /^\/v1beta\/models\/gemini-2\.5-flash-image:generateContent$/.test(e.path))).toBe(true);
+      // The built-in rules' model for google (their defaults), not the SDK's default.
+      expect(sent.every((e) => /^\/v1beta\/models\/gemini-3-pro-image-preview:generateContent$/.test(e.path))).toBe(true);
     }
 
     // --check decides from the lock and the files: no key, no base URL, no request.
@@ -204,25 +206,25 @@ describe("real providers through the CLI, against their fake servers", () => {
     expect(r.report.summary.costUsd).toBeLessThanOrEqual(limit);
   });
 
-  it("without a key: the build fails naming OPENAI_API_KEY and sends nothing; --check and --dry-run need no key", async () => {
-    // As a new user would: the example workspace as it ships (no rules file), the base URL set, no key.
+  it("without a key: one message naming OPENAI_API_KEY and --provider placeholder, exit 2, nothing sent; --check and --dry-run need no key", async () => {
     const ws = scratchExample();
     const fake = await startFake("openai");
     const total = (await listTargets(ws)).length;
     const noKey = providerEnv("openai", fake, "");
 
-    // -j 1: with more, each request already holding a pool slot fails with the same message (see the report).
-    const r = await buildJson(ws, ["--provider", "openai", "-j", "1"], noKey);
-    expect(r.code).toBe(1);
-    expect(r.report.summary).toMatchObject({ built: 0, failed: 1, skipped: total - 1 });
-    const [failed] = withStatus(r.report, "failed");
-    expect(failed!.error).toEqual({ kind: "provider", code: "NO_API_KEY", message: "openai: no API key: set OPENAI_API_KEY (nothing was sent to openai)" });
-    for (const t of withStatus(r.report, "skipped")) {
-      expect(t.reasons).toEqual([`not sent: openai was stopped earlier in this build (${failed!.error!.message})`]);
-    }
-    const plain = await chargen(ws, ["build", "--provider", "openai", "-j", "1"], { env: noKey });
-    expect(plain.code).toBe(1);
-    expect(plain.stderr).toContain("openai: no API key: set OPENAI_API_KEY");
+    const r = await buildJson(ws, ["--provider", "openai"], noKey);
+    // A missing key is a configuration error (exit 2): every target is "not sent", none failed.
+    expect(r.code).toBe(2);
+    expect(r.report.summary).toMatchObject({ built: 0, failed: 0, skipped: total, providerCalls: 0 });
+    for (const t of r.report.targets as TargetRow[]) expect(t.reasons).toEqual(["not sent: no API key for openai"]);
+    const errors = r.report.diagnostics.filter((d: { severity: string }) => d.severity === "error");
+    expect(errors.map((d: { message: string }) => d.message)).toEqual([
+      "openai: no API key: set OPENAI_API_KEY (nothing was sent to openai; for a rehearsal without a key: --provider placeholder)",
+    ]);
+    const plain = await chargen(ws, ["build", "--provider", "openai"], { env: noKey });
+    expect(plain.code).toBe(2);
+    expect(plain.stderr.split("OPENAI_API_KEY")).toHaveLength(2);
+    expect(plain.stderr).toContain("--provider placeholder");
 
     // Nothing is built yet, so --check says stale (1) and the dry run prints its plan (0), both keyless.
     const check = await buildJson(ws, ["--check", "--provider", "openai"], noKey);
@@ -237,6 +239,29 @@ describe("real providers through the CLI, against their fake servers", () => {
     expect(dryJson.report.summary.estimatedCostUsd).toBeCloseTo(estimated, 6);
     expect(dry.stdout).toContain(`estimated $${estimated.toFixed(2)}`);
     expect(fake.log).toHaveLength(0);
+  });
+
+  it("a workspace whose files name no provider goes to Gemini, never to the placeholder: without a key, one message and no image", async () => {
+    // The example as a real MemoryQuill workspace: without its rules file (which chooses the placeholder).
+    const ws = scratchExample();
+    rmSync(join(ws, "chargen.rules.ts"));
+    const before = everyFile(ws);
+    const targets = await listTargets(ws);
+
+    const r = await buildJson(ws, []);
+    expect(r.code).toBe(2);
+    expect(r.calls).toEqual([]);
+    expect(r.report.summary).toMatchObject({ built: 0, failed: 0, skipped: targets.length, providerCalls: 0 });
+    expect(new Set(r.report.targets.map((t: { provider: string; model: string }) => `${t.provider}/${t.model}`))).toEqual(new Set(["google/gemini-3-pro-image-preview"]));
+    const errors = r.report.diagnostics.filter((d: { severity: string }) => d.severity === "error");
+    expect(errors.map((d: { message: string }) => d.message)).toEqual([
+      "google: no API key: set GOOGLE_API_KEY or GEMINI_API_KEY (nothing was sent to google; for a rehearsal without a key: --provider placeholder)",
+    ]);
+    // No image, no lock entry, no YAML write-back: only chargen's own cache and the .gitignore line.
+    const after = everyFile(ws);
+    const changed = [...after.keys()].filter((f) => !f.startsWith(".chargen/") && f !== ".gitignore" && f !== ".calls.log" && !before.get(f)?.equals(after.get(f)!));
+    expect(changed).toEqual([]);
+    for (const t of targets) expect(after.has(t.output), t.output).toBe(false);
   });
 
   it.each(PROVIDERS)("%s: the key is in every request's auth header and nowhere chargen printed or wrote", async (provider) => {
@@ -281,5 +306,90 @@ describe("real providers through the CLI, against their fake servers", () => {
     expect([...files.keys()].some((f) => f.startsWith(".chargen/"))).toBe(true);
     const leaks = [...files].filter(([, bytes]) => bytes.includes(SECRET)).map(([f]) => f);
     expect(leaks).toEqual([]);
+  });
+});
+
+describe("Cloudflare Workers AI through the CLI, against its fake", () => {
+  afterEach(cleanUp);
+
+  /** The request bodies the fake received, as JSON. */
+  const bodies = (fake: FakeServer) => generations(fake).map((e) => e.body as Record<string, unknown>);
+
+  it.each([
+    // FLUX.1 schnell answers JSON with a base64 JPEG; SDXL answers the PNG bytes themselves.
+    // The example's location prompts are longer than FLUX's 2048 characters (see the next test): its chapters and scenes only.
+    { model: undefined, id: "@cf/black-forest-labs/flux-1-schnell", sized: false, patterns: ["chapters/**", "characters/**"] },
+    { model: "stable-diffusion-xl", id: "@cf/stabilityai/stable-diffusion-xl-base-1.0", sized: true, patterns: [] },
+  ])("--provider workers-ai --model $model: one request per target to $id, real PNGs in the workspace, then --check is clean", async ({ model, id, sized, patterns }) => {
+    const { ws, fake } = await example("workers-ai");
+    const args = ["--provider", "workers-ai", ...(model ? ["--model", model] : [])];
+    const chosen = (await listTargets(ws)).filter((t) => !patterns.length || patterns.some((p) => t.id.startsWith(p.replace("**", ""))));
+    const total = chosen.length;
+    const r = await buildJson(ws, [...args, ...patterns], providerEnv("workers-ai", fake));
+    expect(r.code).toBe(0);
+    expect(r.report.summary).toMatchObject({ built: total, failed: 0, skipped: 0, providerCalls: total });
+    expect(new Set(r.report.targets.map((t: { model: string }) => t.model))).toEqual(new Set([id]));
+    const sent = generations(fake);
+    expect(sent).toHaveLength(total);
+    expect(sent.every((e) => e.path === `/client/v4/accounts/${WORKERS_AI_ACCOUNT}/ai/run/${id}` && e.answer === 200)).toBe(true);
+    // The fake refuses fields a model does not take: a size only where the model takes one.
+    expect(bodies(fake).every((b) => ("width" in b) === sized)).toBe(true);
+    for (const t of chosen) {
+      const bytes = readFileSync(join(ws, t.output));
+      expect(isPng(bytes), t.output).toBe(true);
+      expect([PNG.sync.read(bytes).width, PNG.sync.read(bytes).height]).toEqual([64, 48]);
+    }
+    // References are not sent (text-to-image models), and that is said.
+    expect(r.report.diagnostics.map((d: { message: string }) => d.message)).toContain(`workers-ai/${id}: reference images not sent (its models generate from the prompt alone)`);
+    const check = await chargen(ws, ["build", "--check", ...args, ...patterns]);
+    expect(check.code).toBe(0);
+    expect(generations(fake)).toHaveLength(total);
+  });
+
+  it("a 429 pauses the provider for the wait it asked, then every target builds: exactly one extra request", async () => {
+    const { ws, fake, total } = await example("workers-ai", SERIAL);
+    fake.inject({ kind: "rate-limit", retryAfterMs: 300 });
+    const r = await chargen(ws, ["build", "--provider", "workers-ai", "--model", "stable-diffusion-xl"], { env: providerEnv("workers-ai", fake) });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/retrying \S+ in 0\.3s \(attempt 2\): workers-ai: rate limited \(asked to wait 300 ms\): HTTP 429 3040: Capacity temporarily exceeded/);
+    expect(generations(fake).map((e) => e.answer)).toEqual([429, ...Array(total).fill(200)]);
+  });
+
+  it.each([
+    { name: "the daily neuron allocation used up (4006)", fault: { kind: "billing" } as const, reason: /^workers-ai: the account's daily free allocation of neurons is used up: upgrade to Workers Paid/ },
+    { name: "a 403", fault: { kind: "status", status: 403 } as const, reason: /^workers-ai: the API key in CLOUDFLARE_API_TOKEN was rejected or lacks access \(HTTP 403 10000: Authentication error\)$/ },
+  ])("$name stops the provider: one request, the rest not sent", async ({ fault, reason }) => {
+    const { ws, fake, total } = await example("workers-ai", SERIAL);
+    fake.inject(fault);
+    const r = await buildJson(ws, ["--provider", "workers-ai"], providerEnv("workers-ai", fake));
+    expect(r.code).toBe(1);
+    expect(r.report.summary).toMatchObject({ built: 0, failed: 1, skipped: total - 1, providerCalls: 1 });
+    const [failed] = withStatus(r.report, "failed");
+    expect(failed!.error!.kind).toBe("provider");
+    expect(failed!.reasons[0]).toMatch(reason);
+    expect(generations(fake)).toHaveLength(1);
+  });
+
+  it("a prompt longer than FLUX takes fails its target before anything is sent", async () => {
+    const { ws, fake } = await example("workers-ai");
+    const r = await buildJson(ws, ["--provider", "workers-ai", "locations/**"], providerEnv("workers-ai", fake));
+    expect(r.code).toBe(1);
+    const failed = withStatus(r.report, "failed");
+    expect(failed.length).toBeGreaterThan(0);
+    for (const t of failed) expect(t.reasons[0]).toMatch(/^workers-ai: the prompt is \d{4} characters and @cf\/black-forest-labs\/flux-1-schnell takes at most 2048; shorten it or choose another model$/);
+    expect(generations(fake)).toHaveLength(withStatus(r.report, "built").length);
+    expect(generations(fake).every((e) => e.answer === 200)).toBe(true);
+  });
+
+  it("without the account id: one message naming CLOUDFLARE_ACCOUNT_ID, nothing sent", async () => {
+    const { ws, fake } = await example("workers-ai");
+    const env = providerEnv("workers-ai", fake);
+    delete env.CLOUDFLARE_ACCOUNT_ID;
+    const r = await buildJson(ws, ["--provider", "workers-ai"], env);
+    expect(r.code).toBe(2);
+    expect(r.report.diagnostics.filter((d: { severity: string }) => d.severity === "error").map((d: { message: string }) => d.message)).toEqual([
+      "workers-ai: no API key: set CLOUDFLARE_ACCOUNT_ID (nothing was sent to workers-ai; for a rehearsal without a key: --provider placeholder)",
+    ]);
+    expect(fake.log).toHaveLength(0);
   });
 });

@@ -53,6 +53,7 @@ function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<Ima
       },
     },
     hub: {
+      unsendable: () => undefined,
       generate: async (request) => {
         calls.push(request.targetId);
         return generate(request);
@@ -65,7 +66,7 @@ function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<Ima
     clock,
   };
   const records = specs.map(record);
-  const resolved = new Map<string, Resolved | ChargenError>(specs.map((s) => [s.id, { settings: options.settings ?? settings, adjustments: [] }]));
+  const resolved = new Map<string, Resolved | ChargenError>(specs.map((s) => [s.id, { settings: options.settings ?? settings, adjustments: [], route: "test" }]));
   const executor = new Executor(buildGraph(records), new Map(records.map((r) => [r.id, r])), resolved, new Map(), effects, {
     force: false,
     failFast: options.failFast ?? false,

@@ -45,6 +45,14 @@ describe("google provider against the fake, through the real SDK", () => {
     });
   });
 
+  it("sends the generation settings the rules or the YAML set: sampling in generationConfig, safety settings beside it", async () => {
+    const safetySettings = [{ category: "HARM_CATEGORY_DANGEROUS_CONTENT", threshold: "BLOCK_ONLY_HIGH" }];
+    await provider().generate(gemini({ generation: { temperature: 0.4, topP: 0.95, topK: 64, seed: 7, safetySettings } }));
+    const body = fake.log[0]!.body as SentBody & { safetySettings?: unknown };
+    expect(body.generationConfig).toEqual({ responseModalities: ["IMAGE"], imageConfig: {}, temperature: 0.4, topP: 0.95, topK: 64, seed: 7 });
+    expect(body.safetySettings).toEqual(safetySettings);
+  });
+
   it("sends references inline, each labelled with its role and its real mime type", async () => {
     const refs = [pngReference(), jpegReference()];
     const result = await provider().generate(gemini({ model: "gemini-3-pro-image-preview", references: refs, quality: "2K", aspectRatio: "3:4" }));

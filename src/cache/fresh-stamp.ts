@@ -34,8 +34,8 @@ interface FreshRecord {
 }
 
 /** What besides the files decides the plan: chargen's code and the command's options. */
-export function freshContext(options: { providerOverride?: string | undefined; patterns: string[]; force: boolean }): string {
-  return JSON.stringify([codeStamp(), options.providerOverride ?? null, options.patterns, options.force]);
+export function freshContext(options: { providerOverride?: string | undefined; modelOverride?: string | undefined; patterns: string[]; force: boolean }): string {
+  return JSON.stringify([codeStamp(), options.providerOverride ?? null, options.modelOverride ?? null, options.patterns, options.force]);
 }
 
 function stampOf(root: string, path: string): Stamp {

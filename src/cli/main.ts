@@ -48,14 +48,16 @@ const gcValue = (reader: "parseSize" | "parseAge") => async (text: string) => {
 
 const json = flag("print the result as JSON on stdout");
 const provider = valued("NAME", "use this provider for every target (its default model)", providerName);
+const model = valued("NAME", "use this model for every target (with --provider: of that provider)", (text: string) => text);
 
 /** What every workspace command starts from. */
-const common = (values: GlobalValues & { json?: boolean; provider?: string }) => ({
+const common = (values: GlobalValues & { json?: boolean; provider?: string; model?: string }) => ({
   root: resolve(values.dir ?? "."),
   json: values.json ?? false,
   out,
   err,
   ...(values.provider ? { providerOverride: values.provider } : {}),
+  ...(values.model ? { modelOverride: values.model } : {}),
 });
 
 const build = command({
@@ -70,6 +72,7 @@ const build = command({
     json: flag("print the plan (with --check / --dry-run) or the report as JSON on stdout"),
     jobs: valued("N", "generations in flight at once, across providers (default 8)", wholeNumber("-j, --jobs", 1), "j"),
     provider,
+    model,
     force: flag("overwrite outputs that were modified by hand"),
     "fail-fast": flag("stop scheduling new work at the first failure"),
     "max-cost": valued("USD", "start no generation that would take the spend past USD", amount("--max-cost", "an amount in USD")),
@@ -116,7 +119,7 @@ const targets = command({
   args: "[PATTERN...]",
   summary: "list targets: id, output, source file and line (--json: with references)",
   arity: { min: 0, max: Infinity },
-  options: { json, provider },
+  options: { json, provider, model },
   async run(values, patterns) {
     return (await import("../commands/inspect.js")).listTargets({ ...common(values), patterns });
   },
@@ -125,9 +128,9 @@ const targets = command({
 const why = command({
   name: "why",
   args: "ID",
-  summary: "why one target is fresh or stale, input by input, and its key",
+  summary: "why one target is fresh or stale, input by input, its key, and its route",
   arity: { min: 1, max: 1 },
-  options: { json, provider },
+  options: { json, provider, model },
   async run(values, [id]) {
     return (await import("../commands/inspect.js")).why({ ...common(values), patterns: [], id: id! });
   },

@@ -5,7 +5,7 @@ import { Store } from "../cache/store.js";
 import { writeJsonCache } from "../cache/json-file.js";
 import { realClock, type Clock } from "../clock.js";
 import type { Pool } from "../graph/pool.js";
-import { ChargenError, formatDiagnostic, type Diagnostic } from "../errors.js";
+import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../errors.js";
 import { Executor, type TargetOutcome } from "../graph/executor.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
@@ -17,7 +17,7 @@ import { Applier, type WriteObserver } from "../workspace/applier.js";
 import { BuildLock } from "../workspace/build-lock.js";
 import { planWorkspace, type PlannedTarget } from "./plan.js";
 import { forgetFresh, freshContext, recordFresh } from "../cache/fresh-stamp.js";
-import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, STAT_CACHE, type Workspace } from "./workspace.js";
+import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, routeOf, STAT_CACHE, type Workspace } from "./workspace.js";
 
 export interface BuildOptions {
   root: string;
@@ -27,6 +27,7 @@ export interface BuildOptions {
   json: boolean;
   jobs: number;
   providerOverride?: string;
+  modelOverride?: string;
   force: boolean;
   failFast: boolean;
   maxCostUsd?: number;
@@ -76,7 +77,8 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   for (const t of targets) {
     if (t.status === "fresh") continue;
     const cost = options.mode === "dry-run" && t.status === "stale" ? `  ${t.estimatedCostUsd === null ? "cost unknown" : `$${t.estimatedCostUsd.toFixed(3)}`}` : "";
-    options.out(`${t.status.padEnd(8)} ${printable(t.id)}${cost}\n${t.reasons.map((r) => `         ${printable(r)}\n`).join("")}`);
+    const route = options.explain ? routeOf(ws, t.id) : undefined;
+    options.out(`${t.status.padEnd(8)} ${printable(t.id)}${cost}\n${[...t.reasons, ...(route ? [`route: ${route}`] : [])].map((r) => `         ${printable(r)}\n`).join("")}`);
     if (options.githubActions && options.mode === "check") options.out(annotation(t) + "\n");
   }
   options.out(formatSummary(report) + "\n");
@@ -156,7 +158,7 @@ async function settle(options: BuildOptions): Promise<void> {
  */
 export async function buildOnce(
   ws: Workspace,
-  options: Pick<BuildOptions, "force" | "failFast" | "jobs" | "maxCostUsd" | "env" | "patterns" | "providerOverride">,
+  options: Pick<BuildOptions, "force" | "failFast" | "jobs" | "maxCostUsd" | "env" | "patterns" | "providerOverride" | "modelOverride"> & { explain?: boolean },
   session: Session,
   progress: Progress,
   startedAt: number,
@@ -200,7 +202,12 @@ export async function buildOnce(
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
       price: (s) => estimatePrice(s, ws.rules),
     },
-    { onStart: (id, action) => progress.start(id, action), onGenerated: (id) => progress.generated(id), onDone: (o) => progress.done(o) },
+    {
+      onStart: (id, action) => progress.start(id, action),
+      onGenerated: (id) => progress.generated(id),
+      // --explain says where each target went and why, beside what made it stale.
+      onDone: (o) => progress.done(options.explain && o.status !== "fresh" ? { ...o, reasons: [...o.reasons, `route: ${routeOf(ws, o.id) ?? "none"}`] } : o),
+    },
   );
   onExecutor(executor);
 
@@ -219,7 +226,7 @@ export async function buildOnce(
 
   const estimates = new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
   const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o));
-  const diagnostics = [...ws.diagnostics, ...applier.warnings];
+  const diagnostics = [...ws.diagnostics, ...applier.warnings, ...missingKeyDiagnostics(ws, hub, outcomes)];
   const hasErrors = diagnostics.some((d) => d.severity === "error");
   const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified");
   const exitCode = hasErrors ? EXIT.error : notDone ? EXIT.failed : EXIT.ok;
@@ -230,6 +237,28 @@ export async function buildOnce(
     diagnostics,
     summary: summarise(targets, diagnostics, { providerCalls: calls, durationMs: Date.now() - startedAt, exitCode }),
   };
+}
+
+/**
+ * A provider's missing key, once, as a configuration error (exit 2), at the first target that
+ * needed it: the file that sends targets to that provider (or whose rules do).
+ */
+function missingKeyDiagnostics(ws: Workspace, hub: ProviderHub, outcomes: TargetOutcome[]): Diagnostic[] {
+  const providerOf = (id: string) => {
+    const resolved = ws.settings.get(id);
+    return resolved instanceof ChargenError ? undefined : resolved?.settings.provider;
+  };
+  return hub.missingKeys().map(({ provider, error }) => {
+    const first = outcomes.find((o) => o.error?.details.code === Code.notSent && providerOf(o.id) === provider);
+    const source = first ? ws.records.get(first.id)!.source : undefined;
+    return {
+      severity: "error",
+      file: source?.file ?? ws.rulesFile ?? "chargen.rules.ts",
+      ...(source ? { line: source.line, column: source.column } : {}),
+      ...(first ? { targetId: first.id } : {}),
+      message: error.message,
+    };
+  });
 }
 
 export function printReport(report: Report, options: Pick<BuildOptions, "json" | "out" | "err">): void {
@@ -275,7 +304,7 @@ function printDiagnostics(diagnostics: Diagnostic[], options: Pick<BuildOptions,
  * Save what this plan learnt for the next one: stat digests, parse results, and, when every
  * target was fresh, the stamps that let the next no-op check or build skip planning altogether.
  */
-export async function saveCaches(ws: Workspace, options: Pick<BuildOptions, "patterns" | "providerOverride" | "force">, allFresh: boolean): Promise<void> {
+export async function saveCaches(ws: Workspace, options: Pick<BuildOptions, "patterns" | "providerOverride" | "modelOverride" | "force">, allFresh: boolean): Promise<void> {
   const dir = join(ws.root, CACHE_DIR);
   await ws.stats.save(join(dir, STAT_CACHE));
   if (ws.analysis.cacheChanged) await writeJsonCache(join(dir, PARSE_CACHE), parseCacheVersion, ws.analysis.cache);

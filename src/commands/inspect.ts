@@ -3,13 +3,14 @@ import { Store } from "../cache/store.js";
 import { ChargenError, formatDiagnostic } from "../errors.js";
 import { printable } from "../report/escape.js";
 import { planWorkspace } from "./plan.js";
-import { CACHE_DIR, openWorkspace, type Workspace } from "./workspace.js";
+import { CACHE_DIR, openWorkspace, routeOf, type Workspace } from "./workspace.js";
 
 export interface InspectOptions {
   root: string;
   patterns: string[];
   json: boolean;
   providerOverride?: string;
+  modelOverride?: string;
   out: (text: string) => void;
   err: (text: string) => void;
 }
@@ -52,6 +53,7 @@ export async function why(options: InspectOptions & { id: string }): Promise<num
     inputs: "inputs" in d ? d.inputs : null,
     lock: lock ?? null,
     restorable: d.status === "stale" ? d.restorable : false,
+    route: routeOf(ws, options.id) ?? null,
   };
   if (options.json) {
     options.out(JSON.stringify(result, null, 2) + "\n");
@@ -60,6 +62,7 @@ export async function why(options: InspectOptions & { id: string }): Promise<num
   options.out(`${printable(options.id)}: ${d.status}\n`);
   for (const r of d.reasons) options.out(`  - ${printable(r)}\n`);
   options.out(`  source:  ${printable(record.source.file)}:${record.source.line}\n  output:  ${printable(record.output)}\n`);
+  if (result.route) options.out(`  route:   ${printable(result.route)}\n`);
   if (result.key) options.out(`  key:     ${result.key}${lock ? ` (lock: ${lock.key}, built ${lock.builtAt} by ${lock.provider}/${lock.model})` : " (not in the lock)"}\n`);
   if (result.restorable) options.out("  an output for this key is in the cache: the next build restores it for free\n");
   return 0;

@@ -9,6 +9,7 @@ import { analyze, type Analysis, type ParseCacheData, type TargetRecord } from "
 import { buildGraph, type Graph } from "../graph/dag.js";
 import type { RuleSet } from "../rules/api.js";
 import { loadRules, RULES_FILES } from "../rules/load.js";
+import { providerInfo } from "../providers/catalog.js";
 import { resolveSettings, type Resolved } from "../rules/settings.js";
 import { ReferenceGuard } from "../workspace/boundary.js";
 import { RealDisk } from "../workspace/disk.js";
@@ -23,6 +24,7 @@ export interface WorkspaceOptions {
   /** Target id globs; empty means every target. */
   patterns: string[];
   providerOverride?: string;
+  modelOverride?: string;
 }
 
 /** A workspace analysed: everything planning needs, read through the caches. */
@@ -68,10 +70,12 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   const reported = new Set<string>();
   for (const t of analysis.targets) {
     try {
-      const resolved = resolveSettings(t.requested, loaded.rules, options.providerOverride);
+      const resolved = resolveSettings(t.requested, loaded.rules, { provider: options.providerOverride, model: options.modelOverride });
       settings.set(t.id, resolved);
+      const blind = t.references.length > 0 && !providerInfo(resolved.settings.provider)!.references;
+      const adjustments = blind ? [...resolved.adjustments, "reference images not sent (its models generate from the prompt alone)"] : resolved.adjustments;
       // Normalisation is reported, once per file and adjustment: never silent.
-      for (const adjustment of resolved.adjustments) {
+      for (const adjustment of adjustments) {
         const once = `${t.source.file}\n${adjustment}`;
         if (reported.has(once)) continue;
         reported.add(once);
@@ -108,6 +112,12 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
 }
 
 export const parseCacheVersion = PARSE_CACHE_VERSION;
+
+/** Where a target goes and why ("google/gemini-3-pro-image-preview: provider and model from the rules' defaults; ..."). */
+export function routeOf(ws: Pick<Workspace, "settings">, id: string): string | undefined {
+  const resolved = ws.settings.get(id);
+  return resolved && !(resolved instanceof ChargenError) ? resolved.route : undefined;
+}
 
 /**
  * Every path a plan of `ws` consulted, present or absent: sources and files rules read,

@@ -52,7 +52,7 @@ export interface ExecutorEffects {
   refusal(path: string): string | undefined;
   spec(id: string): TargetSpec | undefined;
   store: ExecutorStore;
-  hub: Pick<ProviderHub, "generate">;
+  hub: Pick<ProviderHub, "generate" | "unsendable">;
   /** Write the output, write back into the YAML, record in the lock. */
   apply(app: Application): Promise<void>;
   clock: Clock;
@@ -240,6 +240,12 @@ export class Executor {
     } catch {
       return { id, status: "skipped", reasons: ["interrupted before it started"] };
     }
+    // Known before starting: nothing reaches a stopped provider, or one whose key is not set.
+    const refused = this.effects.hub.unsendable(settings.provider);
+    if (refused) {
+      this.jobs.release();
+      return { id, status: "skipped", reasons: [refused.message], error: refused };
+    }
     const model = `${settings.provider}/${settings.model}`;
     const base = this.options.price(settings);
     const estimate = base === undefined ? undefined : base * (this.overrun.get(model) ?? 1);
@@ -311,6 +317,7 @@ export class Executor {
       ...(size ? { size } : {}),
       ...(settings.aspectRatio ? { aspectRatio: settings.aspectRatio } : {}),
       ...(settings.quality ? { quality: settings.quality } : {}),
+      ...(settings.generation ? { generation: settings.generation } : {}),
       format: settings.format,
       references,
       signal: this.inFlight.signal,

@@ -1,6 +1,6 @@
 import { canonicalJson, digestText } from "../cache/hash.js";
 import { renderNegative, type PromptIR } from "../rules/prompt-ir.js";
-import type { ModelSettings } from "./target.js";
+import type { GenerationSettings, ModelSettings } from "./target.js";
 
 /**
  * Everything a target's image depends on, as digests: what the key hashes, and what the lock
@@ -55,6 +55,8 @@ export function keyOf(inputs: KeyInputs): string {
       JSON.stringify(inputs.negative),
       JSON.stringify([s.provider, s.model, s.size ?? null, s.aspectRatio ?? null, s.quality ?? null, s.format, s.n]),
       sorted(inputs.refs),
+      // Appended only when set: targets without generation settings keep the keys they had.
+      ...(s.generation ? [canonicalJson(s.generation)] : []),
     ].join("\n"),
   );
 }
@@ -95,6 +97,11 @@ export function explainChange(before: KeyInputs, now: KeyInputs): string[] {
     const a = before.settings[field];
     const b = now.settings[field];
     if (a !== b) reasons.push(`${label} ${a ?? "(none)"} -> ${b ?? "(none)"}`);
+  }
+  const [genBefore, genNow] = [before.settings.generation ?? {}, now.settings.generation ?? {}];
+  for (const field of [...new Set([...Object.keys(genBefore), ...Object.keys(genNow)])].sort() as (keyof GenerationSettings)[]) {
+    const [a, b] = [genBefore[field], genNow[field]].map((v) => (v === undefined ? "(none)" : typeof v === "object" ? canonicalJson(v) : String(v)));
+    if (a !== b) reasons.push(`${field} ${a} -> ${b}`);
   }
   const paths = [...new Set([...Object.keys(before.refs), ...Object.keys(now.refs)])].sort();
   for (const path of paths) {

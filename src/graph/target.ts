@@ -12,6 +12,18 @@ export interface RequestedSettings {
   aspectRatio?: string;
   quality?: string;
   format?: ImageFormat;
+  /** Sampling knobs (Gemini's generateContent config), field by field over the file's and the rules' defaults. */
+  generation?: GenerationSettings;
+}
+
+/** Gemini's generation settings; a provider that takes none of them drops them, and says so. */
+export interface GenerationSettings {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  seed?: number;
+  /** Gemini's `safetySettings`: `{ category: "HARM_CATEGORY_HARASSMENT", threshold: "BLOCK_ONLY_HIGH" }`, ... */
+  safetySettings?: { category: string; threshold: string }[];
 }
 
 /** Model settings after defaults, model mapping, `--provider` and per-provider normalisation: what the key hashes. */
@@ -23,6 +35,8 @@ export interface ModelSettings {
   quality?: string;
   format: ImageFormat;
   n: number;
+  /** Only when some are set: a target without any keeps the key it had before they existed. */
+  generation?: GenerationSettings;
 }
 
 export interface ReferenceInput {

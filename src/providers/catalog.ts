@@ -1,6 +1,7 @@
-import type { ModelSettings } from "../graph/target.js";
+import type { GenerationSettings, ModelSettings } from "../graph/target.js";
 import { normaliseGoogle } from "./google-models.js";
 import { normaliseOpenAI } from "./openai-models.js";
+import { normaliseWorkersAi, workersAiUnserviceable } from "./workers-ai-models.js";
 import { estimateImagePrice, withOverrides, type PriceTable } from "./prices.js";
 import type { RuleSet } from "../rules/api.js";
 import type { ProviderLimits, ProviderModule } from "./types.js";
@@ -16,8 +17,16 @@ export interface ProviderInfo {
   limits: ProviderLimits;
   /** Environment variables holding the API key, first found wins. */
   keyEnv: string[];
+  /** Further variables a request needs (Cloudflare's account id), first found wins. */
+  accountEnv?: string[];
   /** Retired model id -> when and a suggested replacement, for the "add a mapping" error. */
   retired: Record<string, { since: string; suggest: string }>;
+  /** Why chargen cannot serve a model id on this provider (another endpoint, another input), and a replacement. */
+  unserviceable?(model: string): { why: string; suggest: string } | undefined;
+  /** Whether its models take reference images; when not, a target's references are not sent, and that is said. */
+  references: boolean;
+  /** The generation settings this provider takes; the others are dropped, and that is said. */
+  generation: (keyof GenerationSettings)[];
   /** Bring a requested size / aspect to what the model accepts; returns what was adjusted. */
   normalise(settings: ModelSettings): { settings: ModelSettings; adjustments: string[] };
   /** Standard price of one image with these settings, for the dry run; undefined when unknown. */
@@ -26,6 +35,7 @@ export interface ProviderInfo {
 }
 
 const asIs = (settings: ModelSettings) => ({ settings, adjustments: [] });
+const ALL_GENERATION: (keyof GenerationSettings)[] = ["temperature", "topP", "topK", "seed", "safetySettings"];
 
 export const PROVIDERS: Record<string, ProviderInfo> = {
   placeholder: {
@@ -33,6 +43,9 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     limits: { maxInFlight: 8, perMinute: 6000 },
     keyEnv: [],
     retired: {},
+    // Taken (and keyed on) but unused: a rehearsal keys as the real build would.
+    references: true,
+    generation: ALL_GENERATION,
     normalise: asIs,
     price: () => 0,
     load: async () => (await import("./placeholder.js")).default,
@@ -43,6 +56,13 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     limits: { maxInFlight: 2, perMinute: 10 },
     keyEnv: ["GOOGLE_API_KEY", "GEMINI_API_KEY"],
     retired: {},
+    // Imagen answers models.generateImages (predict), not generateContent; on the Gemini API the SDK refuses it.
+    unserviceable: (model) =>
+      /^(models\/)?imagen-/.test(model)
+        ? { why: "is an Imagen model, served only by the predict endpoint (generateImages), which chargen does not call", suggest: "gemini-3-pro-image-preview" }
+        : undefined,
+    references: true,
+    generation: ALL_GENERATION,
     normalise: normaliseGoogle,
     price: (settings, table) => estimateImagePrice(settings, table),
     load: async () => (await import("./google.js")).default,
@@ -59,9 +79,27 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
       "dall-e-3": { since: "2026-05-12", suggest: "gpt-image-1.5" },
       "gpt-image-1": { since: "2026-10-23", suggest: "gpt-image-1.5" },
     },
+    references: true,
+    generation: [],
     normalise: normaliseOpenAI,
     price: (settings, table) => estimateImagePrice(settings, table),
     load: async () => (await import("./openai.js")).default,
+  },
+  "workers-ai": {
+    defaultModel: "@cf/black-forest-labs/flux-1-schnell",
+    // Cloudflare allows 720 text-to-image requests a minute per account; an account's other
+    // Workers share them, so start well below.
+    limits: { maxInFlight: 4, perMinute: 120 },
+    keyEnv: ["CLOUDFLARE_API_TOKEN"],
+    accountEnv: ["CLOUDFLARE_ACCOUNT_ID"],
+    retired: {},
+    unserviceable: workersAiUnserviceable,
+    // Text-to-image only: the catalogue's image-input models edit a source image instead.
+    references: false,
+    generation: ["seed"],
+    normalise: normaliseWorkersAi,
+    price: (settings, table) => estimateImagePrice(settings, table),
+    load: async () => (await import("./workers-ai.js")).default,
   },
 };
 

@@ -3,6 +3,21 @@ import { ChargenError } from "../errors.js";
 export const NO_API_KEY = "NO_API_KEY";
 
 /**
+ * Before anything is sent: the variables a provider needs that are unset (each group is a list of
+ * alternatives, first found wins), as the one error a build reports for it; undefined when all are set.
+ */
+export function missingCredentials(provider: string, env: NodeJS.ProcessEnv, groups: readonly (readonly string[])[]): ChargenError | undefined {
+  const missing = groups.filter((names) => names.length && !names.some((n) => env[n]?.trim()));
+  if (!missing.length) return undefined;
+  const vars = missing.map((names) => names.join(" or ")).join(" and ");
+  return new ChargenError(
+    "provider",
+    `${provider}: no API key: set ${vars} (nothing was sent to ${provider}; for a rehearsal without a key: --provider placeholder)`,
+    { code: NO_API_KEY },
+  );
+}
+
+/**
  * The API key from the first of `names` that is set. Asked for at the first request, not when
  * the provider is created, so that `--check` and `--dry-run` never need a key.
  */

@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { ApiError, GoogleGenAI, type GenerateContentResponse, type Part } from "@google/genai";
+import { ApiError, GoogleGenAI, type GenerateContentConfig, type GenerateContentResponse, type HarmBlockThreshold, type HarmCategory, type Part } from "@google/genai";
 import { ChargenError } from "../errors.js";
 import { requireKey } from "./credentials.js";
 import { nearestGeminiRatio, takesImageSize } from "./google-models.js";
@@ -98,6 +98,7 @@ export class GoogleProvider implements Provider {
         config: {
           responseModalities: ["IMAGE"],
           imageConfig: imageConfig(request),
+          ...generationConfig(request),
           abortSignal: request.signal,
         },
       });
@@ -158,6 +159,18 @@ export class GoogleProvider implements Provider {
     }
     return pending;
   }
+}
+
+/** The sampling settings the rules or the YAML set, as generateContent's config fields; none when none is set. */
+function generationConfig({ generation: g }: ImageRequest): Pick<GenerateContentConfig, "temperature" | "topP" | "topK" | "seed" | "safetySettings"> {
+  if (!g) return {};
+  return {
+    ...(g.temperature === undefined ? {} : { temperature: g.temperature }),
+    ...(g.topP === undefined ? {} : { topP: g.topP }),
+    ...(g.topK === undefined ? {} : { topK: g.topK }),
+    ...(g.seed === undefined ? {} : { seed: g.seed }),
+    ...(g.safetySettings ? { safetySettings: g.safetySettings.map((s) => ({ category: s.category as HarmCategory, threshold: s.threshold as HarmBlockThreshold })) } : {}),
+  };
 }
 
 function imageConfig(request: ImageRequest): { aspectRatio?: string; imageSize?: string } {

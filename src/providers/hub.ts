@@ -4,7 +4,7 @@ import { asChargenError, ChargenError, Code } from "../errors.js";
 import { Pool } from "../graph/pool.js";
 import type { RuleSet } from "../rules/api.js";
 import { priceTable, providerInfo } from "./catalog.js";
-import { NO_API_KEY } from "./credentials.js";
+import { missingCredentials, NO_API_KEY } from "./credentials.js";
 import type { ImageRequest, ImageResult, Provider } from "./types.js";
 
 export interface RetryPolicy {
@@ -53,6 +53,11 @@ export class ProviderHub {
     return this.stopped.get(provider);
   }
 
+  /** Providers a target needed whose key is not set: the one message the build reports for each. */
+  missingKeys(): { provider: string; error: ChargenError }[] {
+    return [...this.stopped].filter(([, e]) => e.details.code === NO_API_KEY).map(([provider, error]) => ({ provider, error }));
+  }
+
   /** Provider calls made in this build (attempts, retries included), per provider. */
   callCounts(): Record<string, number> {
     return Object.fromEntries(this.attempts);
@@ -63,6 +68,7 @@ export class ProviderHub {
    * scheduling); `request.signal` aborts a request in flight (a second Ctrl-C).
    */
   async generate(request: ImageRequest, providerName: string, queue: AbortSignal): Promise<ImageResult> {
+    this.requireCredentials(providerName);
     const pool = this.pool(providerName, request.model);
     const provider = await this.provider(providerName);
     let attempt = 0;
@@ -102,6 +108,26 @@ export class ProviderHub {
     }
   }
 
+  /**
+   * Why nothing can be sent to this provider in this build (stopped, or its key not set), as the
+   * "not sent" error a target ends with; undefined when requests may go. A missing key stops the
+   * provider before its SDK is even loaded; the build reports it once (see `missingKeys`).
+   */
+  unsendable(name: string): ChargenError | undefined {
+    const info = providerInfo(name);
+    const missing = !this.stopped.has(name) && info ? missingCredentials(name, this.env, [info.keyEnv, info.accountEnv ?? []]) : undefined;
+    if (missing) {
+      this.stopped.set(name, missing);
+      this.stopSignal(name).abort(missing);
+    }
+    return this.notSent(name);
+  }
+
+  private requireCredentials(name: string): void {
+    const refused = this.unsendable(name);
+    if (refused) throw refused;
+  }
+
   /** A provider that asks for a longer wait than a build can give (a daily quota) is stopped, not waited for. */
   private classify(error: ChargenError): ChargenError {
     const wait = error.details.retryAfterMs ?? 0;
@@ -117,8 +143,16 @@ export class ProviderHub {
   }
 
   private throwIfStopped(provider: string): void {
+    const refused = this.notSent(provider);
+    if (refused) throw refused;
+  }
+
+  private notSent(provider: string): ChargenError | undefined {
     const stop = this.stopped.get(provider);
-    if (stop) throw new ChargenError("provider", `not sent: ${provider} was stopped earlier in this build (${stop.message})`, { ...stop.details, code: Code.notSent });
+    if (!stop) return undefined;
+    // A missing key is said once for the whole build, not once per target.
+    if (stop.details.code === NO_API_KEY) return new ChargenError("provider", `not sent: no API key for ${provider}`, { ...stop.details, code: Code.notSent });
+    return new ChargenError("provider", `not sent: ${provider} was stopped earlier in this build (${stop.message})`, { ...stop.details, code: Code.notSent });
   }
 
   private stopSignal(provider: string): AbortController {

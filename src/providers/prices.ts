@@ -32,6 +32,8 @@ export interface ModelPrices {
    * err high.
    */
   image: Record<string, ImagePrice>;
+  /** Priced by the work instead (Workers AI): what a 512x512 tile of output and a diffusion step cost. */
+  units?: { tileUsd: number; stepUsd: number; defaultSteps: number };
 }
 
 export type PriceTable = Record<string, Record<string, ModelPrices>>;
@@ -39,6 +41,14 @@ export type PriceTable = Record<string, Record<string, ModelPrices>>;
 const GPT_IMAGE_1_5: TokenRates = { textInput: 5, imageInput: 8, textOutput: 10, imageOutput: 32 };
 const GPT_IMAGE_2: TokenRates = { textInput: 5, imageInput: 8, textOutput: 10, imageOutput: 30 };
 const GPT_IMAGE_1_MINI: TokenRates = { textInput: 2, imageInput: 2.5, textOutput: 8, imageOutput: 8 };
+
+/**
+ * Workers AI bills neurons, $0.011 per 1,000 (beyond 10,000 free a day), and publishes each
+ * model's price per 512x512 output tile and per step; a model that renders one size is 1024x1024.
+ * Beta models cost nothing.
+ */
+const workersAiUnits = (tileUsd: number, stepUsd: number, defaultSteps: number): ModelPrices => ({ image: {}, units: { tileUsd, stepUsd, defaultSteps } });
+const FREE_BETA: ModelPrices = { image: { "*": 0 } };
 
 const shapes = (square: number, landscape: number, portrait = landscape): Record<Shape, number> => ({ square, landscape, portrait });
 
@@ -75,6 +85,15 @@ export const PRICES: PriceTable = {
       tokens: GPT_IMAGE_1_MINI,
       image: { low: shapes(0.005, 0.006), medium: shapes(0.011, 0.015), high: shapes(0.036, 0.052) },
     },
+  },
+  "workers-ai": {
+    // 4.80 neurons a tile, 9.60 a step; 4 steps by default.
+    "@cf/black-forest-labs/flux-1-schnell": workersAiUnits(0.0000528, 0.0001056, 4),
+    "@cf/leonardo/phoenix-1.0": workersAiUnits(0.0058, 0.00011, 25),
+    "@cf/leonardo/lucid-origin": workersAiUnits(0.007, 0.00013, 25),
+    "@cf/stabilityai/stable-diffusion-xl-base-1.0": FREE_BETA,
+    "@cf/bytedance/stable-diffusion-xl-lightning": FREE_BETA,
+    "@cf/lykon/dreamshaper-8-lcm": FREE_BETA,
   },
 };
 
@@ -114,6 +133,11 @@ const dearest = (price: ImagePrice) => (typeof price === "number" ? price : Math
 export function estimateImagePrice(settings: ModelSettings, table: PriceTable = PRICES): number | undefined {
   const prices = modelPrices(table, settings.provider, settings.model);
   if (!prices) return undefined;
+  if (prices.units) {
+    const size = parseSize(settings.size) ?? { width: 1024, height: 1024 };
+    const tiles = Math.ceil(size.width / 512) * Math.ceil(size.height / 512);
+    return round((tiles * prices.units.tileUsd + prices.units.defaultSteps * prices.units.stepUsd) * settings.n);
+  }
   const entries = Object.entries(prices.image);
   if (entries.length === 0) return undefined;
   const quality = settings.quality ?? "*";
@@ -159,6 +183,7 @@ export function withOverrides(overrides: PriceOverrides | undefined, base: Price
       merged[model] = {
         ...(current?.tokens || prices.tokens ? { tokens: { ...current?.tokens!, ...prices.tokens } } : {}),
         image: { ...current?.image, ...prices.image },
+        ...(current?.units || prices.units ? { units: { ...current?.units!, ...prices.units } } : {}),
       };
     }
     table[provider] = merged;

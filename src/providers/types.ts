@@ -1,4 +1,5 @@
 import type { ChargenError } from "../errors.js";
+import type { GenerationSettings } from "../graph/target.js";
 import type { PriceTable } from "./prices.js";
 
 /** What a provider is asked for. Everything in it, except `signal`, is derived from the target's key inputs. */
@@ -26,6 +27,8 @@ export interface ImageRequest {
   aspectRatio?: string;
   quality?: string;
   format: ImageFormat;
+  /** Sampling settings the provider takes (see the catalog's `generation`). */
+  generation?: GenerationSettings;
   references: ReferenceImage[];
   signal: AbortSignal;
 }

@@ -1,6 +1,6 @@
 import type { Document, Node } from "yaml";
 import type { Diagnostic } from "../errors.js";
-import type { ModelSettings, ReferenceInput, TargetSpec } from "../graph/target.js";
+import type { GenerationSettings, ModelSettings, ReferenceInput, TargetSpec } from "../graph/target.js";
 import type { PriceOverrides } from "../providers/prices.js";
 import type { ImageFormat } from "../providers/types.js";
 import type { YamlEditor } from "../workspace/yaml-edit.js";
@@ -81,8 +81,19 @@ export interface ProviderConfig extends ModelLimits {
 
 export interface RuleSet {
   rules: Rule[];
-  /** Used when neither the entry nor its file names them. */
-  defaults?: { provider?: string; model?: string; format?: ImageFormat; quality?: string };
+  /**
+   * Where targets go when the YAML does not say (or, with `routing: "rules"`, whatever it says).
+   * There is no built-in fallback: a target with no provider from anywhere is an error, so that
+   * nothing goes to the offline placeholder unless it is chosen.
+   */
+  defaults?: { provider?: string; model?: string; format?: ImageFormat; quality?: string; generation?: GenerationSettings };
+  /**
+   * Who chooses each target's provider and model: "files" (the default) honours the entry's and its
+   * file's `provider` / `model` fields, then `defaults`; "rules" sends every target to `defaults`
+   * and ignores those fields (the built-in MemoryQuill rules: the files name providers their
+   * author never used). `--provider` and `--model` win either way.
+   */
+  routing?: "rules" | "files";
   providers?: Record<string, ProviderConfig>;
   /** Retired or renamed model ids to current ones: `{"dall-e-3": "gpt-image-1.5"}`. */
   modelMap?: Record<string, string>;

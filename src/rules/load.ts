@@ -17,16 +17,18 @@ export interface LoadedRules {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
+const BUILT_IN_RULES = join(here, "..", "..", "chargen.rules.js");
 
 /**
- * The workspace's `chargen.rules.ts` through jiti (with "chargen" mapped to this install), or
+ * The workspace's `chargen.rules.ts` through jiti (with "chargen" mapped to this install, and
+ * "chargen/rules" to its built-in rules, for a workspace that keeps them and changes a setting), or
  * chargen's own default rules. A rules file that fails to load is a user error naming it.
  */
 export async function loadRules(root: string): Promise<LoadedRules> {
   const file = RULES_FILES.find((f) => statSync(join(root, f), { throwIfNoEntry: false })?.isFile());
   const code = codeStamp();
   if (!file) {
-    const mod = (await import(join(here, "..", "..", "chargen.rules.js"))) as { default: RuleSet };
+    const mod = (await import(BUILT_IN_RULES)) as { default: RuleSet };
     return { rules: mod.default, file: undefined, fingerprint: digestText(`builtin\n${code}`) };
   }
   const path = join(root, file);
@@ -34,7 +36,7 @@ export async function loadRules(root: string): Promise<LoadedRules> {
   try {
     const { createJiti } = await import("jiti");
     const jiti = createJiti(import.meta.url, {
-      alias: { chargen: join(here, "..", "index.js") },
+      alias: { "chargen/rules": BUILT_IN_RULES, chargen: join(here, "..", "index.js") },
       // Watch mode reloads the rules: never hand back a module from an earlier load.
       moduleCache: false,
     });

@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { isMap, isScalar, isSeq, type Node } from "yaml";
 import { ChargenError } from "../errors.js";
-import type { ModelSettings, RequestedSettings } from "../graph/target.js";
+import type { GenerationSettings, ModelSettings, RequestedSettings } from "../graph/target.js";
 import { IMAGE_FORMATS, type ImageFormat } from "../providers/types.js";
 import { unsafeName } from "../workspace/boundary.js";
 import type { YamlEditor, YamlPath } from "../workspace/yaml-edit.js";
@@ -81,8 +81,24 @@ export function requestedFrom(defaults: Node | undefined, entry: Nodes, settings
   if (aspect) r.aspectRatio = aspect;
   // Passed on as written ("jpg" is jpeg): settings resolution reports one that is not a format.
   if (format) r.format = (format.toLowerCase() === "jpg" ? "jpeg" : format.toLowerCase()) as ImageFormat;
+  const generation: Record<string, unknown> = {};
+  for (const [field, key] of GENERATION_FIELDS) {
+    const v = pickJs([...list(entry), ...own, defaults], key);
+    if (v !== undefined && v !== null) generation[field] = v;
+  }
+  // As written: resolveSettings checks each value and reports a bad one with its field.
+  if (Object.keys(generation).length) r.generation = generation as GenerationSettings;
   return r;
 }
+
+/** Generation settings as the YAML names them: the entry's over the file's `generation_defaults`. */
+const GENERATION_FIELDS: [keyof GenerationSettings, string][] = [
+  ["temperature", "temperature"],
+  ["topP", "top_p"],
+  ["topK", "top_k"],
+  ["seed", "seed"],
+  ["safetySettings", "safety_settings"],
+];
 
 /** The output file extension for requested settings: the format asked for (when it is one), else the rules' default. */
 export function imageExtension(requested: RequestedSettings, rules: RuleSet): string {

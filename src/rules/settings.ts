@@ -1,7 +1,7 @@
 import { ChargenError } from "../errors.js";
-import type { ModelSettings, RequestedSettings } from "../graph/target.js";
+import type { GenerationSettings, ModelSettings, RequestedSettings } from "../graph/target.js";
 import { MAX_IMAGE_SIDE, parseRatio, parseSize } from "../providers/aspect.js";
-import { PROVIDERS, providerInfo } from "../providers/catalog.js";
+import { PROVIDERS, providerInfo, type ProviderInfo } from "../providers/catalog.js";
 import { IMAGE_FORMATS } from "../providers/types.js";
 import type { RuleSet } from "./api.js";
 
@@ -9,15 +9,34 @@ export interface Resolved {
   settings: ModelSettings;
   /** What normalisation changed ("size 1792x768 -> 1536x1024"), reported once per build. */
   adjustments: string[];
+  /** Why the target goes where it goes, in words: what `chargen why` and `--explain` print. */
+  route: string;
+}
+
+/** The command line's choices, over everything else. */
+export interface SettingsOverrides {
+  provider?: string | undefined;
+  model?: string | undefined;
 }
 
 /**
- * Requested settings -> the settings the key hashes: `--provider` over the entry over the
- * file's defaults over the rules' defaults; then the rules' model mapping; then the provider's
- * own normalisation. A retired model with no mapping is a user error that names the fix.
+ * Requested settings -> the settings the key hashes. Provider and model: `--provider` / `--model`,
+ * then (with `routing: "files"`) the entry over the file's defaults, then the rules' defaults;
+ * then the rules' model mapping; then the provider's own normalisation. No provider from any of
+ * them, or a model the provider cannot serve with no mapping, is a user error that names the fix.
  */
-export function resolveSettings(requested: RequestedSettings, rules: RuleSet, providerOverride?: string): Resolved {
-  const provider = providerOverride ?? requested.provider ?? rules.defaults?.provider ?? "placeholder";
+export function resolveSettings(requested: RequestedSettings, rules: RuleSet, overrides: SettingsOverrides = {}): Resolved {
+  const honourFiles = (rules.routing ?? "files") === "files";
+  const fromYaml = honourFiles ? requested : {};
+  const provider = overrides.provider ?? fromYaml.provider ?? rules.defaults?.provider;
+  const providerFrom = overrides.provider ? "--provider" : fromYaml.provider ? "the YAML" : "the rules' defaults";
+  if (!provider) {
+    throw new ChargenError(
+      "user",
+      'no provider: neither the entry, its file nor the rules\' defaults name one; choose one in chargen.rules.ts (defaults: { provider: "google" }) or with --provider (--provider placeholder for an offline rehearsal)',
+      { field: "provider" },
+    );
+  }
   const info = providerInfo(provider);
   if (!info) {
     throw new ChargenError("user", `unknown provider "${provider}" (known: ${Object.keys(PROVIDERS).join(", ")})`, { field: "provider" });
@@ -33,18 +52,25 @@ export function resolveSettings(requested: RequestedSettings, rules: RuleSet, pr
   if (requested.format !== undefined && !IMAGE_FORMATS.includes(requested.format)) {
     throw new ChargenError("user", `format "${requested.format}" is not one of ${IMAGE_FORMATS.join(", ")}`, { field: "format" });
   }
-  const switched = providerOverride !== undefined && providerOverride !== requested.provider;
-  const asked = switched ? undefined : requested.model;
-  let model = asked ?? rules.providers?.[provider]?.model ?? (rules.defaults?.provider === provider ? rules.defaults.model : undefined) ?? info.defaultModel;
-  model = rules.modelMap?.[`${provider}/${model}`] ?? rules.modelMap?.[model] ?? model;
-  const retired = info.retired[model];
-  if (retired) {
-    throw new ChargenError(
-      "user",
-      `model "${model}" (${provider}) was retired on ${retired.since}; map it to a current model in chargen.rules.ts: modelMap: { "${model}": "${retired.suggest}" }`,
-      { field: "model" },
-    );
-  }
+  // A model named for another provider means nothing to this one.
+  const switched = overrides.provider !== undefined && overrides.provider !== fromYaml.provider;
+  const yamlModel = switched ? undefined : fromYaml.model;
+  const rulesModel = rules.providers?.[provider]?.model;
+  const defaultsModel = rules.defaults?.provider === provider ? rules.defaults.model : undefined;
+  const asked = overrides.model ?? yamlModel ?? rulesModel ?? defaultsModel ?? info.defaultModel;
+  const modelFrom = overrides.model
+    ? "--model"
+    : yamlModel
+      ? "the YAML"
+      : rulesModel
+        ? `the rules' providers.${provider}.model`
+        : defaultsModel
+          ? "the rules' defaults"
+          : `${provider}'s default model`;
+  const model = rules.modelMap?.[`${provider}/${asked}`] ?? rules.modelMap?.[asked] ?? asked;
+  refuseUnavailable(info, provider, model);
+
+  const generation = checkGeneration(mergeGeneration(rules.defaults?.generation, requested.generation));
   const settings: ModelSettings = {
     provider,
     model,
@@ -53,6 +79,91 @@ export function resolveSettings(requested: RequestedSettings, rules: RuleSet, pr
     ...(requested.size ? { size: requested.size } : {}),
     ...(requested.aspectRatio ? { aspectRatio: requested.aspectRatio } : {}),
     ...((requested.quality ?? rules.defaults?.quality) ? { quality: requested.quality ?? rules.defaults?.quality } : {}),
+    ...(generation ? { generation } : {}),
   };
-  return info.normalise(settings);
+  const normalised = keepGeneration(info, info.normalise(settings));
+  const route = describeRoute({
+    settings: normalised.settings,
+    providerFrom,
+    modelFrom,
+    mappedFrom: model === asked ? undefined : asked,
+    ignored: ignoredFields(requested, normalised.settings, honourFiles, overrides),
+  });
+  return { ...normalised, route };
+}
+
+/** A model this provider cannot serve (retired, or on an endpoint chargen does not call): the error names the mapping to add. */
+function refuseUnavailable(info: ProviderInfo, provider: string, model: string): void {
+  const retired = info.retired[model];
+  const unserviceable = retired ? undefined : info.unserviceable?.(model);
+  if (!retired && !unserviceable) return;
+  const why = retired ? `was retired on ${retired.since}` : unserviceable!.why;
+  const suggest = (retired ?? unserviceable)!.suggest;
+  throw new ChargenError(
+    "user",
+    `model "${model}" (${provider}) ${why}; map it to a model chargen can call, in chargen.rules.ts: modelMap: { "${model}": "${suggest}" }`,
+    { field: "model" },
+  );
+}
+
+/** The rules' defaults under the YAML's own settings, field by field; undefined when none is set. */
+function mergeGeneration(base: GenerationSettings | undefined, own: GenerationSettings | undefined): GenerationSettings | undefined {
+  const merged: GenerationSettings = { ...base };
+  for (const [k, v] of Object.entries(own ?? {})) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+  return Object.keys(merged).length ? merged : undefined;
+}
+
+/** Each generation setting within what Gemini accepts; a bad one is a user error naming its field. */
+function checkGeneration(g: GenerationSettings | undefined): GenerationSettings | undefined {
+  if (!g) return undefined;
+  const bad = (field: string, want: string, got: unknown): never => {
+    throw new ChargenError("user", `${field} must be ${want}, got ${JSON.stringify(got)}`, { field });
+  };
+  const number = (field: string, v: unknown, min: number, max: number, integer = false) => {
+    if (v === undefined) return;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+      bad(field, `${integer ? "a whole number" : "a number"} from ${min} to ${max}`, v);
+    }
+  };
+  number("temperature", g.temperature, 0, 2);
+  number("top_p", g.topP, 0, 1);
+  number("top_k", g.topK, 1, 1000, true);
+  number("seed", g.seed, -(2 ** 31), 2 ** 31 - 1, true);
+  const safety = g.safetySettings;
+  if (safety !== undefined && (!Array.isArray(safety) || !safety.every((s) => s && typeof s.category === "string" && typeof s.threshold === "string"))) {
+    bad("safety_settings", "a list of { category, threshold }", safety);
+  }
+  return g;
+}
+
+/** Generation settings the provider does not take are dropped from what is keyed and sent, and that is said. */
+function keepGeneration(info: ProviderInfo, r: { settings: ModelSettings; adjustments: string[] }): { settings: ModelSettings; adjustments: string[] } {
+  const given = r.settings.generation;
+  if (!given) return r;
+  const kept = Object.fromEntries(Object.entries(given).filter(([k]) => info.generation.includes(k as keyof GenerationSettings))) as GenerationSettings;
+  const dropped = Object.keys(given).filter((k) => !(k in kept));
+  if (!dropped.length) return r;
+  const settings: ModelSettings = { ...r.settings };
+  if (Object.keys(kept).length) settings.generation = kept;
+  else delete settings.generation;
+  return { settings, adjustments: [...r.adjustments, `${dropped.join(", ")} dropped (${settings.provider} does not take ${dropped.length > 1 ? "them" : "it"})`] };
+}
+
+/** The YAML's provider / model when something else decided: said, so that it is never silently ignored. */
+function ignoredFields(requested: RequestedSettings, settings: ModelSettings, honourFiles: boolean, overrides: SettingsOverrides): string | undefined {
+  const { provider, model } = requested;
+  const differs = (provider !== undefined && provider !== settings.provider) || (model !== undefined && model !== settings.model);
+  if (!differs) return undefined;
+  const named = [provider, model].filter(Boolean).join("/");
+  if (!honourFiles) return `the YAML's ${named} is ignored (routing: "rules")`;
+  if (overrides.provider || overrides.model) return `the YAML's ${named} is overridden by ${overrides.provider ? "--provider" : "--model"}`;
+  // Otherwise a mapping or the provider's own name for the model: said by the route already.
+  return undefined;
+}
+
+function describeRoute(r: { settings: ModelSettings; providerFrom: string; modelFrom: string; mappedFrom: string | undefined; ignored: string | undefined }): string {
+  const { provider, model } = r.settings;
+  const from = r.providerFrom === r.modelFrom ? `provider and model from ${r.providerFrom}` : `provider from ${r.providerFrom}, model from ${r.modelFrom}`;
+  const mapped = r.mappedFrom ? `; ${r.mappedFrom} -> ${model} by the rules' modelMap` : "";
+  return `${provider}/${model}: ${from}${mapped}${r.ignored ? `; ${r.ignored}` : ""}`;
 }

@@ -8,10 +8,11 @@ import { join, relative } from "node:path";
 import type { FakeServer, LoggedRequest } from "../fakes/fake-server.js";
 import { startGeminiFake } from "../fakes/gemini-fake.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
+import { startWorkersAiFake, WORKERS_AI_ACCOUNT } from "../fakes/workers-ai-fake.js";
 import { chargen, exampleWorkspace, ROOT } from "./cli.js";
 import { scratchDir } from "./tmp.js";
 
-export type RealProvider = "openai" | "google";
+export type RealProvider = "openai" | "google" | "workers-ai";
 
 /** Distinctive, so that a grep for it over everything chargen printed and wrote cannot miss it. */
 export const SECRET = "sk-test-SECRET-9f8e7d";
@@ -22,7 +23,7 @@ const workspaces: string[] = [];
 /** A fake for `provider` on 127.0.0.1 that accepts only `SECRET`; stopped by `cleanUp`. */
 export async function startFake(provider: RealProvider, rateLimit?: { limit: number; windowMs: number }): Promise<FakeServer> {
   const options = { apiKey: SECRET, ...(rateLimit ? { rateLimit } : {}) };
-  const fake = provider === "openai" ? await startOpenAIFake(options) : await startGeminiFake(options);
+  const fake = provider === "openai" ? await startOpenAIFake(options) : provider === "google" ? await startGeminiFake(options) : await startWorkersAiFake(options);
   running.push(fake);
   return fake;
 }
@@ -46,16 +47,20 @@ export function providerEnv(provider: RealProvider, fake: FakeServer | undefined
   if (provider === "openai") {
     if (fake) env.OPENAI_BASE_URL = `${fake.url}/v1`;
     if (key) env.OPENAI_API_KEY = key;
-  } else {
+  } else if (provider === "google") {
     if (fake) env.GOOGLE_GEMINI_BASE_URL = fake.url;
     if (key) env.GEMINI_API_KEY = key;
+  } else {
+    if (fake) env.CLOUDFLARE_API_BASE_URL = `${fake.url}/client/v4`;
+    env.CLOUDFLARE_ACCOUNT_ID = WORKERS_AI_ACCOUNT;
+    if (key) env.CLOUDFLARE_API_TOKEN = key;
   }
   return env;
 }
 
 /** Generation requests the fake received (uploads and anything else left out). */
 export function generations(fake: FakeServer): LoggedRequest[] {
-  return fake.calls().filter((e) => e.path.endsWith(":generateContent") || e.path.startsWith("/v1/images/"));
+  return fake.calls().filter((e) => e.path.endsWith(":generateContent") || e.path.startsWith("/v1/images/") || e.path.includes("/ai/run/"));
 }
 
 export interface Limits {
