@@ -178,7 +178,7 @@ const posters = {
     }
   },
 };
-export default { ...base, rules: [...base.rules, posters] };
+export default { ...base, defaults: { ...base.defaults, provider: "placeholder", model: "placeholder-1" }, rules: [...base.rules, posters] };
 `,
     );
     writeFileSync(

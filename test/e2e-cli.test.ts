@@ -40,7 +40,7 @@ describe("one CLI contract for every command", () => {
   it("--provider nosuch is one usage error naming the known providers, before any target is planned", async () => {
     const ws = exampleWorkspace();
     const r = await chargen(ws, ["build", "--provider", "nosuch"]);
-    expectUsageError(r, "build", '--provider: unknown provider "nosuch" (known: placeholder, google, openai)');
+    expectUsageError(r, "build", '--provider: unknown provider "nosuch" (known: placeholder, google, openai, workers-ai)');
     expect(r.stderr.match(/nosuch/g)).toHaveLength(1);
   });
 

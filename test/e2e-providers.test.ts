@@ -257,9 +257,9 @@ describe("real providers through the CLI, against their fake servers", () => {
     expect(errors.map((d: { message: string }) => d.message)).toEqual([
       "google: no API key: set GOOGLE_API_KEY or GEMINI_API_KEY (nothing was sent to google; for a rehearsal without a key: --provider placeholder)",
     ]);
-    // No image, no lock entry, no YAML write-back: only chargen's own cache and the .gitignore line.
+    // No image, no lock entry, no YAML write-back: only chargen's own cache and its .gitignore / .gitattributes lines.
     const after = everyFile(ws);
-    const changed = [...after.keys()].filter((f) => !f.startsWith(".chargen/") && f !== ".gitignore" && f !== ".calls.log" && !before.get(f)?.equals(after.get(f)!));
+    const changed = [...after.keys()].filter((f) => !f.startsWith(".chargen/") && f !== ".gitignore" && f !== ".gitattributes" && f !== ".calls.log" && !before.get(f)?.equals(after.get(f)!));
     expect(changed).toEqual([]);
     for (const t of targets) expect(after.has(t.output), t.output).toBe(false);
   });
