@@ -23,6 +23,11 @@ Usage:
       --max-cost USD             start no generation that would take the spend past USD
   -w, --watch                    build, then rebuild what each save makes stale, until Ctrl-C
       --debounce MS              with --watch: quiet time before a rebuild (default 100)
+      --no-adopt                 do not first adopt the images the YAML already records
+  chargen adopt [PATTERN...]     record images the YAML already records (earlier tools, runs logs)
+                                 as the outputs of targets with no lock entry; no provider call
+  chargen accept [PATTERN...]    record the current outputs of stale targets as fresh, unregenerated
+      -n, --dry-run, --json      (adopt, accept) say what would be recorded; write nothing
   chargen targets [PATTERN...]   list targets (id, output, source line)
   chargen why ID                 why a target is fresh or stale, input by input
   chargen gc [--max-size 1GB] [--max-age 30d]   trim the cache in .chargen/
@@ -52,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       "max-cost": { type: "string" },
       watch: { type: "boolean", short: "w" },
       debounce: { type: "string" },
+      "no-adopt": { type: "boolean" },
       dir: { type: "string", short: "C" },
       "max-size": { type: "string" },
       "max-age": { type: "string" },
@@ -91,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
         jobs,
         force: values.force ?? false,
         failFast: values["fail-fast"] ?? false,
+        noAdopt: values["no-adopt"] ?? false,
         ...(maxCost === undefined ? {} : { maxCostUsd: maxCost }),
         env: process.env,
         githubActions: process.env.GITHUB_ACTIONS === "true",
@@ -112,6 +119,9 @@ async function main(argv: string[]): Promise<number> {
       const replayed = (await import("./commands/fast-path.js")).fastPath(build, startedAt);
       return replayed ?? (await import("./commands/build.js")).runBuild(build);
     }
+    case "adopt":
+    case "accept":
+      return (await import("./commands/adopt.js")).adoptOrAccept(command, { ...common, patterns: rest, dryRun: values["dry-run"] ?? false });
     case "targets":
       return (await import("./commands/inspect.js")).listTargets({ ...common, patterns: rest });
     case "why": {

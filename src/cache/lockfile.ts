@@ -11,6 +11,8 @@ export interface LockEntry {
   key: string;
   output: string;
   outputDigest: string;
+  /** SHA-256 of the output (its Git LFS object id): a pointer file with this oid stands for the output. Absent in older locks. */
+  outputSha256?: string;
   provider: string;
   model: string;
   builtAt: string;
@@ -63,6 +65,7 @@ export function formatLock(lock: Lock): string {
       ["key", e.key],
       ["output", e.output],
       ["outputDigest", e.outputDigest],
+      ...(e.outputSha256 === undefined ? [] : ([["outputSha256", e.outputSha256]] as [string, unknown][])),
       ["provider", e.provider],
       ["model", e.model],
       ["builtAt", e.builtAt],

@@ -1,6 +1,6 @@
 import type { Store } from "../cache/store.js";
 import { ChargenError } from "../errors.js";
-import { decide, referenceStates, type Decision } from "../graph/planner.js";
+import { decide, outputDigestOf, referenceDigest, referenceStates, type Decision } from "../graph/planner.js";
 import { estimatePrice } from "../providers/catalog.js";
 import type { Workspace } from "./workspace.js";
 
@@ -29,18 +29,19 @@ export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest
     }
     const refs = referenceStates(
       record.references,
-      (p) => ws.disk.digest(p),
+      (p) => referenceDigest(p, ws.disk, ws.lock),
       (p) => {
         const up = producerOf.get(p);
         return up && rebuilt.has(up) ? up : undefined;
       },
     );
+    const lock = ws.lock.get(id);
     const decision = decide({
       record,
       settings: resolved.settings,
       refs,
-      lock: ws.lock.get(id),
-      outputDigest: ws.disk.digest(record.output),
+      lock,
+      outputDigest: outputDigestOf(record, lock, ws.disk),
       produced: (k, d) => store?.find(k, d) !== undefined,
       restorable: (k) => store?.latest(k) !== undefined,
       force,

@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.js";
+import { parseLfsPointer } from "../cache/lfs.js";
 import type { Lock } from "../cache/lockfile.js";
 import type { ActionRecord } from "../cache/store.js";
 import { asChargenError, ChargenError } from "../errors.js";
@@ -9,7 +10,7 @@ import type { Resolved } from "../rules/settings.js";
 import { specMatches, type TargetRecord } from "./analyzer.js";
 import type { Graph } from "./dag.js";
 import type { KeyInputs } from "./keys.js";
-import { decide, referenceStates, type Decision } from "./planner.js";
+import { decide, outputDigestOf, referenceDigest, referenceStates, type Decision } from "./planner.js";
 import { Pool } from "./pool.js";
 import type { ModelSettings, TargetSpec, TargetStatus } from "./target.js";
 
@@ -45,6 +46,7 @@ export interface Application {
 /** The executor's effects, supplied by the build command (and replaced in tests). */
 export interface ExecutorEffects {
   digest(path: string): string | undefined;
+  size(path: string): number | undefined;
   readBytes(path: string): Uint8Array;
   spec(id: string): TargetSpec | undefined;
   store: ExecutorStore;
@@ -158,13 +160,14 @@ export class Executor {
     const resolved = this.settings.get(id)!;
     if (resolved instanceof ChargenError) return { id, status: "failed", reasons: [resolved.message], error: resolved };
     const { store } = this.effects;
-    const refs = referenceStates(record.references, (p) => this.effects.digest(p), () => undefined);
+    const refs = referenceStates(record.references, (p) => referenceDigest(p, this.effects, this.lock), () => undefined);
+    const lock = this.lock.get(id);
     const decision = decide({
       record,
       settings: resolved.settings,
       refs,
-      lock: this.lock.get(id),
-      outputDigest: this.effects.digest(record.output),
+      lock,
+      outputDigest: outputDigestOf(record, lock, this.effects),
       produced: (k, d) => store.find(k, d) !== undefined,
       restorable: (k) => store.latest(k) !== undefined,
       force: this.options.force,
@@ -224,6 +227,13 @@ export class Executor {
     if (!spec || !specMatches(record, spec)) {
       return { id, status: "skipped", reasons: [`${record.source.file} changed during the build; it is planned again next time`] };
     }
+    let references: ReferenceImage[];
+    try {
+      references = this.referenceImages(spec, refs);
+    } catch (e) {
+      const error = asChargenError(e);
+      return { id, status: "failed", reasons: [error.message], error };
+    }
     try {
       await this.jobs.acquire(this.scheduling.signal);
     } catch {
@@ -241,7 +251,7 @@ export class Executor {
     let result: ImageResult;
     try {
       this.events.onStart?.(id, "generating");
-      result = await this.effects.hub.generate(this.request(spec, settings, key, refs), settings.provider, this.scheduling.signal);
+      result = await this.effects.hub.generate(this.request(spec, settings, key, references), settings.provider, this.scheduling.signal);
     } catch (e) {
       const error = asChargenError(e);
       if (error.message === "interrupted") return { id, status: "skipped", reasons: ["interrupted before it started"] };
@@ -279,13 +289,20 @@ export class Executor {
     return `not started: --max-cost ${max} would be passed (spent $${this.spentUsd.toFixed(4)}, in flight ~$${this.inFlightUsd.toFixed(4)}, this one ~$${estimate.toFixed(4)})`;
   }
 
-  private request(spec: TargetSpec, settings: ModelSettings, key: string, refs: ReturnType<typeof referenceStates>) {
-    const references: ReferenceImage[] = spec.references
+  /** The reference images to send. An LFS pointer is no image: it is never sent, the target fails. */
+  private referenceImages(spec: TargetSpec, refs: ReturnType<typeof referenceStates>): ReferenceImage[] {
+    return spec.references
       .filter((r) => "digest" in refs.get(r.path)!)
       .map((r) => {
         const bytes = this.effects.readBytes(r.path);
+        if (parseLfsPointer(bytes)) {
+          throw new ChargenError("target", `reference ${r.path} is a Git LFS pointer, not the image: run \`git lfs pull\` to fetch it`, { file: r.path, code: "lfs-pointer" });
+        }
         return { path: r.path, role: r.role, bytes, mimeType: sniffImageType(bytes) };
       });
+  }
+
+  private request(spec: TargetSpec, settings: ModelSettings, key: string, references: ReferenceImage[]) {
     const size = settings.size?.match(/^(\d+)x(\d+)$/);
     return {
       targetId: spec.id,

@@ -1,4 +1,5 @@
-import type { LockEntry } from "../cache/lockfile.js";
+import { LFS_POINTER_MAX_BYTES, lfsObjectId, parseLfsPointer } from "../cache/lfs.js";
+import type { Lock, LockEntry } from "../cache/lockfile.js";
 import { explainChange, keyOf, sameInputs, type KeyInputs } from "./keys.js";
 import type { ModelSettings, ReferenceInput } from "./target.js";
 import type { TargetRecord } from "./analyzer.js";
@@ -12,7 +13,7 @@ export interface DecisionInput {
   settings: ModelSettings;
   refs: Map<string, RefState>;
   lock: LockEntry | undefined;
-  /** Digest of the file at the output path now, undefined when absent. */
+  /** Digest of the file at the output path now (see `outputDigestOf`), undefined when absent. */
   outputDigest: string | undefined;
   /** Whether `digest` is an output chargen recorded under `key` (its own file, not yet in the lock). */
   produced(key: string, digest: string): boolean;
@@ -96,4 +97,37 @@ export function referenceStates(
     }
   }
   return states;
+}
+
+/** The file system as decisions read it: digests, sizes (a small file may be an LFS pointer), bytes. */
+export interface DecisionDisk {
+  digest(path: string): string | undefined;
+  size(path: string): number | undefined;
+  readBytes(path: string): Uint8Array;
+}
+
+/**
+ * The digest of a target's output, for `decide`. The output is read at the lock's path where that
+ * differs from the spec's (an adopted image keeps its own file). A file whose LFS object id is the
+ * SHA-256 the lock recorded is the recorded output: a pointer in a checkout without LFS content,
+ * or the content pulled for an image adopted as a pointer. Only a digest mismatch costs a read.
+ */
+export function outputDigestOf(record: TargetRecord, lock: LockEntry | undefined, disk: DecisionDisk): string | undefined {
+  const digest = disk.digest(lock?.output ?? record.output);
+  if (digest === undefined || !lock?.outputSha256 || digest === lock.outputDigest) return digest;
+  return lfsObjectId(disk.readBytes(lock.output)) === lock.outputSha256 ? lock.outputDigest : digest;
+}
+
+/**
+ * A reference's digest. A reference that is an LFS pointer to an output the lock records digests
+ * as that output, so that a checkout without LFS content plans as the full one does.
+ */
+export function referenceDigest(path: string, disk: DecisionDisk, lock: Lock): string | undefined {
+  const digest = disk.digest(path);
+  const size = disk.size(path);
+  if (digest === undefined || size === undefined || size > LFS_POINTER_MAX_BYTES) return digest;
+  const pointer = parseLfsPointer(disk.readBytes(path));
+  if (!pointer) return digest;
+  for (const entry of lock.values()) if (entry.outputSha256 === pointer.oid) return entry.outputDigest;
+  return digest;
 }
