@@ -59,8 +59,8 @@ export class History {
 
   /**
    * The recorded image of a target: the most authoritative record whose file is present
-   * (inventory, then legacy `generated_images`, then the runs log's latest run, then an entry's
-   * own output fields). Stale, not adopted, when the record keeps the prompt it was made from and
+   * (chargen's own, then the entry's inventory, legacy `generated_images`, the runs log's latest
+   * run, a character's catalogued image named after the target, the entry's own output fields). Stale, not adopted, when the record keeps the prompt it was made from and
    * today's scenario text is not in it, or when chargen recorded it under a key other than `key`
    * (today's). Undefined when nothing recorded is present.
    */
@@ -134,7 +134,8 @@ export class History {
       const keys = chargenKeys(c.node, record.id);
       if (keys) c.keys = keys;
     }
-    return { candidates, scenario };
+    // chargen's own records first: chargen came after the earlier tool, so they are the newer.
+    return { candidates: [...candidates.filter((c) => c.keys), ...candidates.filter((c) => !c.keys)], scenario };
   }
 
   /** `image_inventory[]` of an entry, newest (last appended) first; rejected and archived images are not history to keep. */
