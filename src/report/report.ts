@@ -74,15 +74,18 @@ export const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFix
 /** The closing summary line(s) a person reads. */
 export function formatSummary(report: Report): string {
   const s = report.summary;
+  const recording = report.command === "adopt" || report.command === "accept";
   const parts =
     report.command === "build"
       ? [`${s.built} built`, `${s.cached} restored from cache`, `${s.fresh} fresh`, `${s.failed} failed`]
-      : [`${s.fresh} fresh`, `${s.stale} stale`, ...(s.failed ? [`${s.failed} cannot be built`] : [])];
-  if (s.adopted) parts.unshift(`${s.adopted} adopted`);
-  if (s.accepted) parts.unshift(`${s.accepted} accepted`);
+      : recording
+        ? [report.command === "adopt" ? `${s.adopted} adopted` : `${s.accepted} accepted`, `${s.stale} stale`]
+        : [`${s.fresh} fresh`, `${s.stale} stale`, ...(s.failed ? [`${s.failed} cannot be built`] : [])];
+  // A build or dry run that adopted first says how many.
+  if (s.adopted && !recording) parts.unshift(`${s.adopted} adopted`);
   if (s.modified) parts.push(`${s.modified} modified`);
   if (s.skipped) parts.push(`${s.skipped} not run`);
-  const money = report.command === "build" ? `spent ${usd(s.costUsd)}` : report.command === "adopt" || report.command === "accept" ? "no provider call" : `estimated ${usd(s.estimatedCostUsd)}`;
+  const money = report.command === "build" ? `spent ${usd(s.costUsd)}` : recording ? "no provider call" : `estimated ${usd(s.estimatedCostUsd)}`;
   const issues = [s.errors ? `${s.errors} error${s.errors > 1 ? "s" : ""}` : "", s.warnings ? `${s.warnings} warning${s.warnings > 1 ? "s" : ""}` : ""].filter(Boolean);
   return `${parts.join(", ")}; ${money}${issues.length ? `; ${issues.join(", ")}` : ""} (${(s.durationMs / 1000).toFixed(1)}s)`;
 }
