@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../src/cache/lfs.js";
@@ -134,6 +134,19 @@ describe("chargen adopt: the images the workspace already records", () => {
     expect(paid.code).toBe(0);
     expect(paid.calls).toHaveLength(ADOPTED.length + 1 + UNRECORDED.length);
     expect(paid.stderr).not.toContain("adopted");
+  });
+
+  it("a dry run's adoption stays in memory: a no-op replay never hides it from the next build", async () => {
+    const ws = historyWorkspace();
+    expect((await buildJson(ws, ["--no-adopt", ...PLACEHOLDER, OUTDATED, ...UNRECORDED])).calls).toHaveLength(1 + UNRECORDED.length);
+    // Age every file, so that the dry run's stamps could be replayed.
+    const old = new Date(Date.now() - 3_600_000);
+    for (const path of snapshot(ws, () => false).keys()) utimesSync(join(ws, path), old, old);
+    expect((await chargen(ws, ["build", "-n", ...PLACEHOLDER])).stdout).toContain(`${ADOPTED.length} adopted, `);
+    const build = await chargen(ws, ["build", ...PLACEHOLDER]);
+    expect(build.code).toBe(0);
+    expect(build.stderr).toContain(`adopted ${ADOPTED.length} images`);
+    expect(Object.keys(lockOf(ws))).toHaveLength(ADOPTED.length + 1 + UNRECORDED.length);
   });
 
   it("adopts chargen's own records by our ids, but not one made under other inputs", async () => {

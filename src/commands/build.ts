@@ -62,7 +62,9 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   // them, so that the next check does not re-read what this one learnt. Best effort: a read-only
   // checkout still checks.
   const targets = planned.map((p) => targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd));
-  if (existsSync(join(ws.root, CACHE_DIR))) await saveCaches(ws, options, targets.every((t) => t.status === "fresh")).catch(() => {});
+  // Fresh only by an adoption kept in memory is not fresh on disk: nothing to replay.
+  const allFresh = targets.every((t) => t.status === "fresh") && !history.some((v) => v.entry);
+  if (existsSync(join(ws.root, CACHE_DIR))) await saveCaches(ws, options, allFresh).catch(() => {});
   const hasErrors = ws.diagnostics.some((d) => d.severity === "error") || targets.some((t) => t.status === "failed");
   const stale = targets.some((t) => t.status !== "fresh");
   const exitCode = hasErrors ? EXIT.error : options.mode === "check" && stale ? EXIT.failed : EXIT.ok;
