@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { lfsObjectId } from "../cache/lfs.js";
 import type { LockEntry } from "../cache/lockfile.js";
+import type { PlannedTarget } from "../commands/plan.js";
 import type { Workspace } from "../commands/workspace.js";
 import { ChargenError } from "../errors.js";
 import type { TargetRecord } from "../graph/analyzer.js";
@@ -13,7 +14,7 @@ import { History } from "./history.js";
 /** What adoption or acceptance made of one target. */
 export interface Verdict {
   id: string;
-  status: "adopted" | "accepted" | "stale";
+  status: "adopted" | "accepted" | "stale" | "failed";
   reasons: string[];
   /** The lock entry to record (adopted and accepted only). */
   entry?: LockEntry;
@@ -74,7 +75,7 @@ export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
  * recorded as fresh under today's inputs, without regenerating (a typo fixed in a prompt, a
  * prompt-compiler upgrade). The reasons say what it was stale for.
  */
-export function acceptOutputs(ws: Workspace, decisions: Map<string, { status: string; reasons: string[] }>, now: Date = new Date()): Verdict[] {
+export function acceptOutputs(ws: Workspace, decisions: Map<string, PlannedTarget["decision"]>, now: Date = new Date()): Verdict[] {
   const verdicts: Verdict[] = [];
   for (const id of ws.selected) {
     const decision = decisions.get(id)!;
@@ -84,9 +85,13 @@ export function acceptOutputs(ws: Workspace, decisions: Map<string, { status: st
     const lock = ws.lock.get(id);
     const output = lock?.output ?? record.output;
     const digest = outputDigestOf(record, lock, ws.disk);
-    if (!settings || digest === undefined || (decision.status !== "stale" && decision.status !== "modified")) {
-      const why = !settings || decision.status !== "stale" ? decision.reasons : [...decision.reasons, `${output} is missing: nothing to accept`];
-      verdicts.push({ id, status: "stale", reasons: why });
+    if (!settings || decision.status === "blocked" || decision.status === "error") {
+      verdicts.push({ id, status: "failed", reasons: decision.reasons });
+      continue;
+    }
+    // Pending: its key waits for an upstream target to be built.
+    if (decision.status === "pending" || digest === undefined) {
+      verdicts.push({ id, status: "stale", reasons: digest === undefined ? [...decision.reasons, `${output} is missing: nothing to accept`] : decision.reasons });
       continue;
     }
     const { key, inputs } = keyNow(ws, record, settings);

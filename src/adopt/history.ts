@@ -1,10 +1,10 @@
 import { posix } from "node:path";
-import { isMap, isScalar, type Node } from "yaml";
+import { isMap, type Node } from "yaml";
 import type { TargetRecord } from "../graph/analyzer.js";
 import type { SourceFile } from "../rules/api.js";
 import { locationEntries } from "../rules/location-shapes.js";
 import { parseSource } from "../rules/source.js";
-import { get, items, pick, str } from "../rules/yaml-access.js";
+import { get, items, js, pick, str } from "../rules/yaml-access.js";
 
 /**
  * The images a workspace already has, as its YAML records them: inventories, legacy
@@ -60,9 +60,10 @@ export class History {
   /**
    * The recorded image of a target: the most authoritative record whose file is present
    * (chargen's own, then the entry's inventory, legacy `generated_images`, the runs log's latest
-   * run, a character's catalogued image named after the target, the entry's own output fields). Stale, not adopted, when the record keeps the prompt it was made from and
-   * today's scenario text is not in it, or when chargen recorded it under a key other than `key`
-   * (today's). Undefined when nothing recorded is present.
+   * run, a character's catalogued image named after the target, the entry's own output fields).
+   * Stale, not adopted, when the record keeps the prompt it was made from and today's scenario
+   * text is not in it, or when chargen recorded it under a key other than `key` (today's).
+   * Undefined when nothing recorded is present.
    */
   verdict(record: TargetRecord, key: string): HistoryVerdict | undefined {
     const found = this.candidates(record);
@@ -112,7 +113,9 @@ export class History {
       const title = str(scene, "title") ?? "";
       ids.add(`${slug}-${title.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 40)}-${String(index).padStart(2, "0")}`);
       scenario = str(scene, "prompt_used") ?? str(scene, "scene");
-      own.push(...this.characterInventory(entity, (n) => [str(get(n, "generation"), "target_id"), str(get(n, "provenance"), "target_id"), str(n, "id")].some((id) => id !== undefined && ids.has(id))));
+      // By target id: ours in `provenance`, the earlier tool's in `generation` or as the entry id.
+      const recordedFor = (n: Node) => [str(get(n, "generation"), "target_id"), str(get(n, "provenance"), "target_id"), str(n, "id")];
+      own.push(...this.characterInventory(entity, (n) => recordedFor(n).some((id) => id !== undefined && ids.has(id))));
       // Catalogued images named after their target (`<target id>-<epoch ms>.png`) come after the runs.
       const names = [...ids, record.id.split("/").at(-1)!];
       named.push(...this.characterInventory(entity, (n) => names.some((name) => namedAfter(str(n, "path"), name))));
@@ -122,7 +125,8 @@ export class History {
       const zoneId = entry.zone ? pick([entry.zone], "slug", "zone_slug", "name") : undefined;
       const imageSlug = str(entry.entry, "image_slug");
       if (entry.kind === "overview") ids.add(str(entry.entry, "slug") ?? "overview");
-      if (entry.kind === "zone") ids.add(pick([entry.entry], "slug", "zone_slug", "name") ?? record.id);
+      const zoneSelf = entry.kind === "zone" ? pick([entry.entry], "slug", "zone_slug", "name") : undefined;
+      if (zoneSelf) ids.add(zoneSelf);
       if (entry.kind === "zone-image" && zoneId && imageSlug) ids.add(`${zoneId}__${imageSlug}`);
       scenario = pick(entry.fields, "prompt_used");
       own.push(...this.inventory(source.path, entity, entry.entry));
@@ -170,7 +174,7 @@ export class History {
   /** Legacy `generated_images[]` (and chargen's own location records), newest first. */
   private generatedImages(file: string, entity: string, entry: Node): Candidate[] {
     return items(entry, "generated_images")
-      .filter((n) => usable(n) && !(isScalar(get(n, "archived")) && (get(n, "archived") as { value: unknown }).value === true))
+      .filter((n) => usable(n) && js(n, "archived") !== true)
       .map((n) => candidate(file, n, imagePaths(entity, str(n, "file_path"), str(n, "file_name")), fieldsOf(n)))
       .reverse();
   }
