@@ -74,6 +74,9 @@ describe("chargen adopt: the images the workspace already records", () => {
     expect(r.report.command).toBe("adopt");
     expect(idsWith(r.report, "adopted")).toEqual(ADOPTED);
     expect(idsWith(r.report, "stale")).toEqual([OUTDATED, ...UNRECORDED].sort());
+    const outdated = r.report.targets.filter((t: { reasons: string[] }) => t.reasons[0] === "scenario changed since the recorded image");
+    expect(outdated.map((t: { id: string }) => t.id)).toEqual([OUTDATED]);
+    expect(outdated[0].reasons[1]).toBe(`recorded in ${CH}/imagery.runs.yaml:4 (${OUTDATED_IMAGE})`);
     expect(r.report.summary.providerCalls).toBe(0);
     expect(snapshot(ws, () => false)).toEqual(before); // not even .chargen/
   });
@@ -134,6 +137,16 @@ describe("chargen adopt: the images the workspace already records", () => {
     expect(paid.code).toBe(0);
     expect(paid.calls).toHaveLength(ADOPTED.length + 1 + UNRECORDED.length);
     expect(paid.stderr).not.toContain("adopted");
+  });
+
+  it("a character scene whose recorded prompt lacks today's scene description is stale, not adopted", async () => {
+    const ws = historyWorkspace();
+    edit(join(ws, ADA, "image-ideas.yaml"), "as sparks drift past the bow", "as ash falls on the deck");
+    const r = await adoptJson(ws, ["-n"]);
+    const scene = r.report.targets.find((t: { id: string }) => t.id === `${ADA}/poling-through-embers`);
+    expect(scene.status).toBe("stale");
+    expect(scene.reasons[0]).toBe("scenario changed since the recorded image");
+    expect(idsWith(r.report, "adopted")).toEqual(ADOPTED.filter((id) => id !== scene.id));
   });
 
   it("a dry run's adoption stays in memory: a no-op replay never hides it from the next build", async () => {
