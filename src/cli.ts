@@ -27,7 +27,7 @@ Usage:
   chargen adopt [PATTERN...]     record images the YAML already records (earlier tools, runs logs)
                                  as the outputs of targets with no lock entry; no provider call
   chargen accept [PATTERN...]    record the current outputs of stale targets as fresh, unregenerated
-      -n, --dry-run, --json      (adopt, accept) say what would be recorded; write nothing
+      -n, --dry-run              (adopt, accept) what would be recorded; nothing is written
   chargen targets [PATTERN...]   list targets (id, output, source line)
   chargen why ID                 why a target is fresh or stale, input by input
   chargen gc [--max-size 1GB] [--max-age 30d]   trim the cache in .chargen/
