@@ -97,6 +97,8 @@ describe("chargen adopt: the images the workspace already records", () => {
       expect(lock[id]!.output).toBe(path); // the file keeps its own path: nothing is copied
       expect(lock[id]!.outputSha256).toBe(sha256Hex(imageBytes(path)));
     }
+    const why = JSON.parse((await chargen(ws, ["why", "--json", ...PLACEHOLDER, `${CH}/ch01-img-04`])).stdout);
+    expect(why).toMatchObject({ status: "fresh", output: RECORDED_IMAGES[`${CH}/ch01-img-04`] });
     // Adoption writes no record.
     for (const [path, bytes] of yamlBefore) expect(readFileSync(join(ws, path)), path).toEqual(bytes);
 
