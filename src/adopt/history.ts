@@ -249,8 +249,9 @@ function imagePaths(entity: string, path: string | undefined, fileName: string |
     const relative = path.replace(/\\/g, "/");
     out.push(posix.normalize(posix.join(entity, relative)), posix.normalize(relative));
   }
-  const name = fileName ?? path?.split(/[\\/]/).at(-1);
-  if (name) out.push(`${entity}/images/${name}`);
+  // A name only: a recorded `../` never leads out of the entity's images.
+  const name = (fileName ?? path)?.split(/[\\/]/).at(-1);
+  if (name && name !== ".." && name !== ".") out.push(`${entity}/images/${name}`);
   return [...new Set(out)].filter((p) => !p.startsWith("../") && p !== ".." && !posix.isAbsolute(p));
 }
 
