@@ -46,7 +46,7 @@ function write(ws: string, path: string, data: string | Uint8Array): void {
   writeFileSync(join(ws, path), data);
 }
 
-const lockOf = (ws: string) => JSON.parse(readFileSync(join(ws, "chargen.lock"), "utf8")).targets as Record<string, { output: string; outputSha256: string }>;
+const lockOf = (ws: string) => JSON.parse(readFileSync(join(ws, "chargen.lock"), "utf8")).targets as Record<string, { output: string; outputSha256: string; origin?: string }>;
 const idsWith = (report: { targets: { id: string; status: string }[] }, status: string) => report.targets.filter((t) => t.status === status).map((t) => t.id).sort();
 
 async function adoptJson(ws: string, args: string[] = []) {
@@ -96,6 +96,7 @@ describe("chargen adopt: the images the workspace already records", () => {
     for (const [id, path] of Object.entries(RECORDED_IMAGES)) {
       expect(lock[id]!.output).toBe(path); // the file keeps its own path: nothing is copied
       expect(lock[id]!.outputSha256).toBe(sha256Hex(imageBytes(path)));
+      expect(lock[id]!.origin).toMatch(new RegExp(`^adopted: recorded in .*\\(${path}\\)$`));
     }
     const why = JSON.parse((await chargen(ws, ["why", "--json", ...PLACEHOLDER, `${CH}/ch01-img-04`])).stdout);
     expect(why).toMatchObject({ status: "fresh", output: RECORDED_IMAGES[`${CH}/ch01-img-04`] });
@@ -193,6 +194,7 @@ describe("chargen accept: today's inputs, the current outputs", () => {
     const r = await chargen(ws, ["accept"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`accepted ${IMG2}\n         prompt changed\n`);
+    expect(lockOf(ws)[IMG2]!.origin).toBe("accepted: prompt changed");
     expect((await chargen(ws, ["build", "--check"])).code).toBe(0);
     const build = await buildJson(ws);
     expect(build.calls).toEqual([]);

@@ -63,6 +63,7 @@ export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
         provider: found.image.provider ?? settings.provider,
         model: found.image.model ?? settings.model,
         builtAt: found.image.at ?? now.toISOString(),
+        origin: `adopted: ${from}`,
         inputs,
       },
     });
@@ -109,6 +110,7 @@ export function acceptOutputs(ws: Workspace, decisions: Map<string, PlannedTarge
         model: lock?.model ?? settings.model,
         builtAt: lock?.builtAt ?? now.toISOString(),
         ...(lock?.costUsd === undefined ? {} : { costUsd: lock.costUsd }),
+        origin: `accepted: ${decision.reasons.join("; ")}`,
         inputs,
       },
     });

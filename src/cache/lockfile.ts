@@ -17,6 +17,8 @@ export interface LockEntry {
   model: string;
   builtAt: string;
   costUsd?: number;
+  /** Why the entry was recorded without a build: "adopted: recorded in …" or "accepted: prompt changed". */
+  origin?: string;
   inputs: KeyInputs;
 }
 
@@ -70,6 +72,7 @@ export function formatLock(lock: Lock): string {
       ["model", e.model],
       ["builtAt", e.builtAt],
       ...(e.costUsd === undefined ? [] : ([["costUsd", e.costUsd]] as [string, unknown][])),
+      ...(e.origin === undefined ? [] : ([["origin", e.origin]] as [string, unknown][])),
       ["inputs", sortKeys(e.inputs)],
     ];
     const body = fields.map(([k, v]) => `      ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(",\n");
