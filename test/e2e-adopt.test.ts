@@ -230,6 +230,20 @@ describe("Git LFS: pointers stand for the images they point to", () => {
     expect(r.report.summary.providerCalls).toBe(r.report.summary.built);
   });
 
+  it("an image adopted as a pointer is the same reference pulled or not: its dependents stay fresh", async () => {
+    const ws = historyWorkspace();
+    const path = RECORDED_IMAGES[`${ADA}/mending-the-rope-close-up`]!;
+    const content = imageBytes(path);
+    writeFileSync(join(ws, path), pointerTo(content));
+    expect(statuses((await adoptJson(ws)).report)[`${ADA}/mending-the-rope-close-up`]).toBe("adopted");
+    writeFileSync(join(ws, path), content); // git lfs pull, then a build that sends it as a reference
+    const build = await buildJson(ws, PLACEHOLDER);
+    expect(build.calls).toContain(`${CH}/ch01-img-02`);
+    expect((await chargen(ws, ["build", "--check", ...PLACEHOLDER])).code).toBe(0);
+    writeFileSync(join(ws, path), pointerTo(content)); // a checkout without LFS content
+    expect((await chargen(ws, ["build", "--check", ...PLACEHOLDER])).code).toBe(0);
+  });
+
   it("adoption takes a pointer as the recorded image, its oid as the digest; the pulled content is fresh", async () => {
     const ws = historyWorkspace();
     const id = `${WHARF}/overview`;

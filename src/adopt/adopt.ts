@@ -7,7 +7,7 @@ import type { Workspace } from "../commands/workspace.js";
 import { ChargenError } from "../errors.js";
 import type { TargetRecord } from "../graph/analyzer.js";
 import { keyOf } from "../graph/keys.js";
-import { keyInputs, outputDigestOf, referenceDigest, referenceStates } from "../graph/planner.js";
+import { keyInputs, outputDigestOf, RecordedOutputs, referenceStates } from "../graph/planner.js";
 import type { ModelSettings } from "../graph/target.js";
 import { History } from "./history.js";
 
@@ -33,12 +33,13 @@ export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
     exists: (p) => ws.disk.digest(p) !== undefined,
     readText: (p) => (existsSync(join(ws.root, p)) ? readFileSync(join(ws.root, p), "utf8") : undefined),
   });
+  const recorded = new RecordedOutputs(ws.lock);
   const verdicts: Verdict[] = [];
   for (const id of ws.selected) {
     const record = ws.records.get(id)!;
     const settings = settingsOf(ws, id);
     if (ws.lock.has(id) || !settings) continue;
-    const { key, inputs } = keyNow(ws, record, settings);
+    const { key, inputs } = keyNow(ws, recorded, record, settings);
     const found = history.verdict(record, key);
     if (!found) {
       verdicts.push({ id, status: "stale", reasons: ["no recorded image"] });
@@ -77,6 +78,7 @@ export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
  * prompt-compiler upgrade). The reasons say what it was stale for.
  */
 export function acceptOutputs(ws: Workspace, decisions: Map<string, PlannedTarget["decision"]>, now: Date = new Date()): Verdict[] {
+  const recorded = new RecordedOutputs(ws.lock);
   const verdicts: Verdict[] = [];
   for (const id of ws.selected) {
     const decision = decisions.get(id)!;
@@ -95,7 +97,7 @@ export function acceptOutputs(ws: Workspace, decisions: Map<string, PlannedTarge
       verdicts.push({ id, status: "stale", reasons: digest === undefined ? [...decision.reasons, `${output} is missing: nothing to accept`] : decision.reasons });
       continue;
     }
-    const { key, inputs } = keyNow(ws, record, settings);
+    const { key, inputs } = keyNow(ws, recorded, record, settings);
     const sameFile = lock !== undefined && lock.outputDigest === digest && lock.outputSha256 !== undefined;
     verdicts.push({
       id,
@@ -124,8 +126,8 @@ function settingsOf(ws: Workspace, id: string): ModelSettings | undefined {
 }
 
 /** Today's key of a target, from its YAML and the reference files on disk. */
-function keyNow(ws: Workspace, record: TargetRecord, settings: ModelSettings) {
-  const refs = referenceStates(record.references, (p) => referenceDigest(p, ws.disk, ws.lock), () => undefined);
+function keyNow(ws: Workspace, recorded: RecordedOutputs, record: TargetRecord, settings: ModelSettings) {
+  const refs = referenceStates(record.references, (p) => recorded.referenceDigest(p, ws.disk), () => undefined);
   const inputs = keyInputs(record, settings, refs);
   return { key: keyOf(inputs), inputs };
 }

@@ -1,6 +1,6 @@
 import type { Store } from "../cache/store.js";
 import { ChargenError } from "../errors.js";
-import { decide, outputDigestOf, referenceDigest, referenceStates, type Decision } from "../graph/planner.js";
+import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision } from "../graph/planner.js";
 import { estimatePrice } from "../providers/catalog.js";
 import type { Workspace } from "./workspace.js";
 
@@ -19,6 +19,7 @@ export interface PlannedTarget {
 export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest"> | undefined, force: boolean): PlannedTarget[] {
   const producerOf = new Map([...ws.records.values()].map((r) => [r.output, r.id]));
   const rebuilt = new Set<string>();
+  const recorded = new RecordedOutputs(ws.lock);
   const planned: PlannedTarget[] = [];
   for (const id of ws.selected) {
     const record = ws.records.get(id)!;
@@ -29,7 +30,7 @@ export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest
     }
     const refs = referenceStates(
       record.references,
-      (p) => referenceDigest(p, ws.disk, ws.lock),
+      (p) => recorded.referenceDigest(p, ws.disk),
       (p) => {
         const up = producerOf.get(p);
         return up && rebuilt.has(up) ? up : undefined;

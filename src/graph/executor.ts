@@ -10,7 +10,7 @@ import type { Resolved } from "../rules/settings.js";
 import { specMatches, type TargetRecord } from "./analyzer.js";
 import type { Graph } from "./dag.js";
 import type { KeyInputs } from "./keys.js";
-import { decide, outputDigestOf, referenceDigest, referenceStates, type Decision } from "./planner.js";
+import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision } from "./planner.js";
 import { Pool } from "./pool.js";
 import type { ModelSettings, TargetSpec, TargetStatus } from "./target.js";
 
@@ -104,6 +104,8 @@ export class Executor {
    * references): later estimates are scaled by it, so `--max-cost` learns as the build goes.
    */
   private readonly overrun = new Map<string, number>();
+  /** The outputs the lock recorded when the build started, for references that are LFS pointers. */
+  private readonly recorded: RecordedOutputs;
 
   constructor(
     private readonly graph: Graph,
@@ -114,6 +116,7 @@ export class Executor {
     private readonly options: ExecutorOptions,
     private readonly events: ExecutorEvents = {},
   ) {
+    this.recorded = new RecordedOutputs(lock);
     this.jobs = new Pool({ maxInFlight: Math.max(1, options.jobs), perMinute: Infinity }, effects.clock);
     this.pipeline = new Pool({ maxInFlight: 2 * Math.max(1, options.jobs), perMinute: Infinity }, effects.clock);
   }
@@ -160,7 +163,7 @@ export class Executor {
     const resolved = this.settings.get(id)!;
     if (resolved instanceof ChargenError) return { id, status: "failed", reasons: [resolved.message], error: resolved };
     const { store } = this.effects;
-    const refs = referenceStates(record.references, (p) => referenceDigest(p, this.effects, this.lock), () => undefined);
+    const refs = referenceStates(record.references, (p) => this.recorded.referenceDigest(p, this.effects), () => undefined);
     const lock = this.lock.get(id);
     const decision = decide({
       record,

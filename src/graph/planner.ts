@@ -119,15 +119,36 @@ export function outputDigestOf(record: TargetRecord, lock: LockEntry | undefined
 }
 
 /**
- * A reference's digest. A reference that is an LFS pointer to an output the lock records digests
- * as that output, so that a checkout without LFS content plans as the full one does.
+ * The outputs the lock records, by LFS object id and by path. A reference reads as the recorded
+ * output when it is a pointer to one (a checkout without LFS content), or when it is the content
+ * of one the lock recorded as a pointer (an image adopted as a pointer, then pulled): checkouts
+ * with and without LFS content plan alike.
  */
-export function referenceDigest(path: string, disk: DecisionDisk, lock: Lock): string | undefined {
-  const digest = disk.digest(path);
-  const size = disk.size(path);
-  if (digest === undefined || size === undefined || size > LFS_POINTER_MAX_BYTES) return digest;
-  const pointer = parseLfsPointer(disk.readBytes(path));
-  if (!pointer) return digest;
-  for (const entry of lock.values()) if (entry.outputSha256 === pointer.oid) return entry.outputDigest;
-  return digest;
+export class RecordedOutputs {
+  private readonly byOid = new Map<string, LockEntry>();
+  private readonly byPath = new Map<string, LockEntry>();
+  /** SHA-256 by path and fast digest: a file is hashed twice only when it changed. */
+  private readonly sha = new Map<string, string>();
+
+  constructor(lock: Lock) {
+    for (const e of lock.values()) {
+      if (!e.outputSha256) continue;
+      this.byOid.set(e.outputSha256, e);
+      this.byPath.set(e.output, e);
+    }
+  }
+
+  referenceDigest(path: string, disk: DecisionDisk): string | undefined {
+    const digest = disk.digest(path);
+    if (digest === undefined || this.byOid.size === 0) return digest;
+    const size = disk.size(path);
+    const pointer = size !== undefined && size <= LFS_POINTER_MAX_BYTES ? parseLfsPointer(disk.readBytes(path)) : undefined;
+    if (pointer) return this.byOid.get(pointer.oid)?.outputDigest ?? digest;
+    const entry = this.byPath.get(path);
+    if (!entry || entry.outputDigest === digest) return digest;
+    const memo = `${path}\0${digest}`;
+    let sha = this.sha.get(memo);
+    if (sha === undefined) this.sha.set(memo, (sha = lfsObjectId(disk.readBytes(path))));
+    return sha === entry.outputSha256 ? entry.outputDigest : digest;
+  }
 }
