@@ -73,6 +73,7 @@ describe("chargen adopt: the images the workspace already records", () => {
     expect(r.code).toBe(0);
     expect(r.report.command).toBe("adopt");
     expect(idsWith(r.report, "adopted")).toEqual(ADOPTED);
+    for (const t of r.report.targets.filter((x: { status: string }) => x.status === "adopted")) expect(t.output).toBe(RECORDED_IMAGES[t.id]);
     expect(idsWith(r.report, "stale")).toEqual([OUTDATED, ...UNRECORDED].sort());
     const outdated = r.report.targets.filter((t: { reasons: string[] }) => t.reasons[0] === "scenario changed since the recorded image");
     expect(outdated.map((t: { id: string }) => t.id)).toEqual([OUTDATED]);

@@ -30,7 +30,9 @@ export async function adoptOrAccept(command: "adopt" | "accept", options: AdoptO
     const ws = await openWorkspace(options);
     const verdicts =
       command === "adopt" ? adoptHistory(ws) : acceptOutputs(ws, new Map(planWorkspace(ws, undefined, false).map((p) => [p.id, p.decision])));
-    if (!options.dryRun) await recordInLock(ws, verdicts);
+    // A dry run keeps them in memory: the report names the files a run would record.
+    if (options.dryRun) remember(ws, verdicts);
+    else await recordInLock(ws, verdicts);
     const targets = verdicts.map((v) => targetReport(ws, v.id, v.status, v.reasons, undefined));
     const exitCode = ws.diagnostics.some((d) => d.severity === "error") ? EXIT.error : EXIT.ok;
     const report: Report = {
