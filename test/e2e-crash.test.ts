@@ -45,7 +45,7 @@ describe("interruption and concurrency", () => {
     const ids = rerun.report.targets.map((t: { id: string }) => t.id).sort();
     // Every target was paid for exactly once across both runs.
     expect([...paidBefore, ...rerun.calls].sort()).toEqual(ids);
-    for (const t of rerun.report.targets) expect(["built", "cached", "fresh"]).toContain(t.status);
+    for (const t of rerun.report.targets) expect(["built", "cached", "fresh", "adopted"]).toContain(t.status);
     expect(lockOf(ws).size).toBe(ids.length);
     allYamlParses(ws);
     expect((await chargen(ws, ["build", "--check"])).code).toBe(0);

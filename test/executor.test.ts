@@ -40,6 +40,7 @@ function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<Ima
   const effects: ExecutorEffects = {
     digest: (p) => (files.has(p) ? `d:${Buffer.from(files.get(p)!).toString("hex")}` : undefined),
     readBytes: (p) => files.get(p)!,
+    size: (p) => files.get(p)?.length,
     refusal: () => undefined,
     spec: (id) => specs.find((s) => s.id === id),
     store: {

@@ -15,10 +15,14 @@ export interface LockEntry {
   key: string;
   output: string;
   outputDigest: string;
+  /** SHA-256 of the output (its Git LFS object id): a pointer file with this oid stands for the output. Absent in older locks. */
+  outputSha256?: string;
   provider: string;
   model: string;
   builtAt: string;
   costUsd?: number;
+  /** Why the entry was recorded without a build: "adopted: recorded in …" or "accepted: prompt changed". */
+  origin?: string;
   inputs: KeyInputs;
 }
 

@@ -78,6 +78,7 @@ const build = command({
     "max-cost": valued("USD", "start no generation that would take the spend past USD", amount("--max-cost", "an amount in USD")),
     watch: flag("build, then rebuild what each save makes stale, until Ctrl-C", "w"),
     debounce: valued("MS", "with --watch: quiet time before a rebuild (default 100)", amount("--debounce", "milliseconds")),
+    "no-adopt": flag("do not first adopt the images the YAML already records"),
   },
   async run(values, patterns) {
     const startedAt = Date.now();
@@ -92,6 +93,7 @@ const build = command({
       jobs: values.jobs ?? 8,
       force: values.force ?? false,
       failFast: values["fail-fast"] ?? false,
+      noAdopt: values["no-adopt"] ?? false,
       ...(values["max-cost"] === undefined ? {} : { maxCostUsd: values["max-cost"] }),
       env: process.env,
       githubActions: process.env.GITHUB_ACTIONS === "true",
@@ -136,6 +138,21 @@ const why = command({
   },
 });
 
+/** `adopt` and `accept` record outputs in the lock without a provider call; they differ in which. */
+const recorder = (name: "adopt" | "accept", summary: string) =>
+  command({
+    name,
+    args: "[PATTERN...]",
+    summary,
+    arity: { min: 0, max: Infinity },
+    options: { json, provider, model, "dry-run": flag("what would be recorded; nothing is written", "n") },
+    async run(values, patterns) {
+      return (await import("../commands/adopt.js")).adoptOrAccept(name, { ...common(values), patterns, dryRun: values["dry-run"] ?? false });
+    },
+  });
+const adopt = recorder("adopt", "record the images the YAML already records as the outputs of targets with no lock entry: no provider call, no YAML write");
+const accept = recorder("accept", "record the current outputs of stale targets as fresh under today's inputs, without regenerating");
+
 const gc = command({
   name: "gc",
   summary: "trim the local cache in .chargen/ (outputs the lock names are always kept)",
@@ -169,7 +186,7 @@ const help = command({
 });
 
 // Each command has its own option types; the list only needs their shared shape.
-const COMMANDS: readonly CommandSpec<any>[] = [build, targets, why, gc, help];
+const COMMANDS: readonly CommandSpec<any>[] = [build, adopt, accept, targets, why, gc, help];
 
 const unknownCommand = (name: string) => `unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`;
 

@@ -15,6 +15,8 @@ import { silentProgress, type Progress } from "../report/progress.js";
 import { missingReferencesPolicy } from "../rules/api.js";
 import { Applier, type WriteObserver } from "../workspace/applier.js";
 import { BuildLock } from "../workspace/build-lock.js";
+import { adoptHistory } from "../adopt/adopt.js";
+import { recordInLock, remember, withHistory } from "./adopt.js";
 import { planWorkspace, type PlannedTarget } from "./plan.js";
 import { forgetFresh, freshContext, recordFresh } from "../cache/fresh-stamp.js";
 import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, routeOf, STAT_CACHE, type Workspace } from "./workspace.js";
@@ -31,6 +33,8 @@ export interface BuildOptions {
   force: boolean;
   failFast: boolean;
   maxCostUsd?: number;
+  /** `--no-adopt`: do not first adopt the images the workspace's history records (see commands/adopt.ts). */
+  noAdopt?: boolean;
   env: NodeJS.ProcessEnv;
   githubActions: boolean;
   out: (text: string) => void;
@@ -54,27 +58,35 @@ export async function runBuild(options: BuildOptions): Promise<number> {
 async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
   // The store is only consulted when present (a dry run's "restorable"); --check needs none.
   const store = options.mode === "dry-run" ? new Store(join(ws.root, CACHE_DIR)) : undefined;
+  // A dry run says what a build would do, adoption included; the adoption stays in memory.
+  const history = options.mode === "dry-run" && !options.noAdopt ? adoptHistory(ws) : [];
+  remember(ws, history);
   const planned = planWorkspace(ws, store, options.force);
   // The workspace is never written; chargen's private caches are refreshed where a build made
   // them, so that the next check does not re-read what this one learnt. Best effort: a read-only
   // checkout still checks.
   const targets = planned.map((p) => targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd));
-  if (existsSync(join(ws.root, CACHE_DIR))) await saveCaches(ws, options, targets.every((t) => t.status === "fresh")).catch(() => {});
+  // Fresh only by an adoption kept in memory is not fresh on disk: nothing to replay.
+  const allFresh = targets.every((t) => t.status === "fresh") && !history.some((v) => v.entry);
+  if (existsSync(join(ws.root, CACHE_DIR))) await saveCaches(ws, options, allFresh).catch(() => {});
   const hasErrors = ws.diagnostics.some((d) => d.severity === "error") || targets.some((t) => t.status === "failed");
   const stale = targets.some((t) => t.status !== "fresh");
   const exitCode = hasErrors ? EXIT.error : options.mode === "check" && stale ? EXIT.failed : EXIT.ok;
-  const report: Report = {
-    command: options.mode === "check" ? "check" : "dry-run",
-    targets,
-    diagnostics: ws.diagnostics,
-    summary: summarise(targets, ws.diagnostics, { providerCalls: 0, durationMs: Date.now() - startedAt, exitCode }),
-  };
+  const report: Report = withHistory(
+    {
+      command: options.mode === "check" ? "check" : "dry-run",
+      targets,
+      diagnostics: ws.diagnostics,
+      summary: summarise(targets, ws.diagnostics, { providerCalls: 0, durationMs: Date.now() - startedAt, exitCode }),
+    },
+    history,
+  );
   if (options.json) {
     options.out(JSON.stringify(report, null, 2) + "\n");
     return exitCode;
   }
   printDiagnostics(ws.diagnostics, options);
-  for (const t of targets) {
+  for (const t of report.targets) {
     if (t.status === "fresh") continue;
     const cost = options.mode === "dry-run" && t.status === "stale" ? `  ${t.estimatedCostUsd === null ? "cost unknown" : `$${t.estimatedCostUsd.toFixed(3)}`}` : "";
     const route = options.explain ? routeOf(ws, t.id) : undefined;
@@ -113,6 +125,10 @@ export function openSession(root: string, clock: Clock = realClock): Session {
 async function build(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
   const buildLock = BuildLock.acquire(join(ws.root, CACHE_DIR, "build.pid"));
   try {
+    const history = options.noAdopt ? [] : adoptHistory(ws);
+    await recordInLock(ws, history);
+    const adopted = history.filter((v) => v.status === "adopted").length;
+    if (adopted) options.err(`adopted ${adopted} image${adopted > 1 ? "s" : ""} the workspace already records (no provider call; --no-adopt to skip)\n`);
     const progress = options.json ? silentProgress : await options.progress();
     let control: Executor | undefined;
     let interrupted = false;
@@ -132,6 +148,7 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
     } finally {
       detach();
     }
+    report = withHistory(report, history);
     if (interrupted) report.summary.exitCode = EXIT.interrupted;
     else if (report.summary.exitCode === EXIT.ok && report.summary.built + report.summary.cached > 0) await settle(options);
     printReport(report, options);
@@ -186,6 +203,7 @@ export async function buildOnce(
     ws.lock,
     {
       digest: (p) => ws.disk.digest(p),
+      size: (p) => ws.disk.size(p),
       readBytes: (p) => ws.disk.readBytes(p),
       refusal: (p) => ws.guard.refusal(p),
       spec: (id) => ws.analysis.spec(id),
@@ -278,7 +296,7 @@ export function printProblems(report: Report, options: Pick<BuildOptions, "err">
   }
 }
 
-function targetReport(ws: Workspace, id: string, status: TargetReport["status"], reasons: string[], estimate: number | undefined, outcome?: TargetOutcome): TargetReport {
+export function targetReport(ws: Workspace, id: string, status: TargetReport["status"], reasons: string[], estimate: number | undefined, outcome?: TargetOutcome): TargetReport {
   const record = ws.records.get(id)!;
   const resolved = ws.settings.get(id);
   const settings = resolved && !(resolved instanceof ChargenError) ? resolved.settings : undefined;
@@ -286,7 +304,8 @@ function targetReport(ws: Workspace, id: string, status: TargetReport["status"],
     id,
     status,
     reasons,
-    output: record.output,
+    // An adopted image keeps its own file.
+    output: ws.lock.get(id)?.output ?? record.output,
     source: { file: record.source.file, line: record.source.line },
     provider: settings?.provider ?? null,
     model: settings?.model ?? null,

@@ -48,7 +48,8 @@ export async function why(options: InspectOptions & { id: string }): Promise<num
     status: d.status,
     reasons: d.reasons,
     source: record.source,
-    output: record.output,
+    // An adopted image keeps its own file.
+    output: lock?.output ?? record.output,
     key: "key" in d ? d.key : null,
     inputs: "inputs" in d ? d.inputs : null,
     lock: lock ?? null,
@@ -61,7 +62,7 @@ export async function why(options: InspectOptions & { id: string }): Promise<num
   }
   options.out(`${printable(options.id)}: ${d.status}\n`);
   for (const r of d.reasons) options.out(`  - ${printable(r)}\n`);
-  options.out(`  source:  ${printable(record.source.file)}:${record.source.line}\n  output:  ${printable(record.output)}\n`);
+  options.out(`  source:  ${printable(record.source.file)}:${record.source.line}\n  output:  ${printable(result.output)}\n`);
   if (result.route) options.out(`  route:   ${printable(result.route)}\n`);
   if (result.key) options.out(`  key:     ${result.key}${lock ? ` (lock: ${lock.key}, built ${lock.builtAt} by ${lock.provider}/${lock.model})` : " (not in the lock)"}\n`);
   if (result.restorable) options.out("  an output for this key is in the cache: the next build restores it for free\n");

@@ -1,6 +1,6 @@
 import type { Store } from "../cache/store.js";
 import { ChargenError } from "../errors.js";
-import { decide, referenceStates, type Decision } from "../graph/planner.js";
+import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision } from "../graph/planner.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { missingReferencesPolicy } from "../rules/api.js";
 import type { Workspace } from "./workspace.js";
@@ -20,6 +20,7 @@ export interface PlannedTarget {
 export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest"> | undefined, force: boolean): PlannedTarget[] {
   const producerOf = new Map([...ws.records.values()].map((r) => [r.output, r.id]));
   const rebuilt = new Set<string>();
+  const recorded = new RecordedOutputs(ws.lock);
   const planned: PlannedTarget[] = [];
   for (const id of ws.selected) {
     const record = ws.records.get(id)!;
@@ -30,19 +31,20 @@ export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest
     }
     const refs = referenceStates(
       record.references,
-      (p) => ws.disk.digest(p),
+      (p) => recorded.referenceDigest(p, ws.disk),
       (p) => {
         const up = producerOf.get(p);
         return up && rebuilt.has(up) ? up : undefined;
       },
       (p) => ws.guard.refusal(p),
     );
+    const lock = ws.lock.get(id);
     const decision = decide({
       record,
       settings: resolved.settings,
       refs,
-      lock: ws.lock.get(id),
-      outputDigest: ws.disk.digest(record.output),
+      lock,
+      outputDigest: outputDigestOf(record, lock, ws.disk),
       produced: (k, d) => store?.find(k, d) !== undefined,
       restorable: (k) => store?.latest(k) !== undefined,
       force,

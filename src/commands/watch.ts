@@ -10,6 +10,8 @@ import type { Progress } from "../report/progress.js";
 import { RULES_FILES } from "../rules/load.js";
 import { transition, type WatchEffect, type WatchEvent, type WatchState } from "../watch/machine.js";
 import { BuildLock } from "../workspace/build-lock.js";
+import { adoptHistory } from "../adopt/adopt.js";
+import { recordInLock, withHistory } from "./adopt.js";
 import { buildOnce, openSession, printProblems, type BuildOptions } from "./build.js";
 import { CACHE_DIR, openWorkspace, type Workspace } from "./workspace.js";
 
@@ -95,7 +97,10 @@ export async function watch(options: WatchOptions): Promise<number> {
     let progress: Progress | undefined;
     try {
       progress = await options.progress();
-      const report: Report = await buildOnce(
+      // As a plain build does: what the YAML records and the lock does not, adopted first.
+      const history = options.noAdopt ? [] : adoptHistory(ws);
+      await recordInLock(ws, history);
+      const built = await buildOnce(
         ws,
         options,
         session,
@@ -111,6 +116,7 @@ export async function watch(options: WatchOptions): Promise<number> {
         },
       );
       executor = undefined;
+      const report: Report = withHistory(built, history);
       printProblems(report, options);
       exitCode = report.summary.exitCode;
       lastRun = `run ${runs}: ${formatSummary(report)}`;

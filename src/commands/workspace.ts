@@ -150,5 +150,7 @@ export function consultedPaths(ws: Workspace): string[] {
     paths.add(r.output);
     for (const ref of r.references) paths.add(ref.path);
   }
+  // An adopted image keeps its own file.
+  for (const e of ws.lock.values()) paths.add(e.output);
   return [...paths];
 }

@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.js";
+import { parseLfsPointer } from "../cache/lfs.js";
 import type { Lock } from "../cache/lockfile.js";
 import type { ActionRecord } from "../cache/store.js";
 import { asChargenError, ChargenError, Code, hasCode } from "../errors.js";
@@ -10,7 +11,7 @@ import type { Resolved } from "../rules/settings.js";
 import { specMatches, type TargetRecord } from "./analyzer.js";
 import type { Graph } from "./dag.js";
 import type { KeyInputs } from "./keys.js";
-import { decide, referenceStates, type Decision } from "./planner.js";
+import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision } from "./planner.js";
 import { Pool } from "./pool.js";
 import type { ModelSettings, TargetSpec, TargetStatus } from "./target.js";
 import { sniffImageType } from "../workspace/boundary.js";
@@ -47,6 +48,7 @@ export interface Application {
 /** The executor's effects, supplied by the build command (and replaced in tests). */
 export interface ExecutorEffects {
   digest(path: string): string | undefined;
+  size(path: string): number | undefined;
   readBytes(path: string): Uint8Array;
   /** Why a reference file may not be read (see workspace/boundary.ts ReferenceGuard). */
   refusal(path: string): string | undefined;
@@ -108,6 +110,8 @@ export class Executor {
    * references): later estimates are scaled by it, so `--max-cost` learns as the build goes.
    */
   private readonly overrun = new Map<string, number>();
+  /** The outputs the lock recorded when the build started, for references that are LFS pointers. */
+  private readonly recorded: RecordedOutputs;
 
   constructor(
     private readonly graph: Graph,
@@ -118,6 +122,7 @@ export class Executor {
     private readonly options: ExecutorOptions,
     private readonly events: ExecutorEvents = {},
   ) {
+    this.recorded = new RecordedOutputs(lock);
     this.jobs = new Pool({ maxInFlight: Math.max(1, options.jobs), perMinute: Infinity }, effects.clock);
     this.pipeline = new Pool({ maxInFlight: 2 * Math.max(1, options.jobs), perMinute: Infinity }, effects.clock);
   }
@@ -169,13 +174,14 @@ export class Executor {
     const resolved = this.settings.get(id)!;
     if (resolved instanceof ChargenError) return { id, status: "failed", reasons: [resolved.message], error: resolved };
     const { store } = this.effects;
-    const refs = referenceStates(record.references, (p) => this.effects.digest(p), () => undefined, (p) => this.effects.refusal(p));
+    const refs = referenceStates(record.references, (p) => this.recorded.referenceDigest(p, this.effects), () => undefined, (p) => this.effects.refusal(p));
+    const lock = this.lock.get(id);
     const decision = decide({
       record,
       settings: resolved.settings,
       refs,
-      lock: this.lock.get(id),
-      outputDigest: this.effects.digest(record.output),
+      lock,
+      outputDigest: outputDigestOf(record, lock, this.effects),
       produced: (k, d) => store.find(k, d) !== undefined,
       restorable: (k) => store.latest(k) !== undefined,
       force: this.options.force,
@@ -235,6 +241,13 @@ export class Executor {
     if (!spec || !specMatches(record, spec)) {
       return { id, status: "skipped", reasons: [`${record.source.file} changed during the build; it is planned again next time`] };
     }
+    let references: ReferenceImage[];
+    try {
+      references = this.referenceImages(spec, refs);
+    } catch (e) {
+      const error = asChargenError(e);
+      return { id, status: "failed", reasons: [error.message], error };
+    }
     try {
       await this.jobs.acquire(this.scheduling.signal);
     } catch {
@@ -258,7 +271,7 @@ export class Executor {
     let result: ImageResult;
     try {
       this.events.onStart?.(id, "generating");
-      result = await this.effects.hub.generate(this.request(spec, settings, key, refs), settings.provider, this.scheduling.signal);
+      result = await this.effects.hub.generate(this.request(spec, settings, key, references), settings.provider, this.scheduling.signal);
     } catch (e) {
       const error = asChargenError(e);
       if (hasCode(error, Code.interrupted)) return { id, status: "skipped", reasons: ["interrupted before it started"] };
@@ -297,16 +310,23 @@ export class Executor {
     return `not started: --max-cost ${max} would be passed (spent $${this.spentUsd.toFixed(4)}, in flight ~$${this.inFlightUsd.toFixed(4)}, this one ~$${estimate.toFixed(4)})`;
   }
 
-  private request(spec: TargetSpec, settings: ModelSettings, key: string, refs: ReturnType<typeof referenceStates>) {
-    const references: ReferenceImage[] = spec.references
+  /** The reference images to send. An LFS pointer is no image: it is never sent, the target fails. */
+  private referenceImages(spec: TargetSpec, refs: ReturnType<typeof referenceStates>): ReferenceImage[] {
+    return spec.references
       .filter((r) => "digest" in refs.get(r.path)!)
       .map((r) => {
         const bytes = this.effects.readBytes(r.path);
+        if (parseLfsPointer(bytes)) {
+          throw new ChargenError("target", `reference ${r.path} is a Git LFS pointer, not the image: run \`git lfs pull\` to fetch it`, { file: r.path, code: "lfs-pointer" });
+        }
         const mimeType = sniffImageType(bytes);
         // Checked when it was keyed; checked again on the bytes sent, which may have changed since.
         if (!mimeType) throw new ChargenError("target", `reference ${r.path} is refused: it is not a PNG, JPEG, WebP or GIF image`, { field: "references" });
         return { path: r.path, role: r.role, bytes, mimeType };
       });
+  }
+
+  private request(spec: TargetSpec, settings: ModelSettings, key: string, references: ReferenceImage[]) {
     const size = parseSize(settings.size);
     return {
       targetId: spec.id,

@@ -1,4 +1,5 @@
-import type { LockEntry } from "../cache/lockfile.js";
+import { LFS_POINTER_MAX_BYTES, lfsObjectId, parseLfsPointer } from "../cache/lfs.js";
+import type { Lock, LockEntry } from "../cache/lockfile.js";
 import { explainChange, keyOf, sameInputs, type KeyInputs } from "./keys.js";
 import type { ModelSettings, ReferenceInput } from "./target.js";
 import type { TargetRecord } from "./analyzer.js";
@@ -15,7 +16,7 @@ export interface DecisionInput {
   settings: ModelSettings;
   refs: Map<string, RefState>;
   lock: LockEntry | undefined;
-  /** Digest of the file at the output path now, undefined when absent. */
+  /** Digest of the file at the output path now (see `outputDigestOf`), undefined when absent. */
   outputDigest: string | undefined;
   /** Whether `digest` is an output chargen recorded under `key` (its own file, not yet in the lock). */
   produced(key: string, digest: string): boolean;
@@ -108,4 +109,58 @@ export function referenceStates(
     }
   }
   return states;
+}
+
+/** The file system as decisions read it: digests, sizes (a small file may be an LFS pointer), bytes. */
+export interface DecisionDisk {
+  digest(path: string): string | undefined;
+  size(path: string): number | undefined;
+  readBytes(path: string): Uint8Array;
+}
+
+/**
+ * The digest of a target's output, for `decide`. The output is read at the lock's path where that
+ * differs from the spec's (an adopted image keeps its own file). A file whose LFS object id is the
+ * SHA-256 the lock recorded is the recorded output: a pointer in a checkout without LFS content,
+ * or the content pulled for an image adopted as a pointer. Only a digest mismatch costs a read.
+ */
+export function outputDigestOf(record: TargetRecord, lock: LockEntry | undefined, disk: DecisionDisk): string | undefined {
+  const digest = disk.digest(lock?.output ?? record.output);
+  if (digest === undefined || !lock?.outputSha256 || digest === lock.outputDigest) return digest;
+  return lfsObjectId(disk.readBytes(lock.output)) === lock.outputSha256 ? lock.outputDigest : digest;
+}
+
+/**
+ * The outputs the lock records, by LFS object id and by path. A reference reads as the recorded
+ * output when it is a pointer to one (a checkout without LFS content), or when it is the content
+ * of one the lock recorded as a pointer (an image adopted as a pointer, then pulled): checkouts
+ * with and without LFS content plan alike.
+ */
+export class RecordedOutputs {
+  private readonly byOid = new Map<string, LockEntry>();
+  private readonly byPath = new Map<string, LockEntry>();
+  /** SHA-256 by path and fast digest: a file is hashed twice only when it changed. */
+  private readonly sha = new Map<string, string>();
+
+  constructor(lock: Lock) {
+    for (const e of lock.values()) {
+      if (!e.outputSha256) continue;
+      this.byOid.set(e.outputSha256, e);
+      this.byPath.set(e.output, e);
+    }
+  }
+
+  referenceDigest(path: string, disk: DecisionDisk): string | undefined {
+    const digest = disk.digest(path);
+    if (digest === undefined || this.byOid.size === 0) return digest;
+    const size = disk.size(path);
+    const pointer = size !== undefined && size <= LFS_POINTER_MAX_BYTES ? parseLfsPointer(disk.readBytes(path)) : undefined;
+    if (pointer) return this.byOid.get(pointer.oid)?.outputDigest ?? digest;
+    const entry = this.byPath.get(path);
+    if (!entry || entry.outputDigest === digest) return digest;
+    const memo = `${path}\0${digest}`;
+    let sha = this.sha.get(memo);
+    if (sha === undefined) this.sha.set(memo, (sha = lfsObjectId(disk.readBytes(path))));
+    return sha === entry.outputSha256 ? entry.outputDigest : digest;
+  }
 }

@@ -25,6 +25,8 @@ export interface Summary {
   cached: number;
   failed: number;
   skipped: number;
+  adopted: number;
+  accepted: number;
   /** Spent in this build. */
   costUsd: number;
   /** What the stale targets would cost (dry run and check). */
@@ -37,7 +39,7 @@ export interface Summary {
 }
 
 export interface Report {
-  command: "build" | "check" | "dry-run";
+  command: "build" | "check" | "dry-run" | "adopt" | "accept";
   targets: TargetReport[];
   diagnostics: Diagnostic[];
   summary: Summary;
@@ -55,6 +57,8 @@ export function summarise(targets: TargetReport[], diagnostics: Diagnostic[], ex
     cached: count("cached"),
     failed: count("failed"),
     skipped: count("skipped"),
+    adopted: count("adopted"),
+    accepted: count("accepted"),
     costUsd: sum((t) => t.costUsd),
     estimatedCostUsd: sum((t) => (t.status === "stale" ? t.estimatedCostUsd : 0)),
     errors: diagnostics.filter((d) => d.severity === "error").length,
@@ -71,13 +75,18 @@ export const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFix
 /** The closing summary line(s) a person reads. */
 export function formatSummary(report: Report): string {
   const s = report.summary;
+  const recording = report.command === "adopt" || report.command === "accept";
   const parts =
     report.command === "build"
       ? [`${s.built} built`, `${s.cached} restored from cache`, `${s.fresh} fresh`, `${s.failed} failed`]
-      : [`${s.fresh} fresh`, `${s.stale} stale`, ...(s.failed ? [`${s.failed} cannot be built`] : [])];
+      : recording
+        ? [report.command === "adopt" ? `${s.adopted} adopted` : `${s.accepted} accepted`, `${s.stale} stale`]
+        : [`${s.fresh} fresh`, `${s.stale} stale`, ...(s.failed ? [`${s.failed} cannot be built`] : [])];
+  // A build or dry run that adopted first says how many.
+  if (s.adopted && !recording) parts.unshift(`${s.adopted} adopted`);
   if (s.modified) parts.push(`${s.modified} modified`);
   if (s.skipped) parts.push(`${s.skipped} not run`);
-  const money = report.command === "build" ? `spent ${usd(s.costUsd)}` : `estimated ${usd(s.estimatedCostUsd)}`;
+  const money = report.command === "build" ? `spent ${usd(s.costUsd)}` : recording ? "no provider call" : `estimated ${usd(s.estimatedCostUsd)}`;
   const issues = [s.errors ? `${s.errors} error${s.errors > 1 ? "s" : ""}` : "", s.warnings ? `${s.warnings} warning${s.warnings > 1 ? "s" : ""}` : ""].filter(Boolean);
   return `${parts.join(", ")}; ${money}${issues.length ? `; ${issues.join(", ")}` : ""} (${(s.durationMs / 1000).toFixed(1)}s)`;
 }

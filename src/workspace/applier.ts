@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { digestBytes } from "../cache/hash.js";
+import { lfsObjectId, sha256Hex } from "../cache/lfs.js";
 import { formatLock, LOCK_FILE, type Lock } from "../cache/lockfile.js";
 import { asChargenError, type Diagnostic } from "../errors.js";
 import type { Application } from "../graph/executor.js";
@@ -85,6 +86,7 @@ export class Applier {
       key: app.key,
       output: record.output,
       outputDigest: action.blob,
+      outputSha256: app.bytes ? sha256Hex(app.bytes) : lfsObjectId(this.disk.readBytes(record.output)),
       provider: action.provider,
       model: action.model,
       builtAt: action.at,

@@ -1,5 +1,6 @@
-import { closeSync, openSync, readSync, realpathSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { join, posix, sep } from "node:path";
+import { LFS_POINTER_MAX_BYTES, parseLfsPointer } from "../cache/lfs.js";
 
 /**
  * The workspace boundary: every path chargen derives from YAML (ids that become file names,
@@ -68,8 +69,18 @@ export class ReferenceGuard {
     this.realRoot ??= realpathSync.native(this.root);
     if (!real.startsWith(this.realRoot + sep)) return "is refused: a symbolic link leads it out of the workspace";
     const head = readHead(real);
-    if (head && sniffImageType(head) === undefined) return "is refused: it is not a PNG, JPEG, WebP or GIF image";
+    // A Git LFS pointer stands for an image (a checkout without LFS content): it may be keyed,
+    // and is refused with its own message (`git lfs pull`) when it would be sent.
+    if (head && sniffImageType(head) === undefined && !isLfsPointerFile(real)) return "is refused: it is not a PNG, JPEG, WebP or GIF image";
     return undefined;
+  }
+}
+
+function isLfsPointerFile(path: string): boolean {
+  try {
+    return statSync(path).size <= LFS_POINTER_MAX_BYTES && parseLfsPointer(readFileSync(path)) !== undefined;
+  } catch {
+    return false;
   }
 }
 

@@ -20,6 +20,8 @@ export interface Disk {
 
 export class RealDisk implements Disk {
   private readonly digests = new Map<string, string | undefined>();
+  /** Sizes of the files digested: a small one may be an LFS pointer. */
+  private readonly sizes = new Map<string, number | undefined>();
   /** The bytes last read to hash a file: a YAML file hashed and then parsed is read once. */
   private lastHashed: { path: string; bytes: Uint8Array } | undefined;
 
@@ -38,6 +40,7 @@ export class RealDisk implements Disk {
   digest(path: string): string | undefined {
     if (this.digests.has(path)) return this.digests.get(path);
     const stamp = this.stamp(path);
+    this.sizes.set(path, stamp?.size);
     let digest: string | undefined;
     if (stamp) {
       digest = this.stats.lookup(path, stamp);
@@ -53,6 +56,12 @@ export class RealDisk implements Disk {
     return digest;
   }
 
+  /** Size in bytes, undefined when the file does not exist. */
+  size(path: string): number | undefined {
+    if (!this.sizes.has(path)) this.digest(path);
+    return this.sizes.get(path);
+  }
+
   /** The digest this build already knows for `path`, without touching the disk. */
   known(path: string): string | undefined {
     return this.digests.get(path);
@@ -65,11 +74,13 @@ export class RealDisk implements Disk {
     if (!stamp) return this.invalidate(path);
     this.stats.recordOwnWrite(path, stamp, digest);
     this.digests.set(path, digest);
+    this.sizes.set(path, stamp.size);
   }
 
   /** Forget what this build learnt about a path. */
   invalidate(path: string): void {
     this.digests.delete(path);
+    this.sizes.delete(path);
     if (this.lastHashed?.path === path) this.lastHashed = undefined;
   }
 

@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { lfsObjectId } from "../cache/lfs.js";
+import type { LockEntry } from "../cache/lockfile.js";
+import type { PlannedTarget } from "../commands/plan.js";
+import type { Workspace } from "../commands/workspace.js";
+import { ChargenError } from "../errors.js";
+import type { TargetRecord } from "../graph/analyzer.js";
+import { keyOf } from "../graph/keys.js";
+import { keyInputs, outputDigestOf, RecordedOutputs, referenceStates } from "../graph/planner.js";
+import type { ModelSettings } from "../graph/target.js";
+import { History } from "./history.js";
+
+/** What adoption or acceptance made of one target. */
+export interface Verdict {
+  id: string;
+  status: "adopted" | "accepted" | "stale" | "failed";
+  reasons: string[];
+  /** The lock entry to record (adopted and accepted only). */
+  entry?: LockEntry;
+  /** Stale because its recorded image was made for another scenario, or other inputs. */
+  recordOutdated?: true;
+}
+
+/**
+ * Adoption: every selected target with no lock entry whose YAML already records a generated
+ * image whose file is present gets that file as its output under today's key, with no provider
+ * call and no new record. A record whose prompt no longer holds today's scenario makes the target
+ * stale instead. Targets with nothing recorded are "stale" with the reason "no recorded image".
+ */
+export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
+  const history = new History({
+    exists: (p) => ws.disk.digest(p) !== undefined,
+    readText: (p) => (existsSync(join(ws.root, p)) ? readFileSync(join(ws.root, p), "utf8") : undefined),
+  });
+  const recorded = new RecordedOutputs(ws.lock);
+  const verdicts: Verdict[] = [];
+  for (const id of ws.selected) {
+    const record = ws.records.get(id)!;
+    const settings = settingsOf(ws, id);
+    if (ws.lock.has(id) || !settings) continue;
+    const { key, inputs } = keyNow(ws, recorded, record, settings);
+    const found = history.verdict(record, key);
+    if (!found) {
+      verdicts.push({ id, status: "stale", reasons: ["no recorded image"] });
+      continue;
+    }
+    const from = `recorded in ${found.image.from} (${found.image.path})`;
+    if (found.status === "stale") {
+      verdicts.push({ id, status: "stale", reasons: [found.reason, from], recordOutdated: true });
+      continue;
+    }
+    const bytes = ws.disk.readBytes(found.image.path);
+    verdicts.push({
+      id,
+      status: "adopted",
+      reasons: [from],
+      entry: {
+        key,
+        output: found.image.path,
+        outputDigest: ws.disk.digest(found.image.path)!,
+        // A pointer stands for its content: its oid is the image's SHA-256.
+        outputSha256: lfsObjectId(bytes),
+        provider: found.image.provider ?? settings.provider,
+        model: found.image.model ?? settings.model,
+        builtAt: found.image.at ?? now.toISOString(),
+        origin: `adopted: ${from}`,
+        inputs,
+      },
+    });
+  }
+  return verdicts;
+}
+
+/**
+ * Acceptance: every selected target that is stale or modified and has an output on disk is
+ * recorded as fresh under today's inputs, without regenerating (a typo fixed in a prompt, a
+ * prompt-compiler upgrade). The reasons say what it was stale for.
+ */
+export function acceptOutputs(ws: Workspace, decisions: Map<string, PlannedTarget["decision"]>, now: Date = new Date()): Verdict[] {
+  const recorded = new RecordedOutputs(ws.lock);
+  const verdicts: Verdict[] = [];
+  for (const id of ws.selected) {
+    const decision = decisions.get(id)!;
+    if (decision.status === "fresh") continue;
+    const record = ws.records.get(id)!;
+    const settings = settingsOf(ws, id);
+    const lock = ws.lock.get(id);
+    const output = lock?.output ?? record.output;
+    const digest = outputDigestOf(record, lock, ws.disk);
+    if (!settings || decision.status === "blocked" || decision.status === "error") {
+      verdicts.push({ id, status: "failed", reasons: decision.reasons });
+      continue;
+    }
+    // Pending: its key waits for an upstream target to be built.
+    if (decision.status === "pending" || digest === undefined) {
+      verdicts.push({ id, status: "stale", reasons: digest === undefined ? [...decision.reasons, `${output} is missing: nothing to accept`] : decision.reasons });
+      continue;
+    }
+    const { key, inputs } = keyNow(ws, recorded, record, settings);
+    const sameFile = lock !== undefined && lock.outputDigest === digest && lock.outputSha256 !== undefined;
+    verdicts.push({
+      id,
+      status: "accepted",
+      reasons: decision.reasons,
+      entry: {
+        key,
+        output,
+        outputDigest: digest,
+        outputSha256: sameFile ? lock.outputSha256 : lfsObjectId(ws.disk.readBytes(output)),
+        provider: lock?.provider ?? settings.provider,
+        model: lock?.model ?? settings.model,
+        builtAt: lock?.builtAt ?? now.toISOString(),
+        ...(lock?.costUsd === undefined ? {} : { costUsd: lock.costUsd }),
+        origin: `accepted: ${decision.reasons.join("; ")}`,
+        inputs,
+      },
+    });
+  }
+  return verdicts;
+}
+
+function settingsOf(ws: Workspace, id: string): ModelSettings | undefined {
+  const resolved = ws.settings.get(id);
+  return resolved && !(resolved instanceof ChargenError) ? resolved.settings : undefined;
+}
+
+/** Today's key of a target, from its YAML and the reference files on disk. */
+function keyNow(ws: Workspace, recorded: RecordedOutputs, record: TargetRecord, settings: ModelSettings) {
+  const refs = referenceStates(record.references, (p) => recorded.referenceDigest(p, ws.disk), () => undefined, (p) => ws.guard.refusal(p));
+  const inputs = keyInputs(record, settings, refs);
+  return { key: keyOf(inputs), inputs };
+}
