@@ -1,3 +1,4 @@
+import { readLock } from "../src/cache/lockfile.js";
 import { cpSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -46,7 +47,7 @@ function write(ws: string, path: string, data: string | Uint8Array): void {
   writeFileSync(join(ws, path), data);
 }
 
-const lockOf = (ws: string) => JSON.parse(readFileSync(join(ws, "chargen.lock"), "utf8")).targets as Record<string, { output: string; outputSha256: string; origin?: string }>;
+const lockOf = (ws: string) => Object.fromEntries(readLock(join(ws, "chargen.lock")).lock);
 const idsWith = (report: { targets: { id: string; status: string }[] }, status: string) => report.targets.filter((t) => t.status === status).map((t) => t.id).sort();
 
 async function adoptJson(ws: string, args: string[] = []) {
