@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { writeAtomic } from "../workspace/atomic.js";
+import { asWriteError, writeAtomic, writeAtomicSync } from "../workspace/atomic.js";
 import { digestBytes } from "./hash.js";
 
 /** One generation (or restore source) recorded under a key. Several may exist per key: generation is not deterministic. */
@@ -78,12 +78,19 @@ export class Store {
     return undefined;
   }
 
-  /** Store the bytes and journal the record, durably, in that order. Returns the blob digest. */
-  async put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): Promise<ActionRecord> {
+  /**
+   * Store the bytes and journal the record, durably, in that order. Synchronous on purpose: called
+   * the moment a provider answers, it is done before the event loop runs anything else (another
+   * placeholder's render, a write-back), so a kill -9 can only lose what is in these few calls.
+   */
+  put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): ActionRecord {
     const blob = digestBytes(bytes);
-    if (!this.hasBlob(blob)) await writeAtomic(this.blobPath(blob), bytes);
+    if (!this.hasBlob(blob)) writeAtomicSync(this.blobPath(blob), bytes);
     const full: ActionRecord = { ...record, blob };
-    appendDurably(this.journalPath, (this.tornTail ? "\n" : "") + JSON.stringify(full) + "\n");
+    const separator = this.tornTail ? "\n" : "";
+    // Until the append is known whole, assume it tore (a full disk): the next one starts a new line.
+    this.tornTail = true;
+    appendDurably(this.journalPath, separator + JSON.stringify(full) + "\n");
     this.tornTail = false;
     this.index(full);
     return full;
@@ -158,13 +165,24 @@ function readJournal(path: string): { records: ActionRecord[]; tornTail: boolean
 }
 
 function appendDurably(path: string, line: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, "a");
+  const bytes = Buffer.from(line);
   try {
-    writeSync(fd, line);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(path, "a");
+    try {
+      // A short append is a torn line: dropped on read, and the next append starts a line of its own.
+      let written = 0;
+      while (written < bytes.byteLength) {
+        const n = writeSync(fd, bytes, written);
+        if (n <= 0) throw Object.assign(new Error("short write"), { code: "ENOSPC", written });
+        written += n;
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw asWriteError(e, path, bytes.byteLength);
   }
 }
 
