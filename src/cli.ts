@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { BuildOptions } from "./commands/build.js";
 import { isChargenError } from "./errors.js";
+import { onStopSignals } from "./signals.js";
 
 // V8's code cache on disk: later runs skip compiling chargen and its dependencies.
 enableCompileCache?.();
@@ -32,7 +33,7 @@ Options for every command:
   -h, --help, --version
 
 Exit codes: 0 done / all fresh, 1 a target failed or (with --check) is not fresh,
-2 usage, configuration or input error, 130 interrupted.
+2 usage, configuration or input error, 130 interrupted (Ctrl-C), 129 hang-up, 143 SIGTERM.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -99,14 +100,7 @@ async function main(argv: string[]): Promise<number> {
           const { PlainProgress, TtyProgress } = await import("./report/progress.js");
           return plainOutput ? new PlainProgress((l) => err(l + "\n"), values.explain ?? false) : TtyProgress.create();
         },
-        onInterrupt: (handler) => {
-          process.on("SIGINT", handler);
-          process.on("SIGTERM", handler);
-          return () => {
-            process.off("SIGINT", handler);
-            process.off("SIGTERM", handler);
-          };
-        },
+        onInterrupt: onStopSignals,
       };
       if (values.watch) return (await import("./commands/watch.js")).watch({ ...build, debounceMs });
       const replayed = (await import("./commands/fast-path.js")).fastPath(build, startedAt);

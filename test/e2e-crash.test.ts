@@ -51,7 +51,12 @@ describe("interruption and concurrency", () => {
     expect((await chargen(ws, ["build", "--check"])).code).toBe(0);
   });
 
-  it("Ctrl-C stops scheduling, records what was in flight, exits 130; the next build finishes the rest", async () => {
+  const stops = [
+    { signal: "SIGINT", code: 130, what: "Ctrl-C" },
+    { signal: "SIGHUP", code: 129, what: "a closed terminal (SIGHUP)" },
+    { signal: "SIGTERM", code: 143, what: "SIGTERM" },
+  ] as const;
+  it.each(stops)("$what stops scheduling, records what was in flight, exits $code, releases build.pid; the next build sends nothing again", async ({ signal, code }) => {
     const ws = exampleWorkspace();
     const log = join(ws, ".calls.log");
     const env = { CHARGEN_PLACEHOLDER_CALL_LOG: log, CHARGEN_PLACEHOLDER_LATENCY_MS: "400" };
@@ -65,13 +70,14 @@ describe("interruption and concurrency", () => {
           seen += d;
           if (!sent && (seen.match(/generating/g) ?? []).length >= 2) {
             sent = true;
-            child.kill("SIGINT");
+            child.kill(signal);
           }
         });
       },
     });
-    expect(r.code).toBe(130);
-    expect(r.stderr).toContain("interrupted: letting requests in flight finish");
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(/interrupted( \(SIG[A-Z]+\))?: letting requests in flight finish/);
+    expect(existsSync(join(ws, ".chargen", "build.pid"))).toBe(false);
     const paid = calls(log);
     expect(paid).toHaveLength(2); // the two in flight finished...
     const lock = JSON.parse(readFileSync(join(ws, "chargen.lock"), "utf8"));
@@ -80,6 +86,22 @@ describe("interruption and concurrency", () => {
     expect(rest.code).toBe(0);
     expect(rest.calls.filter((id) => paid.includes(id))).toEqual([]);
     expect(rest.calls.length + paid.length).toBe(rest.report.summary.total);
+  });
+
+  it.each(stops)("watch mode: $what records what was in flight, exits $code and releases build.pid", async ({ signal, code }) => {
+    const ws = exampleWorkspace();
+    const log = join(ws, ".calls.log");
+    const r = await chargen(ws, ["build", "--watch", "-j", "2"], {
+      env: { CHARGEN_PLACEHOLDER_CALL_LOG: log, CHARGEN_PLACEHOLDER_LATENCY_MS: "400" },
+      onSpawn: (child) => {
+        void waitFor(() => calls(log).length >= 1).then(() => child.kill(signal));
+      },
+    });
+    expect(r.code).toBe(code);
+    expect(existsSync(join(ws, ".chargen", "build.pid"))).toBe(false);
+    const paid = calls(log);
+    const rest = await buildJson(ws, [], { CHARGEN_PLACEHOLDER_LATENCY_MS: "0" });
+    expect(rest.calls.filter((id) => paid.includes(id))).toEqual([]);
   });
 
   it("two builds in one workspace cannot run at once; a lock left by a dead process is taken over", async () => {

@@ -12,6 +12,7 @@ import { annotation, formatSummary, round, summarise, type Report, type TargetRe
 import { silentProgress, type Progress } from "../report/progress.js";
 import { Applier, type WriteObserver } from "../workspace/applier.js";
 import { BuildLock } from "../workspace/build-lock.js";
+import { exitCodeFor, type StopSignal } from "../signals.js";
 import { planWorkspace, type PlannedTarget } from "./plan.js";
 import { forgetFresh, freshContext, recordFresh } from "../cache/fresh-stamp.js";
 import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, STAT_CACHE, type Workspace } from "./workspace.js";
@@ -32,12 +33,12 @@ export interface BuildOptions {
   out: (text: string) => void;
   err: (text: string) => void;
   progress: () => Promise<Progress>;
-  /** Ctrl-C: first call stops scheduling, second aborts what is in flight. */
-  onInterrupt: (handler: () => void) => () => void;
+  /** Ctrl-C, SIGTERM or SIGHUP: the first stops scheduling, a second aborts what is in flight. */
+  onInterrupt: (handler: (signal: StopSignal) => void) => () => void;
   clock?: Clock;
 }
 
-export const EXIT = { ok: 0, failed: 1, error: 2, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
 
 export async function runBuild(options: BuildOptions): Promise<number> {
   const startedAt = Date.now();
@@ -110,12 +111,12 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
   try {
     const progress = options.json ? silentProgress : await options.progress();
     let control: Executor | undefined;
-    let interrupted = false;
-    const detach = options.onInterrupt(() => {
+    let interrupted: StopSignal | undefined;
+    const detach = options.onInterrupt((signal) => {
       if (!interrupted) {
-        interrupted = true;
+        interrupted = signal;
         control?.stop();
-        progress.note("interrupted: letting requests in flight finish and be recorded (Ctrl-C again to abort them)");
+        progress.note(`interrupted${signal === "SIGINT" ? "" : ` (${signal})`}: letting requests in flight finish and be recorded (Ctrl-C again to abort them)`);
       } else control?.abort();
     });
     let report: Report;
@@ -127,7 +128,7 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
     } finally {
       detach();
     }
-    if (interrupted) report.summary.exitCode = EXIT.interrupted;
+    if (interrupted) report.summary.exitCode = exitCodeFor(interrupted);
     else if (report.summary.exitCode === EXIT.ok && report.summary.built + report.summary.cached > 0) await settle(options);
     printReport(report, options);
     return report.summary.exitCode;

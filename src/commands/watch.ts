@@ -9,12 +9,13 @@ import type { Progress } from "../report/progress.js";
 import { RULES_FILES } from "../rules/load.js";
 import { transition, type WatchEffect, type WatchEvent, type WatchState } from "../watch/machine.js";
 import { BuildLock } from "../workspace/build-lock.js";
+import { exitCodeFor, type StopSignal } from "../signals.js";
 import { buildOnce, openSession, printProblems, type BuildOptions } from "./build.js";
 import { CACHE_DIR, openWorkspace, type Workspace } from "./workspace.js";
 
 export interface WatchOptions extends Omit<BuildOptions, "mode" | "onInterrupt"> {
   debounceMs: number;
-  onInterrupt: (handler: () => void) => () => void;
+  onInterrupt: (handler: (signal: StopSignal) => void) => () => void;
 }
 
 const IGNORED = new Set([CACHE_DIR, ".git", "node_modules"]);
@@ -162,11 +163,15 @@ export async function watch(options: WatchOptions): Promise<number> {
   watcher.on("error", (e) => options.err(`chargen: watcher: ${asChargenError(e).message}\n`));
   await new Promise<void>((r) => watcher.once("ready", () => r()));
 
-  const detach = options.onInterrupt(() => dispatch("interrupt"));
+  let stoppedBy: StopSignal = "SIGINT";
+  const detach = options.onInterrupt((signal) => {
+    if (state !== "stopping") stoppedBy = signal;
+    dispatch("interrupt");
+  });
   dispatch("quiet"); // the first build, at once
   try {
     const code = await done;
-    return (state as WatchState) === "stopped" ? 130 : code;
+    return (state as WatchState) === "stopped" ? exitCodeFor(stoppedBy) : code;
   } finally {
     detach();
     await watcher.close();
