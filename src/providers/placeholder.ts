@@ -3,6 +3,7 @@
  * benchmarks run without keys or money. Latency and failures can be simulated, deterministically.
  */
 import { appendFileSync } from "node:fs";
+import { preciseNow } from "../debug.js";
 import { ChargenError, type ErrorKind } from "../errors.js";
 import { hash32, renderPlaceholder } from "./placeholder-image.js";
 import type { ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule } from "./types.js";
@@ -94,7 +95,9 @@ const dice = (...parts: (string | number)[]) => hash32(parts.join("\u0000")) / 2
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   const aborted = () => new ChargenError("target", "aborted", {}, { cause: signal.reason });
   if (signal.aborted) return Promise.reject(aborted());
-  if (ms <= 0) return Promise.resolve();
+  // Even with no latency the answer comes through the event loop, as a real provider's does: a
+  // render never runs inside the microtasks of another answer, delaying that answer's recording.
+  if (ms <= 0) return new Promise((resolve) => setImmediate(resolve));
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);
@@ -110,13 +113,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * `CHARGEN_PLACEHOLDER_CALL_LOG=file`: one line per completed generation ("<target id>\t<key>\t<ms
- * since the epoch when the call started>"), appended synchronously, so that tests can count what a
- * real provider would have charged, across processes, even when a build is killed; and benchmarks
- * can time a save to the provider call.
+ * since the epoch when the call started>\t<when it answered, to the microsecond>"), appended
+ * synchronously, so that tests can count what a real provider would have charged, across
+ * processes, even when a build is killed; and benchmarks can time a save to the provider call, and
+ * an answer to its durable record (bench/durable-window.mjs).
  */
 function callLogger(path: string | undefined): (request: ImageRequest, startedAt: number) => void {
   if (!path) return () => {};
-  return (request, startedAt) => appendFileSync(path, `${request.targetId}\t${request.key}\t${startedAt}\n`);
+  return (request, startedAt) => appendFileSync(path, `${request.targetId}\t${request.key}\t${startedAt}\t${preciseNow().toFixed(3)}\n`);
 }
 
 export function createPlaceholderProvider(config: PlaceholderConfig, logCall: (request: ImageRequest, startedAt: number) => void = () => {}): Provider {

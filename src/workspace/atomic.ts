@@ -15,9 +15,10 @@ let sequence = 0;
  * truncated file into place on a full disk.)
  *
  * Synchronous on purpose: the store records a paid-for generation with it the moment the answer
- * arrives, before the event loop runs anything else (see Store.put).
+ * arrives, before the event loop runs anything else (see Store.put, which asks for no fsync and
+ * flushes afterwards: a killed process loses nothing the kernel has, only a power cut does).
  */
-export function writeAtomicSync(path: string, data: string | Uint8Array, io: AtomicFs = fs): void {
+export function writeAtomicSync(path: string, data: string | Uint8Array, io: AtomicFs = fs, options: { fsync: boolean } = { fsync: true }): void {
   const bytes = typeof data === "string" ? Buffer.from(data) : data;
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${sequence++}.tmp`);
@@ -32,7 +33,7 @@ export function writeAtomicSync(path: string, data: string | Uint8Array, io: Ato
         if (n <= 0) throw shortWrite(path, written, bytes.byteLength);
         written += n;
       }
-      io.fsyncSync(fd);
+      if (options.fsync) io.fsyncSync(fd);
       // What the file system holds, not what the calls said: a file of the wrong size is never published.
       const size = io.fstatSync(fd).size;
       if (size !== bytes.byteLength) throw shortWrite(path, size, bytes.byteLength);
@@ -44,7 +45,7 @@ export function writeAtomicSync(path: string, data: string | Uint8Array, io: Ato
     io.rmSync(tmp, { force: true });
     throw asWriteError(e, path, bytes.byteLength);
   }
-  syncFolder(dir, io);
+  if (options.fsync) fsyncPath(dir, io);
 }
 
 /** The same write for callers that await; it is as synchronous (a few system calls per file). */
@@ -52,18 +53,21 @@ export async function writeAtomic(path: string, data: string | Uint8Array): Prom
   writeAtomicSync(path, data);
 }
 
-/** The rename itself is durable only once its folder is (on Linux; elsewhere opening a folder may fail). */
-function syncFolder(dir: string, io: AtomicFs): void {
+/**
+ * Flush a file, or a folder (a rename is durable only once its folder is), to the disk. Best
+ * effort for folders: some systems cannot open them, some file systems refuse to sync them.
+ */
+export function fsyncPath(path: string, io: AtomicFs = fs): void {
   let fd: number;
   try {
-    fd = io.openSync(dir, "r");
+    fd = io.openSync(path, "r");
   } catch {
     return;
   }
   try {
     io.fsyncSync(fd);
   } catch {
-    // Some file systems refuse fsync on folders; the file itself is already synced.
+    // A folder that cannot be synced: the files in it are.
   } finally {
     io.closeSync(fd);
   }
