@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { ChargenError } from "../src/errors.js";
-import { writeAtomicSync, type AtomicFs } from "../src/workspace/atomic.js";
+import { writeAtomic, type AtomicFs } from "../src/workspace/atomic.js";
 import { chargen, exampleWorkspace, snapshot } from "./support/cli.js";
 import { scratchDir } from "./support/tmp.js";
 
@@ -29,13 +29,13 @@ function fillingDisk(capacity: number, onFull: "short" | "throw"): AtomicFs {
 
 describe("atomic writes on a full disk", () => {
   for (const onFull of ["short", "throw"] as const) {
-    it(`a write that does not all go out (${onFull === "short" ? "write returns 0" : "ENOSPC"}) keeps the old file and leaves no temporary`, () => {
+    it(`a write that does not all go out (${onFull === "short" ? "write returns 0" : "ENOSPC"}) keeps the old file and leaves no temporary`, async () => {
       const dir = scratchDir("chargen-atomic-");
       const path = join(dir, "out.png");
       fs.writeFileSync(path, "the old image");
       let error: unknown;
       try {
-        writeAtomicSync(path, Buffer.alloc(61_440 * 2, 7), fillingDisk(61_440, onFull));
+        await writeAtomic(path, Buffer.alloc(61_440 * 2, 7), fillingDisk(61_440, onFull));
       } catch (e) {
         error = e;
       }
@@ -48,12 +48,12 @@ describe("atomic writes on a full disk", () => {
     });
   }
 
-  it("a write that goes out in several short pieces is whole", () => {
+  it("a write that goes out in several short pieces is whole", async () => {
     const dir = scratchDir("chargen-atomic-");
     const path = join(dir, "out.bin");
     const pieces = limitedWrites((asked) => Math.min(asked, 1000));
     const data = Buffer.from(Array.from({ length: 10_000 }, (_, i) => i % 251));
-    writeAtomicSync(path, data, pieces);
+    await writeAtomic(path, data, pieces);
     expect(fs.readFileSync(path).equals(data)).toBe(true);
     expect(fs.readdirSync(dir)).toEqual(["out.bin"]);
   });

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { asWriteError, fsyncPath, writeAtomic, writeAtomicSync } from "../workspace/atomic.js";
+import { asWriteError, publishSync, syncToDisk, writeAtomic } from "../workspace/atomic.js";
 import { traceDurable } from "../debug.js";
 import { digestBytes } from "./hash.js";
 
@@ -80,32 +80,29 @@ export class Store {
   }
 
   /**
-   * Store the bytes and journal the record, durably, in that order. Synchronous on purpose: called
-   * the moment a provider answers, it is done before the event loop runs anything else (another
-   * placeholder's render, a write-back). First everything goes to the kernel, with no fsync: from
-   * then on a kill -9 loses nothing (well under a millisecond after the answer). Then the blob, its
-   * folder and the journal are fsynced, against a power cut, before the workspace is touched. A
-   * journal line whose blob a power cut lost or tore is harmless: blobs are verified on read.
+   * Store the bytes and journal the record, durably, in that order. Call it the moment a provider
+   * answers: everything up to the returned promise runs synchronously, before the event loop runs
+   * anything else (another placeholder's render, a write-back). The blob and the journal line go
+   * to the kernel first, with no flush: from then on a kill -9 loses nothing (well under a
+   * millisecond after the answer). The promise resolves once both are flushed to the disk, against
+   * a power cut; the workspace must not be touched before. A journal line whose blob a power cut
+   * lost or tore is harmless: blobs are verified when read.
    */
-  put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): ActionRecord {
+  async put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): Promise<ActionRecord> {
     const blob = digestBytes(bytes);
     const path = this.blobPath(blob);
     const fresh = !this.hasBlob(blob);
-    if (fresh) writeAtomicSync(path, bytes, undefined, { fsync: false });
+    if (fresh) publishSync(path, bytes);
     const full: ActionRecord = { ...record, blob };
     const separator = this.tornTail ? "\n" : "";
     // Until the append is known whole, assume it tore (a full disk): the next one starts a new line.
     this.tornTail = true;
     append(this.journalPath, separator + JSON.stringify(full) + "\n");
     this.tornTail = false;
-    traceDurable("recorded", full.targetId);
-    if (fresh) {
-      fsyncPath(path);
-      fsyncPath(dirname(path));
-    }
-    fsyncPath(this.journalPath);
-    traceDurable("durable", full.targetId);
     this.index(full);
+    traceDurable("recorded", full.targetId);
+    await Promise.all([syncToDisk(this.journalPath), ...(fresh ? [syncToDisk(path), syncToDisk(dirname(path), { folder: true })] : [])]);
+    traceDurable("durable", full.targetId);
     return full;
   }
 

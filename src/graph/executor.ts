@@ -28,8 +28,11 @@ export interface ExecutorStore {
   latest(key: string): ActionRecord | undefined;
   find(key: string, digest: string): ActionRecord | undefined;
   readBlob(digest: string): Uint8Array | undefined;
-  /** Records durably before returning: nothing else may run between a provider's answer and this. */
-  put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): ActionRecord;
+  /**
+   * Records what a provider answered: synchronously as far as a kill -9 is concerned (called the
+   * moment the answer arrives), flushed to the disk when the promise resolves.
+   */
+  put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): Promise<ActionRecord>;
 }
 
 /** Everything a finished target needs to be applied to the workspace. */
@@ -240,10 +243,10 @@ export class Executor {
     }
     this.inFlightUsd += estimate ?? 0;
     let result: ImageResult;
-    let action: ActionRecord | undefined;
-    // Paid for: durable in the store before anything touches the workspace, or anything else runs.
+    let recorded: Promise<ActionRecord> | undefined;
+    // Paid for: recorded before anything else runs, and durable before anything touches the workspace.
     const recordAnswer = (answer: ImageResult) => {
-      action = store.put(answer.bytes, {
+      recorded = store.put(answer.bytes, {
         key,
         targetId: id,
         mimeType: answer.mimeType,
@@ -269,7 +272,8 @@ export class Executor {
     }
     this.spentUsd += result.costUsd ?? estimate ?? 0;
     if (result.costUsd !== undefined && base) this.overrun.set(model, Math.max(this.overrun.get(model) ?? 1, result.costUsd / base));
-    await this.effects.apply({ ...app, action: action!, bytes: result.bytes });
+    const action = await recorded!;
+    await this.effects.apply({ ...app, action, bytes: result.bytes });
     return { id, status: "built", reasons: decision.reasons, ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }) };
   }
 

@@ -3,73 +3,90 @@ import { basename, dirname, join } from "node:path";
 import { ChargenError } from "../errors.js";
 
 /** The file-system calls an atomic write makes: node:fs, or a fake in tests (a short write, a full disk). */
-export type AtomicFs = Pick<typeof fs, "mkdirSync" | "openSync" | "writeSync" | "fsyncSync" | "fstatSync" | "closeSync" | "renameSync" | "rmSync">;
+export type AtomicFs = Pick<typeof fs, "mkdirSync" | "openSync" | "writeSync" | "fstatSync" | "closeSync" | "renameSync" | "rmSync">;
 
 let sequence = 0;
 
 /**
  * Write a whole file or nothing: a temporary file in the same folder, every byte checked to have
- * gone out (write(2) may write less than asked, and a full disk does), fsync, then rename over the
- * target and fsync the folder. A crash or a full disk at any point leaves the old file or the new
- * one, never part of one. (write-file-atomic, used before, ignored short writes and renamed a
- * truncated file into place on a full disk.)
- *
- * Synchronous on purpose: the store records a paid-for generation with it the moment the answer
- * arrives, before the event loop runs anything else (see Store.put, which asks for no fsync and
- * flushes afterwards: a killed process loses nothing the kernel has, only a power cut does).
+ * gone out (write(2) may write less than asked, and a full disk does), flushed to the disk, then
+ * renamed over the target. A crash or a full disk at any point leaves the
+ * old file or the new one, never part of one. (write-file-atomic, used before, ignored short
+ * writes and renamed a truncated file into place on a full disk.) The writes are synchronous
+ * (page-cache copies); the flushes, which wait for the disk, run off the event loop.
  */
-export function writeAtomicSync(path: string, data: string | Uint8Array, io: AtomicFs = fs, options: { fsync: boolean } = { fsync: true }): void {
+export async function writeAtomic(path: string, data: string | Uint8Array, io: AtomicFs = fs): Promise<void> {
   const bytes = typeof data === "string" ? Buffer.from(data) : data;
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${sequence++}.tmp`);
+  const tmp = tempPath(path);
   try {
-    io.mkdirSync(dir, { recursive: true });
-    const fd = io.openSync(tmp, "w");
-    try {
-      let written = 0;
-      while (written < bytes.byteLength) {
-        const n = io.writeSync(fd, bytes, written, bytes.byteLength - written);
-        // write(2) returning 0 for a non-empty buffer means no space is left.
-        if (n <= 0) throw shortWrite(path, written, bytes.byteLength);
-        written += n;
-      }
-      if (options.fsync) io.fsyncSync(fd);
-      // What the file system holds, not what the calls said: a file of the wrong size is never published.
-      const size = io.fstatSync(fd).size;
-      if (size !== bytes.byteLength) throw shortWrite(path, size, bytes.byteLength);
-    } finally {
-      io.closeSync(fd);
-    }
+    writeWhole(tmp, path, bytes, io);
+    // Flushed before it is published: after a power cut the new name never shows an empty file.
+    await syncToDisk(tmp);
     io.renameSync(tmp, path);
   } catch (e) {
     io.rmSync(tmp, { force: true });
     throw asWriteError(e, path, bytes.byteLength);
   }
-  if (options.fsync) fsyncPath(dir, io);
+  // The folder is not flushed: after a power cut the old file may be back, which is still whole,
+  // and the lock, written the same way, then names it. What is paid for is flushed by the store.
 }
 
-/** The same write for callers that await; it is as synchronous (a few system calls per file). */
-export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  writeAtomicSync(path, data);
+/**
+ * Put a whole file under its name at once, checked as `writeAtomic` does, but not yet flushed: once
+ * this returns a killed process has lost nothing (the kernel holds it); the caller flushes it with
+ * `syncToDisk` (file and folder) against a power cut. For the store's record of a paid answer.
+ */
+export function publishSync(path: string, bytes: Uint8Array, io: AtomicFs = fs): void {
+  const tmp = tempPath(path);
+  try {
+    writeWhole(tmp, path, bytes, io);
+    io.renameSync(tmp, path);
+  } catch (e) {
+    io.rmSync(tmp, { force: true });
+    throw asWriteError(e, path, bytes.byteLength);
+  }
+}
+
+const tempPath = (path: string) => join(dirname(path), `.${basename(path)}.${process.pid}.${sequence++}.tmp`);
+
+/** Every byte into `tmp`, or an error: a short write is a full disk, never a shorter file. */
+function writeWhole(tmp: string, path: string, bytes: Uint8Array, io: AtomicFs): void {
+  io.mkdirSync(dirname(tmp), { recursive: true });
+  const fd = io.openSync(tmp, "w");
+  try {
+    let written = 0;
+    while (written < bytes.byteLength) {
+      const n = io.writeSync(fd, bytes, written, bytes.byteLength - written);
+      // write(2) returning 0 for a non-empty buffer means no space is left.
+      if (n <= 0) throw shortWrite(path, written, bytes.byteLength);
+      written += n;
+    }
+    // What the file system holds, not what the calls said: a file of the wrong size is never published.
+    const size = io.fstatSync(fd).size;
+    if (size !== bytes.byteLength) throw shortWrite(path, size, bytes.byteLength);
+  } finally {
+    io.closeSync(fd);
+  }
 }
 
 /**
  * Flush a file, or a folder (a rename is durable only once its folder is), to the disk. Best
  * effort for folders: some systems cannot open them, some file systems refuse to sync them.
  */
-export function fsyncPath(path: string, io: AtomicFs = fs): void {
-  let fd: number;
+export async function syncToDisk(path: string, options: { folder: boolean } = { folder: false }): Promise<void> {
+  let handle: fs.promises.FileHandle;
   try {
-    fd = io.openSync(path, "r");
-  } catch {
-    return;
+    handle = await fs.promises.open(path, "r");
+  } catch (e) {
+    if (options.folder) return;
+    throw e;
   }
   try {
-    io.fsyncSync(fd);
-  } catch {
-    // A folder that cannot be synced: the files in it are.
+    await handle.sync();
+  } catch (e) {
+    if (!options.folder) throw e;
   } finally {
-    io.closeSync(fd);
+    await handle.close();
   }
 }
 
