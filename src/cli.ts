@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { statSync } from "node:fs";
 import { enableCompileCache } from "node:module";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -72,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const root = resolve(values.dir ?? ".");
+  if (statSync(root, { throwIfNoEntry: false })?.isDirectory() === false) return usage(`-C ${values.dir ?? "."}: not a folder (give the workspace folder)`);
   const common = { root, json: values.json ?? false, out, err, ...(values.provider ? { providerOverride: values.provider } : {}) };
   switch (command) {
     case "build": {

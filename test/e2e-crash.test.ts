@@ -1,9 +1,10 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { describe, expect, it } from "vitest";
-import { buildJson, calls, chargen, exampleWorkspace, ROOT, snapshot } from "./support/cli.js";
+import { buildJson, calls, CH1, chargen, edit, exampleWorkspace, ROOT, snapshot } from "./support/cli.js";
 import { scratchDir } from "./support/tmp.js";
 
 const journalLines = (ws: string) => {
@@ -218,5 +219,86 @@ describe("interruption and concurrency", () => {
     writeFileSync(join(ws, ".chargen", "build.pid"), JSON.stringify({ pid: 2 ** 22 + 7, host: (await import("node:os")).hostname(), startedAt: "x" }));
     const third = await chargen(ws, ["build"]);
     expect(third.code).toBe(0);
+  });
+});
+
+describe("crashes where a message belongs", () => {
+  it("a line of the action journal that is not a record (null) is skipped with a warning, not a permanent failure", async () => {
+    const ws = exampleWorkspace();
+    expect((await chargen(ws, ["build"])).code).toBe(0);
+    const journal = join(ws, ".chargen", "actions.jsonl");
+    const lines = journalLines(ws);
+    writeFileSync(journal, readFileSync(journal, "utf8") + "null\n42\n");
+    edit(join(ws, CH1, "imagery.yaml"), "a tall white-bearded keeper", "a tall grey-bearded keeper");
+    for (let run = 0; run < 2; run++) {
+      const r = await chargen(ws, ["build"]);
+      expect(r.stderr).not.toContain("internal error");
+      expect(r.stderr).toContain(`.chargen/actions.jsonl:${lines + 1}: warning: not an action record: skipped`);
+      expect(r.code).toBe(0);
+    }
+    expect((await chargen(ws, ["build", "--check"])).code).toBe(0);
+  });
+
+  it("a read-only .chargen is a clear error naming the file, not a stack trace", async () => {
+    const ws = exampleWorkspace();
+    const cache = join(ws, ".chargen");
+    mkdirSync(cache);
+    // Root ignores permission bits: make the folder immutable instead.
+    const root = process.getuid?.() === 0;
+    try {
+      if (root) execFileSync("chattr", ["+i", cache], { stdio: "pipe" });
+      else chmodSync(cache, 0o555);
+    } catch (e) {
+      console.warn(`skipping the read-only .chargen test: chattr +i failed (${String(e)})`);
+      return;
+    }
+    try {
+      const r = await chargen(ws, ["build"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^chargen: cannot write \S*\.chargen\/build\.pid: permission denied.*run chargen as a user who may write there\n$/);
+    } finally {
+      if (root) execFileSync("chattr", ["-i", cache]);
+      else chmodSync(cache, 0o755);
+    }
+  });
+
+  it("-C naming a file is a usage error", async () => {
+    const ws = exampleWorkspace();
+    for (const args of [["build"], ["build", "--check"], ["targets"]]) {
+      const r = await chargen(ws, ["-C", `${CH1}/imagery.yaml`, ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`chargen: -C ${CH1}/imagery.yaml: not a folder`);
+    }
+  });
+
+  it("a build.pid naming a live process that is not the build which took it is taken over, with a warning", async () => {
+    const ws = exampleWorkspace();
+    const stranger = spawn("sleep", ["60"], { stdio: "ignore" });
+    try {
+      mkdirSync(join(ws, ".chargen"), { recursive: true });
+      const anHourAgo = new Date(Date.now() - 3_600_000).toISOString();
+      writeFileSync(join(ws, ".chargen", "build.pid"), JSON.stringify({ pid: stranger.pid, host: hostname(), startedAt: anHourAgo }));
+      const r = await chargen(ws, ["build"]);
+      expect(r.stderr).toContain(`chargen: warning: `);
+      expect(r.stderr).toContain(`named pid ${stranger.pid}, which is alive but started after the lock was taken (${anHourAgo})`);
+      expect(r.code).toBe(0);
+      expect(existsSync(join(ws, ".chargen", "build.pid"))).toBe(false);
+    } finally {
+      stranger.kill();
+    }
+  });
+
+  it("--check while a build runs does not call the build's fresh outputs modified, and says a build is running", async () => {
+    const ws = exampleWorkspace();
+    const building = chargen(ws, ["build", "-j", "1"], { env: { CHARGEN_PLACEHOLDER_LATENCY_MS: "300" } });
+    // The first output is written; the lock records it up to a second later.
+    await waitFor(() => existsSync(join(ws, CH1, "images", "ch01-the-grey-tide-img-01.png")));
+    const check = await chargen(ws, ["build", "--check", "--json"]);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toMatch(/chargen: a build is running in this workspace \(pid \d+/);
+    const report = JSON.parse(check.stdout);
+    expect(report.targets.filter((t: { status: string }) => t.status === "modified")).toEqual([]);
+    expect((await building).code).toBe(0);
+    expect((await chargen(ws, ["build", "--check"])).code).toBe(0);
   });
 });

@@ -32,13 +32,21 @@ export class Store {
   private readonly blobDir: string;
   /** The journal ends in a torn line: the next append must start on a line of its own. */
   private tornTail: boolean;
+  /** Lines of the journal that parse but are not records (hand-edited, another tool): skipped. */
+  readonly skippedLines: number[];
 
   constructor(dir: string) {
     this.journalPath = join(dir, "actions.jsonl");
     this.blobDir = join(dir, "store");
-    const { records, tornTail } = readJournal(this.journalPath);
+    const { records, tornTail, skippedLines } = readJournal(this.journalPath);
     this.tornTail = tornTail;
+    this.skippedLines = skippedLines;
     for (const record of records) this.index(record);
+  }
+
+  /** The journal's path, for messages. */
+  get journal(): string {
+    return this.journalPath;
   }
 
   /** Records made under `key`, newest last. */
@@ -155,23 +163,35 @@ export interface GcReport {
   keptBytes: number;
 }
 
-function readJournal(path: string): { records: ActionRecord[]; tornTail: boolean } {
+function readJournal(path: string): { records: ActionRecord[]; tornTail: boolean; skippedLines: number[] } {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch {
-    return { records: [], tornTail: false };
+    return { records: [], tornTail: false, skippedLines: [] };
   }
   const records: ActionRecord[] = [];
-  for (const line of text.split("\n")) {
-    if (!line) continue;
+  const skippedLines: number[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (!line) return;
+    let parsed: unknown;
     try {
-      records.push(JSON.parse(line) as ActionRecord);
+      parsed = JSON.parse(line);
     } catch {
       // A torn line from a crash mid-append: what it described was never applied.
+      return;
     }
-  }
-  return { records, tornTail: text.length > 0 && !text.endsWith("\n") };
+    if (isRecord(parsed)) records.push(parsed);
+    else skippedLines.push(i + 1);
+  });
+  return { records, tornTail: text.length > 0 && !text.endsWith("\n"), skippedLines };
+}
+
+/** What every use of a record relies on; anything else in the journal (`null`, a number) is skipped. */
+function isRecord(value: unknown): value is ActionRecord {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const r = value as Record<string, unknown>;
+  return typeof r.key === "string" && typeof r.blob === "string" && typeof r.targetId === "string" && typeof r.at === "string";
 }
 
 function append(path: string, line: string): void {

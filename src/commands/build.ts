@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { Store } from "../cache/store.js";
 import { writeJsonCache } from "../cache/json-file.js";
 import { realClock, type Clock } from "../clock.js";
@@ -39,6 +39,7 @@ export interface BuildOptions {
 }
 
 export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
+export const BUILD_PID = "build.pid";
 
 export async function runBuild(options: BuildOptions): Promise<number> {
   const startedAt = Date.now();
@@ -49,9 +50,16 @@ export async function runBuild(options: BuildOptions): Promise<number> {
 
 /** `--check` and `--dry-run`: decide from the lock and the files; no provider call, no write. */
 async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
-  // The store is only consulted when present (a dry run's "restorable"); --check needs none.
-  const store = options.mode === "dry-run" ? new Store(join(ws.root, CACHE_DIR)) : undefined;
-  const planned = planWorkspace(ws, store, options.force);
+  // The store, where there is one, tells chargen's own outputs not yet in the lock (a build running
+  // now, or killed before it recorded them: stale, not "modified") and what a dry run can restore.
+  // Opened only when a decision needs it: --check needs none, and a fresh clone has none.
+  let opened: Store | undefined;
+  const store = () => (opened ??= new Store(join(ws.root, CACHE_DIR)));
+  const planned = planWorkspace(ws, { find: (k, d) => store().find(k, d), latest: (k) => store().latest(k) }, options.force);
+  const running = BuildLock.runningHolder(join(ws.root, CACHE_DIR, BUILD_PID));
+  if (running) {
+    options.err(`chargen: a build is running in this workspace (pid ${running.pid}, since ${running.startedAt}): what it has not recorded yet is reported stale, not modified\n`);
+  }
   // The workspace is never written; chargen's private caches are refreshed where a build made
   // them, so that the next check does not re-read what this one learnt. Best effort: a read-only
   // checkout still checks.
@@ -107,7 +115,7 @@ export function openSession(root: string, clock: Clock = realClock): Session {
 }
 
 async function build(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
-  const buildLock = BuildLock.acquire(join(ws.root, CACHE_DIR, "build.pid"));
+  const buildLock = BuildLock.acquire(join(ws.root, CACHE_DIR, BUILD_PID), (m) => options.err(`chargen: warning: ${m}\n`));
   try {
     const progress = options.json ? silentProgress : await options.progress();
     let control: Executor | undefined;
@@ -215,7 +223,7 @@ export async function buildOnce(
 
   const estimates = new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
   const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o));
-  const diagnostics = [...ws.diagnostics, ...applier.warnings];
+  const diagnostics = [...ws.diagnostics, ...applier.warnings, ...journalWarnings(ws.root, store)];
   const hasErrors = diagnostics.some((d) => d.severity === "error");
   const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified");
   const exitCode = hasErrors ? EXIT.error : notDone ? EXIT.failed : EXIT.ok;
@@ -226,6 +234,12 @@ export async function buildOnce(
     diagnostics,
     summary: summarise(targets, diagnostics, { providerCalls: calls, durationMs: Date.now() - startedAt, exitCode }),
   };
+}
+
+/** Lines of the action journal that are not records: skipped, and said so (the cache is still used). */
+function journalWarnings(root: string, store: Store): Diagnostic[] {
+  const file = relative(root, store.journal);
+  return store.skippedLines.map((line) => ({ severity: "warning" as const, file, line, message: "not an action record: skipped (chargen only appends records here; delete the line to silence this)" }));
 }
 
 export function printReport(report: Report, options: Pick<BuildOptions, "json" | "out" | "err">): void {

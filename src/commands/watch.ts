@@ -10,7 +10,7 @@ import { RULES_FILES } from "../rules/load.js";
 import { transition, type WatchEffect, type WatchEvent, type WatchState } from "../watch/machine.js";
 import { BuildLock } from "../workspace/build-lock.js";
 import { exitCodeFor, type StopSignal } from "../signals.js";
-import { buildOnce, openSession, printProblems, type BuildOptions } from "./build.js";
+import { BUILD_PID, buildOnce, openSession, printProblems, type BuildOptions } from "./build.js";
 import { CACHE_DIR, openWorkspace, type Workspace } from "./workspace.js";
 
 export interface WatchOptions extends Omit<BuildOptions, "mode" | "onInterrupt"> {
@@ -31,7 +31,7 @@ const debug = process.env.CHARGEN_DEBUG?.split(",").includes("watch") ? (line: s
  * never start a build, so write-back cannot loop.
  */
 export async function watch(options: WatchOptions): Promise<number> {
-  const lock = BuildLock.acquire(join(options.root, CACHE_DIR, "build.pid"));
+  const lock = BuildLock.acquire(join(options.root, CACHE_DIR, BUILD_PID), (m) => options.err(`chargen: warning: ${m}\n`));
   const session = openSession(options.root, options.clock);
   /** What chargen wrote, per path (digest -> when): a file whose content is one of them changed by our hand. */
   const ownWrites = new Map<string, Map<string, number>>();
