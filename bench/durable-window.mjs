@@ -65,4 +65,4 @@ try {
 } finally {
   for (const h of hogs) h.kill();
 }
-writeFileSync(join(root, "bench", "durable-window.json"), JSON.stringify({ load: values["no-load"] ? "none" : "two busy-looping processes", jobs: 8, ...results }, null, 2) + "\n");
+writeFileSync(join(root, "bench", values["no-load"] ? "durable-window-no-load.json" : "durable-window.json"), JSON.stringify({ load: values["no-load"] ? "none" : "two busy-looping processes", jobs: 8, ...results }, null, 2) + "\n");

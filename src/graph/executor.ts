@@ -245,8 +245,8 @@ export class Executor {
     let result: ImageResult;
     let recorded: Promise<ActionRecord> | undefined;
     // Paid for: recorded before anything else runs, and durable before anything touches the workspace.
-    const recordAnswer = (answer: ImageResult) => {
-      recorded = store.put(answer.bytes, {
+    const recordAnswer = (answer: ImageResult) =>
+      (recorded = store.put(answer.bytes, {
         key,
         targetId: id,
         mimeType: answer.mimeType,
@@ -255,8 +255,7 @@ export class Executor {
         at: new Date(this.effects.clock.now()).toISOString(),
         ...(answer.costUsd === undefined ? {} : { costUsd: answer.costUsd }),
         metadata: answer.metadata,
-      });
-    };
+      }));
     try {
       this.events.onStart?.(id, "generating");
       result = await this.effects.hub.generate(this.request(spec, settings, key, refs), settings.provider, this.scheduling.signal, recordAnswer);
@@ -272,7 +271,7 @@ export class Executor {
     }
     this.spentUsd += result.costUsd ?? estimate ?? 0;
     if (result.costUsd !== undefined && base) this.overrun.set(model, Math.max(this.overrun.get(model) ?? 1, result.costUsd / base));
-    const action = await recorded!;
+    const action = await (recorded ?? recordAnswer(result));
     await this.effects.apply({ ...app, action, bytes: result.bytes });
     return { id, status: "built", reasons: decision.reasons, ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }) };
   }
