@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { asWriteError, publishSync, syncToDisk, writeAtomic } from "../workspace/atomic.js";
+import { asWriteError, publishSync, syncToDiskNow, writeAtomic } from "../workspace/atomic.js";
 import { traceDurable } from "../debug.js";
 import { digestBytes } from "./hash.js";
 
@@ -88,15 +88,14 @@ export class Store {
   }
 
   /**
-   * Store the bytes and journal the record, durably, in that order. Call it the moment a provider
-   * answers: everything up to the returned promise runs synchronously, before the event loop runs
-   * anything else (another placeholder's render, a write-back). The blob and the journal line go
-   * to the kernel first, with no flush: from then on a kill -9 loses nothing (well under a
-   * millisecond after the answer). The promise resolves once both are flushed to the disk, against
-   * a power cut; the workspace must not be touched before. A journal line whose blob a power cut
-   * lost or tore is harmless: blobs are verified when read.
+   * Store the bytes and journal the record, durably, in that order. Synchronous on purpose: called
+   * the moment a provider answers, it is done before the event loop runs anything else (another
+   * placeholder's render, a write-back). The blob and the journal line go to the kernel first,
+   * with no flush: from then on a kill -9 loses nothing (well under a millisecond after the
+   * answer). Then both are flushed to the disk, against a power cut. A journal line whose blob a
+   * power cut lost or tore is harmless: blobs are verified when read.
    */
-  async put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): Promise<ActionRecord> {
+  put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): ActionRecord {
     const blob = digestBytes(bytes);
     const path = this.blobPath(blob);
     const fresh = !this.hasBlob(blob);
@@ -109,7 +108,15 @@ export class Store {
     this.tornTail = false;
     this.index(full);
     traceDurable("recorded", full.targetId);
-    await Promise.all([syncToDisk(this.journalPath), ...(fresh ? [syncToDisk(path), syncToDisk(dirname(path), { folder: true })] : [])]);
+    try {
+      syncToDiskNow(this.journalPath);
+      if (fresh) {
+        syncToDiskNow(path);
+        syncToDiskNow(dirname(path), { folder: true });
+      }
+    } catch (e) {
+      throw asWriteError(e, this.journalPath);
+    }
     traceDurable("durable", full.targetId);
     return full;
   }

@@ -28,11 +28,8 @@ export interface ExecutorStore {
   latest(key: string): ActionRecord | undefined;
   find(key: string, digest: string): ActionRecord | undefined;
   readBlob(digest: string): Uint8Array | undefined;
-  /**
-   * Records what a provider answered: synchronously as far as a kill -9 is concerned (called the
-   * moment the answer arrives), flushed to the disk when the promise resolves.
-   */
-  put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): Promise<ActionRecord>;
+  /** Records what a provider answered, durably, before returning: called the moment the answer arrives. */
+  put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): ActionRecord;
 }
 
 /** Everything a finished target needs to be applied to the workspace. */
@@ -243,7 +240,7 @@ export class Executor {
     }
     this.inFlightUsd += estimate ?? 0;
     let result: ImageResult;
-    let recorded: Promise<ActionRecord> | undefined;
+    let recorded: ActionRecord | undefined;
     // Paid for: recorded before anything else runs, and durable before anything touches the workspace.
     const recordAnswer = (answer: ImageResult) =>
       (recorded = store.put(answer.bytes, {
@@ -271,7 +268,7 @@ export class Executor {
     }
     this.spentUsd += result.costUsd ?? estimate ?? 0;
     if (result.costUsd !== undefined && base) this.overrun.set(model, Math.max(this.overrun.get(model) ?? 1, result.costUsd / base));
-    const action = await (recorded ?? recordAnswer(result));
+    const action = recorded ?? recordAnswer(result);
     await this.effects.apply({ ...app, action, bytes: result.bytes });
     return { id, status: "built", reasons: decision.reasons, ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }) };
   }

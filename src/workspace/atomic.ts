@@ -34,7 +34,7 @@ export async function writeAtomic(path: string, data: string | Uint8Array, io: A
 /**
  * Put a whole file under its name at once, checked as `writeAtomic` does, but not yet flushed: once
  * this returns a killed process has lost nothing (the kernel holds it); the caller flushes it with
- * `syncToDisk` (file and folder) against a power cut. For the store's record of a paid answer.
+ * `syncToDiskNow` (file and folder) against a power cut. For the store's record of a paid answer.
  */
 export function publishSync(path: string, bytes: Uint8Array, io: AtomicFs = fs): void {
   const tmp = tempPath(path);
@@ -70,8 +70,8 @@ function writeWhole(tmp: string, path: string, bytes: Uint8Array, io: AtomicFs):
 }
 
 /**
- * Flush a file, or a folder (a rename is durable only once its folder is), to the disk. Best
- * effort for folders: some systems cannot open them, some file systems refuse to sync them.
+ * Flush a file, or a folder (a rename is durable only once its folder is), to the disk, off the
+ * event loop. Best effort for folders: some systems cannot open them, some refuse to sync them.
  */
 export async function syncToDisk(path: string, options: { folder: boolean } = { folder: false }): Promise<void> {
   let handle: fs.promises.FileHandle;
@@ -87,6 +87,24 @@ export async function syncToDisk(path: string, options: { folder: boolean } = { 
     if (!options.folder) throw e;
   } finally {
     await handle.close();
+  }
+}
+
+/** `syncToDisk`, blocking: for what must be on the disk before anything else runs (Store.put). */
+export function syncToDiskNow(path: string, options: { folder: boolean } = { folder: false }): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, "r");
+  } catch (e) {
+    if (options.folder) return;
+    throw e;
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch (e) {
+    if (!options.folder) throw e;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
