@@ -2,7 +2,8 @@
  * `CHARGEN_DEBUG=stats` prints, on exit, how much work a command did (YAML files parsed, files
  * hashed, provider modules loaded): how a no-op build is shown, and tested, to do none of it.
  */
-const enabled = process.env.CHARGEN_DEBUG?.split(",").includes("stats") ?? false;
+const topics = process.env.CHARGEN_DEBUG?.split(",") ?? [];
+const enabled = topics.includes("stats");
 const counters = new Map<string, number>();
 
 export function count(name: string): void {
@@ -15,3 +16,15 @@ if (enabled) {
     process.stderr.write(`[stats] ${names.map((n) => `${n}=${counters.get(n) ?? 0}`).join(" ")}\n`);
   });
 }
+
+/** Milliseconds since the epoch, to the microsecond. */
+export const preciseNow = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * `CHARGEN_DEBUG=durable` prints when each generation's record reached the kernel (`recorded`: a
+ * kill -9 can no longer lose it) and the disk (`durable`: nor can a power cut), to the
+ * microsecond, for bench/durable-window.mjs (which pairs them with the placeholder's answer time).
+ */
+export const traceDurable = topics.includes("durable")
+  ? (stage: "recorded" | "durable", targetId: string): void => void process.stderr.write(`[${stage}] ${targetId}\t${preciseNow().toFixed(3)}\n`)
+  : (): void => {};

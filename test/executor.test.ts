@@ -47,7 +47,7 @@ function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<Ima
       latest: (key) => actions.findLast((a) => a.key === key),
       find: (key, digest) => actions.find((a) => a.key === key && a.blob === digest),
       readBlob: () => undefined,
-      put: async (bytes, r) => {
+      put: (bytes, r) => {
         const action = { ...r, blob: `d:${Buffer.from(bytes).toString("hex")}` };
         actions.push(action);
         return action;

@@ -1,7 +1,8 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { writeAtomic } from "../workspace/atomic.js";
+import { asWriteError, publishSync, syncToDiskNow, writeAtomic } from "../workspace/atomic.js";
+import { traceDurable } from "../debug.js";
 import { digestBytes } from "./hash.js";
 
 /** One generation (or restore source) recorded under a key. Several may exist per key: generation is not deterministic. */
@@ -31,13 +32,21 @@ export class Store {
   private readonly blobDir: string;
   /** The journal ends in a torn line: the next append must start on a line of its own. */
   private tornTail: boolean;
+  /** Lines of the journal that parse but are not records (hand-edited, another tool): skipped. */
+  readonly skippedLines: number[];
 
   constructor(dir: string) {
     this.journalPath = join(dir, "actions.jsonl");
     this.blobDir = join(dir, "store");
-    const { records, tornTail } = readJournal(this.journalPath);
+    const { records, tornTail, skippedLines } = readJournal(this.journalPath);
     this.tornTail = tornTail;
+    this.skippedLines = skippedLines;
     for (const record of records) this.index(record);
+  }
+
+  /** The journal's path, for messages. */
+  get journal(): string {
+    return this.journalPath;
   }
 
   /** Records made under `key`, newest last. */
@@ -78,14 +87,37 @@ export class Store {
     return undefined;
   }
 
-  /** Store the bytes and journal the record, durably, in that order. Returns the blob digest. */
-  async put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): Promise<ActionRecord> {
+  /**
+   * Store the bytes and journal the record, durably, in that order. Synchronous on purpose: called
+   * the moment a provider answers, it is done before the event loop runs anything else (another
+   * placeholder's render, a write-back). The blob and the journal line go to the kernel first,
+   * with no flush: from then on a kill -9 loses nothing (well under a millisecond after the
+   * answer). Then both are flushed to the disk, against a power cut. A journal line whose blob a
+   * power cut lost or tore is harmless: blobs are verified when read.
+   */
+  put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): ActionRecord {
     const blob = digestBytes(bytes);
-    if (!this.hasBlob(blob)) await writeAtomic(this.blobPath(blob), bytes);
+    const path = this.blobPath(blob);
+    const fresh = !this.hasBlob(blob);
+    if (fresh) publishSync(path, bytes);
     const full: ActionRecord = { ...record, blob };
-    appendDurably(this.journalPath, (this.tornTail ? "\n" : "") + JSON.stringify(full) + "\n");
+    const separator = this.tornTail ? "\n" : "";
+    // Until the append is known whole, assume it tore (a full disk): the next one starts a new line.
+    this.tornTail = true;
+    append(this.journalPath, separator + JSON.stringify(full) + "\n");
     this.tornTail = false;
     this.index(full);
+    traceDurable("recorded", full.targetId);
+    try {
+      syncToDiskNow(this.journalPath);
+      if (fresh) {
+        syncToDiskNow(path);
+        syncToDiskNow(dirname(path), { folder: true });
+      }
+    } catch (e) {
+      throw asWriteError(e, this.journalPath);
+    }
+    traceDurable("durable", full.targetId);
     return full;
   }
 
@@ -138,33 +170,55 @@ export interface GcReport {
   keptBytes: number;
 }
 
-function readJournal(path: string): { records: ActionRecord[]; tornTail: boolean } {
+function readJournal(path: string): { records: ActionRecord[]; tornTail: boolean; skippedLines: number[] } {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch {
-    return { records: [], tornTail: false };
+    return { records: [], tornTail: false, skippedLines: [] };
   }
   const records: ActionRecord[] = [];
-  for (const line of text.split("\n")) {
-    if (!line) continue;
+  const skippedLines: number[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (!line) return;
+    let parsed: unknown;
     try {
-      records.push(JSON.parse(line) as ActionRecord);
+      parsed = JSON.parse(line);
     } catch {
       // A torn line from a crash mid-append: what it described was never applied.
+      return;
     }
-  }
-  return { records, tornTail: text.length > 0 && !text.endsWith("\n") };
+    if (isRecord(parsed)) records.push(parsed);
+    else skippedLines.push(i + 1);
+  });
+  return { records, tornTail: text.length > 0 && !text.endsWith("\n"), skippedLines };
 }
 
-function appendDurably(path: string, line: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, "a");
+/** What every use of a record relies on; anything else in the journal (`null`, a number) is skipped. */
+function isRecord(value: unknown): value is ActionRecord {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const r = value as Record<string, unknown>;
+  return typeof r.key === "string" && typeof r.blob === "string" && typeof r.targetId === "string" && typeof r.at === "string";
+}
+
+function append(path: string, line: string): void {
+  const bytes = Buffer.from(line);
   try {
-    writeSync(fd, line);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(path, "a");
+    try {
+      // A short append is a torn line: dropped on read, and the next append starts a line of its own.
+      let written = 0;
+      while (written < bytes.byteLength) {
+        const n = writeSync(fd, bytes, written);
+        if (n <= 0) throw Object.assign(new Error("short write"), { code: "ENOSPC", written });
+        written += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw asWriteError(e, path, bytes.byteLength);
   }
 }
 

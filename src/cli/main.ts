@@ -2,10 +2,12 @@
  * chargen's commands, each declared with its options (src/cli/contract.ts): a new command or
  * option is an entry here, and its parsing, usage errors and help follow from the declaration.
  */
+import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { BuildOptions } from "../commands/build.js";
 import { isChargenError } from "../errors.js";
 import { printable } from "../report/escape.js";
+import { onStopSignals } from "../signals.js";
 import { command, commandHelp, commandName, flag, isUsageError, overviewHelp, parseCommand, usageError, valued, type CommandSpec, type GlobalValues } from "./contract.js";
 
 /** Output that ends quietly when its reader goes away (`chargen targets | head -1`). */
@@ -50,9 +52,16 @@ const json = flag("print the result as JSON on stdout");
 const provider = valued("NAME", "use this provider for every target (its default model)", providerName);
 const model = valued("NAME", "use this model for every target (with --provider: of that provider)", (text: string) => text);
 
+/** The workspace folder -C names (default: here); a file there is a usage error, not a crash later. */
+function workspaceRoot(values: GlobalValues): string {
+  const root = resolve(values.dir ?? ".");
+  if (statSync(root, { throwIfNoEntry: false })?.isDirectory() === false) throw usageError(`-C ${values.dir ?? "."}: not a folder (give the workspace folder)`);
+  return root;
+}
+
 /** What every workspace command starts from. */
 const common = (values: GlobalValues & { json?: boolean; provider?: string; model?: string }) => ({
-  root: resolve(values.dir ?? "."),
+  root: workspaceRoot(values),
   json: values.json ?? false,
   out,
   err,
@@ -101,14 +110,7 @@ const build = command({
         const { PlainProgress, TtyProgress } = await import("../report/progress.js");
         return plainOutput ? new PlainProgress((l) => err(l + "\n"), values.explain ?? false) : TtyProgress.create();
       },
-      onInterrupt: (handler) => {
-        process.on("SIGINT", handler);
-        process.on("SIGTERM", handler);
-        return () => {
-          process.off("SIGINT", handler);
-          process.off("SIGTERM", handler);
-        };
-      },
+      onInterrupt: onStopSignals,
     };
     if (values.watch) return (await import("../commands/watch.js")).watch({ ...options, debounceMs: values.debounce ?? 100 });
     const replayed = (await import("../commands/fast-path.js")).fastPath(options, startedAt);
@@ -163,7 +165,7 @@ const gc = command({
   },
   async run(values) {
     const { gc: trim, parseAge, parseSize } = await import("../commands/gc.js");
-    return trim({ root: resolve(values.dir ?? "."), out, maxBytes: values["max-size"] ?? parseSize("1GB"), maxAgeMs: values["max-age"] ?? parseAge("30d") });
+    return trim({ root: workspaceRoot(values), out, maxBytes: values["max-size"] ?? parseSize("1GB"), maxAgeMs: values["max-age"] ?? parseAge("30d") });
   },
 });
 
@@ -198,7 +200,7 @@ const overview = () =>
 Every command takes -C, --dir DIR (the workspace folder; default: .). chargen --version prints the version.
 
 Exit codes: 0 done / all fresh, 1 a target failed or (with --check) is not fresh,
-2 usage, configuration or input error, 130 interrupted.
+2 usage, configuration or input error, 130 interrupted (Ctrl-C), 129 hang-up, 143 SIGTERM.
 `,
   );
 

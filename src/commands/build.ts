@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { LOCK_GITATTRIBUTES } from "../cache/lockfile.js";
 import { Store } from "../cache/store.js";
 import { writeJsonCache } from "../cache/json-file.js";
@@ -17,6 +17,7 @@ import { Applier, type WriteObserver } from "../workspace/applier.js";
 import { BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
 import { recordInLock, remember, withHistory } from "./adopt.js";
+import { exitCodeFor, type StopSignal } from "../signals.js";
 import { planWorkspace, type PlannedTarget } from "./plan.js";
 import { forgetFresh, freshContext, recordFresh } from "../cache/fresh-stamp.js";
 import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, routeOf, STAT_CACHE, type Workspace } from "./workspace.js";
@@ -40,12 +41,13 @@ export interface BuildOptions {
   out: (text: string) => void;
   err: (text: string) => void;
   progress: () => Promise<Progress>;
-  /** Ctrl-C: first call stops scheduling, second aborts what is in flight. */
-  onInterrupt: (handler: () => void) => () => void;
+  /** Ctrl-C, SIGTERM or SIGHUP: the first stops scheduling, a second aborts what is in flight. */
+  onInterrupt: (handler: (signal: StopSignal) => void) => () => void;
   clock?: Clock;
 }
 
-export const EXIT = { ok: 0, failed: 1, error: 2, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
+export const BUILD_PID = "build.pid";
 
 export async function runBuild(options: BuildOptions): Promise<number> {
   const startedAt = Date.now();
@@ -56,12 +58,19 @@ export async function runBuild(options: BuildOptions): Promise<number> {
 
 /** `--check` and `--dry-run`: decide from the lock and the files; no provider call, no write. */
 async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
-  // The store is only consulted when present (a dry run's "restorable"); --check needs none.
-  const store = options.mode === "dry-run" ? new Store(join(ws.root, CACHE_DIR)) : undefined;
   // A dry run says what a build would do, adoption included; the adoption stays in memory.
   const history = options.mode === "dry-run" && !options.noAdopt ? adoptHistory(ws) : [];
   remember(ws, history);
-  const planned = planWorkspace(ws, store, options.force);
+  // The store, where there is one, tells chargen's own outputs not yet in the lock (a build running
+  // now, or killed before it recorded them: stale, not "modified") and what a dry run can restore.
+  // Opened only when a decision needs it: --check needs none, and a fresh clone has none.
+  let opened: Store | undefined;
+  const store = () => (opened ??= new Store(join(ws.root, CACHE_DIR)));
+  const planned = planWorkspace(ws, { find: (k, d) => store().find(k, d), latest: (k) => store().latest(k) }, options.force);
+  const running = BuildLock.runningHolder(join(ws.root, CACHE_DIR, BUILD_PID));
+  if (running) {
+    options.err(`chargen: a build is running in this workspace (pid ${running.pid}, since ${running.startedAt}): what it has not recorded yet is reported stale, not modified\n`);
+  }
   // The workspace is never written; chargen's private caches are refreshed where a build made
   // them, so that the next check does not re-read what this one learnt. Best effort: a read-only
   // checkout still checks.
@@ -123,7 +132,7 @@ export function openSession(root: string, clock: Clock = realClock): Session {
 }
 
 async function build(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
-  const buildLock = BuildLock.acquire(join(ws.root, CACHE_DIR, "build.pid"));
+  const buildLock = BuildLock.acquire(join(ws.root, CACHE_DIR, BUILD_PID), (m) => options.err(`chargen: warning: ${m}\n`));
   try {
     const history = options.noAdopt ? [] : adoptHistory(ws);
     await recordInLock(ws, history);
@@ -131,12 +140,12 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
     if (adopted) options.err(`adopted ${adopted} image${adopted > 1 ? "s" : ""} the workspace already records (no provider call; --no-adopt to skip)\n`);
     const progress = options.json ? silentProgress : await options.progress();
     let control: Executor | undefined;
-    let interrupted = false;
-    const detach = options.onInterrupt(() => {
+    let interrupted: StopSignal | undefined;
+    const detach = options.onInterrupt((signal) => {
       if (!interrupted) {
-        interrupted = true;
+        interrupted = signal;
         control?.stop();
-        progress.note("interrupted: letting requests in flight finish and be recorded (Ctrl-C again to abort them)");
+        progress.note(`interrupted${signal === "SIGINT" ? "" : ` (${signal})`}: letting requests in flight finish and be recorded (Ctrl-C again to abort them)`);
       } else control?.abort();
     });
     let report: Report;
@@ -149,7 +158,7 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       detach();
     }
     report = withHistory(report, history);
-    if (interrupted) report.summary.exitCode = EXIT.interrupted;
+    if (interrupted) report.summary.exitCode = exitCodeFor(interrupted);
     else if (report.summary.exitCode === EXIT.ok && report.summary.built + report.summary.cached > 0) await settle(options);
     printReport(report, options);
     return report.summary.exitCode;
@@ -244,7 +253,7 @@ export async function buildOnce(
 
   const estimates = new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
   const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o));
-  const diagnostics = [...ws.diagnostics, ...applier.warnings, ...missingKeyDiagnostics(ws, hub, outcomes)];
+  const diagnostics = [...ws.diagnostics, ...applier.warnings, ...missingKeyDiagnostics(ws, hub, outcomes), ...journalWarnings(ws.root, store)];
   const hasErrors = diagnostics.some((d) => d.severity === "error");
   const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified");
   const exitCode = hasErrors ? EXIT.error : notDone ? EXIT.failed : EXIT.ok;
@@ -277,6 +286,12 @@ function missingKeyDiagnostics(ws: Workspace, hub: ProviderHub, outcomes: Target
       message: error.message,
     };
   });
+}
+
+/** Lines of the action journal that are not records: skipped, and said so (the cache is still used). */
+function journalWarnings(root: string, store: Store): Diagnostic[] {
+  const file = relative(root, store.journal);
+  return store.skippedLines.map((line) => ({ severity: "warning" as const, file, line, message: "not an action record: skipped (chargen only appends records here; delete the line to silence this)" }));
 }
 
 export function printReport(report: Report, options: Pick<BuildOptions, "json" | "out" | "err">): void {

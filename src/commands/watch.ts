@@ -11,13 +11,14 @@ import { RULES_FILES } from "../rules/load.js";
 import { transition, type WatchEffect, type WatchEvent, type WatchState } from "../watch/machine.js";
 import { BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
+import { exitCodeFor, type StopSignal } from "../signals.js";
 import { recordInLock, withHistory } from "./adopt.js";
-import { buildOnce, openSession, printProblems, type BuildOptions } from "./build.js";
+import { BUILD_PID, buildOnce, openSession, printProblems, type BuildOptions } from "./build.js";
 import { CACHE_DIR, openWorkspace, type Workspace } from "./workspace.js";
 
 export interface WatchOptions extends Omit<BuildOptions, "mode" | "onInterrupt"> {
   debounceMs: number;
-  onInterrupt: (handler: () => void) => () => void;
+  onInterrupt: (handler: (signal: StopSignal) => void) => () => void;
 }
 
 const IGNORED = new Set([CACHE_DIR, ".git", "node_modules"]);
@@ -33,7 +34,7 @@ const debug = process.env.CHARGEN_DEBUG?.split(",").includes("watch") ? (line: s
  * never start a build, so write-back cannot loop.
  */
 export async function watch(options: WatchOptions): Promise<number> {
-  const lock = BuildLock.acquire(join(options.root, CACHE_DIR, "build.pid"));
+  const lock = BuildLock.acquire(join(options.root, CACHE_DIR, BUILD_PID), (m) => options.err(`chargen: warning: ${m}\n`));
   const session = openSession(options.root, options.clock);
   /** What chargen wrote, per path (digest -> when): a file whose content is one of them changed by our hand. */
   const ownWrites = new Map<string, Map<string, number>>();
@@ -169,11 +170,15 @@ export async function watch(options: WatchOptions): Promise<number> {
   watcher.on("error", (e) => options.err(`chargen: watcher: ${printable(asChargenError(e).message)}\n`));
   await new Promise<void>((r) => watcher.once("ready", () => r()));
 
-  const detach = options.onInterrupt(() => dispatch("interrupt"));
+  let stoppedBy: StopSignal = "SIGINT";
+  const detach = options.onInterrupt((signal) => {
+    if (state !== "stopping") stoppedBy = signal;
+    dispatch("interrupt");
+  });
   dispatch("quiet"); // the first build, at once
   try {
     const code = await done;
-    return (state as WatchState) === "stopped" ? 130 : code;
+    return (state as WatchState) === "stopped" ? exitCodeFor(stoppedBy) : code;
   } finally {
     detach();
     await watcher.close();

@@ -31,7 +31,8 @@ export interface ExecutorStore {
   latest(key: string): ActionRecord | undefined;
   find(key: string, digest: string): ActionRecord | undefined;
   readBlob(digest: string): Uint8Array | undefined;
-  put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): Promise<ActionRecord>;
+  /** Records what a provider answered, durably, before returning: called the moment the answer arrives. */
+  put(bytes: Uint8Array, record: Omit<ActionRecord, "blob">): ActionRecord;
 }
 
 /** Everything a finished target needs to be applied to the workspace. */
@@ -269,9 +270,22 @@ export class Executor {
     }
     this.inFlightUsd += estimate ?? 0;
     let result: ImageResult;
+    let recorded: ActionRecord | undefined;
+    // Paid for: recorded before anything else runs, and durable before anything touches the workspace.
+    const recordAnswer = (answer: ImageResult) =>
+      (recorded = store.put(answer.bytes, {
+        key,
+        targetId: id,
+        mimeType: answer.mimeType,
+        provider: settings.provider,
+        model: settings.model,
+        at: new Date(this.effects.clock.now()).toISOString(),
+        ...(answer.costUsd === undefined ? {} : { costUsd: answer.costUsd }),
+        metadata: answer.metadata,
+      }));
     try {
       this.events.onStart?.(id, "generating");
-      result = await this.effects.hub.generate(this.request(spec, settings, key, references), settings.provider, this.scheduling.signal);
+      result = await this.effects.hub.generate(this.request(spec, settings, key, references), settings.provider, this.scheduling.signal, recordAnswer);
     } catch (e) {
       const error = asChargenError(e);
       if (hasCode(error, Code.interrupted)) return { id, status: "skipped", reasons: ["interrupted before it started"] };
@@ -285,17 +299,7 @@ export class Executor {
     }
     this.spentUsd += result.costUsd ?? estimate ?? 0;
     if (result.costUsd !== undefined && base) this.overrun.set(model, Math.max(this.overrun.get(model) ?? 1, result.costUsd / base));
-    // Paid for: make it durable before touching the workspace, so a crash cannot lose it.
-    const action = await store.put(result.bytes, {
-      key,
-      targetId: id,
-      mimeType: result.mimeType,
-      provider: settings.provider,
-      model: settings.model,
-      at: new Date(this.effects.clock.now()).toISOString(),
-      ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }),
-      metadata: result.metadata,
-    });
+    const action = recorded ?? recordAnswer(result);
     await this.effects.apply({ ...app, action, bytes: result.bytes });
     return { id, status: "built", reasons: decision.reasons, ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }) };
   }

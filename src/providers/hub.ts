@@ -65,9 +65,10 @@ export class ProviderHub {
 
   /**
    * Send `request`, retrying as the policy says. `queue` aborts waiting for a slot (Ctrl-C stops
-   * scheduling); `request.signal` aborts a request in flight (a second Ctrl-C).
+   * scheduling); `request.signal` aborts a request in flight (a second Ctrl-C). `onAnswer` is
+   * called synchronously with the answer, before the slot is released or anything else runs.
    */
-  async generate(request: ImageRequest, providerName: string, queue: AbortSignal): Promise<ImageResult> {
+  async generate(request: ImageRequest, providerName: string, queue: AbortSignal, onAnswer?: (result: ImageResult) => void): Promise<ImageResult> {
     this.requireCredentials(providerName);
     const pool = this.pool(providerName, request.model);
     const provider = await this.provider(providerName);
@@ -83,9 +84,14 @@ export class ProviderHub {
       attempt++;
       this.attempts.set(providerName, (this.attempts.get(providerName) ?? 0) + 1);
       let error: ChargenError;
+      let answer: ImageResult | undefined;
       try {
-        return await provider.generate(request);
+        answer = await provider.generate(request);
+        // Paid for: `onAnswer` records it before anything else runs, even what this slot lets go.
+        onAnswer?.(answer);
+        return answer;
       } catch (e) {
+        if (answer) throw e; // recording failed: not the provider's error, and never sent again
         error = this.classify(asChargenError(e));
         if (error.kind === "provider" && !request.signal.aborted) {
           // A request that never left (no key) while another already stopped the provider is "not sent" too.

@@ -3,6 +3,7 @@
  * benchmarks run without keys or money. Latency and failures can be simulated, deterministically.
  */
 import { appendFileSync } from "node:fs";
+import { preciseNow } from "../debug.js";
 import { ChargenError, Code, type ErrorKind } from "../errors.js";
 import { MAX_IMAGE_SIDE } from "./aspect.js";
 import { hash32, renderPlaceholder } from "./placeholder-image.js";
@@ -93,7 +94,9 @@ const dice = (...parts: (string | number)[]) => hash32(parts.join("\u0000")) / 2
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   const aborted = () => new ChargenError("target", "aborted", { code: Code.aborted }, { cause: signal.reason });
   if (signal.aborted) return Promise.reject(aborted());
-  if (ms <= 0) return Promise.resolve();
+  // Even with no latency the answer comes through the event loop, as a real provider's does: a
+  // render never runs inside the microtasks of another answer, delaying that answer's recording.
+  if (ms <= 0) return new Promise((resolve) => setImmediate(resolve));
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);
@@ -109,13 +112,15 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * `CHARGEN_PLACEHOLDER_CALL_LOG=file`: one line per completed generation ("<target id>\t<key>\t<ms
- * since the epoch when the call started>\t<reference paths sent, comma-separated>"), appended
- * synchronously, so that tests can count what a real provider would have charged and was sent,
- * across processes, even when a build is killed; and benchmarks can time a save to the provider call.
+ * since the epoch when the call started>\t<reference paths sent, comma-separated>\t<when it
+ * answered, to the microsecond>"), appended synchronously, so that tests can count what a real
+ * provider would have charged and was sent, across processes, even when a build is killed; and
+ * benchmarks can time a save to the provider call, and an answer to its durable record
+ * (bench/durable-window.mjs).
  */
 function callLogger(path: string | undefined): (request: ImageRequest, startedAt: number) => void {
   if (!path) return () => {};
-  return (request, startedAt) => appendFileSync(path, `${request.targetId}\t${request.key}\t${startedAt}\t${request.references.map((r) => r.path).join(",")}\n`);
+  return (request, startedAt) => appendFileSync(path, `${request.targetId}\t${request.key}\t${startedAt}\t${request.references.map((r) => r.path).join(",")}\t${preciseNow().toFixed(3)}\n`);
 }
 
 export function createPlaceholderProvider(config: PlaceholderConfig, logCall: (request: ImageRequest, startedAt: number) => void = () => {}): Provider {

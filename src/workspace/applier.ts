@@ -36,7 +36,7 @@ export interface WriteObserver {
  */
 export class Applier {
   private readonly pending: PendingWriteBack[] = [];
-  private drain: Promise<void> | undefined;
+  private draining = false;
   private lockTimer: ReturnType<typeof setTimeout> | undefined;
   private lockWrite: Promise<void> = Promise.resolve();
   private lockDirty = false;
@@ -99,7 +99,7 @@ export class Applier {
   private writeBack(writeBack: WriteBackFn, outcome: BuildOutcome): Promise<void> {
     return new Promise((done) => {
       this.pending.push({ writeBack, outcome, done });
-      this.drain ??= this.drainWriteBacks().finally(() => (this.drain = undefined));
+      if (!this.draining) void this.drainWriteBacks();
     });
   }
 
@@ -109,10 +109,17 @@ export class Applier {
    * together is one write, not ten).
    */
   private async drainWriteBacks(): Promise<void> {
-    while (this.pending.length) {
-      const batch = this.pending.splice(0);
-      await this.writeBackSession(batch);
-      for (const item of batch) item.done();
+    this.draining = true;
+    try {
+      while (this.pending.length) {
+        const batch = this.pending.splice(0);
+        await this.writeBackSession(batch);
+        for (const item of batch) item.done();
+      }
+    } finally {
+      // In the same step as the last check of `pending`: a write-back queued by a continuation of
+      // `done()` (a restore, all synchronous) must start a new drain, not wait for a finished one.
+      this.draining = false;
     }
   }
 
