@@ -28,10 +28,14 @@ describe("golden prompts", () => {
     expect(actual).toBe(expected);
   });
 
-  it("opens every chapter prompt with the consistency block when the rules ask for it", () => {
-    const rules = defineRules({ rules: [chapterImages({ consistency: true, style: styleGlue() })] });
-    const withBlock = plan(copyWorkspace(), rules);
-    const { actual, expected } = golden("chapter-consistency", renderGolden(spec(withBlock, "chapters/ch01-the-salt-road/ch01-img-01")));
-    expect(actual).toBe(expected);
+  it("switches sections off and re-words them as the rules ask", () => {
+    const style = styleGlue({ sections: { mood: false, "visual-thesis": false, references: false, lighting: (t) => t.replace("Lighting:", "Light:") } });
+    const rules = defineRules({ rules: [chapterImages({ style })] });
+    const s = spec(plan(copyWorkspace(), rules), "chapters/ch01-the-salt-road/ch01-img-02");
+    const roles = s.prompt.parts.map((p) => p.role);
+    expect(roles).toEqual(["prompt", "character:mara-quill", "character:tobin-reed", "figures", "composition", "lighting", "palette", "art-direction", "style"]);
+    expect(s.prompt.parts.find((p) => p.role === "lighting")!.text).toBe("Light: primary source: one oil lamp; color temperature: amber.");
+    // The references are still attached, labelled; only the section is off.
+    expect(s.references.map((r) => r.label)).toEqual(["Mara Quill: identity portrait", "Tobin Reed: identity portrait"]);
   });
 });

@@ -52,7 +52,7 @@ describe("location imagery variants", () => {
 
   it("resolves the characters an entry depicts ({slug, role} items) to their portraits", () => {
     expect(spec(analysis, "locations/gull-market/beats/first-catch").references).toEqual([
-      { path: "characters/mara-quill/images/portrait.png", role: "character:mara-quill", assetId: "mara-quill-portrait" },
+      { path: "characters/mara-quill/images/portrait.png", role: "character:mara-quill", assetId: "mara-quill-portrait", label: "Mara Quill: identity portrait" },
     ]);
   });
 

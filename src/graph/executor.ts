@@ -289,7 +289,7 @@ export class Executor {
       .filter((r) => "digest" in refs.get(r.path)!)
       .map((r) => {
         const bytes = this.effects.readBytes(r.path);
-        return { path: r.path, role: r.role, bytes, mimeType: sniffImageType(bytes) };
+        return { path: r.path, role: r.role, ...(r.label ? { label: r.label } : {}), bytes, mimeType: sniffImageType(bytes) };
       });
     const size = settings.size?.match(/^(\d+)x(\d+)$/);
     return {

@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import { isMap, isSeq, type Node } from "yaml";
-import type { BuildOutcome, Rule } from "./api.js";
+import type { BuildOutcome, Rule, RuleContext } from "./api.js";
 import { locationEntries, type LocationEntry } from "./location-shapes.js";
 import { part, type PromptPart } from "./prompt-ir.js";
 import { depictedReferences, depictedSlug } from "./references.js";
@@ -12,13 +12,15 @@ import {
   generationDefaults,
   imageExtension,
   labelled,
+  prose,
   records,
   relativeTo,
   requestedFrom,
   stringsIn,
   withoutKey,
 } from "./rule-kit.js";
-import { gluePrompt, styleGlue, type StyleGlue, type StyleKind } from "./style.js";
+import { characterIdentity, type CharacterIdentity } from "./sections.js";
+import { gluePrompt, styleGlue, withReferences, type StyleGlue, type StyleKind } from "./style.js";
 import { get, pick, pickJs, pickNode, pickStrings, str, strings } from "./yaml-access.js";
 
 export interface LocationImageOptions {
@@ -31,7 +33,7 @@ export interface LocationImageOptions {
 }
 
 /** Bump when the location prompt rendering changes. */
-const COMPILER = "location-image/1";
+const COMPILER = "location-image/2";
 const RULE = "location-images";
 
 /**
@@ -67,15 +69,22 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
         if (template?.unfilled.length) {
           ctx.report({ severity: "warning", ...at, targetId: id, message: `${e.label}: prompt_template leaves ${template.unfilled.map((u) => `{{${u}}}`).join(", ")} unfilled; compiling the prompt from the structured fields instead` });
         }
-        const prompt = gluePrompt(ctx, style, {
+        const cast = figures(ctx, pickNode(e.fields, "depicts_characters"));
+        const planned = gluePrompt(ctx, style, {
           compiler: COMPILER,
           kind: styleKind(context),
           mood: style.moodKey(ctx, [pick(context, "scene_mood", "mood")]),
           given: pick(e.fields, "prompt_used", "prompt") ?? (template?.unfilled.length ? undefined : template?.text),
           negative: pick(e.fields, "negative_prompt"),
           compile: () => compileEntry(e, locationName, anchor, defaults),
+          fields: e.fields,
+          moodText: { mood: pick(context, "scene_mood", "mood"), rationale: pick(context, "mood_rationale") },
+          characters: cast.people,
+          figures: part("figures", cast.unnamed),
+          theme: { section: "essence", text: essence(meta, locationName) },
+          negatives: avoided(e.fields),
         });
-        if (!prompt) {
+        if (!planned) {
           ctx.report({
             severity: "error",
             ...at,
@@ -85,13 +94,16 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
           continue;
         }
         const refs = depictedReferences(ctx, { file, imageId: id, targetId: id }, pickNode(e.fields, "depicts_characters"), maxRefs);
+        const names = new Map(cast.people.map((c) => [c.slug, c.name]));
+        const mode = refs.references.some((r) => r.role.startsWith("character:")) ? "scene" : "location";
+        const { prompt, references } = withReferences(planned, style, mode, refs.references, names);
         const requested = requestedFrom(defaults, context, context);
         ctx.emit({
           id,
           rule: RULE,
           source: { file: file.path, ...at },
           prompt,
-          references: refs.references,
+          references,
           ...(refs.unresolved.length ? { unresolved: refs.unresolved } : {}),
           requested,
           output: `locations/${slug}/images/${e.id}.${imageExtension(requested, ctx.rules)}`,
@@ -119,7 +131,7 @@ function styleKind(fields: Node[]): StyleKind {
 function compileEntry(e: LocationEntry, locationName: string, anchorNode: Node | undefined, defaults: Node | undefined): { parts: PromptPart[]; negative: string[] } {
   const body = describeStructure(e.fields);
   // Nothing of its own to show: the location's anchor alone does not make an image.
-  if (!body.length) return { parts: [], negative: [] };
+  if (!body.length && !pickNode(e.fields, "composition_notes", "composition", "lighting", "palette")) return { parts: [], negative: [] };
   const conditions = ["time_of_day", "weather", "season"].flatMap((k) => {
     const v = pick(e.fields, k);
     return v ? [`${k.replace(/_/g, " ")}: ${v}`] : [];
@@ -130,14 +142,12 @@ function compileEntry(e: LocationEntry, locationName: string, anchorNode: Node |
     parts: [
       ...part("subject", subject(e, locationName)),
       ...body,
-      ...part("characters", figures(pickNode(e.fields, "depicts_characters"))),
       ...part("conditions", conditions.length ? `${capitalise(conditions.join("; "))}.` : undefined),
       ...part("zone-anchor", labelled("Zone", e.zone ? pickJs([e.zone], "zone_visual_anchor") : undefined)),
       ...part("zone-elements", labelled("Throughout the zone", withoutKey(common, "must_avoid"))),
       ...anchor.parts,
     ],
     negative: [
-      ...avoided(e.fields),
       ...anchor.negative,
       ...stringsIn(common, "must_avoid"),
       ...strings(defaults, "negative_prompts"),
@@ -153,22 +163,33 @@ function subject(e: LocationEntry, locationName: string): string {
   return title.toLowerCase().includes(locationName.toLowerCase()) ? title : `${title} — ${where}`;
 }
 
-/** "Figures: Veyra Thornwake (directing operations); 8 unnamed figures." from `depicts_characters` ({slug, role} or {generic_count}). */
-function figures(depicts: Node | undefined): string | undefined {
-  if (!isSeq(depicts)) return undefined;
-  const out = depicts.items.flatMap((item) => {
-    const slug = depictedSlug(item as Node);
-    const count = isMap(item) ? str(item, "generic_count") : undefined;
-    if (slug === null) return count ? [`${count} unnamed figures`] : [];
-    if (!slug) return [];
+/**
+ * The people an entry depicts (`depicts_characters`, {slug, role} or {generic_count}): named
+ * characters with their identity text and role here, unnamed ones as "8 unnamed figures".
+ */
+function figures(ctx: RuleContext, depicts: Node | undefined): { people: CharacterIdentity[]; unnamed: string | undefined } {
+  const people: CharacterIdentity[] = [];
+  const unnamed: string[] = [];
+  for (const item of isSeq(depicts) ? (depicts.items as Node[]) : []) {
+    const slug = depictedSlug(item);
+    if (slug === null) {
+      const count = isMap(item) ? str(item, "generic_count") : undefined;
+      if (count) unnamed.push(`${count} unnamed figures`);
+      continue;
+    }
+    if (!slug || people.some((p) => p.slug === slug)) continue;
     const role = isMap(item) ? str(item, "role") : undefined;
-    return [`${titleCase(slug)}${role ? ` (${role})` : ""}`];
-  });
-  return out.length ? `Figures: ${out.join("; ")}.` : undefined;
+    people.push({ ...characterIdentity(ctx, slug), ...(role ? { state: role } : {}) });
+  }
+  return { people, unnamed: unnamed.length ? `Also in the scene: ${unnamed.join("; ")}.` : undefined };
 }
 
-function titleCase(slug: string): string {
-  return slug.split("-").map(capitalise).join(" ");
+/** "Essence of Blackvein Lode: Where mountains teach through disaster. <narrative soul>" from the file's metadata. */
+function essence(meta: Node | undefined, locationName: string): string | undefined {
+  const line = str(meta, "one_line_essence");
+  const soul = prose(str(meta, "narrative_soul"));
+  const text = [line ? `${line.replace(/[.]$/, "")}.` : "", soul ?? ""].filter(Boolean).join(" ");
+  return text ? `Essence of ${locationName}: ${text}` : undefined;
 }
 
 /** The location's visual anchor: what every compiled view of it shares. Colour anchors are a list in some files, a map in others. */
