@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { chapterImages, defineRules, styleGlue } from "../src/index.js";
-import { copyWorkspace, golden, plan, renderGolden, spec } from "./fixtures/rules/harness.js";
+import { copyWorkspace, golden, plan, renderGolden, ROOT, spec } from "./fixtures/rules/harness.js";
+import { join } from "node:path";
 
 /**
  * Golden prompts, one per kind, on the rules fixture workspace (test/fixtures/rules/workspace).
@@ -26,6 +27,31 @@ describe("golden prompts", () => {
   it.each(CASES)("%s: %s", (name, id) => {
     const { actual, expected } = golden(name, renderGolden(spec(analysis, id)));
     expect(actual).toBe(expected);
+  });
+
+  it("names and describes each depicted character, and says what each reference is for (bundled example)", () => {
+    const example = plan(copyWorkspace(join(ROOT, "examples", "lantern-keepers")));
+    const chapter = spec(example, "chapters/ch01-the-grey-tide/ch01-the-grey-tide-img-01");
+    const roles = chapter.prompt.parts.map((p) => p.role);
+    expect(roles).toEqual(["prompt", "character:nell-farrow", "character:osric-vane", "composition", "lighting", "palette", "mood", "visual-thesis", "art-direction", "style", "references"]);
+    const text = (role: string) => chapter.prompt.parts.find((p) => p.role === role)!.text;
+    expect(text("character:nell-farrow")).toContain("Character Nell Farrow. Appearance: Nell Farrow is a wiry nineteen-year-old");
+    expect(text("character:nell-farrow")).toContain("Always: Nineteen, wiry, sunburnt and freckled;");
+    expect(text("character:nell-farrow")).toContain("In this image: Hands in coat pockets, leaning forward, curious.");
+    expect(text("visual-thesis")).toBe("Chapter thesis: A small warm light is only as strong as the person willing to row out and tend it.");
+    expect(text("references")).toMatch(/^Reference images attached, in order: image 1, Nell Farrow: identity portrait; image 2, Osric Vane: identity portrait\./);
+    for (const [name, id] of [
+      ["example-chapter", "chapters/ch01-the-grey-tide/ch01-the-grey-tide-img-01"],
+      ["example-character-companion", "characters/nell-farrow/the-handover"],
+      ["example-location-beat", "locations/heron-point-light/beats/marker-relit"],
+    ] as const) {
+      const { actual, expected } = golden(name, renderGolden(spec(example, id)));
+      expect(actual, name).toBe(expected);
+    }
+    // A character scene with a companion carries the companion's appearance and portrait.
+    const handover = spec(example, "characters/nell-farrow/the-handover");
+    expect(handover.prompt.parts.find((p) => p.role === "character:osric-vane")!.text).toContain("Character Osric Vane (companion). Appearance: Osric Vane is a tall, stooped keeper");
+    expect(handover.references.map((r) => r.label)).toEqual(["Nell Farrow: identity portrait", "Osric Vane: identity portrait"]);
   });
 
   it("switches sections off and re-words them as the rules ask", () => {

@@ -85,7 +85,7 @@ export function explainChange(before: KeyInputs, now: KeyInputs): string[] {
   for (const role of roles) {
     if (role === "(order)") continue;
     // Sections by name ("lighting changed", "art direction changed", "character nell-farrow changed").
-    const label = role.replace(/[-:]/g, " ");
+    const label = role.startsWith("character:") ? role.replace(":", " ") : role.replace(/-/g, " ");
     if (!(role in before.prompt)) reasons.push(`${label} added`);
     else if (!(role in now.prompt)) reasons.push(`${label} removed`);
     else if (before.prompt[role] !== now.prompt[role]) reasons.push(`${label} changed`);
