@@ -25,6 +25,8 @@ Usage:
       --debounce MS              with --watch: quiet time before a rebuild (default 100)
   chargen targets [PATTERN...]   list targets (id, output, source line)
   chargen why ID                 why a target is fresh or stale, input by input
+  chargen show ID...             exactly what would be sent: settings, prompt by section,
+                                 negative, references, key, estimated cost (--json)
   chargen gc [--max-size 1GB] [--max-age 30d]   trim the cache in .chargen/
 
 Options for every command:
@@ -117,6 +119,10 @@ async function main(argv: string[]): Promise<number> {
     case "why": {
       if (rest.length !== 1) return usage("chargen why takes one target id");
       return (await import("./commands/inspect.js")).why({ ...common, patterns: [], id: rest[0]! });
+    }
+    case "show": {
+      if (rest.length === 0) return usage("chargen show takes one or more target ids");
+      return (await import("./commands/show.js")).show({ ...common, patterns: rest, ids: rest });
     }
     case "gc": {
       const { gc, parseAge, parseSize } = await import("./commands/gc.js");

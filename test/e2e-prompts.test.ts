@@ -1,6 +1,8 @@
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { buildJson, chargen, CH1, edit, exampleWorkspace } from "./support/cli.js";
+import { buildJson, chargen, CH1, edit, exampleWorkspace, IMG1 } from "./support/cli.js";
 
 /**
  * Prompt sections end to end: an edit to one story fact makes stale exactly the images whose
@@ -53,5 +55,103 @@ describe("prompt sections, end to end on the example workspace", () => {
     // Building rebuilds exactly those.
     const r = await buildJson(ws);
     expect(r.calls.sort()).toEqual(depicting);
+  });
+});
+
+const HANDOVER = "characters/nell-farrow/the-handover";
+
+interface Shown {
+  id: string;
+  provider: string;
+  model: string;
+  settings: { size?: string; aspectRatio?: string; format: string };
+  sections: { role: string; text: string }[];
+  cut: string[];
+  negative: string[];
+  sent: string;
+  references: { index: number; path: string; role: string; label: string; digest: string | null }[];
+  key: string | null;
+  estimatedCostUsd: number | null;
+}
+
+async function show(ws: string, args: string[]): Promise<{ code: number | null; targets: Shown[]; stderr: string }> {
+  const r = await chargen(ws, ["show", "--json", ...args]);
+  return { code: r.code, stderr: r.stderr, targets: r.stdout ? (JSON.parse(r.stdout) as { targets: Shown[] }).targets : [] };
+}
+
+describe("chargen show", () => {
+  it("prints exactly what would be sent: settings, every section, the negative, each reference, the key and the cost", async () => {
+    const ws = exampleWorkspace();
+    const { code, targets } = await show(ws, [IMG1]);
+    expect(code).toBe(0);
+    expect(targets.map((t) => t.id)).toEqual([IMG1]);
+    const t = targets[0]!;
+    expect([t.provider, t.model, t.estimatedCostUsd]).toEqual(["placeholder", "placeholder-1", 0]);
+    expect(t.sections.map((x) => x.role)).toEqual(["prompt", "character:nell-farrow", "character:osric-vane", "composition", "lighting", "palette", "mood", "visual-thesis", "art-direction", "style", "references"]);
+    expect(t.sent).toBe(`${t.sections.map((x) => x.text).join("\n\n")}\n\nAvoid: ${t.negative.join(", ")}`);
+    expect(t.references.map((r) => [r.index, r.path, r.role, r.label])).toEqual([
+      [1, "characters/nell-farrow/images/portrait.png", "character:nell-farrow", "Nell Farrow: identity portrait"],
+      [2, "characters/osric-vane/images/portrait.png", "character:osric-vane", "Osric Vane: identity portrait"],
+    ]);
+    for (const r of t.references) expect(r.digest).toMatch(/^[0-9a-f]{16}$/);
+    // The key is the one `why` reports and a build records.
+    const why = JSON.parse((await chargen(ws, ["why", "--json", IMG1])).stdout);
+    expect(t.key).toBe(why.key);
+    await buildJson(ws);
+    expect(JSON.parse(readFileSync(join(ws, "chargen.lock"), "utf8")).targets[IMG1].key).toBe(t.key);
+
+    // Another provider: its model, settings as normalised for it, and a real price.
+    const openai = (await show(ws, ["--provider", "openai", IMG1])).targets[0]!;
+    expect([openai.provider, openai.model]).toEqual(["openai", "gpt-image-1.5"]);
+    expect(openai.estimatedCostUsd).toBeGreaterThan(0);
+  });
+
+  it("prints only the diagnostics of the targets asked for, as targets and why do", async () => {
+    const ws = exampleWorkspace();
+    // A dangling reference in chapter 2 is a diagnostic of that chapter's target only.
+    const ch2 = join(ws, "chapters/ch02-the-drowned-marker/imagery.yaml");
+    edit(ch2, /reference_images:\n(\s+)- "nell-farrow-portrait"/, 'reference_images:\n$1- "nell-farrow-nowhere"');
+    const all = await chargen(ws, ["targets"]);
+    expect(all.stderr).toContain("nell-farrow-nowhere");
+    for (const args of [["show", IMG1], ["targets", `${CH1}/*`], ["why", IMG1]]) {
+      const r = await chargen(ws, args);
+      expect(r.stderr, args.join(" ")).not.toContain("nell-farrow-nowhere");
+    }
+    const ch2Targets = JSON.parse((await chargen(ws, ["targets", "--json", "chapters/ch02-*/*"])).stdout).targets;
+    const r = await chargen(ws, ["why", ch2Targets[0].id]);
+    expect(r.stderr).toContain("nell-farrow-nowhere");
+  });
+});
+
+describe("the prompt length budget", () => {
+  it("cuts whole sections, lowest priority first, never the scenario; warns naming the target and the sections; sends and records the trimmed prompt", async () => {
+    const ws = exampleWorkspace();
+    const full = (await show(ws, [HANDOVER])).targets[0]!;
+    const scenario = full.sections.filter((x) => ["prompt", "pose", "setting"].includes(x.role));
+    // Room for the scenario, the characters and the references, not for the rest.
+    const keep = full.sections.filter((x) => !["mood", "art-direction", "style"].includes(x.role));
+    const budget = keep.map((x) => x.text.length).reduce((a, b) => a + b) + 2 * (keep.length - 1) + 9 + full.negative.join(", ").length;
+    writeFileSync(
+      join(ws, "chargen.rules.ts"),
+      `import defaults from "${join(import.meta.dirname, "..", "chargen.rules.ts")}";\nexport default { ...defaults, providers: { placeholder: { models: { "placeholder-1": { maxPromptChars: ${budget} } } } } };\n`,
+    );
+    const { targets, stderr } = await show(ws, [HANDOVER]);
+    const t = targets[0]!;
+    expect(t.cut).toEqual(["mood", "style", "art-direction"]);
+    expect(t.sections.map((x) => x.role)).toEqual(keep.map((x) => x.role));
+    expect(t.sections.slice(0, scenario.length)).toEqual(scenario);
+    expect(t.sent.length).toBeLessThanOrEqual(budget);
+    expect(stderr).toContain(`warning: ${HANDOVER}: prompt is ${full.sent.length} characters, over the ${budget} of placeholder/placeholder-1: cut mood, style, art-direction to ${t.sent.length}`);
+
+    // The build sends and records that prompt, under the key show printed.
+    const r = await buildJson(ws, [HANDOVER]);
+    expect(r.code).toBe(0);
+    expect(r.report.diagnostics.filter((d: { targetId?: string; message: string }) => d.targetId === HANDOVER && /cut mood/.test(d.message))).toHaveLength(1);
+    const runs = parse(readFileSync(join(ws, "characters/nell-farrow/imagery.runs.yaml"), "utf8"));
+    const run = runs.runs.find((x: { target_id: string }) => x.target_id === HANDOVER);
+    expect(`${run.prompt_used}\n\nAvoid: ${run.negative_prompt_used}`).toBe(t.sent);
+    expect(JSON.parse(readFileSync(join(ws, "chargen.lock"), "utf8")).targets[HANDOVER].key).toBe(t.key);
+    // Fresh on the next check: the trim is decided the same way every time.
+    expect((await chargen(ws, ["build", "--check", HANDOVER])).code).toBe(0);
   });
 });

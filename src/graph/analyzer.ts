@@ -4,6 +4,7 @@ import type { Rule, RuleContext, RuleSet, SourceFile } from "../rules/api.js";
 import { parseSource } from "../rules/source.js";
 import { canonicalJson, digestText } from "../cache/hash.js";
 import type { Disk } from "../workspace/disk.js";
+import { cutDigests, promptSize, type PromptSize } from "./budget.js";
 import { promptDigests, type PromptDigests } from "./keys.js";
 import type { ReferenceInput, RequestedSettings, SourceLocation, TargetSpec } from "./target.js";
 
@@ -17,6 +18,10 @@ export interface TargetRecord {
   unresolved: string[];
   requested: RequestedSettings;
   digests: PromptDigests;
+  /** Characters per prompt part, for the length budget (decided once settings are resolved). */
+  promptSize: PromptSize;
+  /** Sections cut to fit the model's length budget (see budget.ts); absent when nothing was cut. */
+  cut?: string[];
 }
 
 /** What one rule made of one source file, valid while the file and everything it read are unchanged. */
@@ -201,7 +206,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
 
 /** Whether `spec` is still the target `record` was planned from (its file may change during a build). */
 export function specMatches(record: TargetRecord, spec: TargetSpec): boolean {
-  return canonicalJson(toRecord(spec)) === canonicalJson(record);
+  return canonicalJson(cutDigests(toRecord(spec), record.cut ?? [])) === canonicalJson(record);
 }
 
 function toRecord(spec: TargetSpec): TargetRecord {
@@ -214,5 +219,6 @@ function toRecord(spec: TargetSpec): TargetRecord {
     unresolved: spec.unresolved ?? [],
     requested: spec.requested,
     digests: promptDigests(spec.prompt),
+    promptSize: promptSize(spec.prompt),
   };
 }

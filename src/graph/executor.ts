@@ -7,6 +7,7 @@ import type { ImageResult, ReferenceImage } from "../providers/types.js";
 import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
 import type { Resolved } from "../rules/settings.js";
 import { specMatches, type TargetRecord } from "./analyzer.js";
+import { cutPrompt } from "./budget.js";
 import type { Graph } from "./dag.js";
 import type { KeyInputs } from "./keys.js";
 import { decide, referenceStates, type Decision } from "./planner.js";
@@ -246,7 +247,7 @@ export class Executor {
     let result: ImageResult;
     try {
       this.events.onStart?.(id, "generating");
-      result = await this.effects.hub.generate(this.request(spec, settings, key, refs), settings.provider, this.scheduling.signal);
+      result = await this.effects.hub.generate(this.request(spec, record.cut ?? [], settings, key, refs), settings.provider, this.scheduling.signal);
     } catch (e) {
       const error = asChargenError(e);
       if (hasCode(error, Code.interrupted)) return { id, status: "skipped", reasons: ["interrupted before it started"] };
@@ -284,7 +285,8 @@ export class Executor {
     return `not started: --max-cost ${max} would be passed (spent $${this.spentUsd.toFixed(4)}, in flight ~$${this.inFlightUsd.toFixed(4)}, this one ~$${estimate.toFixed(4)})`;
   }
 
-  private request(spec: TargetSpec, settings: ModelSettings, key: string, refs: ReturnType<typeof referenceStates>) {
+  private request(spec: TargetSpec, cut: readonly string[], settings: ModelSettings, key: string, refs: ReturnType<typeof referenceStates>) {
+    const prompt = cutPrompt(spec.prompt, cut);
     const references: ReferenceImage[] = spec.references
       .filter((r) => "digest" in refs.get(r.path)!)
       .map((r) => {
@@ -295,8 +297,8 @@ export class Executor {
     return {
       targetId: spec.id,
       key,
-      prompt: renderPrompt(spec.prompt),
-      negativePrompt: renderNegative(spec.prompt),
+      prompt: renderPrompt(prompt),
+      negativePrompt: renderNegative(prompt),
       model: settings.model,
       ...(size ? { size: { width: Number(size[1]), height: Number(size[2]) } } : {}),
       ...(settings.aspectRatio ? { aspectRatio: settings.aspectRatio } : {}),
