@@ -1,8 +1,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { buildJson, chargen, CH1, edit, exampleWorkspace, IMG1 } from "./support/cli.js";
+import { cleanUp, generations, providerEnv, scratchExample, startFake, withDefaultRules } from "./support/e2e-providers.js";
 
 /**
  * Prompt sections end to end: an edit to one story fact makes stale exactly the images whose
@@ -153,5 +154,39 @@ describe("the prompt length budget", () => {
     expect(JSON.parse(readFileSync(join(ws, "chargen.lock"), "utf8")).targets[HANDOVER].key).toBe(t.key);
     // Fresh on the next check: the trim is decided the same way every time.
     expect((await chargen(ws, ["build", "--check", HANDOVER])).code).toBe(0);
+  });
+});
+
+describe("what each reference is for, on the wire", () => {
+  afterEach(cleanUp);
+  const portraits = ["characters/nell-farrow/images/portrait.png", "characters/osric-vane/images/portrait.png"];
+  const listed = "Reference images attached, in order: image 1, Nell Farrow: identity portrait; image 2, Osric Vane: identity portrait.";
+
+  it("openai: the edit's prompt names the images in the order they are sent", async () => {
+    const ws = scratchExample();
+    withDefaultRules(ws, { openai: { maxInFlight: 1, perMinute: 600 } });
+    const fake = await startFake("openai");
+    expect((await buildJson(ws, ["--provider", "openai", IMG1], providerEnv("openai", fake))).code).toBe(0);
+    const [sent] = generations(fake);
+    expect(sent!.path).toBe("/v1/images/edits");
+    expect(sent!.parts!.find((p) => p.name === "prompt")!.value).toContain(listed);
+    const images = sent!.parts!.filter((p) => p.name === "image[]");
+    expect(images.map((p) => p.size)).toEqual(portraits.map((p) => readFileSync(join(ws, p)).length));
+  });
+
+  it("google: each inline image follows a label saying what it is, in the prompt's order", async () => {
+    const ws = scratchExample();
+    withDefaultRules(ws, { google: { maxInFlight: 1, perMinute: 600 } });
+    const fake = await startFake("google");
+    expect((await buildJson(ws, ["--provider", "google", IMG1], providerEnv("google", fake))).code).toBe(0);
+    const [sent] = generations(fake);
+    const parts = (sent!.body as { contents: { parts: { text?: string; inlineData?: { data: string } }[] }[] }).contents[0]!.parts;
+    expect(parts[0]!.text).toContain(listed);
+    expect(parts.slice(1).map((p) => p.text ?? Buffer.from(p.inlineData!.data, "base64").length)).toEqual([
+      "Reference image 1: Nell Farrow: identity portrait",
+      readFileSync(join(ws, portraits[0]!)).length,
+      "Reference image 2: Osric Vane: identity portrait",
+      readFileSync(join(ws, portraits[1]!)).length,
+    ]);
   });
 });
