@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
@@ -188,5 +188,36 @@ describe("what each reference is for, on the wire", () => {
       "Reference image 2: Osric Vane: identity portrait",
       readFileSync(join(ws, portraits[1]!)).length,
     ]);
+  });
+});
+
+describe("continuity: a location's views reference its overview", () => {
+  const LOC = "locations/heron-point-light";
+  const OVERVIEW = `${LOC}/overview`;
+
+  it("a regenerated overview makes its zones and beats stale; one restored from the cache does not", async () => {
+    const ws = exampleWorkspace();
+    expect((await buildJson(ws)).code).toBe(0);
+    const targets = JSON.parse((await chargen(ws, ["targets", "--json"])).stdout).targets as { id: string; output: string; references: string[] }[];
+    const overviewOutput = targets.find((t) => t.id === OVERVIEW)!.output;
+    const views = targets.filter((t) => t.id.startsWith(`${LOC}/`) && t.id !== OVERVIEW);
+    expect(views.length).toBeGreaterThanOrEqual(2);
+    for (const v of views) expect(v.references, v.id).toContain(overviewOutput);
+
+    // Removed and restored from the cache: the same bytes, so nothing downstream is stale.
+    rmSync(join(ws, overviewOutput));
+    const restored = await buildJson(ws);
+    expect(restored.calls).toEqual([]);
+    expect(restored.report.targets.find((t: { id: string }) => t.id === OVERVIEW).status).toBe("cached");
+    for (const v of views) expect(restored.report.targets.find((t: { id: string }) => t.id === v.id).status, v.id).toBe("fresh");
+
+    // Regenerated from an edited prompt: built first, then every view of the place, and nothing else.
+    edit(join(ws, LOC, "imagery.yaml"), "loose ink lines. A crooked", "loose ink lines. A leaning");
+    const rebuilt = await buildJson(ws);
+    expect(rebuilt.calls[0]).toBe(OVERVIEW);
+    expect(rebuilt.calls.sort()).toEqual([OVERVIEW, ...views.map((v) => v.id)].sort());
+    for (const v of views) {
+      expect(rebuilt.report.targets.find((t: { id: string }) => t.id === v.id).reasons, v.id).toContain(`reference ${overviewOutput} changed`);
+    }
   });
 });

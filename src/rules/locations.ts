@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { isMap, isSeq, type Node } from "yaml";
+import type { ReferenceInput } from "../graph/target.js";
 import type { BuildOutcome, Rule, RuleContext } from "./api.js";
 import { locationEntries, type LocationEntry } from "./location-shapes.js";
 import { part, type PromptPart } from "./prompt-ir.js";
@@ -30,6 +31,11 @@ export interface LocationImageOptions {
   maxReferencesPerCharacter?: number;
   /** Add the file's `location_visual_anchor` to compiled prompts. Default true. */
   visualAnchor?: boolean;
+  /**
+   * Give every zone, zone image and beat the location's overview image as a continuity reference
+   * (a graph edge: the overview is built first, and a regenerated one makes them stale). Default true.
+   */
+  overviewReference?: boolean;
 }
 
 /** Bump when the location prompt rendering changes. */
@@ -61,6 +67,8 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
         ctx.report({ severity: p.severity, ...file.position(p.node), ...(p.id ? { targetId: `locations/${slug}/${p.id}` } : {}), message: p.message });
       }
 
+      // Every other view of the place is kept continuous with its overview, once that is planned.
+      let overview: ReferenceInput | undefined;
       for (const e of entries) {
         const id = `locations/${slug}/${e.id}`;
         const at = file.position(e.entry);
@@ -95,9 +103,12 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
         }
         const refs = depictedReferences(ctx, { file, imageId: id, targetId: id }, pickNode(e.fields, "depicts_characters"), maxRefs);
         const names = new Map(cast.people.map((c) => [c.slug, c.name]));
-        const mode = refs.references.some((r) => r.role.startsWith("character:")) ? "scene" : "location";
-        const { prompt, references } = withReferences(planned, style, mode, refs.references, names);
+        const mode = refs.references.length ? "scene" : "location";
         const requested = requestedFrom(defaults, context, context);
+        const output = `locations/${slug}/images/${e.id}.${imageExtension(requested, ctx.rules)}`;
+        const place = e.kind !== "overview" && overview && options.overviewReference !== false ? [overview] : [];
+        const { prompt, references } = withReferences(planned, style, mode, [...refs.references, ...place], names);
+        if (e.kind === "overview") overview = { path: output, role: `location:${slug}`, assetId: id, label: `${locationName}: overview of this same place` };
         ctx.emit({
           id,
           rule: RULE,
@@ -106,7 +117,7 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
           references,
           ...(refs.unresolved.length ? { unresolved: refs.unresolved } : {}),
           requested,
-          output: `locations/${slug}/images/${e.id}.${imageExtension(requested, ctx.rules)}`,
+          output,
           writeBack: { entry: e.id },
         });
       }

@@ -143,11 +143,11 @@ export function chapterPalette(meta: Node | undefined): string | undefined {
 /** How references are used, one mode per kind. */
 export type ReferenceMode = "character" | "scene" | "location";
 
-/** What one reference is, in words, for the prompt and for a provider's label before the image. */
+/** What one reference is, in words, for the prompt and for a provider's label before the image (when its rule gave none). */
 export function referenceLabel(ref: ReferenceInput, names: ReadonlyMap<string, string>): string {
   const [kind, slug = ""] = ref.role.split(":");
   if (kind === "character") return `${names.get(slug) ?? titleCase(slug)}: identity portrait`;
-  if (kind === "location") return `${slug ? titleCase(slug) : "this place"}: the same place, seen before`;
+  if (kind === "location") return `${slug ? titleCase(slug) : "this place"}: overview of this same place`;
   if (kind === "style") return "style reference (rendering only)";
   return ref.role;
 }
@@ -173,7 +173,7 @@ export function referenceSection(
   names: ReadonlyMap<string, string>,
 ): { references: ReferenceInput[]; parts: PromptPart[] } {
   if (!references.length) return { references, parts: [] };
-  const labelled = references.map((r) => ({ ...r, label: referenceLabel(r, names) }));
+  const labelled = references.map((r) => ({ ...r, label: r.label ?? referenceLabel(r, names) }));
   const list = labelled.map((r, i) => `image ${i + 1}, ${r.label}`).join("; ");
   const text = `Reference images attached, in order: ${list}.\n${HOW[mode]}`;
   return { references: labelled, parts: sectionPart(options, "references", text) };
