@@ -114,9 +114,10 @@ export function entrySections(
   mood: { mood?: string | undefined; rationale?: string | undefined },
   fallbackPalette?: string,
 ): { composition: PromptPart[]; lighting: PromptPart[]; palette: PromptPart[]; mood: PromptPart[] } {
-  const framing = prose(pick(nodes, "composition_notes")) ?? (typeof pickJs(nodes, "composition") === "string" ? prose(pick(nodes, "composition")) : labelled("Composition", pickJs(nodes, "composition")));
+  // Prose in most files, a map (framing, angle, ...) in some.
+  const framing = prose(pick(nodes, "composition_notes", "composition")) ?? flatten(pickJs(nodes, "composition"));
   const hook = pick(nodes, "visual_hook");
-  const composition = [framing ? `Composition: ${framing.replace(/^Composition:\s*/, "")}` : "", hook ? `Focal point: ${sentence(hook)}` : ""].filter(Boolean).join("\n");
+  const composition = [framing ? `Composition: ${sentence(framing)}` : "", hook ? `Focal point: ${sentence(hook)}` : ""].filter(Boolean).join("\n");
   const palette = labelled("Palette", withoutKey(pickJs(nodes, "palette"), "avoid")) ?? fallbackPalette;
   const moodText = [mood.mood ? `Mood: ${sentence(mood.mood)}` : "", mood.rationale ? prose(mood.rationale)! : ""].filter(Boolean).join(" ");
   return {
