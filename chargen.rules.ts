@@ -42,7 +42,9 @@ const style = styleGlue({
 export default defineRules({
   rules: [
     // Each chapter image gets the portraits of the characters it depicts (at most 2 each).
-    chapterImages({ style, maxReferencesPerCharacter: 2 }),
+    // placeReference: true also gives it the image of the location zone it is set in (a graph
+    // edge: the zone's image, and its overview, are then built before the chapter image).
+    chapterImages({ style, maxReferencesPerCharacter: 2, placeReference: false }),
     // Each scene gets the character's reference portrait; its image is recorded in the character's
     // image_inventory (status "draft") and in characters/<slug>/imagery.runs.yaml.
     characterScenes({ style, defaults: { size: "1024x1536", aspectRatio: "2:3" }, inventoryStatus: "draft" }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chapterImages, defineRules, styleGlue } from "../src/index.js";
+import { chapterImages, defineRules, locationImages, styleGlue } from "../src/index.js";
 import { copyWorkspace, golden, plan, renderGolden, ROOT, spec } from "./fixtures/rules/harness.js";
 import { join } from "node:path";
 
@@ -52,6 +52,19 @@ describe("golden prompts", () => {
     const handover = spec(example, "characters/nell-farrow/the-handover");
     expect(handover.prompt.parts.find((p) => p.role === "character:osric-vane")!.text).toContain("Character Osric Vane (companion). Appearance: Osric Vane is a tall, stooped keeper");
     expect(handover.references.map((r) => r.label)).toEqual(["Nell Farrow: identity portrait", "Osric Vane: identity portrait"]);
+  });
+
+  it("with placeReference, a chapter image also references the image of the zone it is set in: a graph edge to the location's target", () => {
+    const rules = defineRules({ rules: [chapterImages({ placeReference: true }), locationImages()] });
+    const example = plan(copyWorkspace(join(ROOT, "examples", "lantern-keepers")), rules);
+    const chapter = spec(example, "chapters/ch01-the-grey-tide/ch01-the-grey-tide-img-01");
+    const zone = example.targets.find((t) => t.id === "locations/heron-point-light/zones/marker-channel")!;
+    expect(chapter.references.map((r) => r.path)).toEqual(["characters/nell-farrow/images/portrait.png", "characters/osric-vane/images/portrait.png", zone.output]);
+    expect(chapter.references[2]).toMatchObject({ role: "location:heron-point-light", label: "Heron Point Light, Marker Channel: the place of this scene" });
+    expect(chapter.prompt.parts.at(-1)!.text).toContain("image 3, Heron Point Light, Marker Channel: the place of this scene.");
+    // Without a location rule in the rule set, nothing would produce the file: no reference.
+    const alone = plan(copyWorkspace(join(ROOT, "examples", "lantern-keepers")), defineRules({ rules: [chapterImages({ placeReference: true })] }));
+    expect(spec(alone, chapter.id).references).toHaveLength(2);
   });
 
   it("switches sections off and re-words them as the rules ask", () => {

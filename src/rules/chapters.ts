@@ -1,9 +1,11 @@
 import { isMap, isSeq, type Node } from "yaml";
+import type { ReferenceInput } from "../graph/target.js";
 import type { Rule, RuleContext } from "./api.js";
 import { part } from "./prompt-ir.js";
 import { depictedReferences, depictedSlug } from "./references.js";
 import { applyGenerationFields, avoided, describeStructure, entriesAt, flatten, generationDefaults, imageExtension, requestedFrom } from "./rule-kit.js";
 import { chapterPalette, characterIdentity, type CharacterIdentity } from "./sections.js";
+import { placeReference } from "./locations.js";
 import { gluePrompt, styleGlue, withReferences, type StyleGlue } from "./style.js";
 import { get, items, js, shapeOf, str, strings } from "./yaml-access.js";
 
@@ -12,6 +14,13 @@ export interface ChapterImageOptions {
   maxReferencesPerCharacter?: number;
   /** The style glue shared by all rules (see `styleGlue`). Default: `styleGlue()`. */
   style?: StyleGlue;
+  /**
+   * Reference the image of the place an entry is set in (its `location` and `zone`, else its
+   * moment's `location_zone`): the zone's image, else the location's overview, as planned by the
+   * location rule (a graph edge: building a chapter image then builds its place first, and a
+   * failed place image leaves it unbuilt). Default false.
+   */
+  placeReference?: boolean;
 }
 
 const RULE = "chapter-images";
@@ -36,6 +45,7 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
       const slug = str(meta, "slug") ?? folder;
       const defaults = generationDefaults(root);
       const characters = new Map(items(root, "characters").map((c) => [str(c, "ref") ?? "", c]));
+      const moments = new Map(items(root, "moments").map((m) => [str(m, "id") ?? "", m]));
       const thesis = str(meta, "visual_thesis");
       const palette = chapterPalette(meta);
       entriesAt(file, ctx, root, "images", "image entries").forEach((entry, index) => {
@@ -73,7 +83,8 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
         const refs = depictedReferences(ctx, { file, imageId: customId, targetId: id }, get(entry, "depicts_characters"), maxRefs, {
           idsOf: (c) => strings(characters.get(c), "reference_images"),
         });
-        const { prompt, references } = withReferences(planned, style, "scene", refs.references, new Map(cast.people.map((c) => [c.slug, c.name])));
+        const place = options.placeReference ? placeOf(ctx, entry, moments) : undefined;
+        const { prompt, references } = withReferences(planned, style, "scene", [...refs.references, ...(place ? [place] : [])], new Map(cast.people.map((c) => [c.slug, c.name])));
         const requested = requestedFrom(defaults, entry);
         ctx.emit({
           id,
@@ -96,6 +107,13 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
       applyGenerationFields(editor, ["images", index], outcome, outcome.target.source.file);
     },
   };
+}
+
+/** The place an entry is set in: its own `location` / `zone`, else its moment's `location_zone` ("location/zone"). */
+function placeOf(ctx: RuleContext, entry: Node, moments: Map<string, Node>): ReferenceInput | undefined {
+  const [momentLocation, momentZone] = (str(moments.get(str(entry, "source_moment") ?? ""), "location_zone") ?? "").split("/");
+  const location = str(entry, "location") ?? momentLocation;
+  return location ? placeReference(ctx, location, str(entry, "zone") ?? momentZone) : undefined;
 }
 
 /**

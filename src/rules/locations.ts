@@ -133,6 +133,32 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
   };
 }
 
+/**
+ * A chapter image's place as a continuity reference: the image of the location's zone (else its
+ * overview) that the location rule plans, labelled. Undefined when the rule set has no location
+ * rule, the location has no imagery file, or the entry has nothing to make a prompt from (then no
+ * target would produce the file).
+ */
+export function placeReference(ctx: RuleContext, location: string, zone: string | undefined): ReferenceInput | undefined {
+  if (!ctx.rules.rules.some((r) => r.name === RULE)) return undefined;
+  const path = [`locations/${location}/imagery.yaml`, `locations/${location}/location-imagery.yaml`].find((p) => ctx.exists(p));
+  const root = path === undefined ? undefined : ctx.readYaml(path)?.doc.contents;
+  if (root === undefined) return undefined;
+  const { entries } = locationEntries(root);
+  const e = (zone ? entries.find((x) => x.id === `zones/${zone}`) : undefined) ?? entries.find((x) => x.kind === "overview");
+  if (!e || !(pick(e.fields, "prompt_used", "prompt", "prompt_template") || describeStructure(e.fields).length)) return undefined;
+  const context = e.zone ? [...e.fields, e.zone] : e.fields;
+  const requested = requestedFrom(generationDefaults(root), context, context);
+  const name = pick([get(root, "metadata")], "name", "location_name") ?? location;
+  const view = e.kind === "overview" ? "overview" : (pick(e.fields, "name", "zone_name", "title") ?? zone);
+  return {
+    path: `locations/${location}/images/${e.id}.${imageExtension(requested, ctx.rules)}`,
+    role: `location:${location}`,
+    assetId: `locations/${location}/${e.id}`,
+    label: `${name}, ${view}: the place of this scene`,
+  };
+}
+
 /** Interior or exterior, from the entry's `category` (a string or a list, e.g. ["Interior Architectural"]). */
 function styleKind(fields: Node[]): StyleKind {
   const category = pickStrings(fields, "category").join(" ").toLowerCase();
