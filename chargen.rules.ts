@@ -15,11 +15,15 @@
  */
 import { chapterImages, characterScenes, DEFAULT_KIND_STYLES, defineRules, locationImages, styleGlue } from "./src/index.js";
 
-// The style glue, in one place for every rule. It is added to prompts compiled from structured
-// fields (never to a ready `prompt_used`, unless `onPromptUsed: true`), as Prompt IR parts of
-// their own: "style" (per kind, below), "medium" and "art-direction" (the project art direction's
-// medium and its mood_style_mapping entry for the target's mood). Editing one mood's style in the
-// art direction makes stale exactly the compiled targets of that mood.
+// The style glue, in one place for every rule: how a prompt is put together. Every prompt is
+// the author's scenario (a ready `prompt_used`, verbatim, or one compiled from the entry's fields)
+// followed by sections, each a Prompt IR part of its own (so that --explain names what changed):
+//   characters (each depicted character's appearance, visual consistency lines and state in
+//   this image), composition, lighting, palette, mood (and its rationale), visual-thesis (a
+//   chapter's) or essence (a location's), art-direction (the project's philosophy, medium and the
+//   style for the image's mood), style (per kind), references (what each attached image is and
+//   how to use it). The negative prompt merges the defaults, the art direction's base and the
+//   entry's own.
 const style = styleGlue({
   // The project art direction: the first file (sorted) matching this pattern.
   artDirection: "core/*art-direction*.yaml",
@@ -29,14 +33,20 @@ const style = styleGlue({
   kinds: DEFAULT_KIND_STYLES,
   moodStyles: true,
   medium: true,
-  onPromptUsed: false,
+  philosophy: true,
+  // false: a ready prompt_used is sent alone, exactly as written.
+  onPromptUsed: true,
+  // Switch a section off (false) or re-word it (a function of its default text), e.g.
+  // { mood: false, lighting: (text) => text.replace("Lighting:", "Light:") }.
+  sections: {},
 });
 
 export default defineRules({
   rules: [
-    // consistency: true opens every chapter image's prompt with the chapter's visual_thesis and
-    // color_palette. Off by default: a ready prompt_used is then sent exactly as written.
-    chapterImages({ style, maxReferencesPerCharacter: 2, consistency: false }),
+    // Each chapter image gets the portraits of the characters it depicts (at most 2 each).
+    // placeReference: true also gives it the image of the location zone it is set in (a graph
+    // edge: the zone's image, and its overview, are then built before the chapter image).
+    chapterImages({ style, maxReferencesPerCharacter: 2, placeReference: false }),
     // Each scene gets the character's reference portrait. Every rule records a finished image where
     // MemoryQuill's readers look for it (an image_inventory record, status "approved": the publishing
     // step uploads only those; `inventoryStatus` changes it) and logs a run in the entity's imagery.runs.yaml.

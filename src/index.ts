@@ -11,11 +11,26 @@ export {
   DEFAULT_NEGATIVE,
   gluePrompt,
   styleGlue,
+  withReferences,
   type PromptRecipe,
   type StyleGlue,
   type StyleKind,
   type StyleOptions,
 } from "./rules/style.js";
+export {
+  characterIdentity,
+  characterParts,
+  chapterPalette,
+  entrySections,
+  referenceSection,
+  SECTION_ORDER,
+  TRIM_ORDER,
+  type CharacterIdentity,
+  type ReferenceMode,
+  type SectionName,
+  type SectionOptions,
+  type SectionWording,
+} from "./rules/sections.js";
 export { normaliseText, part, renderNegative, renderPrompt, type PromptIR, type PromptPart } from "./rules/prompt-ir.js";
 export type { GenerationSettings, ModelSettings, ReferenceInput, RequestedSettings, TargetSpec } from "./graph/target.js";
 export type { Diagnostic } from "./errors.js";

@@ -21,6 +21,7 @@ const chapterTarget = (customId: string): TargetRecord => ({
   unresolved: [],
   requested: {},
   digests: { compiler: "c", prompt: {}, negative: "" },
+  promptSize: { parts: [], negative: 0 },
 });
 
 describe("recorded image paths", () => {

@@ -14,7 +14,7 @@ function withRules(ws: string, body: string): void {
 describe("failures, retries and the other commands", () => {
   it("retries retryable failures until they succeed", async () => {
     const ws = exampleWorkspace();
-    withRules(ws, `providers: { placeholder: { options: { failureRate: 0.5 } } }`);
+    withRules(ws, `providers: { placeholder: { options: { failureRate: 0.3 } } }`);
     const r = await buildJson(ws, ["--explain"]);
     expect(r.code).toBe(0);
     const total = r.report.summary.total;

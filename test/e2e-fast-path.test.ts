@@ -37,7 +37,7 @@ describe("the no-op fast path", () => {
       const r = await chargen(ws, args, { env: STATS });
       expect(r.code, args.join(" ")).toBe(0);
       expect(r.stderr).toContain(NO_WORK);
-      expect(r.stdout).toMatch(/^(13 fresh, 0 stale|0 built, 0 restored from cache, 13 fresh, 0 failed)/);
+      expect(r.stdout).toMatch(/^(14 fresh, 0 stale|0 built, 0 restored from cache, 14 fresh, 0 failed)/);
     }
   });
 
@@ -70,7 +70,7 @@ describe("the no-op fast path", () => {
     for (const [what, change, code, expected] of cases) {
       const ws = await recorded();
       change(ws);
-      // A replay always says "13 fresh" and exits 0: the code and the reason show it was refused.
+      // A replay always says "14 fresh" and exits 0: the code and the reason show it was refused.
       const r = await chargen(ws, ["build", "--check"]);
       expect(r.code, what).toBe(code);
       expect(r.stdout, what).toMatch(expected);

@@ -5,6 +5,7 @@ import { ChargenError, Code } from "../src/errors.js";
 import type { TargetRecord } from "../src/graph/analyzer.js";
 import { buildGraph } from "../src/graph/dag.js";
 import { Executor, type Application, type ExecutorEffects } from "../src/graph/executor.js";
+import { promptSize } from "../src/graph/budget.js";
 import { promptDigests } from "../src/graph/keys.js";
 import type { ModelSettings, TargetSpec } from "../src/graph/target.js";
 import type { ImageRequest, ImageResult } from "../src/providers/types.js";
@@ -26,7 +27,7 @@ function spec(id: string, references: string[] = []): TargetSpec {
 }
 
 function record(s: TargetSpec): TargetRecord {
-  return { id: s.id, rule: s.rule, source: s.source, output: s.output, references: s.references, unresolved: [], requested: s.requested, digests: promptDigests(s.prompt) };
+  return { id: s.id, rule: s.rule, source: s.source, output: s.output, references: s.references, unresolved: [], requested: s.requested, digests: promptDigests(s.prompt), promptSize: promptSize(s.prompt) };
 }
 
 const clock: Clock = { now: () => 0, sleep: async () => {} };

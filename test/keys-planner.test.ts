@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { LockEntry } from "../src/cache/lockfile.js";
 import type { TargetRecord } from "../src/graph/analyzer.js";
+import { promptSize } from "../src/graph/budget.js";
 import { buildGraph } from "../src/graph/dag.js";
 import { explainChange, keyOf, promptDigests, type KeyInputs } from "../src/graph/keys.js";
 import { decide, keyInputs, type DecisionInput, type RefState } from "../src/graph/planner.js";
@@ -20,6 +21,7 @@ function record(id: string, refs: string[] = [], text = "a lighthouse"): TargetR
     unresolved: [],
     requested: {},
     digests: promptDigests(ir(text)),
+    promptSize: promptSize(ir(text)),
   };
 }
 

@@ -53,8 +53,8 @@ describe("google provider against the fake, through the real SDK", () => {
     expect(body.safetySettings).toEqual(safetySettings);
   });
 
-  it("sends references inline, each labelled with its role and its real mime type", async () => {
-    const refs = [pngReference(), jpegReference()];
+  it("sends references inline, each after a label saying what it is (its role when it has no label), with its real mime type", async () => {
+    const refs = [{ ...pngReference(), label: "Veyra Thornwake: identity portrait" }, jpegReference()];
     const result = await provider().generate(gemini({ model: "gemini-3-pro-image-preview", references: refs, quality: "2K", aspectRatio: "3:4" }));
     expect(result.costUsd).toBeCloseTo((20 * 2 + 516 * 2 + GEMINI_IMAGE_TOKENS * 120) / 1e6, 6);
     const body = fake.log[0]!.body as SentBody;
@@ -63,9 +63,9 @@ describe("google provider against the fake, through the real SDK", () => {
     const parts = body.contents[0]!.parts;
     expect(parts.map((p) => p.text ?? p.inlineData?.mimeType)).toEqual([
       "A weathered lighthouse keeper with a brass lantern",
-      "Reference image 1 (character:veyra):",
+      "Reference image 1: Veyra Thornwake: identity portrait",
       "image/png",
-      "Reference image 2 (style):",
+      "Reference image 2: style",
       "image/jpeg",
     ]);
     expect(Buffer.from(parts[2]!.inlineData!.data, "base64").equals(Buffer.from(refs[0]!.bytes))).toBe(true);

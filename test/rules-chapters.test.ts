@@ -8,12 +8,12 @@ const FILE = `${CH1}/imagery.yaml`;
 describe("chapter images", () => {
   const analysis = plan(copyWorkspace());
 
-  it("sends a ready prompt_used exactly as written, with no consistency block by default", () => {
+  it("keeps a ready prompt_used verbatim at the core, the other sections around it", () => {
     const s = spec(analysis, `${CH1}/ch01-img-01`);
-    expect(s.prompt.parts).toEqual([
-      { role: "prompt", text: "Watercolour, a chart-maker kneels on a stone quay at dawn,\nlowering a knotted sounding line into misty water." },
-    ]);
-    expect(s.prompt.negative).toEqual(["text", "watermark", "crowds"]);
+    expect(s.prompt.parts[0]).toEqual({ role: "prompt", text: "Watercolour, a chart-maker kneels on a stone quay at dawn,\nlowering a knotted sounding line into misty water." });
+    expect(s.prompt.parts.map((p) => p.role)).toEqual(["prompt", "character:mara-quill", "palette", "mood", "visual-thesis", "art-direction", "style", "references"]);
+    // The defaults, the art direction's base and the entry's own, deduplicated.
+    expect(s.prompt.negative.slice(-4)).toEqual(["photograph", "3D render", "neon colours", "crowds"]);
     // Settings from the file's generation_defaults; the entry's provider/model are output fields.
     expect(s.requested).toEqual({ provider: "openai", model: "dall-e-3", quality: "hd", size: "1792x1024", aspectRatio: "16:9" });
   });
@@ -69,7 +69,7 @@ describe("chapter images", () => {
     });
     const a = plan(root);
     expect(a.diagnostics).toEqual([]);
-    expect(spec(a, "chapters/c/c-1").references).toEqual([{ path: "characters/ada/images/gen.png", role: "character:ada", assetId: "ada-gen" }]);
+    expect(spec(a, "chapters/c/c-1").references).toEqual([{ path: "characters/ada/images/gen.png", role: "character:ada", assetId: "ada-gen", label: "Ada: identity portrait" }]);
   });
 
   it("an id no inventory lists that names another target's output in that character's folder is that output, while there is room", () => {

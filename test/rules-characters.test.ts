@@ -16,7 +16,7 @@ describe("character scenes", () => {
     ]);
     const table = spec(analysis, "characters/mara-quill/the-chart-table");
     expect(table.output).toBe("characters/mara-quill/images/the-chart-table.png");
-    expect(table.prompt.compiler).toBe("character-scene/1");
+    expect(table.prompt.compiler).toBe("character-scene/2");
     // The flagged portrait, not the earlier approved sketch; then the other depicted character's.
     expect(table.references.map((r) => r.assetId)).toEqual(["mara-quill-portrait", "tobin-reed-portrait"]);
     expect(table.requested).toEqual({ size: "1024x1536", aspectRatio: "2:3" });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { defineRules, locationImages } from "../src/index.js";
 import { copyWorkspace, plan, spec, workspaceWith } from "./fixtures/rules/harness.js";
 
 const GULL = "locations/gull-market/imagery.yaml";
@@ -50,10 +51,22 @@ describe("location imagery variants", () => {
     expect(spec(analysis, "locations/gull-market/zones/fish-row").prompt.negative).toContain("modern signage"); // generation_defaults.negative_prompts
   });
 
-  it("resolves the characters an entry depicts ({slug, role} items) to their portraits", () => {
+  it("resolves the characters an entry depicts ({slug, role} items) to their portraits, then the location's overview", () => {
     expect(spec(analysis, "locations/gull-market/beats/first-catch").references).toEqual([
-      { path: "characters/mara-quill/images/portrait.png", role: "character:mara-quill", assetId: "mara-quill-portrait" },
+      { path: "characters/mara-quill/images/portrait.png", role: "character:mara-quill", assetId: "mara-quill-portrait", label: "Mara Quill: identity portrait" },
+      { path: "locations/gull-market/images/overview.png", role: "location:gull-market", assetId: "locations/gull-market/overview", label: "Gull Market: overview of this same place" },
     ]);
+  });
+
+  it("gives every zone, zone image and beat its overview's image as a continuity reference (a graph edge), the overview none", () => {
+    for (const t of analysis.targets.filter((x) => x.rule === "location-images")) {
+      const location = t.id.split("/")[1]!;
+      const overview = analysis.targets.find((x) => x.id === `locations/${location}/overview`);
+      const place = t.references.filter((r) => r.role.startsWith("location:")).map((r) => r.path);
+      expect(place, t.id).toEqual(t.id.endsWith("/overview") || !overview ? [] : [overview.output]);
+    }
+    const off = plan(copyWorkspace(), defineRules({ rules: [locationImages({ overviewReference: false })] }));
+    expect(spec(off, "locations/gull-market/zones/fish-row").references).toEqual([]);
   });
 
   it("reports shapes it does not recognise instead of dropping them", () => {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import fg from "fast-glob";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { describe, expect, it } from "vitest";
+import { normaliseText } from "../src/rules/prompt-ir.js";
 import { plan, REAL_WORLD, realWorldPresent } from "./fixtures/rules/harness.js";
 
 /**
@@ -142,5 +143,83 @@ describe.skipIf(!present)("the real MemoryQuill sample", () => {
     expect(dangling).toHaveLength(expected.length);
     // ... and the target carries it, so that the build fails or warns per missingReferences.
     for (const e of expected) expect(analysis.targets.find((t) => t.id === e.targetId)!.unresolved.some((u) => u.includes(e.ref.replace("reference ", "")))).toBe(true);
+  });
+});
+
+/**
+ * Prompts on the real sample, per kind. No golden files here: they would copy the author's text
+ * into the project. Every expectation is read from the raw YAML.
+ */
+describe.skipIf(!present)("prompts on the real MemoryQuill sample", () => {
+  const analysis = present ? plan(REAL_WORLD) : undefined!;
+  const prompt = (id: string) => {
+    const s = analysis.spec(id)!;
+    return { spec: s, roles: s.prompt.parts.map((p) => p.role), text: (role: string) => s.prompt.parts.find((p) => p.role === role)?.text ?? "" };
+  };
+  const oneLine = (s: string | undefined) => (s ?? "").replace(/\s+/g, " ").trim();
+  const chapterFile = () => raw("chapters/ch01-ash-and-compass/imagery.yaml")[0]!.doc.contents;
+  const art = () => raw("core/09-project-art-direction.yaml")[0]!.doc.contents;
+
+  it("a chapter image names every character it depicts, with identity text, lighting, palette, mood, thesis, art direction and the reference instruction", () => {
+    const root = chapterFile();
+    const entry = seq(at(root, "images")).find((n) => seq(at(n, "depicts_characters")).length > 1)!;
+    const id = `chapters/${text(at(root, "metadata"), "slug")}/${text(entry, "custom_id")}`;
+    const p = prompt(id);
+    // The author's prompt verbatim at the core.
+    expect(p.spec.prompt.parts[0]).toEqual({ role: "prompt", text: normaliseText(text(entry, "prompt_used")!) });
+    const names = new Map(seq(at(root, "characters")).map((c) => [text(c, "ref"), text(c, "name")]));
+    for (const item of seq(at(entry, "depicts_characters"))) {
+      const slug = String((item as { value: unknown }).value);
+      const part = p.text(`character:${slug}`);
+      expect(part, slug).toContain(`Character ${names.get(slug)}`);
+      const file = join(REAL_WORLD, "characters", slug, "imagery.yaml");
+      if (existsSync(file)) expect(part, slug).toContain(oneLine(text(parseDocument(readFileSync(file, "utf8")).contents, "appearance")));
+      const state = text(at(entry, "character_states"), slug);
+      if (state) expect(part, slug).toContain(oneLine(state));
+    }
+    expect(p.text("lighting")).toContain(text(at(entry, "lighting"), "primary_source")!);
+    expect(p.text("palette")).toContain(String((seq(at(at(entry, "palette"), "dominant"))[0] as { value: unknown }).value));
+    expect(p.text("mood")).toContain(`Mood: ${text(entry, "scene_mood")}.`);
+    expect(p.text("mood")).toContain(oneLine(text(entry, "mood_rationale")));
+    expect(p.text("visual-thesis")).toContain(text(at(root, "metadata"), "visual_thesis")!);
+    const mood = at(at(art(), "mood_style_mapping"), text(entry, "scene_mood")!);
+    expect(p.text("art-direction")).toContain(text(mood, "primary")!);
+    expect(p.text("art-direction")).toContain(text(at(art(), "medium_simulation"), "primary")!);
+    // One label per attached portrait, in order, and the instruction to keep them distinct.
+    expect(p.spec.references.length).toBeGreaterThan(0);
+    p.spec.references.forEach((r, i) => expect(p.text("references")).toContain(`image ${i + 1}, ${r.label}`));
+    expect(p.text("references")).toContain("keep them distinct");
+    // The negative merges the art direction's base and the entry's own, each term once.
+    const negative = p.spec.prompt.negative.map((t) => t.toLowerCase());
+    expect(negative).toContain("rainbow bokeh");
+    expect(negative).toContain("daytime");
+    expect(new Set(negative).size).toBe(negative.length);
+    expect(p.roles).toEqual(expect.arrayContaining(["composition", "style"]));
+  });
+
+  it("a character scene carries the character's appearance, visual consistency lines and what its portrait is for", () => {
+    const slug = "veyra-thornwake";
+    const ideas = raw(`characters/${slug}/image-ideas.yaml`)[0]!.doc.contents;
+    const scene = seq(at(ideas, "scenes"))[0]!;
+    const id = analysis.targets.find((t) => t.rule === "character-scenes" && t.source.line === raw(`characters/${slug}/image-ideas.yaml`)[0]!.lines.linePos(scene.range![0]).line)!.id;
+    const p = prompt(id);
+    expect(p.spec.prompt.parts[0]).toEqual({ role: "prompt", text: oneLine(text(scene, "scene")) });
+    const identity = p.text(`character:${slug}`);
+    expect(identity).toContain(oneLine(text(parseDocument(readFileSync(join(REAL_WORLD, "characters", slug, "imagery.yaml"), "utf8")).contents, "appearance")));
+    expect(identity).toContain(String((seq(at(ideas, "visual_consistency"))[0] as { value: unknown }).value).replace(/[.;]$/, ""));
+    expect(p.spec.references.map((r) => r.role)).toEqual([`character:${slug}`]);
+    expect(p.text("references")).toContain("The first portrait is who this picture is of");
+  });
+
+  it("a location overview carries its composition, lighting, mood and the location's essence around the author's prompt", () => {
+    const file = raw("locations/blackvein-lode/imagery.yaml")[0]!.doc.contents;
+    const p = prompt("locations/blackvein-lode/overview");
+    const overview = at(file, "overview");
+    expect(p.text("prompt")).toBe(normaliseText(text(overview, "prompt_used")!));
+    expect(p.text("lighting")).toContain(text(at(overview, "lighting"), "primary_source")!);
+    expect(p.text("composition")).toContain(oneLine(text(overview, "composition_notes")));
+    expect(p.text("essence")).toContain(text(at(file, "metadata"), "one_line_essence")!);
+    expect(p.text("mood")).toContain(`Mood: ${text(overview, "scene_mood")}.`);
+    expect(p.roles.indexOf("prompt")).toBeLessThan(p.roles.indexOf("composition"));
   });
 });

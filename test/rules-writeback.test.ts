@@ -68,7 +68,7 @@ describe("character scene write-back", () => {
       model: "placeholder-1",
       ir_hash: "key-1",
       prompt_used: expect.stringContaining("Mara lowers a knotted line"),
-      negative_prompt_used: "photograph, 3D render, neon colours, text, watermark",
+      negative_prompt_used: "text, watermark, signature, logo, distorted anatomy, extra fingers, duplicated faces, photograph, 3D render, neon colours",
       reference_images: [{ asset_id: "mara-quill-portrait", path: "characters/mara-quill/images/portrait.png", role: "portrait" }],
       constraints: { aspect_ratio: "2:3", size: "1024x1536", orientation: "portrait" },
       provider_metadata: { seed: 7, chargen_target: DAWN, chargen_key: "key-1" },

@@ -155,6 +155,17 @@ const recorder = (name: "adopt" | "accept", summary: string) =>
 const adopt = recorder("adopt", "record the images the YAML already records as the outputs of targets with no lock entry: no provider call, no YAML write");
 const accept = recorder("accept", "record the current outputs of stale targets as fresh under today's inputs, without regenerating");
 
+const show = command({
+  name: "show",
+  args: "ID...",
+  summary: "exactly what would be sent, before paying for it: settings, prompt by section, negative, references, key, estimated cost",
+  arity: { min: 1, max: Infinity },
+  options: { json, provider, model },
+  async run(values, ids) {
+    return (await import("../commands/show.js")).show({ ...common(values), patterns: ids, ids });
+  },
+});
+
 const gc = command({
   name: "gc",
   summary: "trim the local cache in .chargen/ (outputs the lock names are always kept)",
@@ -188,7 +199,7 @@ const help = command({
 });
 
 // Each command has its own option types; the list only needs their shared shape.
-const COMMANDS: readonly CommandSpec<any>[] = [build, adopt, accept, targets, why, gc, help];
+const COMMANDS: readonly CommandSpec<any>[] = [build, adopt, accept, targets, why, show, gc, help];
 
 const unknownCommand = (name: string) => `unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`;
 

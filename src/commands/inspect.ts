@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { Store } from "../cache/store.js";
-import { ChargenError, formatDiagnostic } from "../errors.js";
+import { ChargenError, formatDiagnostic, type Diagnostic } from "../errors.js";
 import { printable } from "../report/escape.js";
 import { planWorkspace } from "./plan.js";
 import { CACHE_DIR, openWorkspace, routeOf, type Workspace } from "./workspace.js";
@@ -15,15 +15,22 @@ export interface InspectOptions {
   err: (text: string) => void;
 }
 
-/** What could not be planned is said on stderr: a broken file must not silently hide targets. */
-function printDiagnostics(ws: Workspace, options: InspectOptions): void {
-  for (const d of ws.diagnostics) options.err(printable(formatDiagnostic(d)) + "\n");
+/**
+ * The diagnostics of the targets asked for, on stderr: those naming one of `ids`, and those of
+ * their source files that name no target (a broken entry, a file that does not parse). With no
+ * pattern, every diagnostic: a broken file must not silently hide targets.
+ */
+export function printDiagnosticsOf(ws: Workspace, ids: readonly string[], options: Pick<InspectOptions, "err" | "patterns">): void {
+  const wanted = new Set(ids);
+  const files = new Set(ids.map((id) => ws.records.get(id)!.source.file));
+  const mine = (d: Diagnostic) => (d.targetId ? wanted.has(d.targetId) : files.has(d.file));
+  for (const d of ws.diagnostics) if (!options.patterns.length || mine(d)) options.err(printable(formatDiagnostic(d)) + "\n");
 }
 
 /** `chargen targets [PATTERN...]`: every target with its output and source line. */
 export async function listTargets(options: InspectOptions): Promise<number> {
   const ws = await openWorkspace(options);
-  printDiagnostics(ws, options);
+  printDiagnosticsOf(ws, ws.selected, options);
   const rows = ws.selected.map((id) => {
     const r = ws.records.get(id)!;
     return { id, output: r.output, source: `${r.source.file}:${r.source.line}`, references: r.references.map((x) => x.path) };
@@ -36,8 +43,8 @@ export async function listTargets(options: InspectOptions): Promise<number> {
 /** `chargen why ID`: the decision for one target, every reason, and the inputs it was keyed on. */
 export async function why(options: InspectOptions & { id: string }): Promise<number> {
   const ws = await openWorkspace({ ...options, patterns: [options.id] });
-  printDiagnostics(ws, options);
   if (!ws.records.has(options.id)) throw new ChargenError("user", `no target with id ${options.id} (try: chargen targets)`);
+  printDiagnosticsOf(ws, [options.id], { ...options, patterns: [options.id] });
   const store = new Store(join(ws.root, CACHE_DIR));
   const planned = planWorkspace(ws, store, false).find((p) => p.id === options.id)!;
   const record = ws.records.get(options.id)!;

@@ -6,7 +6,9 @@ import { readJsonCache } from "../cache/json-file.js";
 import { StatCache } from "../cache/stat-cache.js";
 import { ChargenError, type Diagnostic } from "../errors.js";
 import { analyze, type Analysis, type ParseCacheData, type TargetRecord } from "../graph/analyzer.js";
+import { cutDigests, promptBudget, sectionsToCut, sentLength } from "../graph/budget.js";
 import { buildGraph, type Graph } from "../graph/dag.js";
+import type { ModelSettings } from "../graph/target.js";
 import type { RuleSet } from "../rules/api.js";
 import { loadRules, RULES_FILES } from "../rules/load.js";
 import { providerInfo } from "../providers/catalog.js";
@@ -17,7 +19,7 @@ import { RealDisk } from "../workspace/disk.js";
 export const CACHE_DIR = ".chargen";
 export const STAT_CACHE = "stat.json";
 export const PARSE_CACHE = "plan.json";
-const PARSE_CACHE_VERSION = 1;
+const PARSE_CACHE_VERSION = 2;
 
 export interface WorkspaceOptions {
   root: string;
@@ -74,6 +76,11 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
       settings.set(t.id, resolved);
       const blind = t.references.length > 0 && !providerInfo(resolved.settings.provider)!.references;
       const adjustments = blind ? [...resolved.adjustments, "reference images not sent (its models generate from the prompt alone)"] : resolved.adjustments;
+      const trimmed = fitBudget(t, resolved.settings, loaded.rules);
+      if (trimmed) {
+        records.set(t.id, trimmed.record);
+        diagnostics.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message: trimmed.message });
+      }
       // Normalisation is reported, once per file and adjustment: never silent.
       for (const adjustment of adjustments) {
         const once = `${t.source.file}\n${adjustment}`;
@@ -117,6 +124,20 @@ export const parseCacheVersion = PARSE_CACHE_VERSION;
 export function routeOf(ws: Pick<Workspace, "settings">, id: string): string | undefined {
   const resolved = ws.settings.get(id);
   return resolved && !(resolved instanceof ChargenError) ? resolved.route : undefined;
+}
+
+/** A target whose prompt is over its model's length budget: its record with sections cut, and the warning that says so. */
+function fitBudget(t: TargetRecord, settings: ModelSettings, rules: RuleSet): { record: TargetRecord; message: string } | undefined {
+  const budget = promptBudget(settings, t.references.length, rules);
+  if (budget === undefined || sentLength(t.promptSize) <= budget) return undefined;
+  const cut = sectionsToCut(t.promptSize, budget);
+  const record = cutDigests(t, cut);
+  const now = sentLength(record.promptSize);
+  const what = cut.length ? `cut ${cut.join(", ")} to ${now}` : "nothing left to cut";
+  return {
+    record,
+    message: `${t.id}: prompt is ${sentLength(t.promptSize)} characters, over the ${budget} of ${settings.provider}/${settings.model}: ${what}${now > budget ? " (still over: shorten the scenario)" : ""}`,
+  };
 }
 
 /**

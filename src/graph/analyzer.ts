@@ -5,6 +5,7 @@ import { parseSource } from "../rules/source.js";
 import { canonicalJson, digestText } from "../cache/hash.js";
 import { unsafePath } from "../workspace/boundary.js";
 import type { Disk } from "../workspace/disk.js";
+import { cutDigests, promptSize, type PromptSize } from "./budget.js";
 import { promptDigests, type PromptDigests } from "./keys.js";
 import type { ReferenceInput, RequestedSettings, SourceLocation, TargetSpec, UnlistedReference } from "./target.js";
 import { outputsByStem, resolveUnlisted } from "./unlisted.js";
@@ -21,6 +22,10 @@ export interface TargetRecord {
   unlisted?: UnlistedReference[];
   requested: RequestedSettings;
   digests: PromptDigests;
+  /** Characters per prompt part, for the length budget (decided once settings are resolved). */
+  promptSize: PromptSize;
+  /** Sections cut to fit the model's length budget (see budget.ts); absent when nothing was cut. */
+  cut?: string[];
 }
 
 /** What one rule made of one source file, valid while the file and everything it read are unchanged. */
@@ -256,7 +261,7 @@ const locate = (t: TargetRecord) => ({ file: t.source.file, line: t.source.line,
 
 /** Whether `spec` is still the target `record` was planned from (its file may change during a build). */
 export function specMatches(record: TargetRecord, spec: TargetSpec): boolean {
-  return canonicalJson(toRecord(spec)) === canonicalJson(record);
+  return canonicalJson(cutDigests(toRecord(spec), record.cut ?? [])) === canonicalJson(record);
 }
 
 function toRecord(spec: TargetSpec): TargetRecord {
@@ -270,5 +275,6 @@ function toRecord(spec: TargetSpec): TargetRecord {
     ...(spec.unlisted ? { unlisted: spec.unlisted } : {}),
     requested: spec.requested,
     digests: promptDigests(spec.prompt),
+    promptSize: promptSize(spec.prompt),
   };
 }

@@ -9,6 +9,7 @@ import type { ImageResult, ReferenceImage } from "../providers/types.js";
 import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
 import type { Resolved } from "../rules/settings.js";
 import { specMatches, type TargetRecord } from "./analyzer.js";
+import { cutPrompt } from "./budget.js";
 import type { Graph } from "./dag.js";
 import type { KeyInputs } from "./keys.js";
 import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision } from "./planner.js";
@@ -285,7 +286,7 @@ export class Executor {
       }));
     try {
       this.events.onStart?.(id, "generating");
-      result = await this.effects.hub.generate(this.request(spec, settings, key, references), settings.provider, this.scheduling.signal, recordAnswer);
+      result = await this.effects.hub.generate(this.request(spec, record.cut ?? [], settings, key, references), settings.provider, this.scheduling.signal, recordAnswer);
     } catch (e) {
       const error = asChargenError(e);
       if (hasCode(error, Code.interrupted)) return { id, status: "skipped", reasons: ["interrupted before it started"] };
@@ -326,17 +327,18 @@ export class Executor {
         const mimeType = sniffImageType(bytes);
         // Checked when it was keyed; checked again on the bytes sent, which may have changed since.
         if (!mimeType) throw new ChargenError("target", `reference ${r.path} is refused: it is not a PNG, JPEG, WebP or GIF image`, { field: "references" });
-        return { path: r.path, role: r.role, bytes, mimeType };
+        return { path: r.path, role: r.role, ...(r.label ? { label: r.label } : {}), bytes, mimeType };
       });
   }
 
-  private request(spec: TargetSpec, settings: ModelSettings, key: string, references: ReferenceImage[]) {
+  private request(spec: TargetSpec, cut: readonly string[], settings: ModelSettings, key: string, references: ReferenceImage[]) {
+    const prompt = cutPrompt(spec.prompt, cut);
     const size = parseSize(settings.size);
     return {
       targetId: spec.id,
       key,
-      prompt: renderPrompt(spec.prompt),
-      negativePrompt: renderNegative(spec.prompt),
+      prompt: renderPrompt(prompt),
+      negativePrompt: renderNegative(prompt),
       model: settings.model,
       ...(size ? { size } : {}),
       ...(settings.aspectRatio ? { aspectRatio: settings.aspectRatio } : {}),

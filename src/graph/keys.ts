@@ -86,7 +86,8 @@ export function explainChange(before: KeyInputs, now: KeyInputs): string[] {
   const orderOnly = roles.every((r) => r === "(order)" || before.prompt[r] === now.prompt[r]);
   for (const role of roles) {
     if (role === "(order)") continue;
-    const label = role === "prompt" ? "prompt" : `${role} prompt`;
+    // Sections by name ("lighting changed", "art direction changed", "character nell-farrow changed").
+    const label = role.startsWith("character:") ? role.replace(":", " ") : role.replace(/-/g, " ");
     if (!(role in before.prompt)) reasons.push(`${label} added`);
     else if (!(role in now.prompt)) reasons.push(`${label} removed`);
     else if (before.prompt[role] !== now.prompt[role]) reasons.push(`${label} changed`);

@@ -46,6 +46,8 @@ export interface ReferenceInput {
   role: string;
   /** The id the YAML used for it (an `image_inventory` id), for messages and write-back. */
   assetId?: string;
+  /** What it is, in words ("Nell Farrow: identity portrait"): the prompt's references section uses it, and providers label each image with it. */
+  label?: string;
 }
 
 /**

@@ -130,7 +130,8 @@ export class GoogleProvider implements Provider {
     const total = request.references.reduce((n, r) => n + r.bytes.byteLength, 0);
     const upload = total > this.config.inlineLimitBytes;
     for (const [i, ref] of request.references.entries()) {
-      parts.push({ text: `Reference image ${i + 1} (${ref.role}):` });
+      // The same numbering and words as the prompt's references section.
+      parts.push({ text: `Reference image ${i + 1}: ${ref.label ?? ref.role}` });
       parts.push(
         upload
           ? { fileData: await this.uploaded(sdk, ref) }

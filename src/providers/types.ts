@@ -12,6 +12,8 @@ export interface ReferenceImage {
   bytes: Uint8Array;
   mimeType: string;
   role: string;
+  /** What it is, in words, as the prompt's references section names it. */
+  label?: string;
 }
 
 export interface ImageRequest {

@@ -68,6 +68,8 @@ export interface ModelLimits {
   perMinute?: number;
   /** The rate window, 60000 by default (a shorter one is for tests against fake servers). */
   windowMs?: number;
+  /** Longest prompt sent, in characters (negative included); longer ones lose sections, lowest priority first. Default: the model's published limit. */
+  maxPromptChars?: number;
 }
 
 export interface ProviderConfig extends ModelLimits {

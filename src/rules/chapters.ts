@@ -1,8 +1,9 @@
-import { isMap, isScalar, isSeq, type Node } from "yaml";
-import type { Rule } from "./api.js";
+import { isMap, isSeq, type Node } from "yaml";
+import type { ReferenceInput } from "../graph/target.js";
+import type { Rule, RuleContext } from "./api.js";
 import { keepingContract } from "./memoryquill-contract.js";
-import { part, type PromptPart } from "./prompt-ir.js";
-import { depictedReferences } from "./references.js";
+import { part } from "./prompt-ir.js";
+import { depictedReferences, depictedSlug } from "./references.js";
 import {
   appendRecord,
   avoided,
@@ -13,7 +14,6 @@ import {
   generationDefaults,
   imageExtension,
   inventoryRecord,
-  labelled,
   mistyped,
   prose,
   refuseUnsafeName,
@@ -21,27 +21,31 @@ import {
   type RecordContent,
 } from "./rule-kit.js";
 import { logRun } from "./runs-log.js";
-import { gluePrompt, styleGlue, type StyleGlue } from "./style.js";
+import { chapterPalette, characterIdentity, type CharacterIdentity } from "./sections.js";
+import { placeReference } from "./locations.js";
+import { gluePrompt, styleGlue, withReferences, type StyleGlue } from "./style.js";
 import { get, items, js, shapeOf, str, strings } from "./yaml-access.js";
 
 export interface ChapterImageOptions {
   /** Reference images per depicted character (approved first). Default 2. */
   maxReferencesPerCharacter?: number;
-  /**
-   * Open every chapter image's prompt (ready or compiled) with a short consistency block: the
-   * chapter's `visual_thesis` and `color_palette`. Default false: `prompt_used` is sent as written.
-   */
-  consistency?: boolean;
   /** The style glue shared by all rules (see `styleGlue`). Default: `styleGlue()`. */
   style?: StyleGlue;
   /** `status` of the `image_inventory` record a generated image gets. Default "approved": the publishing step uploads only those. */
   inventoryStatus?: "approved" | "draft" | "archived" | "rejected";
+  /**
+   * Reference the image of the place an entry is set in (its `location` and `zone`, else its
+   * moment's `location_zone`): the zone's image, else the location's overview, as planned by the
+   * location rule (a graph edge: building a chapter image then builds its place first, and a
+   * failed place image leaves it unbuilt). Default false.
+   */
+  placeReference?: boolean;
 }
 
 const RULE = "chapter-images";
 
 /** Bump when the chapter prompt rendering changes: every chapter image becomes stale, and says why. */
-const COMPILER = "chapter-image/2";
+const COMPILER = "chapter-image/3";
 
 /**
  * Chapter imagery: `chapters/<slug>/imagery.yaml`, one target per `images[]` entry, id
@@ -67,7 +71,8 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
         }),
       );
       const moments = new Map(items(root, "moments").map((m) => [str(m, "id") ?? "", m]));
-      const lead = options.consistency ? consistencyBlock(meta) : [];
+      const thesis = str(meta, "visual_thesis");
+      const palette = chapterPalette(meta);
       entriesAt(file, ctx, root, "images", "image entries").forEach((entry, index) => {
         const at = file.position(entry);
         if (!isMap(entry)) {
@@ -82,32 +87,38 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
         }
         if (refuseUnsafeName(file, ctx, get(entry, "custom_id"), `images[${index}].custom_id`, customId)) return;
         const id = `chapters/${slug}/${customId}`;
-        const prompt = gluePrompt(ctx, style, {
+        const cast = depictedCast(ctx, entry, characters);
+        const planned = gluePrompt(ctx, style, {
           compiler: COMPILER,
           kind: "scene",
           mood: style.moodKey(ctx, [str(entry, "scene_mood")]),
           given: str(entry, "prompt_used"),
           negative: str(entry, "negative_prompt"),
-          lead,
-          compile: () => ({
-            parts: [...describeStructure(entry), ...part("characters", characterStates(entry, characters))],
-            negative: [...avoided(entry), ...strings(defaults, "negative_prompts")],
-          }),
+          compile: () => ({ parts: describeStructure(entry) }),
+          fields: [entry],
+          moodText: { mood: str(entry, "scene_mood"), rationale: str(entry, "mood_rationale") },
+          fallbackPalette: palette,
+          characters: cast.people,
+          figures: part("figures", cast.others.length ? `Also in the scene: ${cast.others.join("; ")}.` : undefined),
+          theme: { section: "visual-thesis", text: thesis && `Chapter thesis: ${thesis}` },
+          negatives: [...avoided(entry), ...strings(defaults, "negative_prompts")],
         });
-        if (!prompt) {
+        if (!planned) {
           ctx.report({ severity: "error", ...at, targetId: id, message: `image ${customId}: no prompt_used, and no visual_description to compile one from` });
           return;
         }
         const refs = depictedReferences(ctx, { file, imageId: customId, targetId: id }, get(entry, "depicts_characters"), maxRefs, {
           idsOf: (c) => strings(characters.get(c), "reference_images"),
         });
+        const place = options.placeReference ? placeOf(ctx, entry, moments) : undefined;
+        const { prompt, references } = withReferences(planned, style, "scene", [...refs.references, ...(place ? [place] : [])], new Map(cast.people.map((c) => [c.slug, c.name])));
         const requested = requestedFrom(defaults, entry);
         ctx.emit({
           id,
           rule: RULE,
           source: { file: file.path, ...at },
           prompt,
-          references: refs.references,
+          references,
           ...(refs.unresolved.length ? { unresolved: refs.unresolved } : {}),
           ...(refs.unlisted.length ? { unlisted: refs.unlisted } : {}),
           requested,
@@ -154,30 +165,40 @@ function recordContent(entry: Node, customId: string, moments: Map<string, Node>
   };
 }
 
-/** "Visual thesis: ... Colour palette: primary #FFBF00 (lantern gold), ...; accent ..." from the chapter metadata. */
-function consistencyBlock(meta: Node | undefined): PromptPart[] {
-  const palette = get(meta, "color_palette");
-  const groups = isMap(palette)
-    ? palette.items.flatMap((p) => {
-        const colours = isSeq(p.value)
-          ? p.value.items.flatMap((c) => (isScalar(c) && c.value !== null ? [c.comment ? `${c.value} (${c.comment.trim()})` : String(c.value)] : []))
-          : [];
-        return colours.length && isScalar(p.key) ? [`${String(p.key.value).replace(/_/g, " ")} ${colours.join(", ")}`] : [];
-      })
-    : [];
-  const thesis = str(meta, "visual_thesis");
-  const text = [thesis ? `Visual thesis: ${thesis}` : "", groups.length ? `Colour palette: ${groups.join("; ")}.` : ""].filter(Boolean).join("\n");
-  return part("consistency", text);
+/** The place an entry is set in: its own `location` / `zone`, else its moment's `location_zone` ("location/zone"). */
+function placeOf(ctx: RuleContext, entry: Node, moments: Map<string, Node>): ReferenceInput | undefined {
+  const [momentLocation, momentZone] = (str(moments.get(str(entry, "source_moment") ?? ""), "location_zone") ?? "").split("/");
+  const location = str(entry, "location") ?? momentLocation;
+  return location ? placeReference(ctx, location, str(entry, "zone") ?? momentZone) : undefined;
 }
 
-/** "Characters: Veyra Thornwake: kneeling, lantern held up; ..." with names from the chapter's `characters[]`. */
-function characterStates(entry: Node, characters: Map<string, Node>): string | undefined {
+/**
+ * The characters an image depicts, each with their identity text and the entry's
+ * `character_states` line for them (names from the chapter's `characters[]`, else their own
+ * files); the states of anyone not depicted by slug ("others", a name) as plain lines.
+ */
+function depictedCast(ctx: RuleContext, entry: Node, characters: Map<string, Node>): { people: CharacterIdentity[]; others: string[] } {
   const states = js(entry, "character_states");
-  if (!states || typeof states !== "object" || Array.isArray(states)) return labelled("Characters", states);
-  const lines = Object.entries(states).flatMap(([key, value]) => {
+  const stateMap = isMapLike(states) ? new Map(Object.entries(states as object)) : new Map<string, unknown>();
+  const depicts = get(entry, "depicts_characters");
+  const slugs = isSeq(depicts) ? [...new Set((depicts.items as Node[]).map(depictedSlug).filter((s): s is string => typeof s === "string"))] : [];
+  const people = slugs.map((slug) => {
+    const identity = characterIdentity(ctx, slug, str(characters.get(slug), "name"));
+    // Keys are slugs in most files, names ("Tomaq") in a few.
+    const key = [...stateMap.keys()].find((k) => k === slug || k.toLowerCase() === identity.name.toLowerCase());
+    const state = key === undefined ? "" : flatten(stateMap.get(key));
+    if (key !== undefined) stateMap.delete(key);
+    return state ? { ...identity, state } : identity;
+  });
+  const others = [...stateMap].flatMap(([key, value]) => {
     const text = flatten(value);
-    // Keys are slugs in most files, names ("Tomaq", "others") in a few.
     return text ? [`${str(characters.get(key), "name") ?? key}: ${text.replace(/[.;,]$/, "")}`] : [];
   });
-  return lines.length ? `Characters: ${lines.join("; ")}.` : undefined;
+  // States written as a list or a line rather than a map: kept as written.
+  if (!isMapLike(states) && flatten(states)) others.push(flatten(states));
+  return { people, others };
+}
+
+function isMapLike(value: unknown): boolean {
+  return !!value && typeof value === "object" && !Array.isArray(value);
 }

@@ -1,15 +1,16 @@
-import { isMap } from "yaml";
+import { isMap, isSeq, type Node } from "yaml";
 import type { RequestedSettings } from "../graph/target.js";
 import type { YamlEditor } from "../workspace/yaml-edit.js";
 import type { BuildOutcome, Rule } from "./api.js";
 import { part } from "./prompt-ir.js";
-import { characterImageryFile, depictedReferences, resolveCharacterReferences } from "./references.js";
+import { characterImageryFile, depictedReferences, depictedSlug, resolveCharacterReferences } from "./references.js";
 import { keepingContract } from "./memoryquill-contract.js";
 import { appendRecord, entriesAt, generationDefaults, imageExtension, inventoryRecord, labelled, mistyped, prose, refuseUnsafeName, requestedFrom, type RecordContent } from "./rule-kit.js";
 import { logRun } from "./runs-log.js";
+import { characterIdentity } from "./sections.js";
 import { SlugScope, slugify } from "./slug.js";
-import { gluePrompt, styleGlue, type StyleGlue } from "./style.js";
-import { get, pickStrings, shapeOf, str, strings } from "./yaml-access.js";
+import { gluePrompt, styleGlue, withReferences, type StyleGlue } from "./style.js";
+import { get, items, pickStrings, shapeOf, str, strings } from "./yaml-access.js";
 
 export interface CharacterSceneOptions {
   /** The style glue shared by all rules (see `styleGlue`). Default: `styleGlue()`. */
@@ -29,7 +30,7 @@ export interface CharacterSceneOptions {
 }
 
 /** Bump when the character scene rendering changes. */
-const COMPILER = "character-scene/1";
+const COMPILER = "character-scene/2";
 const RULE = "character-scenes";
 
 interface SceneWriteBack {
@@ -57,8 +58,10 @@ export function characterScenes(options: CharacterSceneOptions = {}): Rule {
       const slug = file.path.split("/")[1]!;
       const character = get(root, "character");
       const name = str(character, "name") ?? slug;
+      const own = characterIdentity(ctx, slug, name, root);
+      // The summary stands in for an appearance only when the character has none.
       const summary = str(character, "summary");
-      const consistency = pickStrings([root, character], "visual_consistency");
+      const subject = { ...own, ...(own.appearance || !summary ? {} : { appearance: summary }), part: "the subject" };
       const defaults = generationDefaults(root);
       const scope = new SlugScope();
       entriesAt(file, ctx, root, "scenes", "scenes").forEach((scene, index) => {
@@ -86,7 +89,12 @@ export function characterScenes(options: CharacterSceneOptions = {}): Rule {
           });
         }
         const mood = str(scene, "mood");
-        const prompt = gluePrompt(ctx, style, {
+        const depicts = get(scene, "depicts_characters");
+        const companions = (isSeq(depicts) ? (depicts.items as Node[]) : [])
+          .map(depictedSlug)
+          .filter((s, i, all): s is string => typeof s === "string" && s !== slug && all.indexOf(s) === i)
+          .map((s) => ({ ...characterIdentity(ctx, s), part: "companion" }));
+        const planned = gluePrompt(ctx, style, {
           compiler: COMPILER,
           kind: "character",
           mood: style.moodKey(ctx, [str(scene, "scene_mood"), ...strings(scene, "tags"), mood]),
@@ -94,22 +102,22 @@ export function characterScenes(options: CharacterSceneOptions = {}): Rule {
           negative: str(scene, "negative_prompt"),
           compile: () => ({
             parts: [
-              ...part("character", [name, summary].filter(Boolean).join(". ")),
-              ...part("identity", consistency.length ? `Visual consistency: ${consistency.join("; ")}.` : undefined),
               ...part("prompt", str(scene, "scene")),
               ...part("pose", labelled("Pose", str(scene, "pose"))),
               ...part("setting", labelled("Setting", str(scene, "setting"))),
-              ...part("mood", labelled("Mood", mood)),
             ],
-            negative: strings(defaults, "negative_prompts"),
           }),
+          fields: [scene],
+          moodText: { mood },
+          characters: [subject, ...companions],
+          negatives: strings(defaults, "negative_prompts"),
         });
-        if (!prompt) {
+        if (!planned) {
           ctx.report({ severity: "error", ...at, targetId: id, message: `scene ${id}: no scene, pose or setting to compile a prompt from` });
           return;
         }
         const site = { file, imageId: id, targetId: id };
-        const own = resolveCharacterReferences(ctx, slug, [], 1, { ...site, node: scene });
+        const portrait = resolveCharacterReferences(ctx, slug, [], 1, { ...site, node: scene });
         // Its own portrait is already the first reference.
         const others = depictedReferences(ctx, site, get(scene, "depicts_characters"), maxRefs, { exclude: slug });
         const asked = requestedFrom(defaults, scene, scene);
@@ -128,13 +136,15 @@ export function characterScenes(options: CharacterSceneOptions = {}): Rule {
             tags: strings(scene, "tags"),
           },
         };
-        const unresolved = [...own.unresolved, ...others.unresolved];
+        const unresolved = [...portrait.unresolved, ...others.unresolved];
+        const names = new Map([subject, ...companions].map((c) => [c.slug, c.name]));
+        const { prompt, references } = withReferences(planned, style, "character", [...portrait.references, ...others.references], names);
         ctx.emit({
           id,
           rule: RULE,
           source: { file: file.path, ...at },
           prompt,
-          references: [...own.references, ...others.references],
+          references,
           ...(unresolved.length ? { unresolved } : {}),
           requested,
           output: `characters/${slug}/images/${sceneSlug}.${imageExtension(requested, ctx.rules)}`,

@@ -1,5 +1,6 @@
 import { isMap, isSeq, type Node } from "yaml";
-import type { Rule } from "./api.js";
+import type { ReferenceInput } from "../graph/target.js";
+import type { Rule, RuleContext } from "./api.js";
 import { locationEntries, type LocationEntry } from "./location-shapes.js";
 import { part, type PromptPart } from "./prompt-ir.js";
 import { depictedReferences, depictedSlug } from "./references.js";
@@ -21,7 +22,8 @@ import {
   withoutKey,
 } from "./rule-kit.js";
 import { logRun } from "./runs-log.js";
-import { gluePrompt, styleGlue, type StyleGlue, type StyleKind } from "./style.js";
+import { characterIdentity, type CharacterIdentity } from "./sections.js";
+import { gluePrompt, styleGlue, withReferences, type StyleGlue, type StyleKind } from "./style.js";
 import { get, pick, pickJs, pickNode, pickStrings, str, strings } from "./yaml-access.js";
 
 export interface LocationImageOptions {
@@ -33,10 +35,15 @@ export interface LocationImageOptions {
   visualAnchor?: boolean;
   /** `status` of the `image_inventory` record a generated image gets. Default "approved": the publishing step uploads only those. */
   inventoryStatus?: "approved" | "draft" | "archived" | "rejected";
+  /**
+   * Give every zone, zone image and beat the location's overview image as a continuity reference
+   * (a graph edge: the overview is built first, and a regenerated one makes them stale). Default true.
+   */
+  overviewReference?: boolean;
 }
 
 /** Bump when the location prompt rendering changes. */
-const COMPILER = "location-image/1";
+const COMPILER = "location-image/2";
 const RULE = "location-images";
 
 /**
@@ -64,6 +71,8 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
         ctx.report({ severity: p.severity, ...file.position(p.node), ...(p.id ? { targetId: `locations/${slug}/${p.id}` } : {}), message: p.message });
       }
 
+      // Every other view of the place is kept continuous with its overview, once that is planned.
+      let overview: ReferenceInput | undefined;
       for (const e of entries) {
         const id = `locations/${slug}/${e.id}`;
         const at = file.position(e.entry);
@@ -73,15 +82,22 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
         if (template?.unfilled.length) {
           ctx.report({ severity: "warning", ...at, targetId: id, message: `${e.label}: prompt_template leaves ${template.unfilled.map((u) => `{{${u}}}`).join(", ")} unfilled; compiling the prompt from the structured fields instead` });
         }
-        const prompt = gluePrompt(ctx, style, {
+        const cast = figures(ctx, pickNode(e.fields, "depicts_characters"));
+        const planned = gluePrompt(ctx, style, {
           compiler: COMPILER,
           kind: styleKind(context),
           mood: style.moodKey(ctx, [pick(context, "scene_mood", "mood")]),
           given: pick(e.fields, "prompt_used", "prompt") ?? (template?.unfilled.length ? undefined : template?.text),
           negative: pick(e.fields, "negative_prompt"),
-          compile: () => compileEntry(e, { locationName, anchorNode: anchor, meta, defaults }),
+          compile: () => compileEntry(e, { locationName, anchorNode: anchor, defaults }),
+          fields: e.fields,
+          moodText: { mood: pick(context, "scene_mood", "mood"), rationale: pick(context, "mood_rationale") },
+          characters: cast.people,
+          figures: part("figures", cast.unnamed),
+          theme: { section: "essence", text: essence(meta, locationName) },
+          negatives: avoided(e.fields),
         });
-        if (!prompt) {
+        if (!planned) {
           ctx.report({
             severity: "error",
             ...at,
@@ -91,16 +107,22 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
           continue;
         }
         const refs = depictedReferences(ctx, { file, imageId: id, targetId: id }, pickNode(e.fields, "depicts_characters"), maxRefs);
+        const names = new Map(cast.people.map((c) => [c.slug, c.name]));
+        const mode = refs.references.length ? "scene" : "location";
         const requested = requestedFrom(defaults, context, context);
+        const output = `locations/${slug}/images/${e.id}.${imageExtension(requested, ctx.rules)}`;
+        const place = e.kind !== "overview" && overview && options.overviewReference !== false ? [overview] : [];
+        const { prompt, references } = withReferences(planned, style, mode, [...refs.references, ...place], names);
+        if (e.kind === "overview") overview = { path: output, role: `location:${slug}`, assetId: id, label: `${locationName}: overview of this same place` };
         ctx.emit({
           id,
           rule: RULE,
           source: { file: file.path, ...at },
           prompt,
-          references: refs.references,
+          references,
           ...(refs.unresolved.length ? { unresolved: refs.unresolved } : {}),
           requested,
-          output: `locations/${slug}/images/${e.id}.${imageExtension(requested, ctx.rules)}`,
+          output,
           writeBack: { entry: e.id, record: recordContent(e, locationName, context) } satisfies LocationWriteBack,
         });
       }
@@ -141,6 +163,32 @@ function recordContent(e: LocationEntry, locationName: string, context: Node[]):
   };
 }
 
+/**
+ * A chapter image's place as a continuity reference: the image of the location's zone (else its
+ * overview) that the location rule plans, labelled. Undefined when the rule set has no location
+ * rule, the location has no imagery file, or the entry has nothing to make a prompt from (then no
+ * target would produce the file).
+ */
+export function placeReference(ctx: RuleContext, location: string, zone: string | undefined): ReferenceInput | undefined {
+  if (!ctx.rules.rules.some((r) => r.name === RULE)) return undefined;
+  const path = [`locations/${location}/imagery.yaml`, `locations/${location}/location-imagery.yaml`].find((p) => ctx.exists(p));
+  const root = path === undefined ? undefined : ctx.readYaml(path)?.doc.contents;
+  if (root === undefined) return undefined;
+  const { entries } = locationEntries(root);
+  const e = (zone ? entries.find((x) => x.id === `zones/${zone}`) : undefined) ?? entries.find((x) => x.kind === "overview");
+  if (!e || !(pick(e.fields, "prompt_used", "prompt", "prompt_template") || describeStructure(e.fields).length)) return undefined;
+  const context = e.zone ? [...e.fields, e.zone] : e.fields;
+  const requested = requestedFrom(generationDefaults(root), context, context);
+  const name = pick([get(root, "metadata")], "name", "location_name") ?? location;
+  const view = e.kind === "overview" ? "overview" : (pick(e.fields, "name", "zone_name", "title") ?? zone);
+  return {
+    path: `locations/${location}/images/${e.id}.${imageExtension(requested, ctx.rules)}`,
+    role: `location:${location}`,
+    assetId: `locations/${location}/${e.id}`,
+    label: `${name}, ${view}: the place of this scene`,
+  };
+}
+
 /** Interior or exterior, from the entry's `category` (a string or a list, e.g. ["Interior Architectural"]). */
 function styleKind(fields: Node[]): StyleKind {
   const category = pickStrings(fields, "category").join(" ").toLowerCase();
@@ -150,14 +198,13 @@ function styleKind(fields: Node[]): StyleKind {
 interface LocationContext {
   locationName: string;
   anchorNode: Node | undefined;
-  meta: Node | undefined;
   defaults: Node | undefined;
 }
 
-function compileEntry(e: LocationEntry, { locationName, anchorNode, meta, defaults }: LocationContext): { parts: PromptPart[]; negative: string[] } {
+function compileEntry(e: LocationEntry, { locationName, anchorNode, defaults }: LocationContext): { parts: PromptPart[]; negative: string[] } {
   const anchor = visualAnchor(anchorNode);
   // An overview with no fields of its own is the location as its anchor describes it (as the
-  // earlier MemoryQuill tool compiled it), with the location's essence to say what the place is.
+  // earlier MemoryQuill tool compiled it); the essence section says what the place is.
   // Anything else with nothing of its own to show is not an image: the anchor alone would make
   // every zone the same picture.
   const body = describeStructure(e.fields);
@@ -170,31 +217,18 @@ function compileEntry(e: LocationEntry, { locationName, anchorNode, meta, defaul
   return {
     parts: [
       ...part("subject", subject(e, locationName)),
-      ...(body.length ? body : essence(meta)),
-      ...part("characters", figures(pickNode(e.fields, "depicts_characters"))),
+      ...body,
       ...part("conditions", conditions.length ? `${capitalise(conditions.join("; "))}.` : undefined),
       ...part("zone-anchor", labelled("Zone", e.zone ? pickJs([e.zone], "zone_visual_anchor") : undefined)),
       ...part("zone-elements", labelled("Throughout the zone", withoutKey(common, "must_avoid"))),
       ...anchor.parts,
     ],
     negative: [
-      ...avoided(e.fields),
       ...anchor.negative,
       ...stringsIn(common, "must_avoid"),
       ...strings(defaults, "negative_prompts"),
     ],
   };
-}
-
-/** "Location essence: ... Thematic hook: ..." from the metadata (the soul cut to 200 characters, as the earlier tool did). */
-function essence(meta: Node | undefined): PromptPart[] {
-  const soul = prose(str(meta, "narrative_soul"));
-  const hook = str(meta, "one_line_essence");
-  const lines = [
-    soul ? `Location essence: ${soul.length > 200 ? `${soul.slice(0, 197).trimEnd()}...` : soul}` : undefined,
-    hook ? `Thematic hook: ${hook.replace(/[.!?]+$/, "")}.` : undefined,
-  ].filter(Boolean);
-  return part("essence", lines.join("\n"));
 }
 
 /** "The Breakthrough — Blackvein Lode"; a nested image also names its zone. */
@@ -205,22 +239,33 @@ function subject(e: LocationEntry, locationName: string): string {
   return title.toLowerCase().includes(locationName.toLowerCase()) ? title : `${title} — ${where}`;
 }
 
-/** "Figures: Veyra Thornwake (directing operations); 8 unnamed figures." from `depicts_characters` ({slug, role} or {generic_count}). */
-function figures(depicts: Node | undefined): string | undefined {
-  if (!isSeq(depicts)) return undefined;
-  const out = depicts.items.flatMap((item) => {
-    const slug = depictedSlug(item as Node);
-    const count = isMap(item) ? str(item, "generic_count") : undefined;
-    if (slug === null) return count ? [`${count} unnamed figures`] : [];
-    if (!slug) return [];
+/**
+ * The people an entry depicts (`depicts_characters`, {slug, role} or {generic_count}): named
+ * characters with their identity text and role here, unnamed ones as "8 unnamed figures".
+ */
+function figures(ctx: RuleContext, depicts: Node | undefined): { people: CharacterIdentity[]; unnamed: string | undefined } {
+  const people: CharacterIdentity[] = [];
+  const unnamed: string[] = [];
+  for (const item of isSeq(depicts) ? (depicts.items as Node[]) : []) {
+    const slug = depictedSlug(item);
+    if (slug === null) {
+      const count = isMap(item) ? str(item, "generic_count") : undefined;
+      if (count) unnamed.push(`${count} unnamed figures`);
+      continue;
+    }
+    if (!slug || people.some((p) => p.slug === slug)) continue;
     const role = isMap(item) ? str(item, "role") : undefined;
-    return [`${titleCase(slug)}${role ? ` (${role})` : ""}`];
-  });
-  return out.length ? `Figures: ${out.join("; ")}.` : undefined;
+    people.push({ ...characterIdentity(ctx, slug), ...(role ? { state: role } : {}) });
+  }
+  return { people, unnamed: unnamed.length ? `Also in the scene: ${unnamed.join("; ")}.` : undefined };
 }
 
-function titleCase(slug: string): string {
-  return slug.split("-").map(capitalise).join(" ");
+/** "Essence of Blackvein Lode: Where mountains teach through disaster. <narrative soul>" from the file's metadata. */
+function essence(meta: Node | undefined, locationName: string): string | undefined {
+  const line = str(meta, "one_line_essence");
+  const soul = prose(str(meta, "narrative_soul"));
+  const text = [line ? `${line.replace(/[.]$/, "")}.` : "", soul ?? ""].filter(Boolean).join(" ");
+  return text ? `Essence of ${locationName}: ${text}` : undefined;
 }
 
 /** The location's visual anchor: what every compiled view of it shares. Colour anchors are a list in some files, a map in others. */

@@ -108,20 +108,15 @@ export function imageExtension(requested: RequestedSettings, rules: RuleSet): st
 }
 
 /**
- * The common structured fields of an image entry, for entries with no ready prompt: what it
- * shows, how it is framed, the elements it must hold, its light and palette. The palette's
- * `avoid` list is not here: it belongs in the negative prompt (see `avoided`).
+ * The scenario of an image entry with no ready prompt: what it shows and the elements it must
+ * hold. Composition, lighting and palette are sections of their own (see sections.ts).
  */
 export function describeStructure(entry: Nodes): PromptPart[] {
   const nodes = list(entry);
   const elements = pickStrings(nodes, "required_elements", "key_elements");
-  const palette = pickJs(nodes, "palette");
   return [
     ...part("prompt", prose(pick(nodes, "visual_description", "description"))),
-    ...part("composition", prose(pick(nodes, "composition_notes", "composition")) ?? labelled("Composition", pickJs(nodes, "composition"))),
     ...part("elements", elements.length ? `Key elements: ${elements.join("; ")}.` : undefined),
-    ...part("lighting", labelled("Lighting", pickJs(nodes, "lighting"))),
-    ...part("palette", labelled("Palette", withoutKey(palette, "avoid"))),
   ];
 }
 

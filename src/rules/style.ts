@@ -1,14 +1,17 @@
-import { isMap, isScalar } from "yaml";
+import { isMap, isScalar, type Node } from "yaml";
 import type { RuleContext, SourceFile } from "./api.js";
 import { part, type PromptIR, type PromptPart } from "./prompt-ir.js";
 import { get, str } from "./yaml-access.js";
-import { negativeTerms } from "./rule-kit.js";
+import { negativeTerms, prose } from "./rule-kit.js";
+import type { ReferenceInput } from "../graph/target.js";
+import { characterParts, entrySections, referenceSection, sectionPart, type CharacterIdentity, type ReferenceMode, type SectionOptions } from "./sections.js";
 
 /**
- * The style glue: everything a compiled prompt gets that is not in the entry itself. It lives in
- * one place so that every rule speaks with one voice, and each piece is its own Prompt IR part
- * ("style", "medium", "art-direction"), so that `--explain` names what changed and a change to
- * one mood's style makes stale exactly the targets of that mood.
+ * The style glue: everything a prompt gets that is not in the entry itself, and how the sections
+ * of a prompt are put together (see sections.ts). It lives in one place so that every rule speaks
+ * with one voice, and each piece is its own Prompt IR part ("style", "art-direction"), so that
+ * `--explain` names what changed and a change to one mood's style makes stale exactly the targets
+ * of that mood.
  */
 
 /** What a target is, for its style string: a character scene, a location view (exterior when its category says so), a story scene. */
@@ -30,13 +33,18 @@ export interface StyleOptions {
   moodStyles?: boolean;
   /** Inject the art direction's `medium_simulation` (primary, texture, finish). Default true. */
   medium?: boolean;
+  /** Inject the art direction's `aesthetic_philosophy`. Default true. */
+  philosophy?: boolean;
   /**
-   * Also glue style onto entries that carry a ready `prompt_used`. Default false: a prompt the
-   * author wrote (or accepted) is sent as written, with its own negative prompt.
+   * Surround a ready `prompt_used` with the other sections too (characters, lighting, palette,
+   * mood, thesis, art direction, style, references). Default true: the author's text stays
+   * verbatim at the core. False: it is sent alone, with its own negative prompt.
    */
   onPromptUsed?: boolean;
-  /** Base negative prompt when the art direction has no `negative_prompt_base`. */
+  /** Default negative terms, merged with the art direction's `negative_prompt_base` and the entry's own. */
   negative?: string;
+  /** Switch sections off or re-word them: `{ mood: false, lighting: (t) => t.replace("Lighting", "Light") }`. */
+  sections?: SectionOptions;
 }
 
 export const DEFAULT_ART_DIRECTION = "core/*art-direction*.yaml";
@@ -53,9 +61,11 @@ export const DEFAULT_NEGATIVE = "text, watermark, signature, logo, distorted ana
 
 export interface StyleGlue {
   readonly onPromptUsed: boolean;
-  /** Parts appended to a compiled prompt of `kind` whose mood key (see `moodKey`) is `mood`. */
+  /** The rules' section switches and wordings. */
+  readonly sections: SectionOptions;
+  /** The art direction (for the target's mood key, see `moodKey`) and the kind's style: the last sections of a prompt. */
   parts(ctx: RuleContext, kind: StyleKind, mood: string | undefined): PromptPart[];
-  /** Negative terms for a compiled prompt of `kind`: the art direction's base, then the kind's. */
+  /** Negative terms for a prompt of `kind`: the defaults, the art direction's base, then the kind's. */
   negative(ctx: RuleContext, kind: StyleKind): string[];
   /**
    * The art direction's `mood_style_mapping` key for free-text candidates, first match wins: a
@@ -71,6 +81,8 @@ export function styleGlue(options: StyleOptions = {}): StyleGlue {
   const pattern = options.artDirection === false ? undefined : (options.artDirection ?? DEFAULT_ART_DIRECTION);
   const moodStyles = options.moodStyles ?? true;
   const medium = options.medium ?? true;
+  const philosophy = options.philosophy ?? true;
+  const sections = options.sections ?? {};
 
   const artDirection = (ctx: RuleContext): SourceFile | undefined => {
     const path = pattern === undefined ? undefined : ctx.glob(pattern)[0];
@@ -79,27 +91,30 @@ export function styleGlue(options: StyleOptions = {}): StyleGlue {
   const moods = (ctx: RuleContext) => get(artDirection(ctx)?.doc.contents, "mood_style_mapping");
 
   return {
-    onPromptUsed: options.onPromptUsed ?? false,
+    onPromptUsed: options.onPromptUsed ?? true,
+    sections,
     parts(ctx, kind, mood) {
       const root = artDirection(ctx)?.doc.contents;
-      const out = [...part("style", kinds[kind])];
+      const lines: string[] = [];
+      const aesthetic = philosophy ? prose(str(root, "aesthetic_philosophy")) : undefined;
+      if (aesthetic) lines.push(`Art direction: ${aesthetic}`);
       if (medium) {
         const m = get(root, "medium_simulation");
         const text = ["primary", "texture", "finish"].map((k) => str(m, k)).filter(Boolean).join("; ");
-        out.push(...part("medium", text ? `Medium: ${text}.` : undefined));
+        if (text) lines.push(`Medium: ${text}.`);
       }
       if (moodStyles && mood) {
         // Only this mood's entry: another mood's edit must not touch this target's key.
         const entry = get(moods(ctx), mood);
         const refs = [str(entry, "primary"), str(entry, "secondary")].filter(Boolean).join("; ");
         const notes = str(entry, "notes");
-        if (refs || notes) out.push(...part("art-direction", `Style (${mood} mood): ${[refs, notes].filter(Boolean).join(". ")}.`));
+        if (refs || notes) lines.push(`Style (${mood} mood): ${[refs, notes].filter(Boolean).join(". ")}.`);
       }
-      return out;
+      return [...sectionPart(sections, "art-direction", lines.length ? lines.join("\n") : undefined), ...sectionPart(sections, "style", kinds[kind])];
     },
     negative(ctx, kind) {
-      const base = str(artDirection(ctx)?.doc.contents, "negative_prompt_base") ?? options.negative ?? DEFAULT_NEGATIVE;
-      return negativeTerms(base, options.kindNegatives?.[kind]);
+      const base = str(artDirection(ctx)?.doc.contents, "negative_prompt_base");
+      return negativeTerms(options.negative ?? DEFAULT_NEGATIVE, base, options.kindNegatives?.[kind]);
     },
     moodKey(ctx, texts) {
       const map = moods(ctx);
@@ -129,36 +144,71 @@ export interface PromptRecipe {
   kind: StyleKind;
   /** The art direction's mood key (see `StyleGlue.moodKey`). */
   mood: string | undefined;
-  /** The entry's ready prompt (`prompt_used`), sent as written. */
+  /** The entry's ready prompt (`prompt_used`), sent verbatim as the scenario. */
   given: string | undefined;
   /** The entry's own negative prompt. */
   negative: string | undefined;
-  /** Parts that open every prompt of this entry, ready or compiled (a chapter's consistency block). */
-  lead?: PromptPart[];
-  /** The prompt compiled from structured fields, when there is no ready one; negatives from them (palette `avoid`). */
+  /** The scenario compiled from structured fields, when there is no ready one; negatives from them. */
   compile(): { parts: PromptPart[]; negative?: string[] };
+  /** The entry's nodes (entry over nested spec) holding composition, lighting, palette. */
+  fields?: readonly (Node | undefined)[];
+  /** The mood as the entry words it, and why (`mood_rationale`). */
+  moodText?: { mood?: string | undefined; rationale?: string | undefined };
+  /** The palette to use when the entry has none (a chapter's own). */
+  fallbackPalette?: string;
+  /** The characters the image depicts, with their identity text. */
+  characters?: CharacterIdentity[];
+  /** Parts about other figures (a chapter's states of people not depicted by slug, a location's unnamed figures). */
+  figures?: PromptPart[];
+  /** A chapter's visual thesis ("visual-thesis") or a location's essence ("essence"). */
+  theme?: { section: "visual-thesis" | "essence"; text: string | undefined };
+  /** Negative terms every prompt of this entry gets (the file's `generation_defaults.negative_prompts`, palette `avoid`). */
+  negatives?: string[];
 }
 
 /**
- * The Prompt IR of one entry: its ready prompt, or its compiled one with the style glue after it
- * (subject first, style last, as the art direction templates have it). Undefined when the entry
- * gives nothing to make a prompt from.
+ * The Prompt IR of one entry, in the fixed section order (see sections.ts): the scenario (the
+ * ready prompt verbatim, or the compiled one), the depicted characters, composition, lighting,
+ * palette, mood, thesis or essence, art direction, the kind's style; the references section is
+ * added once the references are known (`withReferences`). Negatives: the defaults, the art
+ * direction's base, the kind's, the entry's own, merged and deduplicated. Undefined when the
+ * entry gives nothing to make a prompt from.
  */
 export function gluePrompt(ctx: RuleContext, glue: StyleGlue, r: PromptRecipe): PromptIR | undefined {
-  const lead = r.lead ?? [];
-  if (r.given) {
-    const style = glue.onPromptUsed;
-    return {
-      compiler: r.compiler,
-      parts: [...lead, ...part("prompt", r.given), ...(style ? glue.parts(ctx, r.kind, r.mood) : [])],
-      negative: negativeTerms(...(style ? glue.negative(ctx, r.kind) : []), r.negative),
-    };
-  }
-  const body = r.compile();
+  if (r.given && !glue.onPromptUsed) return { compiler: r.compiler, parts: part("prompt", r.given), negative: negativeTerms(r.negative) };
+  const body = r.given ? { parts: part("prompt", r.given) } : r.compile();
   if (!body.parts.length) return undefined;
+  const options = glue.sections;
+  const fields = entrySections(options, r.fields ?? [], r.moodText ?? {}, r.fallbackPalette);
   return {
     compiler: r.compiler,
-    parts: [...lead, ...body.parts, ...glue.parts(ctx, r.kind, r.mood)],
-    negative: negativeTerms(...glue.negative(ctx, r.kind), r.negative, ...(body.negative ?? [])),
+    parts: [
+      ...body.parts,
+      ...characterParts(options, r.characters ?? []),
+      ...(options.characters === false ? [] : (r.figures ?? [])),
+      ...fields.composition,
+      ...fields.lighting,
+      ...fields.palette,
+      ...fields.mood,
+      ...(r.theme ? sectionPart(options, r.theme.section, r.theme.text) : []),
+      ...glue.parts(ctx, r.kind, r.mood),
+    ],
+    negative: negativeTerms(...glue.negative(ctx, r.kind), r.negative, ...(r.negatives ?? []), ...(body.negative ?? [])),
   };
+}
+
+/**
+ * The references section added to a prompt once its references are known, and the references
+ * with their labels (what each one is, for providers that label each image). `names`: character
+ * slug -> name, for the labels.
+ */
+export function withReferences(
+  prompt: PromptIR,
+  glue: StyleGlue,
+  mode: ReferenceMode,
+  references: ReferenceInput[],
+  names: ReadonlyMap<string, string>,
+): { prompt: PromptIR; references: ReferenceInput[] } {
+  const section = referenceSection(glue.sections, mode, references, names);
+  return { prompt: { ...prompt, parts: [...prompt.parts, ...section.parts] }, references: section.references };
 }

@@ -7,6 +7,7 @@ import { asChargenError, type Diagnostic } from "../errors.js";
 import type { Application } from "../graph/executor.js";
 import type { TargetSpec } from "../graph/target.js";
 import type { BuildOutcome, RuleSet } from "../rules/api.js";
+import { cutPrompt } from "../graph/budget.js";
 import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
 import { writeAtomic } from "./atomic.js";
 import type { RealDisk } from "./disk.js";
@@ -66,6 +67,8 @@ export class Applier {
     const spec = this.spec(record.id);
     const rule = this.rules.rules.find((r) => r.name === record.rule);
     if (spec && rule?.writeBack) {
+      // The prompt as sent: without the sections its length budget cut.
+      const sent = cutPrompt(spec.prompt, record.cut ?? []);
       const outcome: BuildOutcome = {
         target: spec,
         settings: app.settings,
@@ -73,8 +76,8 @@ export class Applier {
         output: record.output,
         outputDigest: action.blob,
         generatedAt: action.at,
-        prompt: renderPrompt(spec.prompt),
-        negativePrompt: renderNegative(spec.prompt),
+        prompt: renderPrompt(sent),
+        negativePrompt: renderNegative(sent),
         references: spec.references.filter((r) => r.path in app.inputs.refs).map((r) => ({ ...r, digest: app.inputs.refs[r.path]! })),
         ...(action.costUsd === undefined ? {} : { costUsd: action.costUsd }),
         metadata: action.metadata,

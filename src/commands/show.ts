@@ -1,0 +1,82 @@
+import { join, matchesGlob } from "node:path";
+import { Store } from "../cache/store.js";
+import { ChargenError } from "../errors.js";
+import { cutPrompt } from "../graph/budget.js";
+import type { ModelSettings } from "../graph/target.js";
+import { estimatePrice } from "../providers/catalog.js";
+import { promptText } from "../providers/prompt-text.js";
+import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
+import { printDiagnosticsOf, type InspectOptions } from "./inspect.js";
+import { planWorkspace } from "./plan.js";
+import { CACHE_DIR, openWorkspace } from "./workspace.js";
+
+/**
+ * `chargen show ID...`: exactly what a build would send for each target, before paying for it:
+ * provider, model and settings, the prompt section by section, the negative, each reference
+ * (path, role, what the prompt calls it, digest), the key and the estimated cost.
+ */
+export async function show(options: InspectOptions & { ids: string[] }): Promise<number> {
+  const ws = await openWorkspace({ ...options, patterns: options.ids });
+  const wanted = ws.selected.filter((id) => options.ids.some((p) => p === id || matchesGlob(id, p)));
+  printDiagnosticsOf(ws, wanted, options);
+  const store = new Store(join(ws.root, CACHE_DIR));
+  const planned = new Map(planWorkspace(ws, store, false).map((p) => [p.id, p]));
+  const shown = wanted.map((id) => {
+    const record = ws.records.get(id)!;
+    const spec = ws.analysis.spec(id);
+    if (!spec) throw new ChargenError("internal", `no spec for planned target ${id}`);
+    const resolved = ws.settings.get(id)!;
+    const prompt = cutPrompt(spec.prompt, record.cut ?? []);
+    const decision = planned.get(id)!.decision;
+    const settings = resolved instanceof ChargenError ? null : resolved.settings;
+    return {
+      id,
+      status: decision.status,
+      reasons: decision.reasons,
+      provider: settings?.provider ?? null,
+      model: settings?.model ?? null,
+      settings,
+      settingsError: resolved instanceof ChargenError ? resolved.message : null,
+      compiler: prompt.compiler,
+      sections: prompt.parts.map((p) => ({ role: p.role, text: p.text })),
+      cut: record.cut ?? [],
+      negative: prompt.negative,
+      // What the provider receives as its text: sections joined by blank lines, then the negative.
+      sent: promptText({ prompt: renderPrompt(prompt), negativePrompt: renderNegative(prompt) }),
+      references: spec.references.map((r, i) => ({ index: i + 1, path: r.path, role: r.role, label: r.label ?? null, digest: ws.disk.digest(r.path) ?? null })),
+      key: "key" in decision ? decision.key : null,
+      estimatedCostUsd: settings ? (estimatePrice(settings, ws.rules) ?? null) : null,
+    };
+  });
+  if (options.json) {
+    options.out(JSON.stringify({ targets: shown }, null, 2) + "\n");
+    return 0;
+  }
+  for (const t of shown) {
+    const s = t.settings;
+    options.out(`${t.id}  (${t.status}${t.reasons.length ? `: ${t.reasons.join("; ")}` : ""})\n`);
+    options.out(s ? `  provider  ${s.provider}  model ${s.model}\n  settings  ${settingsLine(s)}\n` : `  settings  ${t.settingsError}\n`);
+    options.out(`  key       ${t.key ?? "(known once its upstream targets are built)"}\n`);
+    options.out(`  cost      ${t.estimatedCostUsd === null ? "unknown" : `~$${t.estimatedCostUsd.toFixed(4)}`} to generate\n`);
+    options.out(`  prompt    ${t.sent.length} characters, ${t.compiler}${t.cut.length ? `; cut to fit: ${t.cut.join(", ")}` : ""}\n`);
+    for (const section of t.sections) options.out(`  --- ${section.role}\n${indent(section.text)}\n`);
+    options.out(`  --- negative\n${indent(t.negative.join(", ") || "(none)")}\n`);
+    if (t.references.length) {
+      options.out("  references\n");
+      for (const r of t.references) options.out(`    ${r.index}. ${r.path}  ${r.role}${r.label ? `  "${r.label}"` : ""}  ${r.digest ? r.digest : "(not on disk yet)"}\n`);
+    }
+    options.out("\n");
+  }
+  return 0;
+}
+
+function settingsLine({ size, aspectRatio, quality, format, n }: ModelSettings): string {
+  return [size && `size ${size}`, aspectRatio && `aspect ${aspectRatio}`, quality && `quality ${quality}`, `format ${format}`, `n ${n}`].filter(Boolean).join(", ");
+}
+
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => `    ${l}`)
+    .join("\n");
+}

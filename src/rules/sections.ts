@@ -1,0 +1,193 @@
+import { isMap, isScalar, isSeq, type Node } from "yaml";
+import type { ReferenceInput } from "../graph/target.js";
+import type { RuleContext } from "./api.js";
+import { part, type PromptPart } from "./prompt-ir.js";
+import { characterImageryFile } from "./references.js";
+import { flatten, labelled, prose, withoutKey } from "./rule-kit.js";
+import { get, pick, pickJs, pickStrings, str } from "./yaml-access.js";
+
+/**
+ * The sections a prompt is made of, around the author's scenario. Each is a Prompt IR part with
+ * its own role, so that a key, an `--explain` reason ("lighting changed") and the length budget
+ * work per section. The order below is the order they are rendered in (README: "Prompt sections").
+ */
+export type SectionName =
+  | "characters"
+  | "composition"
+  | "lighting"
+  | "palette"
+  | "mood"
+  | "visual-thesis"
+  | "essence"
+  | "art-direction"
+  | "style"
+  | "references";
+
+export const SECTION_ORDER: readonly SectionName[] = [
+  "characters",
+  "composition",
+  "lighting",
+  "palette",
+  "mood",
+  "visual-thesis",
+  "essence",
+  "art-direction",
+  "style",
+  "references",
+];
+
+/**
+ * Under a length budget, sections are cut in this order, whole; the scenario ("prompt") never.
+ * What frames the picture (who is in it, what the references are) goes last.
+ */
+export const TRIM_ORDER: readonly SectionName[] = ["essence", "visual-thesis", "mood", "style", "art-direction", "composition", "palette", "lighting", "characters", "references"];
+
+/** `false` leaves a section out; a function re-words it (its default text in, the text to send out; undefined drops it). */
+export type SectionWording = false | ((text: string) => string | undefined);
+export type SectionOptions = Partial<Record<SectionName, SectionWording>>;
+
+/** The section a part belongs to: one part per depicted character ("character:<slug>") makes up "characters". */
+export function sectionOf(role: string): string {
+  return role.startsWith("character:") || role === "figures" ? "characters" : role;
+}
+
+/** One part of `section`, worded as the rules ask. */
+export function sectionPart(options: SectionOptions, section: SectionName, text: string | undefined, role: string = section): PromptPart[] {
+  const wording = options[section];
+  if (wording === false || text === undefined) return [];
+  return part(role, wording ? wording(text) : text);
+}
+
+/** Who a depicted character is, from their own files: what keeps them the same person from image to image. */
+export interface CharacterIdentity {
+  slug: string;
+  name: string;
+  appearance?: string;
+  /** The `visual_consistency` lines of their image-ideas.yaml. */
+  consistency: string[];
+  /** What they are doing and how they look in this one image (a chapter's `character_states`). */
+  state?: string;
+  /** "the subject" of a character scene, "companion", ... */
+  part?: string;
+}
+
+/**
+ * A character's identity from `characters/<slug>/imagery.yaml` (`appearance`) and
+ * `characters/<slug>/image-ideas.yaml` (`character.name`, `visual_consistency`). Both are read
+ * through the context: editing a character's appearance re-plans exactly the sources depicting them.
+ */
+export function characterIdentity(ctx: RuleContext, slug: string, name?: string, ideasRoot?: unknown): CharacterIdentity {
+  const imagery = ctx.readYaml(characterImageryFile(slug))?.doc.contents;
+  // A character scene passes its own parsed file.
+  const ideas = ideasRoot ?? ctx.readYaml(`characters/${slug}/image-ideas.yaml`)?.doc.contents;
+  const character = get(ideas, "character");
+  const appearance = prose(str(imagery, "appearance"));
+  return {
+    slug,
+    name: name ?? str(character, "name") ?? titleCase(slug),
+    ...(appearance ? { appearance } : {}),
+    consistency: pickStrings([ideas, character], "visual_consistency"),
+  };
+}
+
+/** "Character Nell Farrow (the subject). Appearance: ... Always: ...; .... In this image: ..." */
+export function characterParts(options: SectionOptions, people: CharacterIdentity[]): PromptPart[] {
+  return people.flatMap((c) => {
+    const lines = [
+      `Character ${c.name}${c.part ? ` (${c.part})` : ""}.`,
+      c.appearance ? `Appearance: ${sentence(c.appearance)}` : "",
+      c.consistency.length ? `Always: ${c.consistency.map((l) => l.replace(/[.;]$/, "")).join("; ")}.` : "",
+      c.state ? `In this image: ${sentence(c.state)}` : "",
+    ].filter(Boolean);
+    return sectionPart(options, "characters", lines.join(" "), `character:${c.slug}`);
+  });
+}
+
+/**
+ * The sections every kind shares, from the entry's structured fields (the entry over a nested
+ * spec): composition and focal point, lighting, palette (its `avoid` goes to the negative), and the
+ * mood with its rationale. `fallbackPalette` is used when the entry has none (a chapter's palette).
+ */
+export function entrySections(
+  options: SectionOptions,
+  nodes: readonly (Node | undefined)[],
+  mood: { mood?: string | undefined; rationale?: string | undefined },
+  fallbackPalette?: string,
+): { composition: PromptPart[]; lighting: PromptPart[]; palette: PromptPart[]; mood: PromptPart[] } {
+  // Prose in most files, a map (framing, angle, ...) in some.
+  const framing = prose(pick(nodes, "composition_notes", "composition")) ?? flatten(pickJs(nodes, "composition"));
+  const hook = pick(nodes, "visual_hook");
+  const composition = [framing ? `Composition: ${sentence(framing)}` : "", hook ? `Focal point: ${sentence(hook)}` : ""].filter(Boolean).join("\n");
+  const palette = labelled("Palette", withoutKey(pickJs(nodes, "palette"), "avoid")) ?? fallbackPalette;
+  const moodText = [mood.mood ? `Mood: ${sentence(mood.mood)}` : "", mood.rationale ? prose(mood.rationale)! : ""].filter(Boolean).join(" ");
+  return {
+    composition: sectionPart(options, "composition", composition || undefined),
+    lighting: sectionPart(options, "lighting", labelled("Lighting", pickJs(nodes, "lighting"))),
+    palette: sectionPart(options, "palette", palette),
+    mood: sectionPart(options, "mood", moodText || undefined),
+  };
+}
+
+/** A chapter's `metadata.color_palette` ("primary: ['#FFBF00' # lantern gold]"), comments as colour names. */
+export function chapterPalette(meta: Node | undefined): string | undefined {
+  const palette = get(meta, "color_palette");
+  if (!isMap(palette)) return undefined;
+  const groups = palette.items.flatMap((p) => {
+    const colours = isSeq(p.value)
+      ? p.value.items.flatMap((c) => (isScalar(c) && c.value !== null ? [c.comment ? `${c.value} (${c.comment.trim()})` : String(c.value)] : []))
+      : [];
+    return colours.length && isScalar(p.key) ? [`${String(p.key.value).replace(/_/g, " ")}: ${colours.join(", ")}`] : [];
+  });
+  return groups.length ? `Chapter palette: ${groups.join("; ")}.` : undefined;
+}
+
+/** How references are used, one mode per kind. */
+export type ReferenceMode = "character" | "scene" | "location";
+
+/** What one reference is, in words, for the prompt and for a provider's label before the image (when its rule gave none). */
+export function referenceLabel(ref: ReferenceInput, names: ReadonlyMap<string, string>): string {
+  const [kind, slug = ""] = ref.role.split(":");
+  if (kind === "character") return `${names.get(slug) ?? titleCase(slug)}: identity portrait`;
+  if (kind === "location") return `${slug ? titleCase(slug) : "this place"}: overview of this same place`;
+  if (kind === "style") return "style reference (rendering only)";
+  return ref.role;
+}
+
+const HOW: Record<ReferenceMode, string> = {
+  character:
+    "The first portrait is who this picture is of: keep the same face, eyes, hair, skin, age, build and marks, and change only what the text above changes (pose, clothes' wear, light, place). Any further portrait is a companion: draw each person from their own portrait and keep them clearly different people. Where the text and a portrait disagree about how someone looks, follow the portrait.",
+  scene:
+    "Each portrait fixes one named character: draw every named person so that they are recognisable from their own portrait, and keep them distinct from one another, never blending two faces into one. A place reference fixes architecture and materials; a style reference fixes only the rendering. Poses, actions, costume state, light and framing come from the text above.",
+  location:
+    "These show this same place: keep its architecture, materials, signature elements and way of being lit continuous, and take the viewpoint, time, weather and mood from the text above. People who are not named are generic and varied.",
+};
+
+/**
+ * The references section: what each attached image is, in the order they are sent (OpenAI edits
+ * take them as numbered images; Google also gets each label just before its image), and how to
+ * use them. Empty when nothing is attached. Labels are returned with the references.
+ */
+export function referenceSection(
+  options: SectionOptions,
+  mode: ReferenceMode,
+  references: ReferenceInput[],
+  names: ReadonlyMap<string, string>,
+): { references: ReferenceInput[]; parts: PromptPart[] } {
+  if (!references.length) return { references, parts: [] };
+  const labelled = references.map((r) => ({ ...r, label: r.label ?? referenceLabel(r, names) }));
+  const list = labelled.map((r, i) => `image ${i + 1}, ${r.label}`).join("; ");
+  const text = `Reference images attached, in order: ${list}.\n${HOW[mode]}`;
+  return { references: labelled, parts: sectionPart(options, "references", text) };
+}
+
+function sentence(text: string): string {
+  const t = flatten(text);
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
+export function titleCase(slug: string): string {
+  return slug
+    .split("-")
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(" ");
+}
