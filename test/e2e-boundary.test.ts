@@ -254,6 +254,13 @@ export default { ...base, defaults: { ...base.defaults, provider: "placeholder",
     expect(r.calls).not.toContain(IMG2);
     expect(r.calls.some((id) => id.startsWith("chapters/ch02-"))).toBe(false);
     expect(r.calls).not.toContain("locations/heron-point-light/overview");
-    expect(r.calls).toHaveLength(total - 5);
+    // The overview's views reference its image for continuity (a graph edge): they wait on it, and
+    // with it failed they are skipped, not sent either.
+    const views = ["zones/lamp-gallery", "zones/marker-channel", "beats/marker-relit"].map((v) => `locations/heron-point-light/${v}`);
+    for (const id of views) {
+      expect(r.report.targets.find((t: { id: string }) => t.id === id)).toMatchObject({ status: "skipped", reasons: ["upstream locations/heron-point-light/overview failed"] });
+    }
+    expect(r.calls.some((id) => id.startsWith("locations/heron-point-light/"))).toBe(false);
+    expect(r.calls).toHaveLength(total - 5 - views.length);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildJson, chargen, CH1, edit, exampleWorkspace, IMG1 } from "./support/cli.js";
+import { buildJson, chargen, CH1, edit, exampleWorkspace, IMG1, lockOf } from "./support/cli.js";
 import { cleanUp, generations, providerEnv, scratchExample, startFake, withDefaultRules } from "./support/e2e-providers.js";
 
 /**
@@ -99,7 +99,7 @@ describe("chargen show", () => {
     const why = JSON.parse((await chargen(ws, ["why", "--json", IMG1])).stdout);
     expect(t.key).toBe(why.key);
     await buildJson(ws);
-    expect(JSON.parse(readFileSync(join(ws, "chargen.lock"), "utf8")).targets[IMG1].key).toBe(t.key);
+    expect(lockOf(ws).get(IMG1)!.key).toBe(t.key);
 
     // Another provider: its model, settings as normalised for it, and a real price.
     const openai = (await show(ws, ["--provider", "openai", IMG1])).targets[0]!;
@@ -129,12 +129,13 @@ describe("the prompt length budget", () => {
     const ws = exampleWorkspace();
     const full = (await show(ws, [HANDOVER])).targets[0]!;
     const scenario = full.sections.filter((x) => ["prompt", "pose", "setting"].includes(x.role));
+    // The built-in rules send to google: like the example's own rules, this one chooses the placeholder.
     // Room for the scenario, the characters and the references, not for the rest.
     const keep = full.sections.filter((x) => !["mood", "art-direction", "style"].includes(x.role));
     const budget = keep.map((x) => x.text.length).reduce((a, b) => a + b) + 2 * (keep.length - 1) + 9 + full.negative.join(", ").length;
     writeFileSync(
       join(ws, "chargen.rules.ts"),
-      `import defaults from "${join(import.meta.dirname, "..", "chargen.rules.ts")}";\nexport default { ...defaults, providers: { placeholder: { models: { "placeholder-1": { maxPromptChars: ${budget} } } } } };\n`,
+      `import defaults from "${join(import.meta.dirname, "..", "chargen.rules.ts")}";\nexport default { ...defaults, defaults: { ...defaults.defaults, provider: "placeholder", model: "placeholder-1" }, providers: { placeholder: { models: { "placeholder-1": { maxPromptChars: ${budget} } } } } };\n`,
     );
     const { targets, stderr } = await show(ws, [HANDOVER]);
     const t = targets[0]!;
@@ -151,7 +152,7 @@ describe("the prompt length budget", () => {
     const runs = parse(readFileSync(join(ws, "characters/nell-farrow/imagery.runs.yaml"), "utf8"));
     const run = runs.runs.find((x: { target_id: string }) => x.target_id === HANDOVER);
     expect(`${run.prompt_used}\n\nAvoid: ${run.negative_prompt_used}`).toBe(t.sent);
-    expect(JSON.parse(readFileSync(join(ws, "chargen.lock"), "utf8")).targets[HANDOVER].key).toBe(t.key);
+    expect(lockOf(ws).get(HANDOVER)!.key).toBe(t.key);
     // Fresh on the next check: the trim is decided the same way every time.
     expect((await chargen(ws, ["build", "--check", HANDOVER])).code).toBe(0);
   });

@@ -217,7 +217,19 @@ describe("real providers through the CLI, against their fake servers", () => {
     // A missing key is a configuration error (exit 2): every target is "not sent", none failed.
     expect(r.code).toBe(2);
     expect(r.report.summary).toMatchObject({ built: 0, failed: 0, skipped: total, providerCalls: 0 });
-    for (const t of r.report.targets as TargetRow[]) expect(t.reasons).toEqual(["not sent: no API key for openai"]);
+    // The location's views wait on its overview (continuity references): skipped because it was.
+    const OVERVIEW = "locations/heron-point-light/overview";
+    const reasons = Object.fromEntries((r.report.targets as TargetRow[]).map((t) => [t.id, t.reasons]));
+    for (const id of Object.keys(reasons)) {
+      const view = id.startsWith("locations/heron-point-light/") && id !== OVERVIEW;
+      expect(reasons[id], id).toEqual([view ? `upstream ${OVERVIEW} skipped` : "not sent: no API key for openai"]);
+    }
+    expect(Object.keys(reasons).filter((id) => id.startsWith("locations/heron-point-light/")).sort()).toEqual([
+      "locations/heron-point-light/beats/marker-relit",
+      OVERVIEW,
+      "locations/heron-point-light/zones/lamp-gallery",
+      "locations/heron-point-light/zones/marker-channel",
+    ]);
     const errors = r.report.diagnostics.filter((d: { severity: string }) => d.severity === "error");
     expect(errors.map((d: { message: string }) => d.message)).toEqual([
       "openai: no API key: set OPENAI_API_KEY (nothing was sent to openai; for a rehearsal without a key: --provider placeholder)",
@@ -318,14 +330,16 @@ describe("Cloudflare Workers AI through the CLI, against its fake", () => {
 
   it.each([
     // FLUX.1 schnell answers JSON with a base64 JPEG; SDXL answers the PNG bytes themselves.
-    // The example's location prompts are longer than FLUX's 2048 characters (see the next test): its chapters and scenes only.
-    { model: undefined, id: "@cf/black-forest-labs/flux-1-schnell", sized: false, patterns: ["chapters/**", "characters/**"] },
+    // Of the example's prompts, now written in sections, only the location overview's fits FLUX's 2048 characters (see the
+    // test below): it alone.
+    { model: undefined, id: "@cf/black-forest-labs/flux-1-schnell", sized: false, patterns: ["locations/heron-point-light/overview"] },
     { model: "stable-diffusion-xl", id: "@cf/stabilityai/stable-diffusion-xl-base-1.0", sized: true, patterns: [] },
   ])("--provider workers-ai --model $model: one request per target to $id, real PNGs in the workspace, then --check is clean", async ({ model, id, sized, patterns }) => {
     const { ws, fake } = await example("workers-ai");
     const args = ["--provider", "workers-ai", ...(model ? ["--model", model] : [])];
     const chosen = (await listTargets(ws)).filter((t) => !patterns.length || patterns.some((p) => t.id.startsWith(p.replace("**", ""))));
     const total = chosen.length;
+    expect(total).toBe(patterns.length ? 1 : 14);
     const r = await buildJson(ws, [...args, ...patterns], providerEnv("workers-ai", fake));
     expect(r.code).toBe(0);
     expect(r.report.summary).toMatchObject({ built: total, failed: 0, skipped: 0, providerCalls: total });
@@ -362,7 +376,8 @@ describe("Cloudflare Workers AI through the CLI, against its fake", () => {
   ])("$name stops the provider: one request, the rest not sent", async ({ fault, reason }) => {
     const { ws, fake, total } = await example("workers-ai", SERIAL);
     fake.inject(fault);
-    const r = await buildJson(ws, ["--provider", "workers-ai"], providerEnv("workers-ai", fake));
+    // SDXL takes every prompt of the example (FLUX only the overview's): the fault is the only failure.
+    const r = await buildJson(ws, ["--provider", "workers-ai", "--model", "stable-diffusion-xl"], providerEnv("workers-ai", fake));
     expect(r.code).toBe(1);
     expect(r.report.summary).toMatchObject({ built: 0, failed: 1, skipped: total - 1, providerCalls: 1 });
     const [failed] = withStatus(r.report, "failed");

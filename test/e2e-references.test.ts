@@ -68,7 +68,7 @@ describe("references that resolve to nothing", () => {
     const first = await buildJson(ws, PLACEHOLDER);
     expect(first.code).toBe(0); // warnings alone
     expect(warningsOf(first.report)).toEqual(warnings);
-    expect(first.report.summary).toMatchObject({ total: 13, built: 13, failed: 0, errors: 0, warnings: 5, providerCalls: 13, exitCode: 0 });
+    expect(first.report.summary).toMatchObject({ total: 14, built: 14, failed: 0, errors: 0, warnings: 5, providerCalls: 14, exitCode: 0 });
     const reasons = Object.fromEntries(first.report.targets.map((t: { id: string; reasons: string[] }) => [t.id, t.reasons]));
     expect(reasons[IMG1]).toEqual([
       "never built",
@@ -94,13 +94,13 @@ describe("references that resolve to nothing", () => {
     const checkJson = await chargen(ws, ["build", "--check", "--json", ...PLACEHOLDER]);
     expect(checkJson.code).toBe(0);
     const checked = JSON.parse(checkJson.stdout);
-    expect(checked.summary).toMatchObject({ fresh: 13, warnings: 5, exitCode: 0 });
+    expect(checked.summary).toMatchObject({ fresh: 14, warnings: 5, exitCode: 0 });
     expect(warningsOf(checked).some((w) => w.includes('"osric-vane-portrait-old"'))).toBe(true);
 
     const again = await buildJson(ws, PLACEHOLDER);
     expect(again.code).toBe(0);
     expect(again.calls).toEqual([]);
-    expect(again.report.summary).toMatchObject({ built: 0, fresh: 13, warnings: 5 });
+    expect(again.report.summary).toMatchObject({ built: 0, fresh: 14, warnings: 5 });
   });
 
   it('missingReferences: "fail" keeps the strict behaviour: those targets fail, unsent, and the rest builds', async () => {
@@ -120,7 +120,7 @@ describe("references that resolve to nothing", () => {
       'reference "osric-vane-portrait-old" (character osric-vane): not an image_inventory id in characters/osric-vane/imagery.yaml',
     ]);
     expect(r.calls.sort()).toEqual(r.report.targets.map((t: { id: string }) => t.id).filter((id: string) => !failed.includes(id)).sort());
-    expect(r.report.summary).toMatchObject({ built: 11, failed: 2, warnings: 5, errors: 0 });
+    expect(r.report.summary).toMatchObject({ built: 12, failed: 2, warnings: 5, errors: 0 });
 
     // --check reports them as failed, an input error: exit 2.
     const check = await chargen(ws, ["build", "--check"]);
@@ -141,7 +141,7 @@ describe("one build converges", () => {
     const first = await buildJson(ws, PLACEHOLDER);
     expect(first.code).toBe(0);
     expect(warningsOf(first.report)).toEqual([]);
-    expect(first.report.summary).toMatchObject({ built: 13, failed: 0 });
+    expect(first.report.summary).toMatchObject({ built: 14, failed: 0 });
     const log = callLog(join(ws, ".calls.log"));
     const at = (id: string) => log.findIndex((c) => c.id === id);
     for (const image of [IMG1, IMG2]) {
@@ -152,7 +152,7 @@ describe("one build converges", () => {
     const second = await buildJson(ws, PLACEHOLDER);
     expect(second.code).toBe(0);
     expect(second.calls).toEqual([]);
-    expect(second.report.summary).toMatchObject({ built: 0, cached: 0, fresh: 13, providerCalls: 0 });
+    expect(second.report.summary).toMatchObject({ built: 0, cached: 0, fresh: 14, providerCalls: 0 });
     expect((await chargen(ws, ["build", "--check", ...PLACEHOLDER])).code).toBe(0);
 
     // Once the inventory lists the image under that id (the contract's write-back records it so),
@@ -165,7 +165,7 @@ describe("one build converges", () => {
     const third = await buildJson(ws, PLACEHOLDER);
     expect(third.code).toBe(0);
     expect(third.calls).toEqual([]);
-    expect(third.report.summary).toMatchObject({ built: 0, fresh: 13 });
+    expect(third.report.summary).toMatchObject({ built: 0, fresh: 14 });
   });
 
   it("a build's own write-back never becomes a character's portrait: with none flagged or approved, the next build builds nothing", async () => {
@@ -181,13 +181,13 @@ describe("one build converges", () => {
     );
     const first = await buildJson(ws);
     expect(first.code).toBe(0);
-    expect(first.report.summary).toMatchObject({ built: 13, failed: 0 });
+    expect(first.report.summary).toMatchObject({ built: 14, failed: 0 });
     expect(readFileSync(imagery, "utf8")).toMatch(/type: "?generated"?\n(.*\n)*? {4}status: "?approved"?/);
 
     const second = await buildJson(ws);
     expect(second.code).toBe(0);
     expect(second.calls).toEqual([]);
-    expect(second.report.summary).toMatchObject({ built: 0, fresh: 13 });
+    expect(second.report.summary).toMatchObject({ built: 0, fresh: 14 });
   });
 
   it("an unlisted id that no target makes is still a reference that resolves to nothing", async () => {

@@ -100,10 +100,22 @@ describe("chapter images", () => {
     const both = plan(root, defineRules({ rules: [chapterImages({ maxReferencesPerCharacter: 3 }), characterScenes()] }));
     const image = both.targets.find((t) => t.id === "chapters/c/c-1")!;
     // Two places left after the listed one: the scene's output, and an id that names nothing; the last id has no room.
+    // Each labelled, as a listed one is: the label goes to the provider with the image.
     expect(image.references).toEqual([
-      { path: "characters/ada/images/one.png", role: "character:ada", assetId: "ada-one" },
-      { path: "characters/ada/images/at-the-window.png", role: "character:ada", assetId: "at-the-window" },
+      { path: "characters/ada/images/one.png", role: "character:ada", assetId: "ada-one", label: "Ada: identity portrait" },
+      { path: "characters/ada/images/at-the-window.png", role: "character:ada", assetId: "at-the-window", label: "Ada: identity portrait" },
     ]);
+    // The prompt's references section lists every image sent, in the order sent: the scene's output
+    // too, last, where the listed id will stand after its write-back (so the prompt does not change
+    // then). It is written before the analyzer knows every output, so an unlisted id that turns out
+    // to name nothing ("gone-too") is still numbered in it: a known limitation, as for a missing file.
+    expect(spec(both, "chapters/c/c-1").prompt.parts.at(-1)).toEqual({
+      role: "references",
+      text:
+        "Reference images attached, in order: image 1, Ada: identity portrait; image 2, Ada: identity portrait; image 3, Ada: identity portrait.\n" +
+        "Each portrait fixes one named character: draw every named person so that they are recognisable from their own portrait, and keep them distinct from one another, never blending two faces into one. " +
+        "A place reference fixes architecture and materials; a style reference fixes only the rendering. Poses, actions, costume state, light and framing come from the text above.",
+    });
     expect(image.unresolved).toEqual([
       '"at-the-door" (character ada): not an image_inventory id in characters/ada/imagery.yaml',
       '"gone-too" (character ada): not an image_inventory id in characters/ada/imagery.yaml',

@@ -69,8 +69,8 @@ describe("character scenes", () => {
     });
     const a = plan(root);
     expect(a.diagnostics).toEqual([]);
-    expect(spec(a, "characters/cy/alone").references).toEqual([{ path: "characters/cy/images/portrait.png", role: "character:cy" }]);
-    expect(spec(a, "characters/di/alone").references).toEqual([{ path: "characters/di/images/portrait.png", role: "character:di" }]);
+    expect(spec(a, "characters/cy/alone").references).toEqual([{ path: "characters/cy/images/portrait.png", role: "character:cy", label: "Cy: identity portrait" }]);
+    expect(spec(a, "characters/di/alone").references).toEqual([{ path: "characters/di/images/portrait.png", role: "character:di", label: "Di: identity portrait" }]);
   });
 });
 

@@ -138,14 +138,10 @@ describe("an overview with no prompt fields", () => {
 
   it("compiles its prompt from the location's visual anchor and essence, as the earlier tool did", () => {
     const s = spec(a, "locations/tide-mill/overview");
+    // The scenario is the subject and the location's anchor; the location's essence (its
+    // one_line_essence and whole narrative_soul) comes in the essence section, after it.
     expect(s.prompt.parts).toEqual([
       { role: "subject", text: "The Tide Mill" },
-      {
-        role: "essence",
-        text:
-          "Location essence: The mill grinds only when the sea allows it. Twice a day the pond fills and the wheel turns; twice a day it stops, and the miller listens to the mud. Nobody hurries a tide, and nobody who works her...\n" +
-          "Thematic hook: Where the sea keeps the hours.",
-      },
       {
         role: "anchor",
         text:
@@ -153,6 +149,12 @@ describe("an overview with no prompt fields", () => {
           "Materials: walls: tarred weatherboard on a flint plinth.\n" +
           "Colour anchors: mud grey, tar black.\n" +
           "Characteristic light: dusk: low amber over the pond.",
+      },
+      {
+        role: "essence",
+        text:
+          "Essence of Tide Mill: Where the sea keeps the hours. The mill grinds only when the sea allows it. Twice a day the pond fills and the wheel turns; " +
+          "twice a day it stops, and the miller listens to the mud. Nobody hurries a tide, and nobody who works here tries to.",
       },
       expect.objectContaining({ role: "style" }),
     ]);

@@ -44,7 +44,7 @@ describe("character scene write-back", () => {
         target_id: DAWN,
         ir_hash: "key-1",
         prompt_used: expect.stringContaining("Mara lowers a knotted line"),
-        negative_prompt_used: "photograph, 3D render, neon colours, text, watermark",
+        negative_prompt_used: "text, watermark, signature, logo, distorted anatomy, extra fingers, duplicated faces, photograph, 3D render, neon colours",
         model: "placeholder-1",
         provider: "placeholder",
         constraints: { aspect_ratio: "2:3", size: "1024x1536", orientation: "portrait" },

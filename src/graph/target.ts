@@ -62,6 +62,8 @@ export interface UnlistedReference {
   folder: string;
   /** As in ReferenceInput. */
   role: string;
+  /** As in ReferenceInput: how the prompt's reference section names it. */
+  label?: string;
   /** Why it resolves to nothing when no target makes it: an `unresolved` entry. */
   unresolved: string;
   /** And the warning that says so, at the line that asked for it. */

@@ -36,7 +36,7 @@ export function resolveUnlisted<T extends Referencing>(t: T, outputs: Map<string
     if (!path) {
       unresolved.push(u.unresolved);
       report(u.diagnostic);
-    } else if (!references.some((r) => r.path === path)) references.push({ path, role: u.role, assetId: u.id });
+    } else if (!references.some((r) => r.path === path)) references.push({ path, role: u.role, assetId: u.id, ...(u.label ? { label: u.label } : {}) });
   }
   return { ...rest, references, unresolved } as T;
 }

@@ -1,9 +1,10 @@
 import { isMap, isSeq, type Node } from "yaml";
 import type { ReferenceInput } from "../graph/target.js";
+import { unsafeName } from "../workspace/boundary.js";
 import type { Rule, RuleContext } from "./api.js";
 import { keepingContract } from "./memoryquill-contract.js";
 import { part } from "./prompt-ir.js";
-import { depictedReferences, depictedSlug } from "./references.js";
+import { depictedReferences, depictedSlug, madeLast } from "./references.js";
 import {
   appendRecord,
   avoided,
@@ -111,7 +112,16 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
           idsOf: (c) => strings(characters.get(c), "reference_images"),
         });
         const place = options.placeReference ? placeOf(ctx, entry, moments) : undefined;
-        const { prompt, references } = withReferences(planned, style, "scene", [...refs.references, ...(place ? [place] : [])], new Map(cast.people.map((c) => [c.slug, c.name])));
+        // An unlisted id is sent last if another target makes it (the analyzer resolves it): the
+        // reference section names it there already, so the prompt is the same before and after its write-back.
+        const pending = refs.unlisted.map((u): ReferenceInput => ({ path: `${u.folder}/${u.id}`, role: u.role, assetId: u.id }));
+        const sent = withReferences(planned, style, "scene", [...madeLast(refs, place ? [place] : []), ...pending], new Map(cast.people.map((c) => [c.slug, c.name])));
+        const prompt = sent.prompt;
+        const references = sent.references.slice(0, sent.references.length - pending.length);
+        const unlisted = refs.unlisted.map((u, i) => {
+          const label = sent.references[references.length + i]!.label;
+          return label ? { ...u, label } : u;
+        });
         const requested = requestedFrom(defaults, entry);
         ctx.emit({
           id,
@@ -120,7 +130,7 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
           prompt,
           references,
           ...(refs.unresolved.length ? { unresolved: refs.unresolved } : {}),
-          ...(refs.unlisted.length ? { unlisted: refs.unlisted } : {}),
+          ...(unlisted.length ? { unlisted } : {}),
           requested,
           output: `chapters/${folder}/images/${customId}.${imageExtension(requested, ctx.rules)}`,
           writeBack: { customId, record: recordContent(entry, customId, moments) } satisfies ChapterWriteBack,
@@ -181,7 +191,7 @@ function depictedCast(ctx: RuleContext, entry: Node, characters: Map<string, Nod
   const states = js(entry, "character_states");
   const stateMap = isMapLike(states) ? new Map(Object.entries(states as object)) : new Map<string, unknown>();
   const depicts = get(entry, "depicts_characters");
-  const slugs = isSeq(depicts) ? [...new Set((depicts.items as Node[]).map(depictedSlug).filter((s): s is string => typeof s === "string"))] : [];
+  const slugs = isSeq(depicts) ? [...new Set((depicts.items as Node[]).map(depictedSlug).filter((s): s is string => typeof s === "string" && unsafeName(s) === undefined))] : [];
   const people = slugs.map((slug) => {
     const identity = characterIdentity(ctx, slug, str(characters.get(slug), "name"));
     // Keys are slugs in most files, names ("Tomaq") in a few.

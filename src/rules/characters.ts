@@ -1,6 +1,7 @@
 import { isMap, isSeq, type Node } from "yaml";
 import type { RequestedSettings } from "../graph/target.js";
 import type { YamlEditor } from "../workspace/yaml-edit.js";
+import { unsafeName } from "../workspace/boundary.js";
 import type { BuildOutcome, Rule } from "./api.js";
 import { part } from "./prompt-ir.js";
 import { characterImageryFile, depictedReferences, depictedSlug, resolveCharacterReferences } from "./references.js";
@@ -92,7 +93,7 @@ export function characterScenes(options: CharacterSceneOptions = {}): Rule {
         const depicts = get(scene, "depicts_characters");
         const companions = (isSeq(depicts) ? (depicts.items as Node[]) : [])
           .map(depictedSlug)
-          .filter((s, i, all): s is string => typeof s === "string" && s !== slug && all.indexOf(s) === i)
+          .filter((s, i, all): s is string => typeof s === "string" && s !== slug && all.indexOf(s) === i && unsafeName(s) === undefined)
           .map((s) => ({ ...characterIdentity(ctx, s), part: "companion" }));
         const planned = gluePrompt(ctx, style, {
           compiler: COMPILER,

@@ -1,5 +1,6 @@
 import { isMap, isSeq, type Node } from "yaml";
 import type { ReferenceInput } from "../graph/target.js";
+import { unsafeName } from "../workspace/boundary.js";
 import type { Rule, RuleContext } from "./api.js";
 import { locationEntries, type LocationEntry } from "./location-shapes.js";
 import { part, type PromptPart } from "./prompt-ir.js";
@@ -253,7 +254,8 @@ function figures(ctx: RuleContext, depicts: Node | undefined): { people: Charact
       if (count) unnamed.push(`${count} unnamed figures`);
       continue;
     }
-    if (!slug || people.some((p) => p.slug === slug)) continue;
+    // An unsafe slug names no folder to read; its reference reports it.
+    if (!slug || unsafeName(slug) !== undefined || people.some((p) => p.slug === slug)) continue;
     const role = isMap(item) ? str(item, "role") : undefined;
     people.push({ ...characterIdentity(ctx, slug), ...(role ? { state: role } : {}) });
   }

@@ -74,6 +74,19 @@ export interface ResolvedReferences {
   unresolved: string[];
   /** Ids the inventory does not list yet: another target may make them (the analyzer decides). */
   unlisted: UnlistedReference[];
+  /** Paths among `references` that another target made (its record names it): see `madeLast`. */
+  made?: string[];
+}
+
+/**
+ * References in the order they are sent: those no target makes first, then the ones targets make.
+ * An image a target makes is an unlisted id on the first build (resolved after every target is
+ * known, so it comes last) and a listed one after its write-back: the same order both times keeps
+ * the prompt's reference section, and so the key, unchanged, and one build converges.
+ */
+export function madeLast(refs: ResolvedReferences, between: ReferenceInput[] = []): ReferenceInput[] {
+  const made = new Set(refs.made ?? []);
+  return [...refs.references.filter((r) => !made.has(r.path)), ...between, ...refs.references.filter((r) => made.has(r.path))];
 }
 
 /** Where a reference was asked for, for diagnostics: the YAML node (its line), the image's id as the YAML names it, its target. */
@@ -146,10 +159,12 @@ export function resolveCharacterReferences(ctx: RuleContext, slug: string, ids: 
       ctx.report(diagnosticAt(site, `reference "${image.id}" (character ${slug}) is ${image.path}, which does not exist`));
     }
   }
+  const references = chosen.filter((i) => !i.refused);
   return {
-    references: chosen.filter((i) => !i.refused).map((i) => ({ path: i.path, role: `character:${slug}`, assetId: i.id })),
+    references: references.map((i) => ({ path: i.path, role: `character:${slug}`, assetId: i.id })),
     unresolved,
     unlisted,
+    made: references.filter((i) => i.producedBy).map((i) => i.path),
   };
 }
 
@@ -164,7 +179,7 @@ export function depictedReferences(
   max: number,
   options: { idsOf?: (slug: string) => string[]; exclude?: string } = {},
 ): ResolvedReferences {
-  const out: ResolvedReferences = { references: [], unresolved: [], unlisted: [] };
+  const out: ResolvedReferences = { references: [], unresolved: [], unlisted: [], made: [] };
   const seq = isSeq(depicts) ? (depicts.items as Node[]) : [];
   const seen = new Set<string>(options.exclude ? [options.exclude] : []);
   seq.forEach((item, i) => {
@@ -185,6 +200,7 @@ export function depictedReferences(
     out.references.push(...r.references.filter((ref) => !out.references.some((o) => o.path === ref.path)));
     out.unresolved.push(...r.unresolved);
     out.unlisted.push(...r.unlisted);
+    out.made!.push(...(r.made ?? []));
   });
   return out;
 }
