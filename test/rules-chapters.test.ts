@@ -106,13 +106,11 @@ describe("chapter images", () => {
       { path: "characters/ada/images/at-the-window.png", role: "character:ada", assetId: "at-the-window", label: "Ada: identity portrait" },
     ]);
     // The prompt's references section lists every image sent, in the order sent: the scene's output
-    // too, last, where the listed id will stand after its write-back (so the prompt does not change
-    // then). It is written before the analyzer knows every output, so an unlisted id that turns out
-    // to name nothing ("gone-too") is still numbered in it: a known limitation, as for a missing file.
+    // too, last, where the listed id will stand after its write-back (so the prompt does not change then).
     expect(spec(both, "chapters/c/c-1").prompt.parts.at(-1)).toEqual({
       role: "references",
       text:
-        "Reference images attached, in order: image 1, Ada: identity portrait; image 2, Ada: identity portrait; image 3, Ada: identity portrait.\n" +
+        "Reference images attached, in order: image 1, Ada: identity portrait; image 2, Ada: identity portrait.\n" +
         "Each portrait fixes one named character: draw every named person so that they are recognisable from their own portrait, and keep them distinct from one another, never blending two faces into one. " +
         "A place reference fixes architecture and materials; a style reference fixes only the rendering. Poses, actions, costume state, light and framing come from the text above.",
     });

@@ -23,6 +23,7 @@ import {
 } from "./rule-kit.js";
 import { logRun } from "./runs-log.js";
 import { chapterPalette, characterIdentity, type CharacterIdentity } from "./sections.js";
+import { sceneIds } from "./characters.js";
 import { placeReference } from "./locations.js";
 import { gluePrompt, styleGlue, withReferences, type StyleGlue } from "./style.js";
 import { get, items, js, shapeOf, str, strings } from "./yaml-access.js";
@@ -112,14 +113,16 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
           idsOf: (c) => strings(characters.get(c), "reference_images"),
         });
         const place = options.placeReference ? placeOf(ctx, entry, moments) : undefined;
-        // An unlisted id is sent last if another target makes it (the analyzer resolves it): the
-        // reference section names it there already, so the prompt is the same before and after its write-back.
-        const pending = refs.unlisted.map((u): ReferenceInput => ({ path: `${u.folder}/${u.id}`, role: u.role, assetId: u.id }));
+        // An unlisted id that names a character scene is that scene's image, sent last (the analyzer
+        // resolves it to the scene's output): the reference section names it there already, so the
+        // prompt is the same before and after the scene's write-back lists it.
+        const made = refs.unlisted.filter((u) => sceneIds(ctx, u.folder.split("/")[1]!).has(u.id));
+        const pending = made.map((u): ReferenceInput => ({ path: `${u.folder}/${u.id}`, role: u.role, assetId: u.id }));
         const sent = withReferences(planned, style, "scene", [...madeLast(refs, place ? [place] : []), ...pending], new Map(cast.people.map((c) => [c.slug, c.name])));
         const prompt = sent.prompt;
         const references = sent.references.slice(0, sent.references.length - pending.length);
-        const unlisted = refs.unlisted.map((u, i) => {
-          const label = sent.references[references.length + i]!.label;
+        const unlisted = refs.unlisted.map((u) => {
+          const label = made.includes(u) ? sent.references[references.length + made.indexOf(u)]!.label : undefined;
           return label ? { ...u, label } : u;
         });
         const requested = requestedFrom(defaults, entry);

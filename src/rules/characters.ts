@@ -2,7 +2,7 @@ import { isMap, isSeq, type Node } from "yaml";
 import type { RequestedSettings } from "../graph/target.js";
 import type { YamlEditor } from "../workspace/yaml-edit.js";
 import { unsafeName } from "../workspace/boundary.js";
-import type { BuildOutcome, Rule } from "./api.js";
+import type { BuildOutcome, Rule, RuleContext } from "./api.js";
 import { part } from "./prompt-ir.js";
 import { characterImageryFile, depictedReferences, depictedSlug, resolveCharacterReferences } from "./references.js";
 import { keepingContract } from "./memoryquill-contract.js";
@@ -167,6 +167,22 @@ export function characterScenes(options: CharacterSceneOptions = {}): Rule {
       }
     },
   };
+}
+
+/**
+ * The ids the scenes of `characters/<slug>/image-ideas.yaml` get (their outputs' file names
+ * without extension, the ids their write-backs list), as `plan` gives them: what a chapter may name
+ * before those write-backs happen. Empty when the rule set has no character scene rule.
+ */
+export function sceneIds(ctx: RuleContext, slug: string): Set<string> {
+  const ids = new Set<string>();
+  if (!ctx.rules.rules.some((r) => r.name === RULE)) return ids;
+  const scope = new SlugScope();
+  for (const scene of items(ctx.readYaml(`characters/${slug}/image-ideas.yaml`)?.doc.contents, "scenes")) {
+    const base = isMap(scene) ? slugify(str(scene, "title")) : undefined;
+    if (base) ids.add(scope.claim(base).id);
+  }
+  return ids;
 }
 
 /** The scene's record in the character's `image_inventory`, where ingestion reads it; the file is started if the character has none. */
