@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { JobStore } from "../batch/store.js";
 import { Store } from "../cache/store.js";
 import { writeJsonCache } from "../cache/json-file.js";
 import { realClock, type Clock } from "../clock.js";
@@ -54,7 +55,12 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   // The workspace is never written; chargen's private caches are refreshed where a build made
   // them, so that the next check does not re-read what this one learnt. Best effort: a read-only
   // checkout still checks.
-  const targets = planned.map((p) => targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd));
+  const inBatch = inBatchKeys(ws.root);
+  const targets = planned.map((p) => {
+    // Not fresh, but paid for already: say which job brings it, and count no cost for it.
+    const batch = p.decision.status === "stale" && !p.decision.restorable ? inBatch(p.decision.key) : undefined;
+    return batch ? targetReport(ws, p.id, "stale", [...p.decision.reasons, batch], 0) : targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd);
+  });
   if (existsSync(join(ws.root, CACHE_DIR))) await saveCaches(ws, options, targets.every((t) => t.status === "fresh")).catch(() => {});
   const hasErrors = ws.diagnostics.some((d) => d.severity === "error") || targets.some((t) => t.status === "failed");
   const stale = targets.some((t) => t.status !== "fresh");
@@ -153,7 +159,10 @@ async function settle(options: BuildOptions): Promise<void> {
  */
 export async function buildOnce(
   ws: Workspace,
-  options: Pick<BuildOptions, "force" | "failFast" | "jobs" | "maxCostUsd" | "env" | "patterns" | "providerOverride">,
+  options: Pick<BuildOptions, "force" | "failFast" | "jobs" | "maxCostUsd" | "env" | "patterns" | "providerOverride"> & {
+    /** Why a key is not to be generated (default: it is in an unfinished batch job). */
+    inBatch?: (key: string) => string | undefined;
+  },
   session: Session,
   progress: Progress,
   startedAt: number,
@@ -186,6 +195,7 @@ export async function buildOnce(
       store,
       hub,
       apply: (app) => applier.apply(app),
+      inBatch: options.inBatch ?? inBatchKeys(ws.root),
       clock,
     },
     {
@@ -226,6 +236,12 @@ export async function buildOnce(
     diagnostics,
     summary: summarise(targets, diagnostics, { providerCalls: calls, durationMs: Date.now() - startedAt, exitCode }),
   };
+}
+
+/** Keys unfinished batch jobs will bring, read once per build: those targets are not paid for twice. */
+function inBatchKeys(root: string): (key: string) => string | undefined {
+  const keys = new JobStore(join(root, CACHE_DIR)).inFlightKeys();
+  return (key) => keys.get(key);
 }
 
 export function printReport(report: Report, options: Pick<BuildOptions, "json" | "out" | "err">): void {

@@ -4,13 +4,13 @@ import type { ActionRecord } from "../cache/store.js";
 import { asChargenError, ChargenError, Code, hasCode } from "../errors.js";
 import { parseSize } from "../providers/aspect.js";
 import type { ProviderHub } from "../providers/hub.js";
-import type { ImageResult, ReferenceImage } from "../providers/types.js";
+import type { ImageRequest, ImageResult, ReferenceImage } from "../providers/types.js";
 import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
 import type { Resolved } from "../rules/settings.js";
 import { specMatches, type TargetRecord } from "./analyzer.js";
 import type { Graph } from "./dag.js";
 import type { KeyInputs } from "./keys.js";
-import { decide, referenceStates, type Decision } from "./planner.js";
+import { decide, referenceStates, type Decision, type RefState } from "./planner.js";
 import { Pool } from "./pool.js";
 import type { ModelSettings, TargetSpec, TargetStatus } from "./target.js";
 import { sniffImageType } from "../workspace/boundary.js";
@@ -55,6 +55,8 @@ export interface ExecutorEffects {
   hub: Pick<ProviderHub, "generate">;
   /** Write the output, write back into the YAML, record in the lock. */
   apply(app: Application): Promise<void>;
+  /** Why a key must not be generated now (a batch job will bring it: "in batch <id>, submitted <time>"), or undefined. */
+  inBatch?(key: string): string | undefined;
   clock: Clock;
 }
 
@@ -228,6 +230,9 @@ export class Executor {
       return { id, status: "cached", reasons: decision.reasons };
     }
 
+    // Paid for already, in a provider's batch job: its result is collected, not bought twice.
+    const batch = this.effects.inBatch?.(key);
+    if (batch) return { id, status: "skipped", reasons: [batch] };
     const spec = this.effects.spec(id);
     // Its YAML changed since the plan: what would be sent is not what the key says. Next build.
     if (!spec || !specMatches(record, spec)) {
@@ -289,28 +294,33 @@ export class Executor {
   }
 
   private request(spec: TargetSpec, settings: ModelSettings, key: string, refs: ReturnType<typeof referenceStates>) {
-    const references: ReferenceImage[] = spec.references
-      .filter((r) => "digest" in refs.get(r.path)!)
-      .map((r) => {
-        const bytes = this.effects.readBytes(r.path);
-        const mimeType = sniffImageType(bytes);
-        // Checked when it was keyed; checked again on the bytes sent, which may have changed since.
-        if (!mimeType) throw new ChargenError("target", `reference ${r.path} is refused: it is not a PNG, JPEG, WebP or GIF image`, { field: "references" });
-        return { path: r.path, role: r.role, bytes, mimeType };
-      });
-    const size = parseSize(settings.size);
-    return {
-      targetId: spec.id,
-      key,
-      prompt: renderPrompt(spec.prompt),
-      negativePrompt: renderNegative(spec.prompt),
-      model: settings.model,
-      ...(size ? { size } : {}),
-      ...(settings.aspectRatio ? { aspectRatio: settings.aspectRatio } : {}),
-      ...(settings.quality ? { quality: settings.quality } : {}),
-      format: settings.format,
-      references,
-      signal: this.inFlight.signal,
-    };
+    return { ...imageRequest(spec, settings, key, refs, (p) => this.effects.readBytes(p)), signal: this.inFlight.signal };
   }
 }
+
+/** What a provider is asked for a target, live or in a batch line: the references that resolved, read now. */
+export function imageRequest(spec: TargetSpec, settings: ModelSettings, key: string, refs: Map<string, RefState>, readBytes: (path: string) => Uint8Array): Omit<ImageRequest, "signal"> {
+  const references: ReferenceImage[] = spec.references
+    .filter((r) => "digest" in refs.get(r.path)!)
+    .map((r) => {
+      const bytes = readBytes(r.path);
+      const mimeType = sniffImageType(bytes);
+      // Checked when it was keyed; checked again on the bytes sent, which may have changed since.
+      if (!mimeType) throw new ChargenError("target", `reference ${r.path} is refused: it is not a PNG, JPEG, WebP or GIF image`, { field: "references" });
+      return { path: r.path, role: r.role, bytes, mimeType };
+    });
+  const size = parseSize(settings.size);
+  return {
+    targetId: spec.id,
+    key,
+    prompt: renderPrompt(spec.prompt),
+    negativePrompt: renderNegative(spec.prompt),
+    model: settings.model,
+    ...(size ? { size } : {}),
+    ...(settings.aspectRatio ? { aspectRatio: settings.aspectRatio } : {}),
+    ...(settings.quality ? { quality: settings.quality } : {}),
+    format: settings.format,
+    references,
+  };
+}
+
