@@ -23,6 +23,12 @@ Usage:
       --max-cost USD             start no generation that would take the spend past USD
   -w, --watch                    build, then rebuild what each save makes stale, until Ctrl-C
       --debounce MS              with --watch: quiet time before a rebuild (default 100)
+      --batch                    submit the stale targets to the providers' batch engines (half price)
+      --wait                     with --batch: poll until the jobs finish, then collect them
+  chargen batch status [--json]  poll and show every batch job: state, done/total, age, cost
+  chargen batch collect [JOB]    put the results of finished jobs in place (--wait: until done)
+  chargen batch cancel JOB       cancel a job (partial results are still collected)
+  chargen batch list             the jobs as recorded, no provider call
   chargen targets [PATTERN...]   list targets (id, output, source line)
   chargen why ID                 why a target is fresh or stale, input by input
   chargen gc [--max-size 1GB] [--max-age 30d]   trim the cache in .chargen/
@@ -51,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
       "fail-fast": { type: "boolean" },
       "max-cost": { type: "string" },
       watch: { type: "boolean", short: "w" },
+      batch: { type: "boolean" },
+      wait: { type: "boolean" },
       debounce: { type: "string" },
       dir: { type: "string", short: "C" },
       "max-size": { type: "string" },
@@ -108,9 +116,34 @@ async function main(argv: string[]): Promise<number> {
           };
         },
       };
+      if (values.wait && !values.batch) return usage("--wait goes with --batch");
+      if (values.batch) {
+        if (values.check || values.watch) return usage("--batch does not go with --check or --watch");
+        const { buildBatch, pollInterval } = await import("./batch/commands.js");
+        return buildBatch({ ...build, wait: values.wait ?? false, pollMs: pollInterval(process.env) });
+      }
       if (values.watch) return (await import("./commands/watch.js")).watch({ ...build, debounceMs });
       const replayed = (await import("./commands/fast-path.js")).fastPath(build, startedAt);
       return replayed ?? (await import("./commands/build.js")).runBuild(build);
+    }
+    case "batch": {
+      const [sub, job, ...extra] = rest;
+      const batch = await import("./batch/commands.js");
+      const options = { ...common, env: process.env, pollMs: batch.pollInterval(process.env) };
+      if (extra.length) return usage(`chargen batch ${sub} takes at most one job id`);
+      switch (sub) {
+        case "status":
+          return batch.batchStatus(options);
+        case "list":
+          return batch.batchList(options);
+        case "collect":
+          return batch.batchCollect({ ...options, wait: values.wait ?? false, ...(job ? { job } : {}) });
+        case "cancel":
+          if (!job) return usage("chargen batch cancel takes a job id (chargen batch list shows them)");
+          return batch.batchCancel({ ...options, job });
+        default:
+          return usage(`unknown batch command "${sub ?? ""}" (status, collect, cancel, list)`);
+      }
     }
     case "targets":
       return (await import("./commands/inspect.js")).listTargets({ ...common, patterns: rest });

@@ -8,7 +8,7 @@ import { FakeServer, json, pngBytes, type Dialect, type Exchange, type FakeOptio
 
 export const GEMINI_IMAGE_TOKENS = 1290;
 
-interface Upload {
+export interface Upload {
   id: string;
   mimeType: string;
   displayName?: string;
@@ -30,7 +30,7 @@ const quotaFailure = (quotaId: string) => ({
   violations: [{ quotaMetric: "generativelanguage.googleapis.com/generate_content_paid_tier_requests", quotaId }],
 });
 
-function dialect(uploads: Map<string, Upload>): Dialect {
+export function dialect(uploads: Map<string, Upload>): Dialect {
   let served = 0;
   return {
     counts: (x) => !x.url.pathname.startsWith("/upload/"),
