@@ -27,7 +27,8 @@ async function setUp(provider: RealProvider, images: number, behaviour: Partial<
   return { fake, ws, env, run };
 }
 
-const images = (ws: string) => (existsSync(join(ws, "chapters", "ch01", "images")) ? readdirSync(join(ws, "chapters", "ch01", "images")) : []);
+/** The outputs in place (a kill -9 may leave the applier's temporary files beside them: not outputs). */
+const images = (ws: string) => (existsSync(join(ws, "chapters", "ch01", "images")) ? readdirSync(join(ws, "chapters", "ch01", "images")).filter((f) => /^ch01-img-\d+\.png$/.test(f)) : []);
 const jobsOf = async (run: (a: string[]) => Promise<{ stdout: string }>) => (JSON.parse((await run(["batch", "list", "--json"])).stdout) as { jobs: { id: string; state: string; lines: number; report: { failed: { targetId: string; reason: string }[]; applied: unknown[]; notApplied: { targetId: string }[] } | null }[] }).jobs;
 
 describe.each<RealProvider>(["google", "openai"])("batch mode on %s", (provider) => {
@@ -60,5 +61,161 @@ describe.each<RealProvider>(["google", "openai"])("batch mode on %s", (provider)
     const [job] = await jobsOf(run);
     expect(job!.state).toBe("applied");
     expect(job!.report!.applied).toHaveLength(50);
+  });
+
+  it("while a job runs: --check names it, a live build pays for none of its targets, a second --batch submits nothing", async () => {
+    const { fake, ws, env, run } = await setUp(provider, 6, { runningPolls: 1000 });
+    expect((await run(["build", "--batch"])).code).toBe(0);
+    const [job] = await jobsOf(run);
+
+    const check = await run(["build", "--check"]);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(`in batch ${job!.id}, submitted `);
+
+    const live = await buildJson(ws, [], env);
+    expect(live.code).toBe(1);
+    expect(live.report.summary.providerCalls).toBe(0);
+    expect(live.report.targets.every((t: { status: string; reasons: string[] }) => t.status === "skipped" && t.reasons.some((r) => r.startsWith(`in batch ${job!.id}`)))).toBe(true);
+
+    const again = await run(["build", "--batch"]);
+    expect(again.stderr).toContain(`in batch ${job!.id}`);
+    expect(fake.creates()).toHaveLength(1);
+    expect(fake.liveCalls()).toHaveLength(0);
+
+    const status = await run(["batch", "status"]);
+    expect(status.stdout).toMatch(/running|submitted/);
+    fake.behaviour.runningPolls = 0;
+    expect((await run(["batch", "collect"])).code).toBe(0);
+    expect(images(ws)).toHaveLength(6);
+    expect((await run(["build", "--check"])).code).toBe(0);
+  });
+
+  it("4 failing lines of 50: 46 applied, 4 reported with the provider's reason; the next --batch submits exactly those 4", async () => {
+    const failing = ["picture 7:", "picture 17:", "picture 27:", "picture 37:"];
+    const { fake, ws, run } = await setUp(provider, 50, { failWhen: failing });
+    await run(["build", "--batch"]);
+    const collected = await run(["batch", "collect"]);
+    expect(collected.code).toBe(1);
+    expect(images(ws)).toHaveLength(46);
+    const [job] = await jobsOf(run);
+    expect(job!.report!.failed.map((f) => f.targetId).sort()).toEqual(["chapters/ch01/ch01-img-07", "chapters/ch01/ch01-img-17", "chapters/ch01/ch01-img-27", "chapters/ch01/ch01-img-37"]);
+    expect(job!.report!.failed.every((f) => /safety/.test(f.reason))).toBe(true);
+    expect(collected.stderr).toContain("failed chapters/ch01/ch01-img-07");
+
+    fake.behaviour.failWhen = [];
+    expect((await run(["build", "--batch", "--wait"])).code).toBe(0);
+    expect(fake.creates()).toHaveLength(2);
+    expect(fake.jobs[1]!.lines).toHaveLength(4);
+    expect(images(ws)).toHaveLength(50);
+    expect(fake.liveCalls()).toHaveLength(0);
+  });
+
+  it("a YAML edit between submit and collect: the result is cached, not applied; reverting the edit restores it with no call", async () => {
+    const { fake, ws, env, run } = await setUp(provider, 3, { runningPolls: 1 });
+    await run(["build", "--batch"]);
+    const yaml = join(ws, "chapters", "ch01", "imagery.yaml");
+    const original = readFileSync(yaml, "utf8");
+    writeFileSync(yaml, original.replace("picture 2:", "picture 2 (edited):"));
+    const collected = await run(["batch", "collect"]);
+    expect(collected.code).toBe(0);
+    expect(images(ws).sort()).toEqual(["ch01-img-01.png", "ch01-img-03.png"]);
+    const [job] = await jobsOf(run);
+    expect(job!.report!.notApplied.map((n) => n.targetId)).toEqual(["chapters/ch01/ch01-img-02"]);
+
+    writeFileSync(yaml, original);
+    const live = await buildJson(ws, [], env);
+    expect(live.code).toBe(0);
+    expect(live.report.summary.providerCalls).toBe(0);
+    expect(live.report.summary.cached).toBe(1);
+    expect(images(ws)).toHaveLength(3);
+    expect(fake.liveCalls()).toHaveLength(0);
+  });
+
+  it("a create whose answer is lost: the job is found under its display name and adopted, never created twice", async () => {
+    const { fake, ws, run } = await setUp(provider, 5, { loseCreate: true });
+    const submitted = await run(["build", "--batch", "--wait"]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    expect(fake.jobs).toHaveLength(1);
+    expect(fake.creates()).toHaveLength(1);
+    expect(images(ws)).toHaveLength(5);
+  });
+
+  it("a 503 to a poll is not an error of the job: it is asked again", async () => {
+    const { fake, ws, run } = await setUp(provider, 2, { runningPolls: 1 });
+    await run(["build", "--batch"]);
+    fake.inject({ kind: "status", status: 503 });
+    const first = await run(["batch", "collect"]);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain("asked again later");
+    expect((await run(["batch", "collect", "--wait"])).code).toBe(0);
+    expect(images(ws)).toHaveLength(2);
+  });
+
+  it.each(["create", "created", "download", "apply"] as const)("kill -9 at %s: the rerun completes with no job created twice and no result applied twice", async (at) => {
+    const { fake, ws, env, run } = await setUp(provider, 8, at === "apply" || at === "download" ? {} : { hang: at });
+    if (at === "download" || at === "apply") {
+      await run(["build", "--batch"]);
+      if (at === "download") fake.behaviour.hang = "download";
+    }
+    const killed = await chargen(ws, at === "create" || at === "created" ? ["build", "--batch"] : ["batch", "collect"], {
+      env,
+      onSpawn: (child) => {
+        if (at === "apply") {
+          const timer = setInterval(() => {
+            if (images(ws).length >= 1) {
+              clearInterval(timer);
+              child.kill("SIGKILL");
+            }
+          }, 2);
+          child.on("exit", () => clearInterval(timer));
+        } else void fake.hung.then(() => child.kill("SIGKILL"));
+      },
+    });
+    if (at !== "apply") expect(killed.code).toBe(null);
+
+    const rerun = await run(["batch", "collect", "--wait"]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(fake.jobs).toHaveLength(1);
+    expect(images(ws)).toHaveLength(8);
+    expect(images(ws).every((f) => isPng(readFileSync(join(ws, "chapters", "ch01", "images", f))))).toBe(true);
+    const journal = readFileSync(join(ws, ".chargen", "actions.jsonl"), "utf8").split("\n").filter(Boolean);
+    expect(journal).toHaveLength(8);
+    expect((await run(["build", "--check"])).code).toBe(0);
+    expect(fake.liveCalls()).toHaveLength(0);
+  });
+});
+
+describe("batch mode, what is shown before anything is sent", () => {
+  it("-n lists the job and its cost at batch price (half), and creates nothing", async () => {
+    const { fake, ws, run } = await setUp("google", 4);
+    const dry = await run(["build", "--batch", "-n"]);
+    expect(dry.code).toBe(0);
+    // gemini-2.5-flash-image: $0.039 an image, half in batch.
+    expect(dry.stdout).toContain("job google/gemini-2.5-flash-image: 4 images, ~$0.078 at batch price");
+    expect(fake.log).toHaveLength(0);
+    expect(existsSync(join(ws, ".chargen", "batches"))).toBe(false);
+  });
+
+  it("--max-cost bounds a submission as a whole: only what fits is submitted", async () => {
+    const { fake, run } = await setUp("google", 4);
+    const r = await run(["build", "--batch", "--max-cost", "0.04"]);
+    expect(r.code).toBe(1);
+    expect(fake.jobs[0]!.lines).toHaveLength(2);
+    expect(r.stderr).toContain("--max-cost 0.04 would be passed");
+  });
+
+  it("an expired job: what was done is applied, the rest is stale again and is submitted by the next --batch", async () => {
+    const { fake, ws, run } = await setUp("openai", 10, { end: "expired", partial: 4 });
+    await run(["build", "--batch"]);
+    expect((await run(["batch", "collect"])).code).toBe(1);
+    expect(images(ws)).toHaveLength(4);
+    const [job] = await jobsOf(run);
+    expect(job!.state).toBe("applied");
+    expect(job!.report!.failed).toHaveLength(6);
+    expect(job!.report!.failed[0]!.reason).toContain("expired");
+    fake.behaviour.end = "succeeded";
+    await run(["build", "--batch", "--wait"]);
+    expect(fake.jobs[1]!.lines).toHaveLength(6);
+    expect(images(ws)).toHaveLength(10);
   });
 });

@@ -33,6 +33,11 @@ export interface BatchBehaviour {
   loseCreate: boolean;
   /** Answer every image at 64x64 whatever was asked (batch jobs reported to ignore aspect ratios). */
   ignoreAspect: boolean;
+  /**
+   * Never answer the next such request (a test kills the client meanwhile): a create before the
+   * job exists, a create after it exists, a result download.
+   */
+  hang?: "create" | "created" | "download";
 }
 
 export interface FakeJob {
@@ -53,6 +58,16 @@ export interface BatchFake extends FakeServer {
   creates(): FakeServer["log"];
   /** Live generation requests received (there must be none in a batch flow). */
   liveCalls(): FakeServer["log"];
+  /** Resolves when a request was left hanging as `behaviour.hang` asked. */
+  hung: Promise<void>;
+}
+
+/** Whether to leave this request unanswered, as the script says (once). */
+function hangs(b: BatchBehaviour, at: NonNullable<BatchBehaviour["hang"]>, hit: () => void): boolean {
+  if (b.hang !== at) return false;
+  delete b.hang;
+  hit();
+  return true;
 }
 
 const defaults = (): BatchBehaviour => ({ runningPolls: 0, failWhen: [], end: "succeeded", partial: 0, loseCreate: false, ignoreAspect: false });
@@ -117,10 +132,13 @@ export async function startGeminiBatchFake(options: FakeOptions, behaviour: Part
     files.set(id, Buffer.from(out.map((l) => JSON.stringify(l)).join("\n") + "\n"));
     job.outputFile = `files/${id}`;
   };
+  let hit!: () => void;
+  const hung = new Promise<void>((r) => (hit = r));
   const routes = (x: Exchange): boolean => {
     const { req, res, url, entry } = x;
     const create = /^\/v1beta\/models\/([^/:]+):batchGenerateContent$/.exec(url.pathname);
     if (req.method === "POST" && create) {
+      if (hangs(b, "create", hit)) return true;
       const batch = (entry.body as { batch?: { displayName?: string; inputConfig?: { fileName?: string } } }).batch ?? {};
       const input = uploads.get((batch.inputConfig?.fileName ?? "").replace(/^files\//, ""));
       if (!input?.bytes) return json(res, 400, { error: { code: 400, message: "input file not found", status: "INVALID_ARGUMENT" } }), true;
@@ -130,6 +148,7 @@ export async function startGeminiBatchFake(options: FakeOptions, behaviour: Part
       });
       const job: FakeJob = { id: `b${jobs.length + 1}`, ...(batch.displayName ? { displayName: batch.displayName } : {}), model: decodeURIComponent(create[1]!), lines, polls: 0, state: "running" };
       jobs.push(job);
+      if (hangs(b, "created", hit)) return true;
       if (b.loseCreate) {
         b.loseCreate = false;
         dropAfterCreate(x);
@@ -151,6 +170,7 @@ export async function startGeminiBatchFake(options: FakeOptions, behaviour: Part
     if (req.method === "GET" && url.pathname === "/v1beta/batches") return json(res, 200, { operations: jobs.map(operation) }), true;
     const download = /^\/v1beta\/files\/([^/:]+):download$/.exec(url.pathname);
     if (req.method === "GET" && download) {
+      if (hangs(b, "download", hit)) return true;
       const bytes = files.get(download[1]!);
       if (!bytes) return json(res, 404, { error: { code: 404, message: "no such file", status: "NOT_FOUND" } }), true;
       return send(res, bytes), true;
@@ -161,6 +181,7 @@ export async function startGeminiBatchFake(options: FakeOptions, behaviour: Part
   return Object.assign(fake, {
     behaviour: b,
     jobs,
+    hung,
     creates: () => fake.log.filter((e) => e.path.endsWith(":batchGenerateContent")),
     liveCalls: () => fake.log.filter((e) => e.path.endsWith(":generateContent")),
   });
@@ -208,6 +229,8 @@ export async function startOpenAIBatchFake(options: FakeOptions, behaviour: Part
       job.errorFile = `file-err-${job.id}`;
     }
   };
+  let hit!: () => void;
+  const hung = new Promise<void>((r) => (hit = r));
   const routes = async (x: Exchange): Promise<boolean> => {
     const { req, res, url, entry } = x;
     if (req.method === "POST" && url.pathname === "/v1/files") {
@@ -218,6 +241,7 @@ export async function startOpenAIBatchFake(options: FakeOptions, behaviour: Part
       return json(res, 200, { id, object: "file", bytes: file.size, created_at: 1, filename: file.name, purpose: String(form.get("purpose")), status: "processed" }), true;
     }
     if (req.method === "POST" && url.pathname === "/v1/batches") {
+      if (hangs(b, "create", hit)) return true;
       const body = entry.body as { input_file_id: string; metadata?: Record<string, string> };
       const input = files.get(body.input_file_id);
       if (!input) return json(res, 400, { error: { message: "no such file", type: "invalid_request_error", code: null, param: "input_file_id" } }), true;
@@ -228,6 +252,7 @@ export async function startOpenAIBatchFake(options: FakeOptions, behaviour: Part
       const job: FakeJob = { id: `batch_${jobs.length + 1}`, lines, polls: 0, state: "running" };
       jobs.push(job);
       if (body.metadata) metadata.set(job.id, body.metadata);
+      if (hangs(b, "created", hit)) return true;
       if (b.loseCreate) {
         b.loseCreate = false;
         dropAfterCreate(x);
@@ -252,6 +277,7 @@ export async function startOpenAIBatchFake(options: FakeOptions, behaviour: Part
     }
     const content = /^\/v1\/files\/([^/]+)\/content$/.exec(url.pathname);
     if (req.method === "GET" && content) {
+      if (hangs(b, "download", hit)) return true;
       const bytes = files.get(content[1]!);
       if (!bytes) return json(res, 404, { error: { message: "no such file", type: "invalid_request_error", code: null, param: null } }), true;
       return send(res, bytes), true;
@@ -262,6 +288,7 @@ export async function startOpenAIBatchFake(options: FakeOptions, behaviour: Part
   return Object.assign(fake, {
     behaviour: b,
     jobs,
+    hung,
     creates: () => fake.log.filter((e) => e.method === "POST" && e.path === "/v1/batches"),
     liveCalls: () => fake.log.filter((e) => e.path.startsWith("/v1/images/")),
   });
