@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startGeminiBatchFake, startOpenAIBatchFake, type BatchBehaviour, type BatchFake } from "./fakes/batch-fake.js";
 import { buildJson, chargen } from "./support/cli.js";
-import { chapterWorkspace, cleanUp, isPng, providerEnv, SECRET, type RealProvider } from "./support/e2e-providers.js";
+import { chapterWorkspace, cleanUp, isPng, listTargets, providerEnv, scratchExample, SECRET, type RealProvider } from "./support/e2e-providers.js";
 
 const running: BatchFake[] = [];
 
@@ -219,3 +219,46 @@ describe("batch mode, what is shown before anything is sent", () => {
     expect(images(ws)).toHaveLength(10);
   });
 });
+
+describe("batch mode with reference images", () => {
+  it("Gemini: each reference image is uploaded once per digest, and a later job reuses the upload", async () => {
+    const fake = await startGeminiBatchFake({ apiKey: SECRET });
+    running.push(fake);
+    const ws = scratchExample();
+    const env = { ...providerEnv("google", fake), CHARGEN_BATCH_POLL_MS: "20" };
+    const first = await chargen(ws, ["build", "--batch", "--wait", "--provider", "google"], { env });
+    expect(first.code, first.stderr).toBe(0);
+    const targets = await listTargets(ws);
+    const referenced = new Set(targets.flatMap((t) => t.references));
+    const imageUploads = () => [...fake.uploads!.values()].filter((u) => u.mimeType.startsWith("image/"));
+    expect(referenced.size).toBeGreaterThan(0);
+    expect(imageUploads()).toHaveLength(referenced.size);
+    expect(fake.jobs[0]!.lines.length).toBe(targets.length);
+    expect(fake.liveCalls()).toHaveLength(0);
+    expect((await chargen(ws, ["build", "--check", "--provider", "google"], { env })).code).toBe(0);
+
+    // A changed prompt of a target with references: a new job, no new upload.
+    const withRefs = targets.find((t) => t.references.length)!;
+    const file = join(ws, withRefs.id.split("/").slice(0, 2).join("/"), "imagery.yaml");
+    writeFileSync(file, readFileSync(file, "utf8").replace(/(prompt_used: \|\n\s+)/, "$1Revised. "));
+    expect((await chargen(ws, ["build", "--batch", "--wait", "--provider", "google"], { env })).code).toBe(0);
+    expect(fake.creates()).toHaveLength(2);
+    expect(imageUploads()).toHaveLength(referenced.size);
+  });
+
+  it("OpenAI: targets with references are not batched (an edit's images cannot travel in a batch line): they are reported and left for a live build", async () => {
+    const fake = await startOpenAIBatchFake({ apiKey: SECRET });
+    running.push(fake);
+    const ws = scratchExample();
+    const env = { ...providerEnv("openai", fake), CHARGEN_BATCH_POLL_MS: "20" };
+    const targets = await listTargets(ws);
+    const r = await chargen(ws, ["build", "--batch", "--provider", "openai"], { env });
+    expect(r.code).toBe(1);
+    const withRefs = targets.filter((t) => t.references.length);
+    expect(withRefs.length).toBeGreaterThan(0);
+    for (const t of withRefs) expect(r.stderr).toContain(`not submitted ${t.id}: openai batches cannot carry reference images`);
+    expect(fake.jobs[0]!.lines).toHaveLength(targets.length - withRefs.length);
+    expect(fake.liveCalls()).toHaveLength(0);
+  });
+});
+

@@ -62,10 +62,13 @@ export async function buildBatch(options: BuildOptions & { wait: boolean; pollMs
     return hasErrors ? EXIT.error : EXIT.ok;
   }
   for (const l of plan.left) options.err(`not submitted ${l.id}: ${l.reason}\n`);
+  // Jobs an earlier run recorded but did not get to submit (a crash) go now; with --wait, every unfinished one.
+  const earlier = ctx.jobs.jobs().filter((j) => !jobs.some((n) => n.id === j.id) && (options.wait ? j.state !== "applied" : j.state === "planned" || j.state === "staged"));
+  jobs = [...earlier, ...jobs];
   const drove = await driveAll(ctx, jobs, { wait: options.wait, collect: options.wait, pollMs: options.pollMs, build: options });
   report(options, drove, `${lines} submitted in ${jobs.length} job(s), estimated $${cost.toFixed(3)} at batch prices`);
   if (hasErrors) return EXIT.error;
-  const failed = drove.some((d) => d.error) || plan.left.length > 0;
+  const failed = drove.some((d) => d.error || (ctx.jobs.report(d.job.id)?.failed.length ?? 0) > 0) || plan.left.length > 0;
   return failed || (options.wait && drove.some((d) => d.job.state !== "applied")) ? EXIT.notDone : EXIT.ok;
 }
 

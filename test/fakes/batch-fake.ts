@@ -58,6 +58,8 @@ export interface BatchFake extends FakeServer {
   creates(): FakeServer["log"];
   /** Live generation requests received (there must be none in a batch flow). */
   liveCalls(): FakeServer["log"];
+  /** Files uploaded through Gemini's Files API (inputs and reference images). */
+  uploads?: Map<string, Upload>;
   /** Resolves when a request was left hanging as `behaviour.hang` asked. */
   hung: Promise<void>;
 }
@@ -182,6 +184,7 @@ export async function startGeminiBatchFake(options: FakeOptions, behaviour: Part
     behaviour: b,
     jobs,
     hung,
+    uploads,
     creates: () => fake.log.filter((e) => e.path.endsWith(":batchGenerateContent")),
     liveCalls: () => fake.log.filter((e) => e.path.endsWith(":generateContent")),
   });
