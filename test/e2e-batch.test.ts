@@ -220,6 +220,24 @@ describe("batch mode, what is shown before anything is sent", () => {
   });
 });
 
+describe("cancelling a batch job", () => {
+  it.each<RealProvider>(["google", "openai"])("%s: cancel, then collect what was done; the rest is stale again and no longer in flight", async (provider) => {
+    const { fake, ws, run } = await setUp(provider, 5, { runningPolls: 1000, partial: 2 });
+    await run(["build", "--batch"]);
+    const [job] = await jobsOf(run);
+    const cancelled = await run(["batch", "cancel", job!.id]);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(fake.jobs[0]!.state).toBe("cancelled");
+    expect((await run(["batch", "collect"])).code).toBe(1);
+    // OpenAI returns the part done before the cancel; Gemini returns nothing.
+    expect(images(ws)).toHaveLength(provider === "openai" ? 2 : 0);
+    const check = await run(["build", "--check"]);
+    expect(check.code).toBe(1);
+    expect(check.stdout).not.toContain("in batch");
+    expect((await run(["batch", "cancel", job!.id])).code).toBe(2);
+  });
+});
+
 describe("batch mode with reference images", () => {
   it("Gemini: each reference image is uploaded once per digest, and a later job reuses the upload", async () => {
     const fake = await startGeminiBatchFake({ apiKey: SECRET });
