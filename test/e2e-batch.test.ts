@@ -196,6 +196,15 @@ describe("batch mode, what is shown before anything is sent", () => {
     expect(existsSync(join(ws, ".chargen", "batches"))).toBe(false);
   });
 
+  it("no key: a clear error naming the variable, and no job is recorded", async () => {
+    const { fake, ws, env } = await setUp("google", 2);
+    const r = await chargen(ws, ["build", "--batch"], { env: { ...env, GEMINI_API_KEY: "" } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("GOOGLE_API_KEY or GEMINI_API_KEY");
+    expect(fake.log).toHaveLength(0);
+    expect(existsSync(join(ws, ".chargen", "batches"))).toBe(false);
+  });
+
   it("--max-cost bounds a submission as a whole: only what fits is submitted", async () => {
     const { fake, run } = await setUp("google", 4);
     const r = await run(["build", "--batch", "--max-cost", "0.04"]);

@@ -6,11 +6,11 @@
 import { join } from "node:path";
 import type { BuildOptions } from "../commands/build.js";
 import { CACHE_DIR, openWorkspace } from "../commands/workspace.js";
-import { asChargenError, formatDiagnostic } from "../errors.js";
+import { asChargenError, ChargenError, formatDiagnostic } from "../errors.js";
 import { loadRules } from "../rules/load.js";
 import { BuildLock } from "../workspace/build-lock.js";
 import { atProvider, inFlight } from "./machine.js";
-import { batchContext, cancel, drive, planBatch, recordJob, round, type BatchContext, type DriveOptions } from "./run.js";
+import { batchContext, cancel, drive, engineFor, planBatch, recordJob, round, type BatchContext, type DriveOptions } from "./run.js";
 import type { JobRecord } from "./store.js";
 
 export interface BatchCommandOptions {
@@ -43,7 +43,17 @@ export async function buildBatch(options: BuildOptions & { wait: boolean; pollMs
   let plan;
   try {
     plan = await planBatch(ctx, ws, options);
-    if (options.mode !== "dry-run") for (const j of plan.jobs) jobs.push(await recordJob(ctx, j));
+    if (options.mode !== "dry-run") {
+      for (const j of plan.jobs) {
+        try {
+          (await engineFor(ctx, j.provider))!.checkKey();
+        } catch (e) {
+          // A configuration error: nothing was recorded or sent.
+          throw new ChargenError("user", asChargenError(e).message);
+        }
+      }
+      for (const j of plan.jobs) jobs.push(await recordJob(ctx, j));
+    }
   } finally {
     lock?.release();
   }

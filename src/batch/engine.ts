@@ -36,6 +36,8 @@ export interface EngineLimits {
 export interface BatchEngine {
   readonly provider: string;
   readonly limits: EngineLimits;
+  /** Throws the provider's missing-key error: checked before a job is recorded, so that none is left behind unsent. */
+  checkKey(): void;
   /** Why this request cannot travel in a batch line (it is then left for a live build), or undefined. */
   refusal(request: LineRequest): string | undefined;
   /** The JSONL line (no newline) for a request; references are staged (uploaded once per digest) first. */

@@ -37,6 +37,10 @@ export class GeminiEngine implements BatchEngine {
     this.uploads = options.uploads;
   }
 
+  checkKey(): void {
+    requireKey("google", this.options.env, GOOGLE_KEY_ENV);
+  }
+
   refusal(): string | undefined {
     return undefined;
   }
@@ -61,9 +65,10 @@ export class GeminiEngine implements BatchEngine {
   }
 
   async find(displayName: string): Promise<RemoteJob | undefined> {
-    const pager = await this.call(() => this.sdk().batches.list({ config: { pageSize: 100 } }));
-    for await (const job of pager) if (job.displayName === displayName) return remote(job);
-    return undefined;
+    return this.call(async () => {
+      for await (const job of await this.sdk().batches.list({ config: { pageSize: 100 } })) if (job.displayName === displayName) return remote(job);
+      return undefined;
+    });
   }
 
   async get(name: string): Promise<RemoteJob> {

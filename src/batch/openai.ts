@@ -40,6 +40,10 @@ export class OpenAIEngine implements BatchEngine {
     this.prices = pricesOf(options);
   }
 
+  checkKey(): void {
+    requireKey("openai", this.options.env, OPENAI_KEY_ENV);
+  }
+
   refusal(request: LineRequest): string | undefined {
     return request.references.length
       ? "openai batches cannot carry reference images (an edit's images have no JSON form): build it live with chargen build"
@@ -60,10 +64,12 @@ export class OpenAIEngine implements BatchEngine {
   }
 
   async find(displayName: string): Promise<RemoteJob | undefined> {
-    for await (const batch of this.sdk().batches.list({ limit: 100 })) {
-      if (batch.metadata?.[NAME_TAG] === displayName) return remote(batch);
-    }
-    return undefined;
+    return this.call(async () => {
+      for await (const batch of this.sdk().batches.list({ limit: 100 })) {
+        if (batch.metadata?.[NAME_TAG] === displayName) return remote(batch);
+      }
+      return undefined;
+    });
   }
 
   async get(name: string): Promise<RemoteJob> {
