@@ -17,7 +17,7 @@ import { Store } from "../cache/store.js";
 import { realClock, type Clock } from "../clock.js";
 import type { BuildOptions } from "../commands/build.js";
 import { planWorkspace } from "../commands/plan.js";
-import { CACHE_DIR, openWorkspace, type Workspace } from "../commands/workspace.js";
+import { CACHE_DIR, openWorkspace, withDependencies, type Workspace } from "../commands/workspace.js";
 import { asChargenError, ChargenError } from "../errors.js";
 import { imageRequest } from "../graph/executor.js";
 import type { RefState } from "../graph/planner.js";
@@ -377,7 +377,8 @@ async function apply(ctx: BatchContext, job: JobRecord, options: DriveOptions["b
     }
     if (wanted.length) {
       const { buildOnce, openSession } = await import("../commands/build.js");
-      const ws = await openWorkspace({ root: ctx.root, patterns: wanted, ...(options.providerOverride ? { providerOverride: options.providerOverride } : {}) });
+      // The workspace as planned above, narrowed to these targets (and what they use): a partial build.
+      const ws = { ...all, selected: withDependencies(all.graph, wanted), complete: false };
       const lock = BuildLock.acquire(join(ctx.root, CACHE_DIR, "build.pid"));
       try {
         const built = await buildOnce(
