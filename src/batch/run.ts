@@ -28,7 +28,7 @@ import type { RuleSet } from "../rules/api.js";
 import { sniffImageType } from "../workspace/boundary.js";
 import { BuildLock } from "../workspace/build-lock.js";
 import { hasEngine, loadEngine, type BatchEngine, type LineRequest } from "./engine.js";
-import { afterPoll, atProvider, TERMINAL, type JobState } from "./machine.js";
+import { afterPoll, atProvider } from "./machine.js";
 import { JobStore, type JobRecord, type JobReport, type LineReport, type PlanLine } from "./store.js";
 import { checkImage } from "./verify.js";
 
@@ -105,7 +105,9 @@ export async function planBatch(ctx: BatchContext, ws: Workspace, options: Pick<
       left.push({ id: p.id, reason: batch });
       continue;
     }
-    const settings = (ws.settings.get(p.id) as Exclude<ReturnType<typeof ws.settings.get>, ChargenError | undefined>).settings;
+    const resolved = ws.settings.get(p.id);
+    if (!resolved || resolved instanceof ChargenError) continue; // a stale decision had settings
+    const { settings } = resolved;
     const engine = hasEngine(settings.provider) ? await engineFor(ctx, settings.provider) : undefined;
     if (!engine) {
       left.push({ id: p.id, reason: `provider ${settings.provider} has no batch engine: build it live with chargen build` });
@@ -286,6 +288,8 @@ async function poll(ctx: BatchContext, job: JobRecord): Promise<JobRecord> {
   const state = afterPoll(job.state, remote.state);
   const changes: Partial<JobRecord> = { remote: { name: remote.name, resultFiles: remote.resultFiles }, ...(remote.counts ? { counts: remote.counts } : {}) };
   if (state === job.state) {
+    const c = remote.counts;
+    if (c && (c.done !== job.counts?.done || c.failed !== job.counts?.failed)) ctx.note(`batch ${job.id}: ${state}, ${c.done}/${c.total} done${c.failed ? `, ${c.failed} failed` : ""}`);
     job = { ...job, ...changes };
     await ctx.jobs.save(job);
     return job;
@@ -437,5 +441,3 @@ async function writeLinesAtomic(path: string, source: () => AsyncIterable<string
 }
 
 export const round = (usd: number) => Math.round(usd * 1e6) / 1e6;
-
-export const isTerminal = (state: JobState) => TERMINAL.includes(state);
