@@ -140,6 +140,17 @@ describe.each<RealProvider>(["google", "openai"])("batch mode on %s", (provider)
     expect(images(ws)).toHaveLength(5);
   });
 
+  it("a 429 to a create: with --wait it is tried again later, and one job is created", async () => {
+    const { fake, ws, run } = await setUp(provider, 3);
+    // OpenAI's upload is the first counted request, Gemini's (resumable) upload is not: the create is.
+    fake.inject(...(provider === "openai" ? [{ kind: "status" as const, status: 503 }] : []), { kind: "rate-limit", retryAfterMs: 1000 });
+    const r = await run(["build", "--batch", "--wait"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("trying again later");
+    expect(fake.jobs).toHaveLength(1);
+    expect(images(ws)).toHaveLength(3);
+  });
+
   it("a 503 to a poll is not an error of the job: it is asked again", async () => {
     const { fake, ws, run } = await setUp(provider, 2, { runningPolls: 1 });
     await run(["build", "--batch"]);

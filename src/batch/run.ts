@@ -189,38 +189,47 @@ export interface DriveOptions {
 export async function drive(ctx: BatchContext, job: JobRecord, options: DriveOptions): Promise<JobRecord> {
   let delay = options.pollMs;
   for (;;) {
-    switch (job.state) {
-      case "planned":
-        job = await stage(ctx, job);
-        continue;
-      case "staged":
-        job = await submit(ctx, job);
-        continue;
-      case "submitted":
-      case "running": {
-        const before = job.state;
-        job = await poll(ctx, job);
-        if (atProvider(job.state)) {
-          if (!options.wait) return job;
-          if (job.state !== before) delay = options.pollMs;
-          await ctx.clock.sleep(delay);
-          delay = Math.min(delay * 1.5, 300_000);
-        }
-        continue;
-      }
-      case "succeeded":
-      case "failed":
-      case "cancelled":
-      case "expired":
-        if (!options.collect && !options.wait) return job;
-        job = await collect(ctx, job);
-        continue;
-      case "collected":
-        job = await apply(ctx, job, options.build);
-        continue;
-      case "applied":
-        return job;
+    const before = job.state;
+    try {
+      job = await step(ctx, job, options);
+    } catch (e) {
+      const error = asChargenError(e);
+      // A 429 to a create, a dropped upload: with --wait, try again later from the recorded state.
+      if (!options.wait || error.kind !== "retryable") throw error;
+      ctx.note(`batch ${job.id}: ${error.message} (trying again later)`);
+      job = ctx.jobs.job(job.id);
     }
+    if (job.state === "applied") return job;
+    if (job.state !== before) {
+      delay = options.pollMs;
+      continue;
+    }
+    // No progress: the provider is still at it, or a call failed and is tried again later.
+    if (!options.wait) return job;
+    await ctx.clock.sleep(delay);
+    delay = Math.min(delay * 1.5, 300_000);
+  }
+}
+
+/** One transition, or none when the job cannot move now. */
+async function step(ctx: BatchContext, job: JobRecord, options: DriveOptions): Promise<JobRecord> {
+  switch (job.state) {
+    case "planned":
+      return stage(ctx, job);
+    case "staged":
+      return submit(ctx, job);
+    case "submitted":
+    case "running":
+      return poll(ctx, job);
+    case "succeeded":
+    case "failed":
+    case "cancelled":
+    case "expired":
+      return options.collect || options.wait ? collect(ctx, job) : job;
+    case "collected":
+      return apply(ctx, job, options.build);
+    case "applied":
+      return job;
   }
 }
 
