@@ -120,7 +120,13 @@ export async function planBatch(ctx: BatchContext, ws: Workspace, options: Pick<
       continue;
     }
     const refs = new Map<string, RefState>(record.references.map((r) => [r.path, d.inputs.refs[r.path] ? { digest: d.inputs.refs[r.path]! } : { missing: true }]));
-    const request = imageRequest(spec, settings, d.key, refs, (path) => ws.disk.readBytes(path));
+    let request: LineRequest;
+    try {
+      request = imageRequest(spec, settings, d.key, refs, (path) => ws.disk.readBytes(path));
+    } catch (e) {
+      left.push({ id: p.id, reason: asChargenError(e).message });
+      continue;
+    }
     const refusal = engine.refusal(request);
     if (refusal) {
       left.push({ id: p.id, reason: refusal });
