@@ -148,8 +148,14 @@ export function dialect(uploads: Map<string, Upload>): Dialect {
           return true;
         }
         const u = uploads.get(url.searchParams.get("upload_id") ?? "");
-        if (!u || !command.includes("finalize")) return json(res, 400, rpcError(400, "INVALID_ARGUMENT", "bad upload")), true;
-        u.bytes = entry.raw;
+        if (!u || !command.includes("upload")) return json(res, 400, rpcError(400, "INVALID_ARGUMENT", "bad upload")), true;
+        // The SDK sends files over 8 MiB in chunks: every one but the last says "upload" alone.
+        u.bytes = u.bytes ? Buffer.concat([u.bytes, entry.raw]) : entry.raw;
+        if (!command.includes("finalize")) {
+          res.writeHead(200, { "x-goog-upload-status": "active", "content-type": "application/json" });
+          res.end("{}");
+          return true;
+        }
         json(
           res,
           200,
