@@ -10,7 +10,7 @@ import { asChargenError, ChargenError, formatDiagnostic } from "../errors.js";
 import { loadRules } from "../rules/load.js";
 import { BuildLock } from "../workspace/build-lock.js";
 import { atProvider, inFlight } from "./machine.js";
-import { batchContext, cancel, drive, engineFor, planBatch, recordJob, round, type BatchContext, type DriveOptions } from "./run.js";
+import { batchContext, cancel, drive, engineFor, planBatch, recordJob, round, type BatchContext, type DriveOptions, type LeftOut } from "./run.js";
 import type { JobRecord } from "./store.js";
 
 export interface BatchCommandOptions {
@@ -34,12 +34,28 @@ export const pollInterval = (env: NodeJS.ProcessEnv): number => {
 
 /** `chargen build --batch [--wait] [-n]`: plan like a live build, submit the stale targets as jobs. */
 export async function buildBatch(options: BuildOptions & { wait: boolean; pollMs: number }): Promise<number> {
+  // Planned in a function of its own: the workspace and the plan are garbage before staging starts.
+  const planned = await planJobs(options);
+  if ("exitCode" in planned) return planned.exitCode;
+  const { ctx, recorded, left, hasErrors, summary } = planned;
+  for (const l of left) options.err(`not submitted ${l.id}: ${l.reason}\n`);
+  // Jobs an earlier run recorded but did not get to submit (a crash) go now; with --wait, every unfinished one.
+  const earlier = ctx.jobs.jobs().filter((j) => !recorded.some((n) => n.id === j.id) && (options.wait ? j.state !== "applied" : j.state === "planned" || j.state === "staged"));
+  const drove = await driveAll(ctx, [...earlier, ...recorded], { wait: options.wait, collect: options.wait, pollMs: options.pollMs, build: options });
+  report(options, drove, summary);
+  if (hasErrors) return EXIT.error;
+  const failed = drove.some((d) => d.error || (ctx.jobs.report(d.job.id)?.failed.length ?? 0) > 0) || left.length > 0;
+  return failed || (options.wait && drove.some((d) => d.job.state !== "applied")) ? EXIT.notDone : EXIT.ok;
+}
+
+/** Plan the jobs and record them (or, with -n, print them and say how to exit). */
+async function planJobs(options: BuildOptions): Promise<{ exitCode: number } | { ctx: BatchContext; recorded: JobRecord[]; left: LeftOut[]; hasErrors: boolean; summary: string }> {
   const ws = await openWorkspace(options);
   const ctx = batchContext(ws.root, options.env, ws.rules, (l) => options.err(l + "\n"), options.clock);
   for (const d of ws.diagnostics) options.err(formatDiagnostic(d) + "\n");
   const hasErrors = ws.diagnostics.some((d) => d.severity === "error");
   const lock = options.mode === "dry-run" ? undefined : BuildLock.acquire(join(ws.root, CACHE_DIR, "build.pid"));
-  let jobs: JobRecord[] = [];
+  const recorded: JobRecord[] = [];
   let plan;
   try {
     plan = await planBatch(ctx, ws, options);
@@ -52,34 +68,24 @@ export async function buildBatch(options: BuildOptions & { wait: boolean; pollMs
           throw new ChargenError("user", asChargenError(e).message);
         }
       }
-      for (const j of plan.jobs) jobs.push(await recordJob(ctx, j));
+      for (const j of plan.jobs) recorded.push(await recordJob(ctx, j));
     }
   } finally {
     lock?.release();
   }
   const lines = plan.jobs.reduce((n, j) => n + j.lines.length, 0);
   const cost = round(plan.jobs.reduce((n, j) => n + j.lines.reduce((m, l) => m + (l.estimatedCostUsd ?? 0), 0), 0));
-  if (options.mode === "dry-run") {
-    if (options.json) options.out(JSON.stringify({ command: "batch-dry-run", jobs: plan.jobs.map((j) => ({ provider: j.provider, model: j.model, lines: j.lines.map((l) => ({ id: l.targetId, key: l.key, estimatedCostUsd: l.estimatedCostUsd ?? null })) })), left: plan.left, estimatedCostUsd: cost }, null, 2) + "\n");
-    else {
-      for (const j of plan.jobs) {
-        options.out(`job ${j.provider}/${j.model}: ${j.lines.length} images, ~$${round(j.lines.reduce((m, l) => m + (l.estimatedCostUsd ?? 0), 0)).toFixed(3)} at batch price\n`);
-        for (const l of j.lines) options.out(`  ${l.targetId}\n`);
-      }
-      for (const l of plan.left) options.out(`not submitted ${l.id}: ${l.reason}\n`);
-      options.out(`${lines} to submit in ${plan.jobs.length} job(s), estimated $${cost.toFixed(3)} at batch prices (half the standard price)\n`);
+  if (options.mode !== "dry-run") return { ctx, recorded, left: plan.left, hasErrors, summary: `${lines} submitted in ${recorded.length} job(s), estimated $${cost.toFixed(3)} at batch prices` };
+  if (options.json) options.out(JSON.stringify({ command: "batch-dry-run", jobs: plan.jobs.map((j) => ({ provider: j.provider, model: j.model, lines: j.lines.map((l) => ({ id: l.targetId, key: l.key, estimatedCostUsd: l.estimatedCostUsd ?? null })) })), left: plan.left, estimatedCostUsd: cost }, null, 2) + "\n");
+  else {
+    for (const j of plan.jobs) {
+      options.out(`job ${j.provider}/${j.model}: ${j.lines.length} images, ~$${round(j.lines.reduce((m, l) => m + (l.estimatedCostUsd ?? 0), 0)).toFixed(3)} at batch price\n`);
+      for (const l of j.lines) options.out(`  ${l.targetId}\n`);
     }
-    return hasErrors ? EXIT.error : EXIT.ok;
+    for (const l of plan.left) options.out(`not submitted ${l.id}: ${l.reason}\n`);
+    options.out(`${lines} to submit in ${plan.jobs.length} job(s), estimated $${cost.toFixed(3)} at batch prices (half the standard price)\n`);
   }
-  for (const l of plan.left) options.err(`not submitted ${l.id}: ${l.reason}\n`);
-  // Jobs an earlier run recorded but did not get to submit (a crash) go now; with --wait, every unfinished one.
-  const earlier = ctx.jobs.jobs().filter((j) => !jobs.some((n) => n.id === j.id) && (options.wait ? j.state !== "applied" : j.state === "planned" || j.state === "staged"));
-  jobs = [...earlier, ...jobs];
-  const drove = await driveAll(ctx, jobs, { wait: options.wait, collect: options.wait, pollMs: options.pollMs, build: options });
-  report(options, drove, `${lines} submitted in ${jobs.length} job(s), estimated $${cost.toFixed(3)} at batch prices`);
-  if (hasErrors) return EXIT.error;
-  const failed = drove.some((d) => d.error || (ctx.jobs.report(d.job.id)?.failed.length ?? 0) > 0) || plan.left.length > 0;
-  return failed || (options.wait && drove.some((d) => d.job.state !== "applied")) ? EXIT.notDone : EXIT.ok;
+  return { exitCode: hasErrors ? EXIT.error : EXIT.ok };
 }
 
 interface Driven {

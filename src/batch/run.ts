@@ -63,6 +63,9 @@ export function engineFor(ctx: BatchContext, provider: string): Promise<BatchEng
   return engine;
 }
 
+/** Results being stored at once while collecting: bounded, so that images are not all held in memory. */
+const STORES_IN_FLIGHT = 8;
+
 const iso = (ctx: BatchContext) => new Date(ctx.clock.now()).toISOString();
 
 // ---------------------------------------------------------------------------------------------
@@ -324,6 +327,7 @@ async function collect(ctx: BatchContext, job: JobRecord): Promise<JobRecord> {
   const plan = new Map(ctx.jobs.plan(job.id).map((l) => [l.key, l]));
   const report: JobReport = { collected: [], failed: [], applied: [], notApplied: [], warnings: [] };
   const seen = new Set<string>();
+  const storing = new Set<Promise<unknown>>();
   let actual = 0;
   for (const [i, file] of (job.remote?.resultFiles ?? []).entries()) {
     const path = ctx.jobs.path(job.id, `output-${i + 1}.jsonl`);
@@ -350,7 +354,9 @@ async function collect(ctx: BatchContext, job: JobRecord): Promise<JobRecord> {
       if (problem) report.warnings.push({ ...base, reason: problem });
       const blob = digestBytes(result.bytes);
       if (!ctx.actions.find(key, blob)) {
-        await ctx.actions.put(result.bytes, {
+        // A few stores in flight at once: each waits for its fsync, and they overlap.
+        if (storing.size >= STORES_IN_FLIGHT) await Promise.race(storing);
+        const stored: Promise<unknown> = ctx.actions.put(result.bytes, {
           key,
           targetId: line.targetId,
           mimeType: result.mimeType,
@@ -359,12 +365,15 @@ async function collect(ctx: BatchContext, job: JobRecord): Promise<JobRecord> {
           at: iso(ctx),
           ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }),
           metadata: { ...result.metadata, batch: job.id, ...(problem ? { warning: problem } : {}) },
-        });
+        }).finally(() => storing.delete(stored));
+        storing.add(stored);
       }
       actual += result.costUsd ?? 0;
       report.collected.push({ ...base, ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }) });
     }
   }
+  // Durable before the state says collected.
+  await Promise.all(storing);
   const why = job.state === "succeeded" ? "no result line for it" : `the job ended ${job.state} before it`;
   for (const line of plan.values()) if (!seen.has(line.key)) report.failed.push({ targetId: line.targetId, key: line.key, reason: why });
   await ctx.jobs.saveReport(job.id, report);
