@@ -152,12 +152,13 @@ describe.each<RealProvider>(["google", "openai"])("batch mode on %s", (provider)
   });
 
   it("a 503 to a poll is not an error of the job: it is asked again", async () => {
-    const { fake, ws, run } = await setUp(provider, 2, { runningPolls: 1 });
+    const { fake, ws, run } = await setUp(provider, 2, { runningPolls: 1000 });
     await run(["build", "--batch"]);
     fake.inject({ kind: "status", status: 503 });
     const first = await run(["batch", "collect"]);
     expect(first.code).toBe(1);
     expect(first.stderr).toContain("asked again later");
+    fake.behaviour.runningPolls = 0;
     expect((await run(["batch", "collect", "--wait"])).code).toBe(0);
     expect(images(ws)).toHaveLength(2);
   });
