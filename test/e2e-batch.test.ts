@@ -75,7 +75,7 @@ describe.each<RealProvider>(["google", "openai"])("batch mode on %s", (provider)
     const live = await buildJson(ws, [], env);
     expect(live.code).toBe(1);
     expect(live.report.summary.providerCalls).toBe(0);
-    expect(live.report.targets.every((t: { status: string; reasons: string[] }) => t.status === "skipped" && t.reasons.some((r) => r.startsWith(`in batch ${job!.id}`)))).toBe(true);
+    expect(live.report.targets.every((t: { status: string; reasons: string[] }) => t.status === "pending" && t.reasons.some((r) => r.startsWith(`in batch ${job!.id}`)))).toBe(true);
 
     const again = await run(["build", "--batch"]);
     expect(again.stderr).toContain(`in batch ${job!.id}`);

@@ -59,7 +59,7 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   const targets = planned.map((p) => {
     // Not fresh, but paid for already: say which job brings it, and count no cost for it.
     const batch = p.decision.status === "stale" && !p.decision.restorable ? inBatch(p.decision.key) : undefined;
-    return batch ? targetReport(ws, p.id, "stale", [...p.decision.reasons, batch], 0) : targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd);
+    return batch ? targetReport(ws, p.id, "pending", [...p.decision.reasons, batch], 0) : targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd);
   });
   if (existsSync(join(ws.root, CACHE_DIR))) await saveCaches(ws, options, targets.every((t) => t.status === "fresh")).catch(() => {});
   const hasErrors = ws.diagnostics.some((d) => d.severity === "error") || targets.some((t) => t.status === "failed");
@@ -227,7 +227,7 @@ export async function buildOnce(
   const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o));
   const diagnostics = [...ws.diagnostics, ...applier.warnings];
   const hasErrors = diagnostics.some((d) => d.severity === "error");
-  const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified");
+  const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified" || t.status === "pending");
   const exitCode = hasErrors ? EXIT.error : notDone ? EXIT.failed : EXIT.ok;
   const calls = Object.values(hub.callCounts()).reduce((a, b) => a + b, 0);
   return {
@@ -256,7 +256,7 @@ export function printReport(report: Report, options: Pick<BuildOptions, "json" |
 /** Diagnostics, then every target that did not end built or fresh, with its reasons. */
 export function printProblems(report: Report, options: Pick<BuildOptions, "err">): void {
   printDiagnostics(report.diagnostics, options);
-  for (const t of report.targets.filter((t) => t.status === "failed" || t.status === "modified" || t.status === "skipped")) {
+  for (const t of report.targets.filter((t) => t.status === "failed" || t.status === "modified" || t.status === "skipped" || t.status === "pending")) {
     options.err(`${t.status.padEnd(8)} ${t.id}: ${t.reasons.join("; ")}\n`);
   }
 }

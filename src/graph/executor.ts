@@ -232,7 +232,7 @@ export class Executor {
 
     // Paid for already, in a provider's batch job: its result is collected, not bought twice.
     const batch = this.effects.inBatch?.(key);
-    if (batch) return { id, status: "skipped", reasons: [batch] };
+    if (batch) return { id, status: "pending", reasons: [batch] };
     const spec = this.effects.spec(id);
     // Its YAML changed since the plan: what would be sent is not what the key says. Next build.
     if (!spec || !specMatches(record, spec)) {
