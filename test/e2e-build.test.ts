@@ -259,7 +259,7 @@ describe("chargen build, end to end on the example workspace", () => {
       error: null,
     });
     expect(Object.keys(r.report.summary).sort()).toEqual(
-      ["built", "cached", "costUsd", "durationMs", "errors", "estimatedCostUsd", "exitCode", "failed", "fresh", "modified", "providerCalls", "skipped", "stale", "total", "warnings"].sort(),
+      ["built", "cached", "costUsd", "durationMs", "errors", "estimatedCostUsd", "exitCode", "failed", "fresh", "modified", "pending", "providerCalls", "skipped", "stale", "total", "warnings"].sort(),
     );
   });
 });
