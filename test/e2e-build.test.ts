@@ -259,7 +259,7 @@ describe("chargen build, end to end on the example workspace", () => {
       error: null,
     });
     expect(Object.keys(r.report.summary).sort()).toEqual(
-      ["accepted", "adopted", "built", "cached", "costUsd", "durationMs", "errors", "estimatedCostUsd", "exitCode", "failed", "fresh", "modified", "providerCalls", "skipped", "stale", "total", "warnings"].sort(),
+      ["accepted", "adopted", "built", "cached", "costUsd", "durationMs", "errors", "estimatedCostUsd", "exitCode", "failed", "fresh", "modified", "pending", "providerCalls", "skipped", "stale", "total", "warnings"].sort(),
     );
   });
 });

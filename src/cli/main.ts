@@ -88,6 +88,8 @@ const build = command({
     watch: flag("build, then rebuild what each save makes stale, until Ctrl-C", "w"),
     debounce: valued("MS", "with --watch: quiet time before a rebuild (default 100)", amount("--debounce", "milliseconds")),
     "no-adopt": flag("do not first adopt the images the YAML already records"),
+    batch: flag("submit the stale targets to the providers' batch engines (half price)"),
+    wait: flag("with --batch: poll until the jobs finish, then collect them"),
   },
   async run(values, patterns) {
     const startedAt = Date.now();
@@ -112,6 +114,12 @@ const build = command({
       },
       onInterrupt: onStopSignals,
     };
+    if (values.wait && !values.batch) throw usageError("--wait goes with --batch");
+    if (values.batch) {
+      if (values.check || values.watch) throw usageError("--batch does not go with --check or --watch");
+      const { buildBatch, pollInterval } = await import("../batch/commands.js");
+      return buildBatch({ ...options, wait: values.wait ?? false, pollMs: pollInterval(process.env) });
+    }
     if (values.watch) return (await import("../commands/watch.js")).watch({ ...options, debounceMs: values.debounce ?? 100 });
     const replayed = (await import("../commands/fast-path.js")).fastPath(options, startedAt);
     return replayed ?? (await import("../commands/build.js")).runBuild(options);
@@ -154,6 +162,31 @@ const recorder = (name: "adopt" | "accept", summary: string) =>
   });
 const adopt = recorder("adopt", "record the images the YAML already records as the outputs of targets with no lock entry: no provider call, no YAML write");
 const accept = recorder("accept", "record the current outputs of stale targets as fresh under today's inputs, without regenerating");
+
+const batch = command({
+  name: "batch",
+  args: "status|collect|cancel|list [JOB]",
+  summary: "the batch jobs: status (poll once), collect [JOB] (put results in place), cancel JOB, list (as recorded)",
+  arity: { min: 1, max: 2 },
+  options: { json, provider, wait: flag("with collect: poll until the jobs finish") },
+  async run(values, [sub, job]) {
+    const commands = await import("../batch/commands.js");
+    const options = { ...common(values), env: process.env, pollMs: commands.pollInterval(process.env) };
+    switch (sub) {
+      case "status":
+      case "list":
+        if (job) throw usageError(`chargen batch ${sub} takes no job id`);
+        return sub === "status" ? commands.batchStatus(options) : commands.batchList(options);
+      case "collect":
+        return commands.batchCollect({ ...options, wait: values.wait ?? false, ...(job ? { job } : {}) });
+      case "cancel":
+        if (!job) throw usageError("chargen batch cancel takes a job id (chargen batch list shows them)");
+        return commands.batchCancel({ ...options, job });
+      default:
+        throw usageError(`unknown batch command "${sub}" (status, collect, cancel, list)`);
+    }
+  },
+});
 
 const show = command({
   name: "show",
@@ -199,7 +232,7 @@ const help = command({
 });
 
 // Each command has its own option types; the list only needs their shared shape.
-const COMMANDS: readonly CommandSpec<any>[] = [build, adopt, accept, targets, why, show, gc, help];
+const COMMANDS: readonly CommandSpec<any>[] = [build, adopt, accept, batch, targets, why, show, gc, help];
 
 const unknownCommand = (name: string) => `unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`;
 

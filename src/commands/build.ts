@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { LOCK_GITATTRIBUTES } from "../cache/lockfile.js";
+import { JobStore } from "../batch/store.js";
 import { Store } from "../cache/store.js";
 import { writeJsonCache } from "../cache/json-file.js";
 import { realClock, type Clock } from "../clock.js";
@@ -74,7 +75,12 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   // The workspace is never written; chargen's private caches are refreshed where a build made
   // them, so that the next check does not re-read what this one learnt. Best effort: a read-only
   // checkout still checks.
-  const targets = planned.map((p) => targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd));
+  const inBatch = inBatchKeys(ws.root);
+  const targets = planned.map((p) => {
+    // Not fresh, but paid for already: say which job brings it, and count no cost for it.
+    const batch = p.decision.status === "stale" && !p.decision.restorable ? inBatch(p.decision.key) : undefined;
+    return batch ? targetReport(ws, p.id, "pending", [...p.decision.reasons, batch], 0) : targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd);
+  });
   // Fresh only by an adoption kept in memory is not fresh on disk: nothing to replay.
   const allFresh = targets.every((t) => t.status === "fresh") && !history.some((v) => v.entry);
   if (existsSync(join(ws.root, CACHE_DIR))) await saveCaches(ws, options, allFresh).catch(() => {});
@@ -184,7 +190,11 @@ async function settle(options: BuildOptions): Promise<void> {
  */
 export async function buildOnce(
   ws: Workspace,
-  options: Pick<BuildOptions, "force" | "failFast" | "jobs" | "maxCostUsd" | "env" | "patterns" | "providerOverride" | "modelOverride"> & { explain?: boolean },
+  options: Pick<BuildOptions, "force" | "failFast" | "jobs" | "maxCostUsd" | "env" | "patterns" | "providerOverride" | "modelOverride"> & {
+    explain?: boolean;
+    /** Why a key is not to be generated (default: it is in an unfinished batch job). */
+    inBatch?: (key: string) => string | undefined;
+  },
   session: Session,
   progress: Progress,
   startedAt: number,
@@ -219,6 +229,7 @@ export async function buildOnce(
       store,
       hub,
       apply: (app) => applier.apply(app),
+      inBatch: options.inBatch ?? inBatchKeys(ws.root),
       clock,
     },
     {
@@ -255,7 +266,7 @@ export async function buildOnce(
   const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o));
   const diagnostics = [...ws.diagnostics, ...applier.warnings, ...missingKeyDiagnostics(ws, hub, outcomes), ...journalWarnings(ws.root, store)];
   const hasErrors = diagnostics.some((d) => d.severity === "error");
-  const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified");
+  const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified" || t.status === "pending");
   const exitCode = hasErrors ? EXIT.error : notDone ? EXIT.failed : EXIT.ok;
   const calls = Object.values(hub.callCounts()).reduce((a, b) => a + b, 0);
   return {
@@ -294,6 +305,12 @@ function journalWarnings(root: string, store: Store): Diagnostic[] {
   return store.skippedLines.map((line) => ({ severity: "warning" as const, file, line, message: "not an action record: skipped (chargen only appends records here; delete the line to silence this)" }));
 }
 
+/** Keys unfinished batch jobs will bring, read once per build: those targets are not paid for twice. */
+function inBatchKeys(root: string): (key: string) => string | undefined {
+  const keys = new JobStore(join(root, CACHE_DIR)).inFlightKeys();
+  return (key) => keys.get(key);
+}
+
 export function printReport(report: Report, options: Pick<BuildOptions, "json" | "out" | "err">): void {
   if (options.json) {
     options.out(JSON.stringify(report, null, 2) + "\n");
@@ -306,7 +323,7 @@ export function printReport(report: Report, options: Pick<BuildOptions, "json" |
 /** Diagnostics, then every target that did not end built or fresh, with its reasons. */
 export function printProblems(report: Report, options: Pick<BuildOptions, "err">): void {
   printDiagnostics(report.diagnostics, options);
-  for (const t of report.targets.filter((t) => t.status === "failed" || t.status === "modified" || t.status === "skipped")) {
+  for (const t of report.targets.filter((t) => t.status === "failed" || t.status === "modified" || t.status === "skipped" || t.status === "pending")) {
     options.err(`${t.status.padEnd(8)} ${printable(`${t.id}: ${t.reasons.join("; ")}`)}\n`);
   }
 }

@@ -104,18 +104,22 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   if (options.patterns.length && wanted.length === 0) {
     throw new ChargenError("user", `no target matches ${options.patterns.map((p) => JSON.stringify(p)).join(" ")} (try: chargen targets)`);
   }
-  // Make's rule: building a target builds what it depends on.
+  const selected = withDependencies(graph, wanted);
+
+  const complete = options.patterns.length === 0 && !diagnostics.some((d) => d.severity === "error");
+  return { root, rules: loaded.rules, rulesFile: loaded.file, disk, guard: new ReferenceGuard(root), stats, analysis, graph, lock, lockNeedsRewrite, records, settings, selected, diagnostics, complete };
+}
+
+/** `ids` and every target they depend on, in dependency order: Make's rule, building a target builds what it uses. */
+export function withDependencies(graph: Graph, ids: Iterable<string>): string[] {
   const closure = new Set<string>();
   const add = (id: string) => {
     if (closure.has(id)) return;
     closure.add(id);
     for (const d of graph.deps.get(id) ?? []) add(d);
   };
-  wanted.forEach(add);
-  const selected = graph.order.filter((id) => closure.has(id));
-
-  const complete = options.patterns.length === 0 && !diagnostics.some((d) => d.severity === "error");
-  return { root, rules: loaded.rules, rulesFile: loaded.file, disk, guard: new ReferenceGuard(root), stats, analysis, graph, lock, lockNeedsRewrite, records, settings, selected, diagnostics, complete };
+  for (const id of ids) add(id);
+  return graph.order.filter((id) => closure.has(id));
 }
 
 export const parseCacheVersion = PARSE_CACHE_VERSION;

@@ -5,14 +5,14 @@ import type { ActionRecord } from "../cache/store.js";
 import { asChargenError, ChargenError, Code, hasCode } from "../errors.js";
 import { parseSize } from "../providers/aspect.js";
 import type { ProviderHub } from "../providers/hub.js";
-import type { ImageResult, ReferenceImage } from "../providers/types.js";
+import type { ImageRequest, ImageResult, ReferenceImage } from "../providers/types.js";
 import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
 import type { Resolved } from "../rules/settings.js";
 import { specMatches, type TargetRecord } from "./analyzer.js";
 import { cutPrompt } from "./budget.js";
 import type { Graph } from "./dag.js";
 import type { KeyInputs } from "./keys.js";
-import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision } from "./planner.js";
+import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision, type RefState } from "./planner.js";
 import { Pool } from "./pool.js";
 import type { ModelSettings, TargetSpec, TargetStatus } from "./target.js";
 import { sniffImageType } from "../workspace/boundary.js";
@@ -59,6 +59,8 @@ export interface ExecutorEffects {
   hub: Pick<ProviderHub, "generate" | "unsendable">;
   /** Write the output, write back into the YAML, record in the lock. */
   apply(app: Application): Promise<void>;
+  /** Why a key must not be generated now (a batch job will bring it: "in batch <id>, submitted <time>"), or undefined. */
+  inBatch?(key: string): string | undefined;
   clock: Clock;
 }
 
@@ -238,6 +240,9 @@ export class Executor {
       return { id, status: "cached", reasons: decision.reasons };
     }
 
+    // Paid for already, in a provider's batch job: its result is collected, not bought twice.
+    const batch = this.effects.inBatch?.(key);
+    if (batch) return { id, status: "pending", reasons: [batch] };
     const spec = this.effects.spec(id);
     // Its YAML changed since the plan: what would be sent is not what the key says. Next build.
     if (!spec || !specMatches(record, spec)) {
@@ -315,38 +320,49 @@ export class Executor {
     return `not started: --max-cost ${max} would be passed (spent $${this.spentUsd.toFixed(4)}, in flight ~$${this.inFlightUsd.toFixed(4)}, this one ~$${estimate.toFixed(4)})`;
   }
 
-  /** The reference images to send. An LFS pointer is no image: it is never sent, the target fails. */
-  private referenceImages(spec: TargetSpec, refs: ReturnType<typeof referenceStates>): ReferenceImage[] {
-    return spec.references
-      .filter((r) => "digest" in refs.get(r.path)!)
-      .map((r) => {
-        const bytes = this.effects.readBytes(r.path);
-        if (parseLfsPointer(bytes)) {
-          throw new ChargenError("target", `reference ${r.path} is a Git LFS pointer, not the image: run \`git lfs pull\` to fetch it`, { file: r.path, code: "lfs-pointer" });
-        }
-        const mimeType = sniffImageType(bytes);
-        // Checked when it was keyed; checked again on the bytes sent, which may have changed since.
-        if (!mimeType) throw new ChargenError("target", `reference ${r.path} is refused: it is not a PNG, JPEG, WebP or GIF image`, { field: "references" });
-        return { path: r.path, role: r.role, ...(r.label ? { label: r.label } : {}), bytes, mimeType };
-      });
+  private referenceImages(spec: TargetSpec, refs: Map<string, RefState>): ReferenceImage[] {
+    return referenceImages(spec, refs, (p) => this.effects.readBytes(p));
   }
 
   private request(spec: TargetSpec, cut: readonly string[], settings: ModelSettings, key: string, references: ReferenceImage[]) {
-    const prompt = cutPrompt(spec.prompt, cut);
-    const size = parseSize(settings.size);
-    return {
-      targetId: spec.id,
-      key,
-      prompt: renderPrompt(prompt),
-      negativePrompt: renderNegative(prompt),
-      model: settings.model,
-      ...(size ? { size } : {}),
-      ...(settings.aspectRatio ? { aspectRatio: settings.aspectRatio } : {}),
-      ...(settings.quality ? { quality: settings.quality } : {}),
-      ...(settings.generation ? { generation: settings.generation } : {}),
-      format: settings.format,
-      references,
-      signal: this.inFlight.signal,
-    };
+    return { ...imageRequest(spec, cut, settings, key, references), signal: this.inFlight.signal };
   }
+}
+
+/**
+ * The reference images to send, read now: those that resolved. An LFS pointer is no image: it is
+ * never sent, the target fails with what to do.
+ */
+export function referenceImages(spec: TargetSpec, refs: Map<string, RefState>, readBytes: (path: string) => Uint8Array): ReferenceImage[] {
+  return spec.references
+    .filter((r) => "digest" in refs.get(r.path)!)
+    .map((r) => {
+      const bytes = readBytes(r.path);
+      if (parseLfsPointer(bytes)) {
+        throw new ChargenError("target", `reference ${r.path} is a Git LFS pointer, not the image: run \`git lfs pull\` to fetch it`, { file: r.path, code: "lfs-pointer" });
+      }
+      const mimeType = sniffImageType(bytes);
+      // Checked when it was keyed; checked again on the bytes sent, which may have changed since.
+      if (!mimeType) throw new ChargenError("target", `reference ${r.path} is refused: it is not a PNG, JPEG, WebP or GIF image`, { field: "references" });
+      return { path: r.path, role: r.role, ...(r.label ? { label: r.label } : {}), bytes, mimeType };
+    });
+}
+
+/** What a provider is asked for a target, live or in a batch line: its prompt (less the sections the budget cut) and its references. */
+export function imageRequest(spec: TargetSpec, cut: readonly string[], settings: ModelSettings, key: string, references: ReferenceImage[]): Omit<ImageRequest, "signal"> {
+  const prompt = cutPrompt(spec.prompt, cut);
+  const size = parseSize(settings.size);
+  return {
+    targetId: spec.id,
+    key,
+    prompt: renderPrompt(prompt),
+    negativePrompt: renderNegative(prompt),
+    model: settings.model,
+    ...(size ? { size } : {}),
+    ...(settings.aspectRatio ? { aspectRatio: settings.aspectRatio } : {}),
+    ...(settings.quality ? { quality: settings.quality } : {}),
+    ...(settings.generation ? { generation: settings.generation } : {}),
+    format: settings.format,
+    references,
+  };
 }

@@ -110,4 +110,5 @@ export type TargetStatus =
   | "failed" // this build tried and failed
   | "skipped" // not run: its provider was stopped, an upstream failed, fail-fast or Ctrl-C
   | "adopted" // an image the workspace already recorded, taken as its output: no provider call
-  | "accepted"; // its current output recorded as fresh under today's inputs (chargen accept)
+  | "accepted" // its current output recorded as fresh under today's inputs (chargen accept)
+  | "pending"; // not run: an unfinished batch job brings it ("in batch <job>, submitted <time>")

@@ -174,14 +174,14 @@ function generationConfig({ generation: g }: ImageRequest): Pick<GenerateContent
   };
 }
 
-function imageConfig(request: ImageRequest): { aspectRatio?: string; imageSize?: string } {
+export function imageConfig(request: Pick<ImageRequest, "aspectRatio" | "size" | "quality" | "model">): { aspectRatio?: string; imageSize?: string } {
   // Normalisation already turned a size into a ratio; this is for a request that skipped it.
   const aspectRatio = request.aspectRatio ?? (request.size ? nearestGeminiRatio(request.size.width / request.size.height) : undefined);
   const tier = request.quality && /^[124]K$/.test(request.quality) && takesImageSize(request.model) ? request.quality : undefined;
   return { ...(aspectRatio ? { aspectRatio } : {}), ...(tier ? { imageSize: tier } : {}) };
 }
 
-function readImage(response: GenerateContentResponse, request: ImageRequest, prices: PriceTable): ImageResult {
+export function readImage(response: GenerateContentResponse, request: Pick<ImageRequest, "model" | "format" | "aspectRatio" | "quality">, prices: PriceTable): ImageResult {
   const feedback = response.promptFeedback;
   if (feedback?.blockReason) {
     const why = feedback.blockReasonMessage ? `: ${clip(feedback.blockReasonMessage)}` : "";
@@ -216,7 +216,7 @@ function readImage(response: GenerateContentResponse, request: ImageRequest, pri
 }
 
 /** Billed tokens from usageMetadata priced by the table; the table's per-image price when there are none. */
-function cost(response: GenerateContentResponse, request: ImageRequest, prices: PriceTable): { usage: Usage; costUsd?: number } {
+function cost(response: GenerateContentResponse, request: Pick<ImageRequest, "model" | "format" | "aspectRatio" | "quality">, prices: PriceTable): { usage: Usage; costUsd?: number } {
   const meta = response.usageMetadata;
   const tokens = (list: { modality?: string; tokenCount?: number }[] | undefined, modality: string) =>
     (list ?? []).filter((d) => d.modality === modality).reduce((n, d) => n + (d.tokenCount ?? 0), 0);

@@ -58,14 +58,7 @@ export class OpenAIProvider implements Provider {
       });
     }
     const sdk = this.sdk(key);
-    const common = {
-      model: request.model,
-      prompt: promptText(request),
-      n: 1,
-      output_format: request.format,
-      ...(request.size ? { size: `${request.size.width}x${request.size.height}` } : {}),
-      ...(request.quality ? { quality: (LEGACY_QUALITY[request.quality] ?? request.quality) as Quality } : {}),
-    };
+    const common = generationParams(request);
     const options = { signal: request.signal };
     try {
       let response: ImagesResponse;
@@ -105,7 +98,19 @@ export class OpenAIProvider implements Provider {
   }
 }
 
-function readImage(response: ImagesResponse & { _request_id?: string | null }, request: ImageRequest, prices: PriceTable): ImageResult {
+/** The JSON body of a generation (live, or one line of a batch) without reference images. */
+export function generationParams(request: Omit<ImageRequest, "signal" | "references">) {
+  return {
+    model: request.model,
+    prompt: promptText(request),
+    n: 1,
+    output_format: request.format,
+    ...(request.size ? { size: `${request.size.width}x${request.size.height}` } : {}),
+    ...(request.quality ? { quality: (LEGACY_QUALITY[request.quality] ?? request.quality) as Quality } : {}),
+  };
+}
+
+export function readImage(response: ImagesResponse & { _request_id?: string | null }, request: Pick<ImageRequest, "model" | "format" | "size" | "quality">, prices: PriceTable): ImageResult {
   const first = response.data?.[0];
   if (!first?.b64_json) {
     throw new ChargenError("target", "openai: no image in the response", { code: "NO_IMAGE" });
@@ -129,7 +134,7 @@ function readImage(response: ImagesResponse & { _request_id?: string | null }, r
 }
 
 /** The usage's tokens priced by the table; the table's per-image estimate when there is no usage. */
-function cost(response: ImagesResponse, request: ImageRequest, prices: PriceTable): { usage: Usage; costUsd?: number } {
+function cost(response: ImagesResponse, request: Pick<ImageRequest, "model" | "format" | "size" | "quality">, prices: PriceTable): { usage: Usage; costUsd?: number } {
   const u = response.usage;
   if (u) {
     const imageInput = u.input_tokens_details?.image_tokens ?? 0;

@@ -200,3 +200,16 @@ export const pricesOf = (options: object): PriceTable =>
 
 /** Micro-dollar precision: sums of many images stay exact enough, and reports stay readable. */
 const round = (usd: number) => Math.round(usd * 1e6) / 1e6;
+
+/**
+ * What a provider's batch engine charges, as a fraction of the standard price: both Google's
+ * Gemini Batch API and OpenAI's Batch API bill 50% (their pricing pages, 2026). A provider
+ * missing here has no batch engine.
+ */
+export const BATCH_PRICE_FACTOR: Readonly<Record<string, number>> = { google: 0.5, openai: 0.5 };
+
+/** A standard price (or actual cost at standard rates) at the provider's batch rate. */
+export function atBatchRate(provider: string, usd: number | undefined): number | undefined {
+  const factor = BATCH_PRICE_FACTOR[provider];
+  return usd === undefined || factor === undefined ? undefined : round(usd * factor);
+}

@@ -23,7 +23,7 @@ export const silentProgress: Progress = {
   end: async () => {},
 };
 
-const VERB: Record<string, string> = { built: "built", cached: "restored", failed: "FAILED", skipped: "not run", modified: "modified" };
+const VERB: Record<string, string> = { built: "built", cached: "restored", failed: "FAILED", skipped: "not run", modified: "modified", pending: "pending" };
 
 /** One line per event, for logs and CI (Ninja's `[done/total]`, without the terminal tricks). */
 export class PlainProgress implements Progress {
@@ -53,7 +53,7 @@ export class PlainProgress implements Progress {
   done(o: TargetOutcome): void {
     if (o.status === "fresh") return;
     this.finished++;
-    const why = o.status === "failed" || o.status === "skipped" || o.status === "modified" || this.explain ? `: ${o.reasons.join("; ")}` : "";
+    const why = o.status === "failed" || o.status === "skipped" || o.status === "modified" || o.status === "pending" || this.explain ? `: ${o.reasons.join("; ")}` : "";
     this.write(`[${this.finished}/${this.toRun}] ${VERB[o.status] ?? o.status} ${o.id}${why}`);
   }
 

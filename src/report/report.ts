@@ -27,6 +27,8 @@ export interface Summary {
   skipped: number;
   adopted: number;
   accepted: number;
+  /** In an unfinished batch job: paid for, on its way. */
+  pending: number;
   /** Spent in this build. */
   costUsd: number;
   /** What the stale targets would cost (dry run and check). */
@@ -59,6 +61,7 @@ export function summarise(targets: TargetReport[], diagnostics: Diagnostic[], ex
     skipped: count("skipped"),
     adopted: count("adopted"),
     accepted: count("accepted"),
+    pending: count("pending"),
     costUsd: sum((t) => t.costUsd),
     estimatedCostUsd: sum((t) => (t.status === "stale" ? t.estimatedCostUsd : 0)),
     errors: diagnostics.filter((d) => d.severity === "error").length,
@@ -86,6 +89,7 @@ export function formatSummary(report: Report): string {
   if (s.adopted && !recording) parts.unshift(`${s.adopted} adopted`);
   if (s.modified) parts.push(`${s.modified} modified`);
   if (s.skipped) parts.push(`${s.skipped} not run`);
+  if (s.pending) parts.push(`${s.pending} pending in batch`);
   const money = report.command === "build" ? `spent ${usd(s.costUsd)}` : recording ? "no provider call" : `estimated ${usd(s.estimatedCostUsd)}`;
   const issues = [s.errors ? `${s.errors} error${s.errors > 1 ? "s" : ""}` : "", s.warnings ? `${s.warnings} warning${s.warnings > 1 ? "s" : ""}` : ""].filter(Boolean);
   return `${parts.join(", ")}; ${money}${issues.length ? `; ${issues.join(", ")}` : ""} (${(s.durationMs / 1000).toFixed(1)}s)`;

@@ -8,7 +8,7 @@ import { FakeServer, json, pngBytes, type Dialect, type Exchange, type FakeOptio
 
 export const GEMINI_IMAGE_TOKENS = 1290;
 
-interface Upload {
+export interface Upload {
   id: string;
   mimeType: string;
   displayName?: string;
@@ -30,7 +30,7 @@ const quotaFailure = (quotaId: string) => ({
   violations: [{ quotaMetric: "generativelanguage.googleapis.com/generate_content_paid_tier_requests", quotaId }],
 });
 
-function dialect(uploads: Map<string, Upload>): Dialect {
+export function dialect(uploads: Map<string, Upload>): Dialect {
   let served = 0;
   return {
     counts: (x) => !x.url.pathname.startsWith("/upload/"),
@@ -148,8 +148,14 @@ function dialect(uploads: Map<string, Upload>): Dialect {
           return true;
         }
         const u = uploads.get(url.searchParams.get("upload_id") ?? "");
-        if (!u || !command.includes("finalize")) return json(res, 400, rpcError(400, "INVALID_ARGUMENT", "bad upload")), true;
-        u.bytes = entry.raw;
+        if (!u || !command.includes("upload")) return json(res, 400, rpcError(400, "INVALID_ARGUMENT", "bad upload")), true;
+        // The SDK sends files over 8 MiB in chunks: every one but the last says "upload" alone.
+        u.bytes = u.bytes ? Buffer.concat([u.bytes, entry.raw]) : entry.raw;
+        if (!command.includes("finalize")) {
+          res.writeHead(200, { "x-goog-upload-status": "active", "content-type": "application/json" });
+          res.end("{}");
+          return true;
+        }
         json(
           res,
           200,

@@ -27,7 +27,7 @@ function rateLimitHeaders(waitMs: number): Record<string, string> {
   };
 }
 
-function dialect(validator: Validator | undefined, validations: Map<LoggedRequest, Validation>): Dialect {
+export function dialect(validator: Validator | undefined, validations: Map<LoggedRequest, Validation>): Dialect {
   let served = 0;
   return {
     counts: () => true,

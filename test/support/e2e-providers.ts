@@ -88,13 +88,17 @@ export interface ChapterOptions {
   chapters: number;
   imagesPerChapter: number;
   quality?: string;
-  /** Limits for the openai provider in the workspace rules. */
+  /** Limits for the provider in the workspace rules. */
   limits: Limits;
+  /** openai (gpt-image-1.5, the default) or google (gemini-2.5-flash-image). */
+  provider?: RealProvider;
 }
 
+const CHAPTER_MODEL: Partial<Record<RealProvider, string>> = { openai: "gpt-image-1.5", google: "gemini-2.5-flash-image" };
+
 /**
- * A workspace of `chapters` x `imagesPerChapter` chapter images for OpenAI gpt-image-1.5 at
- * 1024x1024, each with its own ready prompt and no characters (so no references: every request
+ * A workspace of `chapters` x `imagesPerChapter` chapter images for OpenAI gpt-image-1.5 (or
+ * Gemini) at 1024x1024, each with its own ready prompt and no characters (so no references: every request
  * goes to /v1/images/generations). Only the chapter rule is used. Removed by `cleanUp`.
  */
 export function chapterWorkspace(options: ChapterOptions): string {
@@ -117,8 +121,8 @@ export function chapterWorkspace(options: ChapterOptions): string {
         "metadata:",
         `  slug: "${slug}"`,
         "  generation_defaults:",
-        '    provider: "openai"',
-        '    model: "gpt-image-1.5"',
+        `    provider: "${options.provider ?? "openai"}"`,
+        `    model: "${CHAPTER_MODEL[options.provider ?? "openai"]}"`,
         ...(options.quality ? [`    quality: "${options.quality}"`] : []),
         "images:",
         ...images,
@@ -129,7 +133,7 @@ export function chapterWorkspace(options: ChapterOptions): string {
   writeFileSync(
     join(ws, "chargen.rules.ts"),
     `import { chapterImages, defineRules } from "chargen";\n` +
-      `export default defineRules({ rules: [chapterImages()], providers: { openai: ${JSON.stringify(options.limits)} } });\n`,
+      `export default defineRules({ rules: [chapterImages()], providers: { ${options.provider ?? "openai"}: ${JSON.stringify(options.limits)} } });\n`,
   );
   return ws;
 }

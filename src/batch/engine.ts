@@ -1,0 +1,82 @@
+import type { ChargenError } from "../errors.js";
+import type { ImageRequest, ImageResult, ProviderFactoryOptions } from "../providers/types.js";
+import type { RemoteState } from "./machine.js";
+
+/** One request as a batch line carries it: everything but the abort signal. */
+export type LineRequest = Omit<ImageRequest, "signal">;
+
+/** A job as the provider reports it. */
+export interface RemoteJob {
+  /** The provider's id (`batches/…` on Gemini, `batch_…` on OpenAI). */
+  name: string;
+  state: RemoteState;
+  /** Result files to read (outputs, then errors), once there are any. */
+  resultFiles: string[];
+  /** Lines done and failed, when the provider says (Gemini's SDK drops them). */
+  counts?: { total: number; done: number; failed: number };
+}
+
+/** One result line: the image of `key`, or why there is none. */
+export interface LineResult {
+  key: string;
+  result?: ImageResult;
+  error?: ChargenError;
+}
+
+/** Limits of one job, from the provider's documentation. */
+export interface EngineLimits {
+  maxLines: number;
+  maxInputBytes: number;
+}
+
+/**
+ * A provider's batch engine, as small as the state machine needs it. Every call may throw a
+ * ChargenError; none retries on its own (the driver resumes from the recorded state instead).
+ */
+export interface BatchEngine {
+  readonly provider: string;
+  readonly limits: EngineLimits;
+  /** Throws the provider's missing-key error: checked before a job is recorded, so that none is left behind unsent. */
+  checkKey(): void;
+  /** Why this request cannot travel in a batch line (it is then left for a live build), or undefined. */
+  refusal(request: LineRequest): string | undefined;
+  /** The JSONL line (no newline) for a request; references are staged (uploaded once per digest) first. */
+  line(request: LineRequest): Promise<string>;
+  /** Upload the input JSONL; the provider's file name. */
+  uploadInput(path: string, displayName: string): Promise<string>;
+  create(model: string, inputFile: string, displayName: string): Promise<RemoteJob>;
+  /** The job created under `displayName`, if one was (a create whose answer was lost). */
+  find(displayName: string): Promise<RemoteJob | undefined>;
+  get(name: string): Promise<RemoteJob>;
+  cancel(name: string): Promise<void>;
+  /** Stream a result file to `path`. */
+  download(file: string, path: string): Promise<void>;
+  /** Read one line of a result file; `request` gives what was asked under its key. */
+  result(line: string, request: (key: string) => LineRequest | undefined): LineResult;
+}
+
+/** What an engine is made from: the provider's factory options (key, base URL, prices) and the reference-upload cache. */
+export interface EngineOptions extends ProviderFactoryOptions {
+  uploads: UploadCache;
+  now(): number;
+}
+
+/** Reference files uploaded to a provider, by content digest, with when they expire. */
+export interface UploadCache {
+  get(digest: string): { name: string; uri: string; mimeType: string; expiresAt?: string } | undefined;
+  set(digest: string, file: { name: string; uri: string; mimeType: string; expiresAt?: string }): Promise<void>;
+}
+
+/** The batch engines chargen has, by provider; loaded lazily (each pulls its SDK). */
+export async function loadEngine(provider: string, options: EngineOptions): Promise<BatchEngine | undefined> {
+  switch (provider) {
+    case "google":
+      return new (await import("./gemini.js")).GeminiEngine(options);
+    case "openai":
+      return new (await import("./openai.js")).OpenAIEngine(options);
+    default:
+      return undefined;
+  }
+}
+
+export const hasEngine = (provider: string): boolean => provider === "google" || provider === "openai";
