@@ -272,7 +272,11 @@ describe("batch mode with reference images", () => {
     const imageUploads = () => [...fake.uploads!.values()].filter((u) => u.mimeType.startsWith("image/"));
     expect(referenced.size).toBeGreaterThan(0);
     expect(imageUploads()).toHaveLength(referenced.size);
-    expect(fake.jobs[0]!.lines.length).toBe(targets.length);
+    // Two waves: the views of a location reference its overview, so they go once it is applied.
+    const outputs = new Set(targets.map((t) => t.output));
+    const afterUpstream = targets.filter((t) => t.references.some((r) => outputs.has(r)));
+    expect(afterUpstream.length).toBeGreaterThan(0);
+    expect(fake.jobs.map((j) => j.lines.length)).toEqual([targets.length - afterUpstream.length, afterUpstream.length]);
     expect(fake.liveCalls()).toHaveLength(0);
     expect((await chargen(ws, ["build", "--check", "--provider", "google"], { env })).code).toBe(0);
 
@@ -281,7 +285,7 @@ describe("batch mode with reference images", () => {
     const file = join(ws, withRefs.id.split("/").slice(0, 2).join("/"), "imagery.yaml");
     writeFileSync(file, readFileSync(file, "utf8").replace(/(prompt_used: \|\n\s+)/, "$1Revised. "));
     expect((await chargen(ws, ["build", "--batch", "--wait", "--provider", "google"], { env })).code).toBe(0);
-    expect(fake.creates()).toHaveLength(2);
+    expect(fake.creates()).toHaveLength(3);
     expect(imageUploads()).toHaveLength(referenced.size);
   });
 
@@ -295,7 +299,12 @@ describe("batch mode with reference images", () => {
     expect(r.code).toBe(1);
     const withRefs = targets.filter((t) => t.references.length);
     expect(withRefs.length).toBeGreaterThan(0);
-    for (const t of withRefs) expect(r.stderr).toContain(`not submitted ${t.id}: openai batches cannot carry reference images`);
+    // A view whose reference is its location's overview waits for that one first (without --wait, no next wave).
+    const outputs = new Map(targets.map((t) => [t.output, t.id]));
+    for (const t of withRefs) {
+      const upstream = t.references.map((p) => outputs.get(p)).find((id) => id !== undefined);
+      expect(r.stderr).toContain(upstream ? `not submitted ${t.id}: upstream ${upstream} is not built yet` : `not submitted ${t.id}: openai batches cannot carry reference images`);
+    }
     expect(fake.jobs[0]!.lines).toHaveLength(targets.length - withRefs.length);
     expect(fake.liveCalls()).toHaveLength(0);
   });

@@ -32,20 +32,37 @@ export const pollInterval = (env: NodeJS.ProcessEnv): number => {
   return ms > 0 ? ms : 30_000;
 };
 
-/** `chargen build --batch [--wait] [-n]`: plan like a live build, submit the stale targets as jobs. */
+/**
+ * `chargen build --batch [--wait] [-n]`: plan like a live build, submit the stale targets as jobs.
+ * With --wait, targets whose references other targets of the plan make (a zone and its overview)
+ * go in a next wave, once those are applied, until nothing more can be submitted.
+ */
 export async function buildBatch(options: BuildOptions & { wait: boolean; pollMs: number }): Promise<number> {
+  let worst: number = EXIT.ok;
+  for (;;) {
+    const wave = await submitWave(options);
+    if ("exitCode" in wave) return Math.max(worst, wave.exitCode);
+    worst = Math.max(worst, wave.code);
+    if (!wave.nextWave) return worst;
+  }
+}
+
+/** One plan and the jobs it submits (and, with --wait, collects); `nextWave` when targets wait for what it applied. */
+async function submitWave(options: BuildOptions & { wait: boolean; pollMs: number }): Promise<{ exitCode: number } | { code: number; nextWave: boolean }> {
   // Planned in a function of its own: the workspace and the plan are garbage before staging starts.
   const planned = await planJobs(options);
-  if ("exitCode" in planned) return planned.exitCode;
+  if ("exitCode" in planned) return planned;
   const { ctx, recorded, left, hasErrors, summary } = planned;
-  for (const l of left) options.err(`not submitted ${l.id}: ${l.reason}\n`);
   // Jobs an earlier run recorded but did not get to submit (a crash) go now; with --wait, every unfinished one.
   const earlier = ctx.jobs.jobs().filter((j) => !recorded.some((n) => n.id === j.id) && (options.wait ? j.state !== "applied" : j.state === "planned" || j.state === "staged"));
   const drove = await driveAll(ctx, [...earlier, ...recorded], { wait: options.wait, collect: options.wait, pollMs: options.pollMs, build: options });
+  const allApplied = drove.every((d) => d.job.state === "applied");
+  const nextWave = options.wait && options.mode !== "dry-run" && !hasErrors && recorded.length > 0 && allApplied && left.some((l) => l.afterUpstream);
+  for (const l of left) if (!(nextWave && l.afterUpstream)) options.err(`not submitted ${l.id}: ${l.reason}\n`);
   report(options, drove, summary);
-  if (hasErrors) return EXIT.error;
-  const failed = drove.some((d) => d.error || (ctx.jobs.report(d.job.id)?.failed.length ?? 0) > 0) || left.length > 0;
-  return failed || (options.wait && drove.some((d) => d.job.state !== "applied")) ? EXIT.notDone : EXIT.ok;
+  if (hasErrors) return { code: EXIT.error, nextWave: false };
+  const failed = drove.some((d) => d.error || (ctx.jobs.report(d.job.id)?.failed.length ?? 0) > 0) || left.some((l) => !(nextWave && l.afterUpstream));
+  return { code: failed || (options.wait && !allApplied) ? EXIT.notDone : EXIT.ok, nextWave };
 }
 
 /** Plan the jobs and record them (or, with -n, print them and say how to exit). */

@@ -73,6 +73,8 @@ const iso = (ctx: BatchContext) => new Date(ctx.clock.now()).toISOString();
 export interface LeftOut {
   id: string;
   reason: string;
+  /** Waits for an upstream target in this plan: a next wave can submit it once that one is applied. */
+  afterUpstream?: boolean;
 }
 
 export interface BatchPlan {
@@ -94,7 +96,7 @@ export async function planBatch(ctx: BatchContext, ws: Workspace, options: Pick<
     const d = p.decision;
     if (d.status === "fresh") continue;
     if (d.status === "pending" || d.status === "modified" || d.status === "blocked" || d.status === "error") {
-      left.push({ id: p.id, reason: d.status === "pending" ? `${d.reasons.join("; ")}: submit it after that one is built` : d.reasons.join("; ") });
+      left.push(d.status === "pending" ? { id: p.id, reason: `${d.reasons.join("; ")}: submit it after that one is built`, afterUpstream: true } : { id: p.id, reason: d.reasons.join("; ") });
       continue;
     }
     if (d.restorable) {
