@@ -31,10 +31,10 @@ export {
   type SectionOptions,
   type SectionWording,
 } from "./rules/sections.js";
-export { normaliseText, part, renderNegative, renderPrompt, type PromptIR, type PromptPart } from "./rules/prompt-ir.js";
-export type { GenerationSettings, ModelSettings, ReferenceInput, RequestedSettings, TargetSpec } from "./graph/target.js";
-export type { Diagnostic } from "./errors.js";
-export { get, items, js, pick, pickJs, pickNode, pickStrings, str, strings } from "./rules/yaml-access.js";
+export { normaliseText, part, renderNegative, renderPrompt, type PromptIR, type PromptPart } from "./model/prompt-ir.js";
+export type { GenerationSettings, ModelSettings, ReferenceInput, RequestedSettings, TargetSpec } from "./model/target.js";
+export type { Diagnostic } from "./core/errors.js";
+export { get, items, js, pick, pickJs, pickNode, pickStrings, str, strings } from "./yaml/access.js";
 export { characterInventory, depictedReferences, referencePortrait, resolveCharacterReferences } from "./rules/references.js";
 export {
   appendOnce,

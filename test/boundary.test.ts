@@ -1,7 +1,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { MAX_NAME_BYTES, ReferenceGuard, resolveInside, unsafeName, unsafePath } from "../src/workspace/boundary.js";
+import { MAX_NAME_BYTES, ReferenceGuard, resolveInside, unsafeName, unsafePath } from "../src/core/boundary.js";
 import { scratchDir } from "./support/tmp.js";
 
 describe("the workspace boundary", () => {

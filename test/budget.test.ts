@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { cutDigests, cutPrompt, promptBudget, promptSize, sectionsToCut, sentLength } from "../src/graph/budget.js";
-import { promptDigests } from "../src/graph/keys.js";
-import type { ModelSettings } from "../src/graph/target.js";
+import { promptDigests } from "../src/model/keys.js";
+import type { ModelSettings } from "../src/model/target.js";
 import { defineRules } from "../src/rules/api.js";
 import { promptText } from "../src/providers/prompt-text.js";
-import { renderNegative, renderPrompt, type PromptIR } from "../src/rules/prompt-ir.js";
+import { renderNegative, renderPrompt, type PromptIR } from "../src/model/prompt-ir.js";
 
 const ir: PromptIR = {
   compiler: "t/1",

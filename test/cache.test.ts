@@ -1,14 +1,14 @@
 import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { digestBytes, sortKeys } from "../src/cache/hash.js";
+import { digestBytes, sortKeys } from "../src/core/hash.js";
 import { formatLock, readLock, type Lock, type LockEntry } from "../src/cache/lockfile.js";
 import { stampTrusted } from "../src/cache/racy.js";
 import { StatCache } from "../src/cache/stat-cache.js";
 import { Store } from "../src/cache/store.js";
-import { realClock } from "../src/clock.js";
-import { ChargenError } from "../src/errors.js";
-import { Pool } from "../src/graph/pool.js";
+import { realClock } from "../src/core/clock.js";
+import { ChargenError } from "../src/core/errors.js";
+import { Pool } from "../src/core/pool.js";
 import { scratchDir } from "./support/tmp.js";
 
 const tmp = () => scratchDir("chargen-unit-");

@@ -3,8 +3,8 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
-import { ChargenError } from "../src/errors.js";
-import { writeAtomic, type AtomicFs } from "../src/workspace/atomic.js";
+import { ChargenError } from "../src/core/errors.js";
+import { writeAtomic, type AtomicFs } from "../src/core/atomic.js";
 import { chargen, exampleWorkspace, snapshot } from "./support/cli.js";
 import { scratchDir } from "./support/tmp.js";
 

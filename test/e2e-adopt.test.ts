@@ -2,7 +2,7 @@ import { readLock } from "../src/cache/lockfile.js";
 import { cpSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../src/cache/lfs.js";
+import { sha256Hex } from "../src/core/lfs.js";
 import { buildJson, chargen, EXAMPLE, IMG2, ROOT, snapshot, statuses, edit, exampleWorkspace } from "./support/cli.js";
 import { scratchDir } from "./support/tmp.js";
 

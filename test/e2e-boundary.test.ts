@@ -7,7 +7,7 @@
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { digestBytes } from "../src/cache/hash.js";
+import { digestBytes } from "../src/core/hash.js";
 import { buildJson, chargen, CH1, edit, exampleWorkspace, IMG1, IMG2, IMG3, ROOT, statuses } from "./support/cli.js";
 import { cleanUp, generations, providerEnv, startFake, withDefaultRules } from "./support/e2e-providers.js";
 import { scratchDir } from "./support/tmp.js";

@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { Clock } from "../src/clock.js";
+import type { Clock } from "../src/core/clock.js";
 import type { ActionRecord } from "../src/cache/store.js";
-import { ChargenError, Code } from "../src/errors.js";
+import { ChargenError, Code } from "../src/core/errors.js";
 import type { TargetRecord } from "../src/graph/analyzer.js";
 import { buildGraph } from "../src/graph/dag.js";
 import { Executor, type Application, type ExecutorEffects } from "../src/graph/executor.js";
 import { promptSize } from "../src/graph/budget.js";
-import { promptDigests } from "../src/graph/keys.js";
-import type { ModelSettings, TargetSpec } from "../src/graph/target.js";
+import { promptDigests } from "../src/model/keys.js";
+import type { ModelSettings, TargetSpec } from "../src/model/target.js";
 import type { ImageRequest, ImageResult } from "../src/providers/types.js";
-import { part } from "../src/rules/prompt-ir.js";
+import { part } from "../src/model/prompt-ir.js";
 import type { Resolved } from "../src/rules/settings.js";
 
 const settings: ModelSettings = { provider: "fake", model: "fake-1", format: "png", n: 1 };

@@ -3,10 +3,10 @@ import type { LockEntry } from "../src/cache/lockfile.js";
 import type { TargetRecord } from "../src/graph/analyzer.js";
 import { promptSize } from "../src/graph/budget.js";
 import { buildGraph } from "../src/graph/dag.js";
-import { explainChange, keyOf, promptDigests, type KeyInputs } from "../src/graph/keys.js";
+import { explainChange, keyOf, promptDigests, type KeyInputs } from "../src/model/keys.js";
 import { decide, keyInputs, type DecisionInput, type RefState } from "../src/graph/planner.js";
-import type { ModelSettings } from "../src/graph/target.js";
-import { canonicalJson } from "../src/cache/hash.js";
+import type { ModelSettings } from "../src/model/target.js";
+import { canonicalJson } from "../src/core/hash.js";
 
 const settings: ModelSettings = { provider: "placeholder", model: "placeholder-1", format: "png", n: 1, size: "1024x1024" };
 const ir = (text: string, negative = "blurry") => ({ compiler: "test/1", parts: [{ role: "prompt", text }], negative: [negative] });

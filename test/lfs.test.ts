@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lfsObjectId, parseLfsPointer, sha256Hex } from "../src/cache/lfs.js";
+import { lfsObjectId, parseLfsPointer, sha256Hex } from "../src/core/lfs.js";
 
 const oid = "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393";
 const pointer = (text: string) => new Uint8Array(Buffer.from(text));

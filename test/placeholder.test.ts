@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PNG } from "pngjs";
 import jpeg from "jpeg-js";
-import { ChargenError } from "../src/errors.js";
+import { ChargenError } from "../src/core/errors.js";
 import { PROVIDERS } from "../src/providers/catalog.js";
 import placeholder, { imageSize, readConfig } from "../src/providers/placeholder.js";
 import { backgroundColour, promptLines, wrapText } from "../src/providers/placeholder-image.js";

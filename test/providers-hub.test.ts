@@ -3,9 +3,9 @@
  * fake: what a build sees when a provider answers 503, 429, a safety block or a billing limit.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { realClock } from "../src/clock.js";
-import type { ChargenError } from "../src/errors.js";
-import { Pool } from "../src/graph/pool.js";
+import { realClock } from "../src/core/clock.js";
+import type { ChargenError } from "../src/core/errors.js";
+import { Pool } from "../src/core/pool.js";
 import { ProviderHub, type RetryPolicy } from "../src/providers/hub.js";
 import type { RuleSet } from "../src/rules/api.js";
 import type { FakeServer } from "./fakes/fake-server.js";
@@ -148,7 +148,7 @@ describe.each(["openai", "google"] as const)("%s through the hub", (provider) =>
 
   it("a missing key stops the provider with one message and sends nothing", async () => {
     const { fake, model } = await setup(provider);
-    const hub = new ProviderHub({ rules: [] }, {}, realClock, {}, new Map(), FAST);
+    const hub = new ProviderHub({}, {}, realClock, {}, new Map(), FAST);
     const first = await rejection(hub.generate(request({ model }), provider, queue()));
     const second = await rejection(hub.generate(request({ model }), provider, queue()));
     // Each target is "not sent"; the one message naming the variables is the build's to report.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ModelSettings } from "../src/graph/target.js";
+import type { ModelSettings } from "../src/model/target.js";
 import { PROVIDERS } from "../src/providers/catalog.js";
 import { classify, parseDuration, redact, retryAfterFromHeaders } from "../src/providers/http-errors.js";
 import { costFromTokens, estimateImagePrice, modelPrices, PRICES, withOverrides } from "../src/providers/prices.js";

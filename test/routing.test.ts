@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import builtIn from "../chargen.rules.js";
-import { ChargenError } from "../src/errors.js";
-import { explainChange, keyOf, type KeyInputs } from "../src/graph/keys.js";
-import type { RequestedSettings } from "../src/graph/target.js";
+import { ChargenError } from "../src/core/errors.js";
+import { explainChange, keyOf, type KeyInputs } from "../src/model/keys.js";
+import type { RequestedSettings } from "../src/model/target.js";
 import type { RuleSet } from "../src/rules/api.js";
 import { resolveSettings } from "../src/rules/settings.js";
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import fg from "fast-glob";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { describe, expect, it } from "vitest";
-import { normaliseText } from "../src/rules/prompt-ir.js";
+import { normaliseText } from "../src/model/prompt-ir.js";
 import { plan, REAL_WORLD, realWorldPresent } from "./fixtures/rules/harness.js";
 
 /**

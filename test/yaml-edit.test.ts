@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { ChargenError } from "../src/errors.js";
-import { YamlEditor } from "../src/workspace/yaml-edit.js";
+import { ChargenError } from "../src/core/errors.js";
+import { YamlEditor } from "../src/yaml/edit.js";
 
 /** Apply `edit` to `src` and return the edited text. */
 function edited(src: string, edit: (e: YamlEditor) => void): string {

@@ -1,14 +1,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { lfsObjectId } from "../cache/lfs.js";
+import { lfsObjectId } from "../core/lfs.js";
 import type { LockEntry } from "../cache/lockfile.js";
-import type { PlannedTarget } from "../commands/plan.js";
-import type { Workspace } from "../commands/workspace.js";
-import { ChargenError } from "../errors.js";
+import type { PlannedTarget } from "../workspace/plan.js";
+import type { Workspace } from "../workspace/open.js";
+import { ChargenError } from "../core/errors.js";
 import type { TargetRecord } from "../graph/analyzer.js";
-import { keyOf } from "../graph/keys.js";
+import { keyOf } from "../model/keys.js";
 import { keyInputs, outputDigestOf, RecordedOutputs, referenceStates } from "../graph/planner.js";
-import type { ModelSettings } from "../graph/target.js";
+import type { ModelSettings } from "../model/target.js";
 import { History } from "./history.js";
 
 /** What adoption or acceptance made of one target. */

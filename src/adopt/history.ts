@@ -4,7 +4,7 @@ import type { TargetRecord } from "../graph/analyzer.js";
 import type { SourceFile } from "../rules/api.js";
 import { locationEntries } from "../rules/location-shapes.js";
 import { parseSource } from "../rules/source.js";
-import { get, items, js, pick, str } from "../rules/yaml-access.js";
+import { get, items, js, pick, str } from "../yaml/access.js";
 
 /**
  * The images a workspace already has, as its YAML records them: inventories, legacy

@@ -1,4 +1,4 @@
-import type { ChargenError } from "../errors.js";
+import type { ChargenError } from "../core/errors.js";
 import type { ImageRequest, ImageResult, ProviderFactoryOptions } from "../providers/types.js";
 import type { RemoteState } from "./machine.js";
 
@@ -66,17 +66,3 @@ export interface UploadCache {
   get(digest: string): { name: string; uri: string; mimeType: string; expiresAt?: string } | undefined;
   set(digest: string, file: { name: string; uri: string; mimeType: string; expiresAt?: string }): Promise<void>;
 }
-
-/** The batch engines chargen has, by provider; loaded lazily (each pulls its SDK). */
-export async function loadEngine(provider: string, options: EngineOptions): Promise<BatchEngine | undefined> {
-  switch (provider) {
-    case "google":
-      return new (await import("./gemini.js")).GeminiEngine(options);
-    case "openai":
-      return new (await import("./openai.js")).OpenAIEngine(options);
-    default:
-      return undefined;
-  }
-}
-
-export const hasEngine = (provider: string): boolean => provider === "google" || provider === "openai";

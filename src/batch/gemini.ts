@@ -7,7 +7,7 @@
  */
 import { basename } from "node:path";
 import { GoogleGenAI, type BatchJob, type GenerateContentResponse, type Part } from "@google/genai";
-import { ChargenError } from "../errors.js";
+import { ChargenError } from "../core/errors.js";
 import { requireKey } from "../providers/credentials.js";
 import { GOOGLE_KEY_ENV, googleFailure, imageConfig, readGoogleConfig, readImage, type GoogleConfig } from "../providers/google.js";
 import { classify, redact } from "../providers/http-errors.js";
@@ -16,7 +16,7 @@ import { promptText } from "../providers/prompt-text.js";
 import type { ReferenceImage } from "../providers/types.js";
 import type { BatchEngine, EngineOptions, LineRequest, LineResult, RemoteJob, UploadCache } from "./engine.js";
 import type { RemoteState } from "./machine.js";
-import { digestBytes } from "../cache/hash.js";
+import { digestBytes } from "../core/hash.js";
 
 /** A reference uploaded this close to its expiry is uploaded again: the job may wait a day to run. */
 const EXPIRY_MARGIN_MS = 25 * 3600_000;

@@ -1,5 +1,5 @@
 /**
- * A batch job's life, as an explicit machine (pure: the driver in batch/run.ts does the I/O and
+ * A batch job's life, as an explicit machine (pure: the driver in commands/batch-run.ts does the I/O and
  * records every transition atomically before the next step, so a kill -9 anywhere resumes from
  * the last state recorded):
  *
@@ -20,7 +20,7 @@
  * - collected: every result is durable in the action cache and report.json says what failed.
  * - applied: the results whose key is still the target's key are in the workspace.
  */
-import { ChargenError } from "../errors.js";
+import { ChargenError } from "../core/errors.js";
 
 export type JobState = "planned" | "staged" | "submitted" | "running" | "succeeded" | "failed" | "cancelled" | "expired" | "collected" | "applied";
 

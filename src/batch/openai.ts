@@ -16,7 +16,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import OpenAI, { APIUserAbortError } from "openai";
 import type { Batch } from "openai/resources/batches";
 import type { ImagesResponse } from "openai/resources/images";
-import { ChargenError } from "../errors.js";
+import { ChargenError } from "../core/errors.js";
 import { requireKey } from "../providers/credentials.js";
 import { classify, redact } from "../providers/http-errors.js";
 import { generationParams, OPENAI_KEY_ENV, openaiFailure, readImage, readOpenAIConfig, type OpenAIConfig } from "../providers/openai.js";

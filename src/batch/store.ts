@@ -12,9 +12,9 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ChargenError } from "../errors.js";
-import type { ModelSettings } from "../graph/target.js";
-import { writeAtomic } from "../workspace/atomic.js";
+import { ChargenError } from "../core/errors.js";
+import type { ModelSettings } from "../model/target.js";
+import { writeAtomic } from "../core/atomic.js";
 import type { LineRequest, UploadCache } from "./engine.js";
 import { inFlight, transition, type JobState } from "./machine.js";
 

@@ -1,6 +1,6 @@
 import { parseRatio } from "../providers/aspect.js";
 import type { LineRequest } from "./engine.js";
-import { sniffImageType } from "../workspace/boundary.js";
+import { sniffImageType } from "../core/boundary.js";
 
 /** Width and height from a PNG, JPEG or WebP header; undefined when the bytes do not say. */
 export function imageDimensions(bytes: Uint8Array): { width: number; height: number } | undefined {

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { codeStamp } from "../code-stamp.js";
-import type { Diagnostic } from "../errors.js";
+import { codeStamp } from "../core/code-stamp.js";
+import type { Diagnostic } from "../core/errors.js";
 import { stampTrusted } from "./racy.js";
 
 /**
@@ -64,7 +64,7 @@ export function replayFresh(root: string, cacheDir: string, context: string): Fr
 export async function recordFresh(root: string, cacheDir: string, context: string, paths: Iterable<string>, result: FreshResult, now = Date.now()): Promise<void> {
   const stamps = [...new Set(paths)].map((p) => stampOf(root, p));
   const record: FreshRecord = { version: VERSION, context, recordedAtMs: now, stamps, result };
-  const { writeAtomic } = await import("../workspace/atomic.js");
+  const { writeAtomic } = await import("../core/atomic.js");
   await writeAtomic(join(root, cacheDir, FRESH_FILE), JSON.stringify(record));
 }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { writeAtomic } from "../workspace/atomic.js";
+import { writeAtomic } from "../core/atomic.js";
 
 /**
  * Cache files under `.chargen/` are versioned JSON. A missing, unreadable or older-format file

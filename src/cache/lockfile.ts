@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import { ChargenError } from "../errors.js";
-import type { KeyInputs } from "../graph/keys.js";
-import { sortKeys } from "./hash.js";
+import { ChargenError } from "../core/errors.js";
+import type { KeyInputs } from "../model/keys.js";
+import { sortKeys } from "../core/hash.js";
 
 export const LOCK_FILE = "chargen.lock";
 /** Never changes within a version: git's union merge keeps it as common context on both sides. */

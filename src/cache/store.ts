@@ -1,9 +1,9 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { asWriteError, publishSync, syncToDiskNow, writeAtomic } from "../workspace/atomic.js";
-import { traceDurable } from "../debug.js";
-import { digestBytes } from "./hash.js";
+import { asWriteError, publishSync, syncToDiskNow, writeAtomic } from "../core/atomic.js";
+import { traceDurable } from "../core/debug.js";
+import { digestBytes } from "../core/hash.js";
 
 /** One generation (or restore source) recorded under a key. Several may exist per key: generation is not deterministic. */
 export interface ActionRecord {

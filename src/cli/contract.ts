@@ -8,7 +8,7 @@
  * and the contract here is small.
  */
 import { parseArgs } from "node:util";
-import { ChargenError } from "../errors.js";
+import { ChargenError } from "../core/errors.js";
 
 export interface OptionSpec<T> {
   /** One-letter alias, e.g. "j" for `-j`. */

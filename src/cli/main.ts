@@ -5,9 +5,9 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { BuildOptions } from "../commands/build.js";
-import { isChargenError } from "../errors.js";
+import { isChargenError } from "../core/errors.js";
 import { printable } from "../report/escape.js";
-import { onStopSignals } from "../signals.js";
+import { onStopSignals } from "../core/signals.js";
 import { command, commandHelp, commandName, flag, isUsageError, overviewHelp, parseCommand, usageError, valued, type CommandSpec, type GlobalValues } from "./contract.js";
 
 /** Output that ends quietly when its reader goes away (`chargen targets | head -1`). */
@@ -117,7 +117,7 @@ const build = command({
     if (values.wait && !values.batch) throw usageError("--wait goes with --batch");
     if (values.batch) {
       if (values.check || values.watch) throw usageError("--batch does not go with --check or --watch");
-      const { buildBatch, pollInterval } = await import("../batch/commands.js");
+      const { buildBatch, pollInterval } = await import("../commands/batch.js");
       return buildBatch({ ...options, wait: values.wait ?? false, pollMs: pollInterval(process.env) });
     }
     if (values.watch) return (await import("../commands/watch.js")).watch({ ...options, debounceMs: values.debounce ?? 100 });
@@ -170,7 +170,7 @@ const batch = command({
   arity: { min: 1, max: 2 },
   options: { json, provider, wait: flag("with collect: poll until the jobs finish") },
   async run(values, [sub, job]) {
-    const commands = await import("../batch/commands.js");
+    const commands = await import("../commands/batch.js");
     const options = { ...common(values), env: process.env, pollMs: commands.pollInterval(process.env) };
     switch (sub) {
       case "status":
@@ -252,7 +252,7 @@ Exit codes: 0 done / all fresh, 1 a target failed or (with --check) is not fresh
 export async function main(argv: string[]): Promise<number> {
   const { name, rest } = commandName(argv, COMMANDS);
   if (name === undefined) {
-    if (rest.includes("--version")) out(`${(await import("../version.js")).VERSION}\n`);
+    if (rest.includes("--version")) out(`${(await import("../core/version.js")).VERSION}\n`);
     else if (rest.includes("--help") || rest.includes("-h")) out(overview());
     else return usage("no command given");
     return 0;

@@ -1,13 +1,14 @@
 import { join } from "node:path";
 import { formatLock, LOCK_FILE } from "../cache/lockfile.js";
 import { acceptOutputs, adoptHistory, type Verdict } from "../adopt/adopt.js";
-import { formatDiagnostic } from "../errors.js";
+import { formatDiagnostic } from "../core/errors.js";
 import { formatSummary, summarise, type Report } from "../report/report.js";
-import { writeAtomic } from "../workspace/atomic.js";
+import { writeAtomic } from "../core/atomic.js";
 import { BuildLock } from "../workspace/build-lock.js";
-import { EXIT, targetReport } from "./build.js";
-import { planWorkspace } from "./plan.js";
-import { CACHE_DIR, openWorkspace, type Workspace, type WorkspaceOptions } from "./workspace.js";
+import { EXIT } from "../core/exit.js";
+import { targetReport } from "../report/target.js";
+import { planWorkspace } from "../workspace/plan.js";
+import { CACHE_DIR, openWorkspace, type Workspace, type WorkspaceOptions } from "../workspace/open.js";
 
 export interface AdoptOptions extends WorkspaceOptions {
   /** `-n`: say what would be recorded; write nothing. */

@@ -4,13 +4,15 @@ import { LOCK_GITATTRIBUTES } from "../cache/lockfile.js";
 import { JobStore } from "../batch/store.js";
 import { Store } from "../cache/store.js";
 import { writeJsonCache } from "../cache/json-file.js";
-import { realClock, type Clock } from "../clock.js";
-import type { Pool } from "../graph/pool.js";
-import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../errors.js";
+import { realClock, type Clock } from "../core/clock.js";
+import type { Pool } from "../core/pool.js";
+import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/errors.js";
+import { EXIT } from "../core/exit.js";
+import { targetReport } from "../report/target.js";
 import { Executor, type TargetOutcome } from "../graph/executor.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
-import { annotation, formatSummary, round, summarise, type Report, type TargetReport } from "../report/report.js";
+import { annotation, formatSummary, summarise, type Report, type TargetReport } from "../report/report.js";
 import { printable } from "../report/escape.js";
 import { silentProgress, type Progress } from "../report/progress.js";
 import { missingReferencesPolicy } from "../rules/api.js";
@@ -18,10 +20,10 @@ import { Applier, type WriteObserver } from "../workspace/applier.js";
 import { BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
 import { recordInLock, remember, withHistory } from "./adopt.js";
-import { exitCodeFor, type StopSignal } from "../signals.js";
-import { planWorkspace, type PlannedTarget } from "./plan.js";
+import { exitCodeFor, type StopSignal } from "../core/signals.js";
+import { planWorkspace, type PlannedTarget } from "../workspace/plan.js";
 import { forgetFresh, freshContext, recordFresh } from "../cache/fresh-stamp.js";
-import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, routeOf, STAT_CACHE, type Workspace } from "./workspace.js";
+import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, routeOf, STAT_CACHE, type Workspace } from "../workspace/open.js";
 
 export interface BuildOptions {
   root: string;
@@ -47,7 +49,6 @@ export interface BuildOptions {
   clock?: Clock;
 }
 
-export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
 export const BUILD_PID = "build.pid";
 
 export async function runBuild(options: BuildOptions): Promise<number> {
@@ -326,25 +327,6 @@ export function printProblems(report: Report, options: Pick<BuildOptions, "err">
   for (const t of report.targets.filter((t) => t.status === "failed" || t.status === "modified" || t.status === "skipped" || t.status === "pending")) {
     options.err(`${t.status.padEnd(8)} ${printable(`${t.id}: ${t.reasons.join("; ")}`)}\n`);
   }
-}
-
-export function targetReport(ws: Workspace, id: string, status: TargetReport["status"], reasons: string[], estimate: number | undefined, outcome?: TargetOutcome): TargetReport {
-  const record = ws.records.get(id)!;
-  const resolved = ws.settings.get(id);
-  const settings = resolved && !(resolved instanceof ChargenError) ? resolved.settings : undefined;
-  return {
-    id,
-    status,
-    reasons,
-    // An adopted image keeps its own file.
-    output: ws.lock.get(id)?.output ?? record.output,
-    source: { file: record.source.file, line: record.source.line },
-    provider: settings?.provider ?? null,
-    model: settings?.model ?? null,
-    estimatedCostUsd: estimate === undefined ? null : round(estimate),
-    costUsd: outcome?.costUsd === undefined ? (outcome ? 0 : null) : round(outcome.costUsd),
-    error: outcome?.error ? { kind: outcome.error.kind, code: outcome.error.details.code ?? null, message: outcome.error.message } : null,
-  };
 }
 
 function printDiagnostics(diagnostics: Diagnostic[], options: Pick<BuildOptions, "err">): void {

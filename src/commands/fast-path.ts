@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { freshContext, replayFresh } from "../cache/fresh-stamp.js";
-import "../debug.js"; // CHARGEN_DEBUG=stats shows that a replay did no work
-import { formatDiagnostic } from "../errors.js";
+import "../core/debug.js"; // CHARGEN_DEBUG=stats shows that a replay did no work
+import { formatDiagnostic } from "../core/errors.js";
 import { printable } from "../report/escape.js";
 import { formatSummary, summarise } from "../report/report.js";
 import type { BuildOptions } from "./build.js";

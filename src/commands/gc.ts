@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { LOCK_FILE, readLock } from "../cache/lockfile.js";
 import { Store } from "../cache/store.js";
-import { ChargenError } from "../errors.js";
-import { CACHE_DIR } from "./workspace.js";
+import { ChargenError } from "../core/errors.js";
+import { CACHE_DIR } from "../workspace/open.js";
 
 export interface GcOptions {
   root: string;

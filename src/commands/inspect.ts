@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { Store } from "../cache/store.js";
-import { ChargenError, formatDiagnostic, type Diagnostic } from "../errors.js";
+import { ChargenError, formatDiagnostic, type Diagnostic } from "../core/errors.js";
 import { printable } from "../report/escape.js";
-import { planWorkspace } from "./plan.js";
-import { CACHE_DIR, openWorkspace, routeOf, type Workspace } from "./workspace.js";
+import { planWorkspace } from "../workspace/plan.js";
+import { CACHE_DIR, openWorkspace, routeOf, type Workspace } from "../workspace/open.js";
 
 export interface InspectOptions {
   root: string;

@@ -1,14 +1,14 @@
 import { join, matchesGlob } from "node:path";
 import { Store } from "../cache/store.js";
-import { ChargenError } from "../errors.js";
+import { ChargenError } from "../core/errors.js";
 import { cutPrompt } from "../graph/budget.js";
-import type { ModelSettings } from "../graph/target.js";
+import type { ModelSettings } from "../model/target.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { promptText } from "../providers/prompt-text.js";
-import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
+import { renderNegative, renderPrompt } from "../model/prompt-ir.js";
 import { printDiagnosticsOf, type InspectOptions } from "./inspect.js";
-import { planWorkspace } from "./plan.js";
-import { CACHE_DIR, openWorkspace } from "./workspace.js";
+import { planWorkspace } from "../workspace/plan.js";
+import { CACHE_DIR, openWorkspace } from "../workspace/open.js";
 
 /**
  * `chargen show ID...`: exactly what a build would send for each target, before paying for it:

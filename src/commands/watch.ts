@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join, matchesGlob, relative, sep } from "node:path";
-import { digestBytes } from "../cache/hash.js";
+import { digestBytes } from "../core/hash.js";
 import { LOCK_FILE } from "../cache/lockfile.js";
-import { asChargenError } from "../errors.js";
+import { asChargenError } from "../core/errors.js";
 import type { Executor } from "../graph/executor.js";
 import { formatSummary, type Report } from "../report/report.js";
 import { printable } from "../report/escape.js";
@@ -11,10 +11,10 @@ import { RULES_FILES } from "../rules/load.js";
 import { transition, type WatchEffect, type WatchEvent, type WatchState } from "../watch/machine.js";
 import { BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
-import { exitCodeFor, type StopSignal } from "../signals.js";
+import { exitCodeFor, type StopSignal } from "../core/signals.js";
 import { recordInLock, withHistory } from "./adopt.js";
 import { BUILD_PID, buildOnce, openSession, printProblems, type BuildOptions } from "./build.js";
-import { CACHE_DIR, openWorkspace, type Workspace } from "./workspace.js";
+import { CACHE_DIR, openWorkspace, type Workspace } from "../workspace/open.js";
 
 export interface WatchOptions extends Omit<BuildOptions, "mode" | "onInterrupt"> {
   debounceMs: number;

@@ -1,13 +1,13 @@
 import fg from "fast-glob";
-import { asChargenError, type Diagnostic } from "../errors.js";
+import { asChargenError, type Diagnostic } from "../core/errors.js";
 import type { Rule, RuleContext, RuleSet, SourceFile } from "../rules/api.js";
 import { parseSource } from "../rules/source.js";
-import { canonicalJson, digestText } from "../cache/hash.js";
-import { unsafePath } from "../workspace/boundary.js";
-import type { Disk } from "../workspace/disk.js";
+import { canonicalJson, digestText } from "../core/hash.js";
+import { unsafePath } from "../core/boundary.js";
+import type { Disk } from "../cache/disk.js";
 import { cutDigests, promptSize, type PromptSize } from "./budget.js";
-import { promptDigests, type PromptDigests } from "./keys.js";
-import type { ReferenceInput, RequestedSettings, SourceLocation, TargetSpec, UnlistedReference } from "./target.js";
+import { promptDigests, type PromptDigests } from "../model/keys.js";
+import type { ReferenceInput, RequestedSettings, SourceLocation, TargetSpec, UnlistedReference } from "../model/target.js";
 import { outputsByStem, resolveUnlisted } from "./unlisted.js";
 
 /** A target as planning needs it: the spec without the prompt text, which only a build needs. */

@@ -1,8 +1,8 @@
-import { digestText } from "../cache/hash.js";
+import { digestText } from "../core/hash.js";
 import type { RuleSet } from "../rules/api.js";
-import type { PromptIR } from "../rules/prompt-ir.js";
+import type { PromptIR } from "../model/prompt-ir.js";
 import { sectionOf, TRIM_ORDER } from "../rules/sections.js";
-import type { ModelSettings } from "./target.js";
+import type { ModelSettings } from "../model/target.js";
 
 /**
  * A prompt's length budget per provider and model, and trimming to it: whole sections, lowest

@@ -1,4 +1,4 @@
-import type { Diagnostic } from "../errors.js";
+import type { Diagnostic } from "../core/errors.js";
 import type { TargetRecord } from "./analyzer.js";
 
 export interface Graph {

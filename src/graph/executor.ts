@@ -1,21 +1,21 @@
-import type { Clock } from "../clock.js";
-import { parseLfsPointer } from "../cache/lfs.js";
+import type { Clock } from "../core/clock.js";
+import { parseLfsPointer } from "../core/lfs.js";
 import type { Lock } from "../cache/lockfile.js";
 import type { ActionRecord } from "../cache/store.js";
-import { asChargenError, ChargenError, Code, hasCode } from "../errors.js";
+import { asChargenError, ChargenError, Code, hasCode } from "../core/errors.js";
 import { parseSize } from "../providers/aspect.js";
 import type { ProviderHub } from "../providers/hub.js";
 import type { ImageRequest, ImageResult, ReferenceImage } from "../providers/types.js";
-import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
+import { renderNegative, renderPrompt } from "../model/prompt-ir.js";
 import type { Resolved } from "../rules/settings.js";
 import { specMatches, type TargetRecord } from "./analyzer.js";
 import { cutPrompt } from "./budget.js";
 import type { Graph } from "./dag.js";
-import type { KeyInputs } from "./keys.js";
+import type { KeyInputs } from "../model/keys.js";
 import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision, type RefState } from "./planner.js";
-import { Pool } from "./pool.js";
-import type { ModelSettings, TargetSpec, TargetStatus } from "./target.js";
-import { sniffImageType } from "../workspace/boundary.js";
+import { Pool } from "../core/pool.js";
+import type { ModelSettings, TargetSpec, TargetStatus } from "../model/target.js";
+import { sniffImageType } from "../core/boundary.js";
 
 /** How a target ended in this build. */
 export interface TargetOutcome {
@@ -52,7 +52,7 @@ export interface ExecutorEffects {
   digest(path: string): string | undefined;
   size(path: string): number | undefined;
   readBytes(path: string): Uint8Array;
-  /** Why a reference file may not be read (see workspace/boundary.ts ReferenceGuard). */
+  /** Why a reference file may not be read (see core/boundary.ts ReferenceGuard). */
   refusal(path: string): string | undefined;
   spec(id: string): TargetSpec | undefined;
   store: ExecutorStore;

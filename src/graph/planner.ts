@@ -1,12 +1,12 @@
-import { LFS_POINTER_MAX_BYTES, lfsObjectId, parseLfsPointer } from "../cache/lfs.js";
+import { LFS_POINTER_MAX_BYTES, lfsObjectId, parseLfsPointer } from "../core/lfs.js";
 import type { Lock, LockEntry } from "../cache/lockfile.js";
-import { explainChange, keyOf, sameInputs, type KeyInputs } from "./keys.js";
-import type { ModelSettings, ReferenceInput } from "./target.js";
+import { explainChange, keyOf, sameInputs, type KeyInputs } from "../model/keys.js";
+import type { ModelSettings, ReferenceInput } from "../model/target.js";
 import type { TargetRecord } from "./analyzer.js";
 
 /**
  * Where a reference's digest comes from: the file on disk, or an upstream target not yet built;
- * or why the file may not be used (see workspace/boundary.ts).
+ * or why the file may not be used (see core/boundary.ts).
  */
 export type RefState = { digest: string } | { missing: true } | { pendingUpstream: string } | { refused: string };
 

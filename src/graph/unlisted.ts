@@ -1,6 +1,6 @@
 import { posix } from "node:path";
-import type { Diagnostic } from "../errors.js";
-import type { ReferenceInput, UnlistedReference } from "./target.js";
+import type { Diagnostic } from "../core/errors.js";
+import type { ReferenceInput, UnlistedReference } from "../model/target.js";
 
 /** What resolving needs of a target: a spec and a record alike. */
 interface Referencing {

@@ -1,10 +1,9 @@
-import type { GenerationSettings, ModelSettings } from "../graph/target.js";
+import type { GenerationSettings, ModelSettings } from "../model/target.js";
 import { normaliseGoogle } from "./google-models.js";
 import { normaliseOpenAI } from "./openai-models.js";
 import { normaliseWorkersAi, workersAiUnserviceable } from "./workers-ai-models.js";
 import { estimateImagePrice, withOverrides, type PriceTable } from "./prices.js";
-import type { RuleSet } from "../rules/api.js";
-import type { ProviderLimits, ProviderModule } from "./types.js";
+import type { ProviderLimits, ProviderModule, ProviderSettings } from "./types.js";
 
 /**
  * What chargen knows about each provider without loading it: default model and limits, retired
@@ -107,16 +106,16 @@ export function providerInfo(name: string): ProviderInfo | undefined {
   return Object.hasOwn(PROVIDERS, name) ? PROVIDERS[name] : undefined;
 }
 
-const tables = new WeakMap<RuleSet, PriceTable>();
+const tables = new WeakMap<ProviderSettings, PriceTable>();
 
 /** The price table with the rules' overrides (computed once per rule set). */
-export function priceTable(rules: RuleSet): PriceTable {
+export function priceTable(rules: ProviderSettings): PriceTable {
   let table = tables.get(rules);
   if (!table) tables.set(rules, (table = withOverrides(rules.prices)));
   return table;
 }
 
 /** Estimated price of one generation with `settings` under `rules`; undefined when unknown. */
-export function estimatePrice(settings: ModelSettings, rules: RuleSet): number | undefined {
+export function estimatePrice(settings: ModelSettings, rules: ProviderSettings): number | undefined {
   return providerInfo(settings.provider)?.price(settings, priceTable(rules));
 }

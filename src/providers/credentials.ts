@@ -1,4 +1,4 @@
-import { ChargenError } from "../errors.js";
+import { ChargenError } from "../core/errors.js";
 
 export const NO_API_KEY = "NO_API_KEY";
 

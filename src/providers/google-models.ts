@@ -4,7 +4,7 @@
  * `quality`, the setting that, like OpenAI's quality, changes what an image costs.
  * No SDK import: the catalog uses this while planning.
  */
-import type { ModelSettings } from "../graph/target.js";
+import type { ModelSettings } from "../model/target.js";
 import { nearestBy, parseRatio, parseSize, type Dimensions } from "./aspect.js";
 
 export const GEMINI_ASPECT_RATIOS = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"] as const;

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { ApiError, GoogleGenAI, type GenerateContentConfig, type GenerateContentResponse, type HarmBlockThreshold, type HarmCategory, type Part } from "@google/genai";
-import { ChargenError } from "../errors.js";
+import { ChargenError } from "../core/errors.js";
 import { requireKey } from "./credentials.js";
 import { nearestGeminiRatio, takesImageSize } from "./google-models.js";
 import { classify, networkCode, parseDuration, redact, type Failure } from "./http-errors.js";

@@ -3,7 +3,7 @@
  * SDK's error into a `Failure` (status, code, message, retry hint) and this decides the kind
  * the hub acts on. Retrying is the hub's job alone; nothing here waits or retries.
  */
-import { ChargenError } from "../errors.js";
+import { ChargenError } from "../core/errors.js";
 
 export interface Failure {
   provider: string;

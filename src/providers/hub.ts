@@ -1,11 +1,10 @@
-import type { Clock } from "../clock.js";
-import { count } from "../debug.js";
-import { asChargenError, ChargenError, Code } from "../errors.js";
-import { Pool } from "../graph/pool.js";
-import type { RuleSet } from "../rules/api.js";
+import type { Clock } from "../core/clock.js";
+import { count } from "../core/debug.js";
+import { asChargenError, ChargenError, Code } from "../core/errors.js";
+import { Pool } from "../core/pool.js";
 import { priceTable, providerInfo } from "./catalog.js";
 import { missingCredentials, NO_API_KEY } from "./credentials.js";
-import type { ImageRequest, ImageResult, Provider } from "./types.js";
+import type { ImageRequest, ImageResult, Provider, ProviderSettings } from "./types.js";
 
 export interface RetryPolicy {
   /** Attempts for 5xx, timeouts and resets. */
@@ -38,7 +37,7 @@ export class ProviderHub {
   private readonly attempts = new Map<string, number>();
 
   constructor(
-    private readonly rules: RuleSet,
+    private readonly rules: ProviderSettings,
     private readonly env: NodeJS.ProcessEnv,
     private readonly clock: Clock,
     private readonly events: HubEvents = {},

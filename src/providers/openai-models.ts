@@ -2,7 +2,7 @@
  * What OpenAI's GPT image models accept (per the openai SDK's ImageGenerateParams), and bringing
  * requested settings to it. No SDK import: the catalog uses this while planning.
  */
-import type { ModelSettings } from "../graph/target.js";
+import type { ModelSettings } from "../model/target.js";
 import { formatSize, nearestBy, parseRatio, parseSize, type Dimensions } from "./aspect.js";
 
 export const STANDARD_SIZES = ["1024x1024", "1536x1024", "1024x1536"] as const;

@@ -3,8 +3,8 @@
  * benchmarks run without keys or money. Latency and failures can be simulated, deterministically.
  */
 import { appendFileSync } from "node:fs";
-import { preciseNow } from "../debug.js";
-import { ChargenError, Code, type ErrorKind } from "../errors.js";
+import { preciseNow } from "../core/debug.js";
+import { ChargenError, Code, type ErrorKind } from "../core/errors.js";
 import { MAX_IMAGE_SIDE } from "./aspect.js";
 import { hash32, renderPlaceholder } from "./placeholder-image.js";
 import type { ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule } from "./types.js";

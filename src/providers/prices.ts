@@ -6,7 +6,7 @@
  * pricing page and OpenAI's image-generation pricing (its per-image table is itself derived from
  * output tokens). They drift; a user overrides them in the rules (see `withOverrides`).
  */
-import type { ModelSettings } from "../graph/target.js";
+import type { ModelSettings } from "../model/target.js";
 import { parseRatio, parseSize } from "./aspect.js";
 
 /** USD per million tokens. */

@@ -1,10 +1,8 @@
-import type { ChargenError } from "../errors.js";
-import type { GenerationSettings } from "../graph/target.js";
-import type { PriceTable } from "./prices.js";
+import type { ChargenError } from "../core/errors.js";
+import type { GenerationSettings, ImageFormat } from "../model/target.js";
+import type { PriceOverrides, PriceTable } from "./prices.js";
 
-/** What a provider is asked for. Everything in it, except `signal`, is derived from the target's key inputs. */
-export type ImageFormat = "png" | "jpeg" | "webp";
-export const IMAGE_FORMATS: readonly ImageFormat[] = ["png", "jpeg", "webp"];
+export { IMAGE_FORMATS, type ImageFormat } from "../model/target.js";
 
 export interface ReferenceImage {
   /** Workspace-relative path, for messages and metadata. */
@@ -16,6 +14,7 @@ export interface ReferenceImage {
   label?: string;
 }
 
+/** What a provider is asked for. Everything in it, except `signal`, is derived from the target's key inputs. */
 export interface ImageRequest {
   targetId: string;
   /** The target's cache key; the placeholder provider derives its picture from it. */
@@ -78,3 +77,29 @@ export interface ProviderModule {
 }
 
 export type { ChargenError };
+
+export interface ModelLimits {
+  /** Requests in flight at once. */
+  maxInFlight?: number;
+  /** Requests started per minute (per `windowMs`, when set). */
+  perMinute?: number;
+  /** The rate window, 60000 by default (a shorter one is for tests against fake servers). */
+  windowMs?: number;
+  /** Longest prompt sent, in characters (negative included); longer ones lose sections, lowest priority first. Default: the model's published limit. */
+  maxPromptChars?: number;
+}
+
+export interface ProviderConfig extends ModelLimits {
+  /** Model used when a target names this provider but no model (or `--provider` switches to it). */
+  model?: string;
+  /** Limits per model id, over the provider's. */
+  models?: Record<string, ModelLimits>;
+  /** Provider-specific options (placeholder latency and failure rate, ...). */
+  options?: Record<string, unknown>;
+}
+
+/** What the rules say of providers, all a provider and the hub need of them (the rules' own type extends it). */
+export interface ProviderSettings {
+  providers?: Record<string, ProviderConfig>;
+  prices?: PriceOverrides;
+}

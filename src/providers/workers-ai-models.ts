@@ -3,7 +3,7 @@
  * and output (developers.cloudflare.com/workers-ai/models/), and bringing requested settings to
  * it. No network and no SDK: the catalog uses this while planning.
  */
-import type { ModelSettings } from "../graph/target.js";
+import type { ModelSettings } from "../model/target.js";
 import { formatSize, parseRatio, parseSize, type Dimensions } from "./aspect.js";
 
 export interface WorkersAiModel {

@@ -9,7 +9,7 @@
  * (CLOUDFLARE_ACCOUNT_ID) are read at the first request; CLOUDFLARE_API_BASE_URL (or the rules'
  * `baseUrl`) points it elsewhere.
  */
-import { ChargenError } from "../errors.js";
+import { ChargenError } from "../core/errors.js";
 import { requireKey } from "./credentials.js";
 import { classify, headerGetter, networkCode, redact, retryAfterFromHeaders, type Failure } from "./http-errors.js";
 import { estimateImagePrice, pricesOf, type PriceTable } from "./prices.js";

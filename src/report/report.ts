@@ -1,5 +1,5 @@
-import type { ChargenError, Diagnostic } from "../errors.js";
-import type { TargetStatus } from "../graph/target.js";
+import type { ChargenError, Diagnostic } from "../core/errors.js";
+import type { TargetStatus } from "../model/target.js";
 import { workflowCommand } from "./escape.js";
 
 /** One target in the `--json` report (the schema is documented in README.md). */

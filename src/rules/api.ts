@@ -1,9 +1,11 @@
 import type { Document, Node } from "yaml";
-import type { Diagnostic } from "../errors.js";
-import type { GenerationSettings, ModelSettings, ReferenceInput, TargetSpec } from "../graph/target.js";
+import type { Diagnostic } from "../core/errors.js";
+import type { GenerationSettings, ModelSettings, ReferenceInput, TargetSpec } from "../model/target.js";
 import type { PriceOverrides } from "../providers/prices.js";
-import type { ImageFormat } from "../providers/types.js";
-import type { YamlEditor } from "../workspace/yaml-edit.js";
+import type { ImageFormat, ProviderConfig, ProviderSettings } from "../providers/types.js";
+
+export type { ModelLimits, ProviderConfig } from "../providers/types.js";
+import type { YamlEditor } from "../yaml/edit.js";
 
 /** A parsed workspace YAML file, as a rule sees it. */
 export interface SourceFile {
@@ -61,27 +63,7 @@ export interface Rule {
   writeBack?(ctx: WriteBackContext): void;
 }
 
-export interface ModelLimits {
-  /** Requests in flight at once. */
-  maxInFlight?: number;
-  /** Requests started per minute (per `windowMs`, when set). */
-  perMinute?: number;
-  /** The rate window, 60000 by default (a shorter one is for tests against fake servers). */
-  windowMs?: number;
-  /** Longest prompt sent, in characters (negative included); longer ones lose sections, lowest priority first. Default: the model's published limit. */
-  maxPromptChars?: number;
-}
-
-export interface ProviderConfig extends ModelLimits {
-  /** Model used when a target names this provider but no model (or `--provider` switches to it). */
-  model?: string;
-  /** Limits per model id, over the provider's. */
-  models?: Record<string, ModelLimits>;
-  /** Provider-specific options (placeholder latency and failure rate, ...). */
-  options?: Record<string, unknown>;
-}
-
-export interface RuleSet {
+export interface RuleSet extends ProviderSettings {
   rules: Rule[];
   /**
    * Where targets go when the YAML does not say (or, with `routing: "rules"`, whatever it says).

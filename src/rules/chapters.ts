@@ -1,9 +1,9 @@
 import { isMap, isSeq, type Node } from "yaml";
-import type { ReferenceInput } from "../graph/target.js";
-import { unsafeName } from "../workspace/boundary.js";
+import type { ReferenceInput } from "../model/target.js";
+import { unsafeName } from "../core/boundary.js";
 import type { Rule, RuleContext } from "./api.js";
 import { keepingContract } from "./memoryquill-contract.js";
-import { part } from "./prompt-ir.js";
+import { part } from "../model/prompt-ir.js";
 import { depictedReferences, depictedSlug, madeLast } from "./references.js";
 import {
   appendRecord,
@@ -26,7 +26,7 @@ import { chapterPalette, characterIdentity, type CharacterIdentity } from "./sec
 import { sceneIds } from "./characters.js";
 import { placeReference } from "./locations.js";
 import { gluePrompt, styleGlue, withReferences, type StyleGlue } from "./style.js";
-import { get, items, js, shapeOf, str, strings } from "./yaml-access.js";
+import { get, items, js, shapeOf, str, strings } from "../yaml/access.js";
 
 export interface ChapterImageOptions {
   /** Reference images per depicted character (approved first). Default 2. */

@@ -1,9 +1,9 @@
 import { isMap, isSeq, type Node } from "yaml";
-import type { RequestedSettings } from "../graph/target.js";
-import type { YamlEditor } from "../workspace/yaml-edit.js";
-import { unsafeName } from "../workspace/boundary.js";
+import type { RequestedSettings } from "../model/target.js";
+import type { YamlEditor } from "../yaml/edit.js";
+import { unsafeName } from "../core/boundary.js";
 import type { BuildOutcome, Rule, RuleContext } from "./api.js";
-import { part } from "./prompt-ir.js";
+import { part } from "../model/prompt-ir.js";
 import { characterImageryFile, depictedReferences, depictedSlug, resolveCharacterReferences } from "./references.js";
 import { keepingContract } from "./memoryquill-contract.js";
 import { appendRecord, entriesAt, generationDefaults, imageExtension, inventoryRecord, labelled, mistyped, prose, refuseUnsafeName, requestedFrom, type RecordContent } from "./rule-kit.js";
@@ -11,7 +11,7 @@ import { logRun } from "./runs-log.js";
 import { characterIdentity } from "./sections.js";
 import { SlugScope, slugify } from "./slug.js";
 import { gluePrompt, styleGlue, withReferences, type StyleGlue } from "./style.js";
-import { get, items, pickStrings, shapeOf, str, strings } from "./yaml-access.js";
+import { get, items, pickStrings, shapeOf, str, strings } from "../yaml/access.js";
 
 export interface CharacterSceneOptions {
   /** The style glue shared by all rules (see `styleGlue`). Default: `styleGlue()`. */

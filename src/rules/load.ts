@@ -1,9 +1,9 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { digestText } from "../cache/hash.js";
-import { ChargenError } from "../errors.js";
-import { codeStamp } from "../code-stamp.js";
+import { digestText } from "../core/hash.js";
+import { ChargenError } from "../core/errors.js";
+import { codeStamp } from "../core/code-stamp.js";
 import type { RuleSet } from "./api.js";
 
 export const RULES_FILES = ["chargen.rules.ts", "chargen.rules.mts", "chargen.rules.js", "chargen.rules.mjs"];

@@ -1,8 +1,8 @@
 import { isMap, isScalar, type Node, type YAMLMap } from "yaml";
-import type { YamlPath } from "../workspace/yaml-edit.js";
-import { unsafeName } from "../workspace/boundary.js";
+import type { YamlPath } from "../yaml/edit.js";
+import { unsafeName } from "../core/boundary.js";
 import { SlugScope, slugify } from "./slug.js";
-import { get, listAt, pick, shapeOf } from "./yaml-access.js";
+import { get, listAt, pick, shapeOf } from "../yaml/access.js";
 
 /**
  * Location imagery files come in several generations of the schema. This maps every variant the

@@ -1,9 +1,9 @@
 import { isMap, isSeq, type Node } from "yaml";
-import type { ReferenceInput } from "../graph/target.js";
-import { unsafeName } from "../workspace/boundary.js";
+import type { ReferenceInput } from "../model/target.js";
+import { unsafeName } from "../core/boundary.js";
 import type { Rule, RuleContext } from "./api.js";
 import { locationEntries, type LocationEntry } from "./location-shapes.js";
-import { part, type PromptPart } from "./prompt-ir.js";
+import { part, type PromptPart } from "../model/prompt-ir.js";
 import { depictedReferences, depictedSlug } from "./references.js";
 import { keepingContract } from "./memoryquill-contract.js";
 import {
@@ -25,7 +25,7 @@ import {
 import { logRun } from "./runs-log.js";
 import { characterIdentity, type CharacterIdentity } from "./sections.js";
 import { gluePrompt, styleGlue, withReferences, type StyleGlue, type StyleKind } from "./style.js";
-import { get, pick, pickJs, pickNode, pickStrings, str, strings } from "./yaml-access.js";
+import { get, pick, pickJs, pickNode, pickStrings, str, strings } from "../yaml/access.js";
 
 export interface LocationImageOptions {
   /** The style glue shared by all rules (see `styleGlue`). Default: `styleGlue()`. */

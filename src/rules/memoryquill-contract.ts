@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { ChargenError } from "../errors.js";
-import type { YamlEditor } from "../workspace/yaml-edit.js";
+import { ChargenError } from "../core/errors.js";
+import type { YamlEditor } from "../yaml/edit.js";
 
 /**
  * What MemoryQuill's own strict reader accepts (its `imagery-schema.ts`, as

@@ -1,10 +1,10 @@
 import { isMap, isScalar, isSeq, type Node } from "yaml";
-import type { Diagnostic } from "../errors.js";
-import type { ReferenceInput, UnlistedReference } from "../graph/target.js";
+import type { Diagnostic } from "../core/errors.js";
+import type { ReferenceInput, UnlistedReference } from "../model/target.js";
 import type { RuleContext, SourceFile } from "./api.js";
-import { resolveInside } from "../workspace/boundary.js";
+import { resolveInside } from "../core/boundary.js";
 import { refuseUnsafeName } from "./rule-kit.js";
-import { get, items, str } from "./yaml-access.js";
+import { get, items, str } from "../yaml/access.js";
 
 export interface InventoryImage {
   id: string;

@@ -1,13 +1,13 @@
 import { posix } from "node:path";
 import { isMap, isScalar, isSeq, type Node } from "yaml";
-import { ChargenError } from "../errors.js";
-import type { GenerationSettings, ModelSettings, RequestedSettings } from "../graph/target.js";
+import { ChargenError } from "../core/errors.js";
+import type { GenerationSettings, ModelSettings, RequestedSettings } from "../model/target.js";
 import { IMAGE_FORMATS, type ImageFormat } from "../providers/types.js";
-import { unsafeName } from "../workspace/boundary.js";
-import type { YamlEditor, YamlPath } from "../workspace/yaml-edit.js";
+import { unsafeName } from "../core/boundary.js";
+import type { YamlEditor, YamlPath } from "../yaml/edit.js";
 import type { BuildOutcome, RuleContext, RuleSet, SourceFile } from "./api.js";
-import { normaliseText, part, type PromptPart } from "./prompt-ir.js";
-import { get, items, listAt, notText, pick, pickJs, pickStrings, shapeOf, str } from "./yaml-access.js";
+import { normaliseText, part, type PromptPart } from "../model/prompt-ir.js";
+import { get, items, listAt, notText, pick, pickJs, pickStrings, shapeOf, str } from "../yaml/access.js";
 
 /** Pieces the built-in rules share: settings from YAML, structured prompts, the standard write-backs. */
 

@@ -1,9 +1,9 @@
 import { posix } from "node:path";
-import type { YamlEditor } from "../workspace/yaml-edit.js";
+import type { YamlEditor } from "../yaml/edit.js";
 import type { BuildOutcome } from "./api.js";
 import { keepingContract } from "./memoryquill-contract.js";
 import { appendOnce, constraintsOf, providerMetadata } from "./rule-kit.js";
-import { str } from "./yaml-access.js";
+import { str } from "../yaml/access.js";
 
 /**
  * The `entity_type` of a runs log. The MemoryQuill readers know `chapter` and `location`; its

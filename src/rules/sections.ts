@@ -1,10 +1,10 @@
 import { isMap, isScalar, isSeq, type Node } from "yaml";
-import type { ReferenceInput } from "../graph/target.js";
+import type { ReferenceInput } from "../model/target.js";
 import type { RuleContext } from "./api.js";
-import { part, type PromptPart } from "./prompt-ir.js";
+import { part, type PromptPart } from "../model/prompt-ir.js";
 import { characterImageryFile } from "./references.js";
 import { flatten, labelled, prose, withoutKey } from "./rule-kit.js";
-import { get, pick, pickJs, pickStrings, str } from "./yaml-access.js";
+import { get, pick, pickJs, pickStrings, str } from "../yaml/access.js";
 
 /**
  * The sections a prompt is made of, around the author's scenario. Each is a Prompt IR part with

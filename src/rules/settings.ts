@@ -1,5 +1,5 @@
-import { ChargenError } from "../errors.js";
-import type { GenerationSettings, ModelSettings, RequestedSettings } from "../graph/target.js";
+import { ChargenError } from "../core/errors.js";
+import type { GenerationSettings, ModelSettings, RequestedSettings } from "../model/target.js";
 import { MAX_IMAGE_SIDE, parseRatio, parseSize } from "../providers/aspect.js";
 import { PROVIDERS, providerInfo, type ProviderInfo } from "../providers/catalog.js";
 import { IMAGE_FORMATS } from "../providers/types.js";

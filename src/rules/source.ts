@@ -1,6 +1,6 @@
 import { LineCounter, parseDocument, type Node } from "yaml";
-import { count } from "../debug.js";
-import type { Diagnostic } from "../errors.js";
+import { count } from "../core/debug.js";
+import type { Diagnostic } from "../core/errors.js";
 import type { SourceFile } from "./api.js";
 
 /** Parse a workspace YAML file; a file that does not parse is one diagnostic with its line and column. */

@@ -1,9 +1,9 @@
 import { isMap, isScalar, type Node } from "yaml";
 import type { RuleContext, SourceFile } from "./api.js";
-import { part, type PromptIR, type PromptPart } from "./prompt-ir.js";
-import { get, str } from "./yaml-access.js";
+import { part, type PromptIR, type PromptPart } from "../model/prompt-ir.js";
+import { get, str } from "../yaml/access.js";
 import { negativeTerms, prose } from "./rule-kit.js";
-import type { ReferenceInput } from "../graph/target.js";
+import type { ReferenceInput } from "../model/target.js";
 import { characterParts, entrySections, referenceSection, sectionPart, type CharacterIdentity, type ReferenceMode, type SectionOptions } from "./sections.js";
 
 /**

@@ -1,17 +1,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { digestBytes } from "../cache/hash.js";
-import { lfsObjectId, sha256Hex } from "../cache/lfs.js";
+import { digestBytes } from "../core/hash.js";
+import { lfsObjectId, sha256Hex } from "../core/lfs.js";
 import { formatLock, LOCK_FILE, type Lock } from "../cache/lockfile.js";
-import { asChargenError, type Diagnostic } from "../errors.js";
+import { asChargenError, type Diagnostic } from "../core/errors.js";
 import type { Application } from "../graph/executor.js";
-import type { TargetSpec } from "../graph/target.js";
+import type { TargetSpec } from "../model/target.js";
 import type { BuildOutcome, RuleSet } from "../rules/api.js";
 import { cutPrompt } from "../graph/budget.js";
-import { renderNegative, renderPrompt } from "../rules/prompt-ir.js";
-import { writeAtomic } from "./atomic.js";
-import type { RealDisk } from "./disk.js";
-import { YamlEditor } from "./yaml-edit.js";
+import { renderNegative, renderPrompt } from "../model/prompt-ir.js";
+import { writeAtomic } from "../core/atomic.js";
+import type { RealDisk } from "../cache/disk.js";
+import { YamlEditor } from "../yaml/edit.js";
 
 type WriteBackFn = NonNullable<RuleSet["rules"][number]["writeBack"]>;
 

@@ -1,8 +1,8 @@
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { ChargenError } from "../errors.js";
-import { asWriteError } from "./atomic.js";
+import { ChargenError } from "../core/errors.js";
+import { asWriteError } from "../core/atomic.js";
 
 export interface Holder {
   pid: number;

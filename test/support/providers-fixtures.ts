@@ -1,7 +1,7 @@
 /** Requests, reference images and helpers shared by the provider tests. */
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
-import { ChargenError } from "../../src/errors.js";
+import { ChargenError } from "../../src/core/errors.js";
 import type { ImageRequest, ReferenceImage } from "../../src/providers/types.js";
 import { pngBytes } from "../fakes/fake-server.js";
 

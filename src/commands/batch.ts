@@ -4,14 +4,15 @@
  * input error.
  */
 import { join } from "node:path";
-import type { BuildOptions } from "../commands/build.js";
-import { CACHE_DIR, openWorkspace } from "../commands/workspace.js";
-import { asChargenError, ChargenError, formatDiagnostic } from "../errors.js";
+import type { BuildOptions } from "./build.js";
+import { CACHE_DIR, openWorkspace } from "../workspace/open.js";
+import { asChargenError, ChargenError, formatDiagnostic } from "../core/errors.js";
+import { EXIT } from "../core/exit.js";
 import { loadRules } from "../rules/load.js";
 import { BuildLock } from "../workspace/build-lock.js";
-import { atProvider, inFlight } from "./machine.js";
-import { batchContext, cancel, drive, engineFor, planBatch, recordJob, round, type BatchContext, type DriveOptions, type LeftOut } from "./run.js";
-import type { JobRecord } from "./store.js";
+import { atProvider, inFlight } from "../batch/machine.js";
+import { batchContext, cancel, drive, engineFor, planBatch, recordJob, round, type BatchContext, type DriveOptions, type LeftOut } from "./batch-run.js";
+import type { JobRecord } from "../batch/store.js";
 
 export interface BatchCommandOptions {
   root: string;
@@ -24,7 +25,6 @@ export interface BatchCommandOptions {
   providerOverride?: string;
 }
 
-const EXIT = { ok: 0, notDone: 1, error: 2 } as const;
 
 /** Poll every 30 s at first, as the providers suggest; CHARGEN_BATCH_POLL_MS for tests and the impatient. */
 export const pollInterval = (env: NodeJS.ProcessEnv): number => {
@@ -62,7 +62,7 @@ async function submitWave(options: BuildOptions & { wait: boolean; pollMs: numbe
   report(options, drove, summary);
   if (hasErrors) return { code: EXIT.error, nextWave: false };
   const failed = drove.some((d) => d.error || (ctx.jobs.report(d.job.id)?.failed.length ?? 0) > 0) || left.some((l) => !(nextWave && l.afterUpstream));
-  return { code: failed || (options.wait && !allApplied) ? EXIT.notDone : EXIT.ok, nextWave };
+  return { code: failed || (options.wait && !allApplied) ? EXIT.failed : EXIT.ok, nextWave };
 }
 
 /** Plan the jobs and record them (or, with -n, print them and say how to exit). */
@@ -156,7 +156,7 @@ export async function batchCollect(options: BatchCommandOptions & { job?: string
   const applied = driven.filter((d) => d.job.state === "applied").length;
   report(options, driven, `${applied} of ${driven.length} job(s) applied`);
   const failedLines = driven.some((d) => (ctx.jobs.report(d.job.id)?.failed.length ?? 0) > 0);
-  return driven.some((d) => d.error) || applied < driven.length || failedLines ? EXIT.notDone : EXIT.ok;
+  return driven.some((d) => d.error) || applied < driven.length || failedLines ? EXIT.failed : EXIT.ok;
 }
 
 /** `chargen batch cancel JOB`. */

@@ -9,7 +9,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { Document, isMap, isNode, isPair, isScalar, isSeq, parseDocument, visit } from "yaml";
 import type { Node, Pair, YAMLMap, YAMLSeq } from "yaml";
-import { ChargenError } from "../errors.js";
+import { ChargenError } from "../core/errors.js";
 
 export type YamlPath = (string | number)[];
 

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { ChargenError } from "../errors.js";
+import { ChargenError } from "./errors.js";
 
 /** The file-system calls an atomic write makes: node:fs, or a fake in tests (a short write, a full disk). */
 export type AtomicFs = Pick<typeof fs, "mkdirSync" | "openSync" | "writeSync" | "fstatSync" | "closeSync" | "renameSync" | "rmSync">;

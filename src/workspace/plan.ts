@@ -1,9 +1,9 @@
 import type { Store } from "../cache/store.js";
-import { ChargenError } from "../errors.js";
+import { ChargenError } from "../core/errors.js";
 import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision } from "../graph/planner.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { missingReferencesPolicy } from "../rules/api.js";
-import type { Workspace } from "./workspace.js";
+import type { Workspace } from "./open.js";
 
 export interface PlannedTarget {
   id: string;

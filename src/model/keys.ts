@@ -1,5 +1,5 @@
-import { canonicalJson, digestText } from "../cache/hash.js";
-import { renderNegative, type PromptIR } from "../rules/prompt-ir.js";
+import { canonicalJson, digestText } from "../core/hash.js";
+import { renderNegative, type PromptIR } from "./prompt-ir.js";
 import type { GenerationSettings, ModelSettings } from "./target.js";
 
 /**

@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { digestBytes } from "../cache/hash.js";
-import type { FileStamp, StatCache } from "../cache/stat-cache.js";
-import { count } from "../debug.js";
+import { digestBytes } from "../core/hash.js";
+import type { FileStamp, StatCache } from "./stat-cache.js";
+import { count } from "../core/debug.js";
 
 /**
  * The planner's only window on the file system (Ninja's disk interface): stats and digests of

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { join, posix, sep } from "node:path";
-import { LFS_POINTER_MAX_BYTES, parseLfsPointer } from "../cache/lfs.js";
+import { LFS_POINTER_MAX_BYTES, parseLfsPointer } from "./lfs.js";
 
 /**
  * The workspace boundary: every path chargen derives from YAML (ids that become file names,

@@ -3,7 +3,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "./version.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
+// dist/src: this file is dist/src/core/code-stamp.js.
+const here = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 let stamp: string | undefined;
 

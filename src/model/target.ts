@@ -1,6 +1,8 @@
-import type { Diagnostic } from "../errors.js";
-import type { ImageFormat } from "../providers/types.js";
-import type { PromptIR } from "../rules/prompt-ir.js";
+import type { Diagnostic } from "../core/errors.js";
+import type { PromptIR } from "./prompt-ir.js";
+
+export type ImageFormat = "png" | "jpeg" | "webp";
+export const IMAGE_FORMATS: readonly ImageFormat[] = ["png", "jpeg", "webp"];
 
 /** Model settings as a rule found them in the YAML; the resolver fills gaps from the rules' defaults. */
 export interface RequestedSettings {

@@ -12,25 +12,26 @@ import { randomBytes } from "node:crypto";
 import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { digestBytes } from "../cache/hash.js";
+import { digestBytes } from "../core/hash.js";
 import { Store } from "../cache/store.js";
-import { realClock, type Clock } from "../clock.js";
-import type { BuildOptions } from "../commands/build.js";
-import { planWorkspace } from "../commands/plan.js";
-import { CACHE_DIR, openWorkspace, withDependencies, type Workspace } from "../commands/workspace.js";
-import { asChargenError, ChargenError } from "../errors.js";
+import { realClock, type Clock } from "../core/clock.js";
+import type { BuildOptions } from "./build.js";
+import { planWorkspace } from "../workspace/plan.js";
+import { CACHE_DIR, openWorkspace, withDependencies, type Workspace } from "../workspace/open.js";
+import { asChargenError, ChargenError } from "../core/errors.js";
 import { imageRequest, referenceImages } from "../graph/executor.js";
 import type { RefState } from "../graph/planner.js";
 import { estimatePrice, priceTable } from "../providers/catalog.js";
 import { atBatchRate } from "../providers/prices.js";
 import { silentProgress } from "../report/progress.js";
 import type { RuleSet } from "../rules/api.js";
-import { sniffImageType } from "../workspace/boundary.js";
+import { sniffImageType } from "../core/boundary.js";
 import { BuildLock } from "../workspace/build-lock.js";
-import { hasEngine, loadEngine, type BatchEngine, type LineRequest } from "./engine.js";
-import { afterPoll, atProvider } from "./machine.js";
-import { JobStore, type JobRecord, type JobReport, type LineReport, type PlanLine } from "./store.js";
-import { checkImage } from "./verify.js";
+import type { BatchEngine, LineRequest } from "../batch/engine.js";
+import { hasEngine, loadEngine } from "../batch/engines.js";
+import { afterPoll, atProvider } from "../batch/machine.js";
+import { JobStore, type JobRecord, type JobReport, type LineReport, type PlanLine } from "../batch/store.js";
+import { checkImage } from "../batch/verify.js";
 
 export interface BatchContext {
   root: string;
@@ -399,7 +400,7 @@ async function apply(ctx: BatchContext, job: JobRecord, options: DriveOptions["b
       else report.notApplied.push({ ...c, reason: d ? "its inputs changed since submission: the result is kept in the cache (reverting restores it free)" : "the target no longer exists: the result is kept in the cache" });
     }
     if (wanted.length) {
-      const { buildOnce, openSession } = await import("../commands/build.js");
+      const { buildOnce, openSession } = await import("./build.js");
       // The workspace as planned above, narrowed to these targets (and what they use): a partial build.
       const ws = { ...all, selected: withDependencies(all.graph, wanted), complete: false };
       const lock = BuildLock.acquire(join(ctx.root, CACHE_DIR, "build.pid"));
