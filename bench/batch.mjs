@@ -49,7 +49,7 @@ const env = { GOOGLE_GEMINI_BASE_URL: fake.url, GEMINI_API_KEY: KEY, CHARGEN_BAT
 const ws = join(OUT, "batch");
 const submit = await timed(["build", "--batch", "--provider", "google"], env, ws);
 const lines = fake.jobs.reduce((n, j) => n + j.lines.length, 0);
-const collect = await timed(["batch", "collect", "--provider", "google"], env, ws);
+const collect = await timed(["batch", "collect"], env, ws);
 await fake.stop();
 const live = await timed(["build"], {}, join(OUT, "live"));
 

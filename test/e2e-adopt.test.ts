@@ -51,7 +51,7 @@ const lockOf = (ws: string) => Object.fromEntries(readLock(join(ws, "chargen.loc
 const idsWith = (report: { targets: { id: string; status: string }[] }, status: string) => report.targets.filter((t) => t.status === status).map((t) => t.id).sort();
 
 async function adoptJson(ws: string, args: string[] = []) {
-  const r = await chargen(ws, ["adopt", "--json", ...PLACEHOLDER, ...args]);
+  const r = await chargen(ws, ["adopt", "--json", ...args]);
   return { ...r, report: JSON.parse(r.stdout) };
 }
 
@@ -156,11 +156,11 @@ describe("chargen adopt: the images the workspace already records", () => {
 
   it("a dry run's adoption stays in memory: a no-op replay never hides it from the next build", async () => {
     const ws = historyWorkspace();
-    // The wharf's views reference its overview (continuity), so selecting them builds it too: it is
-    // then fresh in the lock, and adoption takes the other recorded images.
+    // The wharf's views reference its overview (continuity), so selecting them builds it too, as a
+    // placeholder card: the recorded real overview then takes the card's place in the lock.
     const overview = `${WHARF}/overview`;
     expect(ADOPTED).toContain(overview);
-    const adopted = ADOPTED.filter((id) => id !== overview);
+    const adopted = ADOPTED;
     expect((await buildJson(ws, ["--no-adopt", ...PLACEHOLDER, OUTDATED, ...UNRECORDED])).calls.sort()).toEqual([OUTDATED, ...UNRECORDED, overview].sort());
     // Age every file, so that the dry run's stamps could be replayed.
     const old = new Date(Date.now() - 3_600_000);
@@ -174,7 +174,10 @@ describe("chargen adopt: the images the workspace already records", () => {
 
   it("adopts chargen's own records by our ids, but not one made under other inputs", async () => {
     const ws = historyWorkspace();
-    await buildJson(ws, PLACEHOLDER);
+    // Rules that route to the placeholder, as the example's do: its cards are then this workspace's
+    // images (elsewhere a card is never history: see the next test).
+    cpSync(join(EXAMPLE, "chargen.rules.ts"), join(ws, "chargen.rules.ts"));
+    await buildJson(ws);
     rmSync(join(ws, "chargen.lock"));
     edit(join(ws, CH, "imagery.yaml"), "Close on the pilot's scorched gloves", "Close on the pilot's blistered gloves");
     const r = await adoptJson(ws, ["-n"]);
@@ -184,6 +187,24 @@ describe("chargen adopt: the images the workspace already records", () => {
     expect(changed.reasons[0]).toBe("inputs changed since chargen recorded the image");
     // chargen's record of the image it rebuilt is newer than the earlier tool's outdated one.
     expect(statuses(r.report)[OUTDATED]).toBe("adopted");
+  });
+});
+
+describe("a placeholder rehearsal never stands for a real image", () => {
+  it("its cards are recorded as drafts, never adopted where the rules route to a real provider, and never replace a real image", async () => {
+    const ws = historyWorkspace();
+    const rehearsal = await buildJson(ws, PLACEHOLDER);
+    expect(rehearsal.code).toBe(0);
+    // The adopted images stay: a card never replaces a real image.
+    for (const path of Object.values(RECORDED_IMAGES)) expect(readFileSync(join(ws, path))).toEqual(imageBytes(path));
+    const scene = readFileSync(join(ws, `${ADA}/imagery.yaml`), "utf8");
+    expect(scene).toMatch(/type: "?placeholder"?\n\s+status: "?draft"?/);
+    expect(scene).not.toMatch(/provider: "?placeholder"?[\s\S]*status: "?approved"?/);
+    // Without the lock, adoption finds chargen's own records, but a card is no history here.
+    rmSync(join(ws, "chargen.lock"));
+    const r = await adoptJson(ws, ["-n"]);
+    for (const id of UNRECORDED) expect(statuses(r.report)[id]).toBe("stale");
+    for (const id of ADOPTED) expect(statuses(r.report)[id]).toBe("adopted");
   });
 });
 

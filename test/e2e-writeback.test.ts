@@ -3,7 +3,7 @@ import { join } from "node:path";
 import fg from "fast-glob";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { buildJson, edit } from "./support/cli.js";
+import { buildJson, edit, EXAMPLE } from "./support/cli.js";
 import { changedRecords, contractStates, ingestedImages } from "./support/memoryquill.js";
 import { scratchDir } from "./support/tmp.js";
 import { contractFor } from "../src/rules/memoryquill-contract.js";
@@ -26,9 +26,15 @@ const KINDS = [
   "locations/ferry-landing/beats/last-crossing",
 ];
 
+/**
+ * A copy of `from` whose rules (the example's) choose the placeholder as the workspace's provider:
+ * its images are then the workspace's own, recorded as real ones (with `--provider placeholder`
+ * alone it would be a rehearsal, recorded as draft placeholder cards: see e2e-adopt.test.ts).
+ */
 function copy(from: string): string {
   const dir = scratchDir("chargen-writeback-");
   cpSync(from, dir, { recursive: true });
+  cpSync(join(EXAMPLE, "chargen.rules.ts"), join(dir, "chargen.rules.ts"));
   return dir;
 }
 

@@ -9,6 +9,7 @@ import type { TargetRecord } from "../graph/analyzer.js";
 import { keyOf } from "../model/keys.js";
 import { keyInputs, outputDigestOf, RecordedOutputs, referenceStates } from "../graph/planner.js";
 import type { ModelSettings } from "../model/target.js";
+import { resolveSettings } from "../rules/settings.js";
 import { History } from "./history.js";
 
 /** What adoption or acceptance made of one target. */
@@ -29,16 +30,21 @@ export interface Verdict {
  * stale instead. Targets with nothing recorded are "stale" with the reason "no recorded image".
  */
 export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
-  const history = new History({
-    exists: (p) => ws.disk.digest(p) !== undefined,
-    readText: (p) => (existsSync(join(ws.root, p)) ? readFileSync(join(ws.root, p), "utf8") : undefined),
-  });
+  const history = new History(
+    {
+      exists: (p) => ws.disk.digest(p) !== undefined,
+      readText: (p) => (existsSync(join(ws.root, p)) ? readFileSync(join(ws.root, p), "utf8") : undefined),
+    },
+    ws.rules.defaults?.provider === "placeholder",
+  );
   const recorded = new RecordedOutputs(ws.lock);
   const verdicts: Verdict[] = [];
   for (const id of ws.selected) {
     const record = ws.records.get(id)!;
-    const settings = settingsOf(ws, id);
-    if (ws.lock.has(id) || !settings) continue;
+    const settings = routedSettings(ws, record);
+    // A placeholder card in the lock is a rehearsal: a recorded real image still takes its place.
+    const entry = ws.lock.get(id);
+    if ((entry && entry.provider !== "placeholder") || !settings) continue;
     const { key, inputs } = keyNow(ws, recorded, record, settings);
     const found = history.verdict(record, key);
     if (!found) {
@@ -120,9 +126,22 @@ export function acceptOutputs(ws: Workspace, decisions: Map<string, PlannedTarge
   return verdicts;
 }
 
+/** The settings this command resolved for a target (with `--provider` / `--model`). */
 function settingsOf(ws: Workspace, id: string): ModelSettings | undefined {
   const resolved = ws.settings.get(id);
   return resolved && !(resolved instanceof ChargenError) ? resolved.settings : undefined;
+}
+
+/**
+ * The settings the rules route a target to, whatever `--provider` / `--model` say: a recorded image
+ * was made by the workspace's history, and a rehearsal with the placeholder must not key it as a card.
+ */
+function routedSettings(ws: Workspace, record: TargetRecord): ModelSettings | undefined {
+  try {
+    return resolveSettings(record.requested, ws.rules).settings;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Today's key of a target, from its YAML and the reference files on disk. */

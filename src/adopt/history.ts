@@ -55,7 +55,11 @@ export interface HistoryDisk {
 export class History {
   private readonly sources = new Map<string, SourceFile | undefined>();
 
-  constructor(private readonly disk: HistoryDisk) {}
+  /** `cards`: placeholder images count as history (only where the rules route to the placeholder). */
+  constructor(
+    private readonly disk: HistoryDisk,
+    private readonly cards = false,
+  ) {}
 
   /**
    * The recorded image of a target: the most authoritative record whose file is present
@@ -69,6 +73,8 @@ export class History {
     const found = this.candidates(record);
     if (!found) return undefined;
     for (const c of found.candidates) {
+      // A rehearsal's card is not the image a record stands for.
+      if (!this.cards && (c.provider === "placeholder" || str(c.node, "type") === "placeholder")) continue;
       const path = c.paths.find((p) => this.disk.exists(p));
       if (!path) continue;
       const image: RecordedImage = {

@@ -12,6 +12,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { unsafeName } from "../core/boundary.js";
 import { ChargenError } from "../core/errors.js";
 import type { ModelSettings } from "../model/target.js";
 import { writeAtomic } from "../core/atomic.js";
@@ -40,6 +41,8 @@ export interface JobRecord {
   submittedAt?: string;
   counts?: { total: number; done: number; failed: number };
   actualCostUsd?: number;
+  /** `--provider` / `--model` it was planned with: its results are applied under the same keys. */
+  overrides?: { provider?: string; model?: string };
 }
 
 /** A reference as recorded in the plan: read again, and checked, when the line is written. */
@@ -86,7 +89,10 @@ export class JobStore {
     this.dir = join(cacheDir, BATCH_DIR);
   }
 
+  /** A file of job `id`; an id that is not a plain name (`../x`) is refused before any path is made of it. */
   path(id: string, file: string): string {
+    const unsafe = unsafeName(id);
+    if (unsafe) throw new ChargenError("user", `${JSON.stringify(id)} is not a batch job id: ${unsafe} (chargen batch list shows them)`);
     return join(this.dir, id, file);
   }
 

@@ -155,7 +155,8 @@ const recorder = (name: "adopt" | "accept", summary: string) =>
     args: "[PATTERN...]",
     summary,
     arity: { min: 0, max: Infinity },
-    options: { json, provider, model, "dry-run": flag("what would be recorded; nothing is written", "n") },
+    // Adoption keys recorded images as the rules route them: a recorded image is never a rehearsal's.
+    options: { json, "dry-run": flag("what would be recorded; nothing is written", "n"), ...(name === "accept" ? { provider, model } : {}) },
     async run(values, patterns) {
       return (await import("../commands/adopt.js")).adoptOrAccept(name, { ...common(values), patterns, dryRun: values["dry-run"] ?? false });
     },
@@ -168,7 +169,8 @@ const batch = command({
   args: "status|collect|cancel|list [JOB]",
   summary: "the batch jobs: status (poll once), collect [JOB] (put results in place), cancel JOB, list (as recorded)",
   arity: { min: 1, max: 2 },
-  options: { json, provider, wait: flag("with collect: poll until the jobs finish") },
+  // A job is collected and applied under the --provider / --model it was submitted with.
+  options: { json, wait: flag("with collect: poll until the jobs finish") },
   async run(values, [sub, job]) {
     const commands = await import("../commands/batch.js");
     const options = { ...common(values), env: process.env, pollMs: commands.pollInterval(process.env) };

@@ -4,7 +4,7 @@ import { acceptOutputs, adoptHistory, type Verdict } from "../adopt/adopt.js";
 import { formatDiagnostic } from "../core/errors.js";
 import { formatSummary, summarise, type Report } from "../report/report.js";
 import { writeAtomic } from "../core/atomic.js";
-import { BuildLock } from "../workspace/build-lock.js";
+import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { EXIT } from "../core/exit.js";
 import { targetReport } from "../report/target.js";
 import { planWorkspace } from "../workspace/plan.js";
@@ -26,7 +26,7 @@ export interface AdoptOptions extends WorkspaceOptions {
 export async function adoptOrAccept(command: "adopt" | "accept", options: AdoptOptions): Promise<number> {
   const startedAt = Date.now();
   // Held before the lock is read, so that a build running meanwhile cannot be overwritten.
-  const buildLock = options.dryRun ? undefined : BuildLock.acquire(join(options.root, CACHE_DIR, "build.pid"));
+  const buildLock = options.dryRun ? undefined : BuildLock.acquire(join(options.root, CACHE_DIR, BUILD_PID), (m) => options.err(`chargen: warning: ${m}\n`));
   try {
     const ws = await openWorkspace(options);
     const verdicts =

@@ -26,7 +26,8 @@ import { atBatchRate } from "../providers/prices.js";
 import { silentProgress } from "../report/progress.js";
 import type { RuleSet } from "../rules/api.js";
 import { sniffImageType } from "../core/boundary.js";
-import { BuildLock } from "../workspace/build-lock.js";
+import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
+import { syncToDisk, writeLinesAtomic } from "../core/atomic.js";
 import type { BatchEngine, LineRequest } from "../batch/engine.js";
 import { hasEngine, loadEngine } from "../batch/engines.js";
 import { afterPoll, atProvider } from "../batch/machine.js";
@@ -164,7 +165,7 @@ export async function planBatch(ctx: BatchContext, ws: Workspace, options: Pick<
 }
 
 /** Record a planned job: nothing is sent yet. */
-export async function recordJob(ctx: BatchContext, planned: BatchPlan["jobs"][number]): Promise<JobRecord> {
+export async function recordJob(ctx: BatchContext, planned: BatchPlan["jobs"][number], overrides: JobRecord["overrides"] = {}): Promise<JobRecord> {
   const at = iso(ctx);
   const id = `${at.replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-")}-${planned.provider}-${randomBytes(3).toString("hex")}`;
   const job: JobRecord = {
@@ -177,6 +178,7 @@ export async function recordJob(ctx: BatchContext, planned: BatchPlan["jobs"][nu
     displayName: `chargen-${id}`,
     lines: planned.lines.length,
     estimatedCostUsd: round(planned.lines.reduce((n, l) => n + (l.estimatedCostUsd ?? 0), 0)),
+    ...(overrides.provider || overrides.model ? { overrides } : {}),
   };
   await ctx.jobs.create(job, planned.lines);
   return job;
@@ -192,7 +194,7 @@ export interface DriveOptions {
   collect: boolean;
   pollMs: number;
   /** Apply collected results to the workspace (the build command's options, for the executor). */
-  build: Pick<BuildOptions, "env" | "force" | "jobs" | "providerOverride">;
+  build: Pick<BuildOptions, "env" | "force" | "jobs">;
 }
 
 /** Move `job` as far as it can go now; returns it in its last recorded state. */
@@ -249,7 +251,7 @@ async function stage(ctx: BatchContext, job: JobRecord): Promise<JobRecord> {
   const path = ctx.jobs.path(job.id, "input.jsonl");
   const plan = ctx.jobs.plan(job.id);
   let bytes = 0;
-  await writeLinesAtomic(path, async function* () {
+  await writeLinesAtomic(path, (async function* () {
     for (const line of plan) {
       const references = [];
       let changed = false;
@@ -267,7 +269,7 @@ async function stage(ctx: BatchContext, job: JobRecord): Promise<JobRecord> {
       bytes += Buffer.byteLength(text);
       yield text;
     }
-  });
+  })());
   if (bytes > engine.limits.maxInputBytes) throw new ChargenError("user", `batch ${job.id}: the input is ${bytes} bytes, over the provider's ${engine.limits.maxInputBytes}`);
   const inputFile = await engine.uploadInput(path, job.displayName);
   return ctx.jobs.advance(job, "staged", iso(ctx), { inputFile });
@@ -333,6 +335,8 @@ async function collect(ctx: BatchContext, job: JobRecord): Promise<JobRecord> {
     const path = ctx.jobs.path(job.id, `output-${i + 1}.jsonl`);
     if (!existsSync(path)) {
       await engine.download(file, `${path}.part`);
+      // Flushed before it takes its name: a result file is read as whole once it has one.
+      await syncToDisk(`${path}.part`);
       renameSync(`${path}.part`, path);
     }
     const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
@@ -391,7 +395,9 @@ async function apply(ctx: BatchContext, job: JobRecord, options: DriveOptions["b
   report.applied = [];
   report.notApplied = [];
   if (results.size) {
-    const all = await openWorkspace({ root: ctx.root, patterns: [], ...(options.providerOverride ? { providerOverride: options.providerOverride } : {}) });
+    // Under the settings it was planned with, or its keys are not the targets' keys.
+    const overrides = { ...(job.overrides?.provider ? { providerOverride: job.overrides.provider } : {}), ...(job.overrides?.model ? { modelOverride: job.overrides.model } : {}) };
+    const all = await openWorkspace({ root: ctx.root, patterns: [], ...overrides });
     const current = new Map(planWorkspace(all, ctx.actions, options.force).map((p) => [p.id, p.decision]));
     const wanted: string[] = [];
     for (const [id, c] of results) {
@@ -403,11 +409,11 @@ async function apply(ctx: BatchContext, job: JobRecord, options: DriveOptions["b
       const { buildOnce, openSession } = await import("./build.js");
       // The workspace as planned above, narrowed to these targets (and what they use): a partial build.
       const ws = { ...all, selected: withDependencies(all.graph, wanted), complete: false };
-      const lock = BuildLock.acquire(join(ctx.root, CACHE_DIR, "build.pid"));
+      const lock = BuildLock.acquire(join(ctx.root, CACHE_DIR, BUILD_PID), (m) => ctx.note(`chargen: warning: ${m}`));
       try {
         const built = await buildOnce(
           ws,
-          { ...options, failFast: false, patterns: wanted, inBatch: () => "left stale: collecting a batch applies results only, it generates nothing" },
+          { ...options, ...overrides, failFast: false, patterns: wanted, inBatch: () => "left stale: collecting a batch applies results only, it generates nothing" },
           openSession(ctx.root, ctx.clock),
           silentProgress,
           ctx.clock.now(),
@@ -443,21 +449,5 @@ export async function cancel(ctx: BatchContext, job: JobRecord): Promise<JobReco
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/** Lines from `source` to `path`, through a temporary file, fsynced and renamed: all or nothing. */
-async function writeLinesAtomic(path: string, source: () => AsyncIterable<string>): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, "w");
-  try {
-    for await (const text of source()) writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-}
 
 export const round = (usd: number) => Math.round(usd * 1e6) / 1e6;

@@ -9,7 +9,9 @@ import { CACHE_DIR, openWorkspace } from "../workspace/open.js";
 import { asChargenError, ChargenError, formatDiagnostic } from "../core/errors.js";
 import { EXIT } from "../core/exit.js";
 import { loadRules } from "../rules/load.js";
-import { BuildLock } from "../workspace/build-lock.js";
+import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
+import { adoptHistory } from "../adopt/adopt.js";
+import { recordInLock, remember } from "./adopt.js";
 import { atProvider, inFlight } from "../batch/machine.js";
 import { batchContext, cancel, drive, engineFor, planBatch, recordJob, round, type BatchContext, type DriveOptions, type LeftOut } from "./batch-run.js";
 import type { JobRecord } from "../batch/store.js";
@@ -22,7 +24,6 @@ export interface BatchCommandOptions {
   err: (text: string) => void;
   /** First poll interval with --wait (then backing off to 5 minutes). */
   pollMs: number;
-  providerOverride?: string;
 }
 
 
@@ -71,10 +72,17 @@ async function planJobs(options: BuildOptions): Promise<{ exitCode: number } | {
   const ctx = batchContext(ws.root, options.env, ws.rules, (l) => options.err(l + "\n"), options.clock);
   for (const d of ws.diagnostics) options.err(formatDiagnostic(d) + "\n");
   const hasErrors = ws.diagnostics.some((d) => d.severity === "error");
-  const lock = options.mode === "dry-run" ? undefined : BuildLock.acquire(join(ws.root, CACHE_DIR, "build.pid"));
+  const warn = (m: string) => options.err(`chargen: warning: ${m}\n`);
+  const lock = options.mode === "dry-run" ? undefined : BuildLock.acquire(join(ws.root, CACHE_DIR, BUILD_PID), warn);
   const recorded: JobRecord[] = [];
   let plan;
   try {
+    // As a live build does: what the workspace already records is adopted, never submitted (a dry run keeps it in memory).
+    const history = options.noAdopt ? [] : adoptHistory(ws);
+    if (options.mode === "dry-run") remember(ws, history);
+    else await recordInLock(ws, history);
+    const adopted = history.filter((v) => v.status === "adopted").length;
+    if (adopted) options.err(`adopted ${adopted} image${adopted > 1 ? "s" : ""} the workspace already records (no provider call; --no-adopt to skip)\n`);
     plan = await planBatch(ctx, ws, options);
     if (options.mode !== "dry-run") {
       for (const j of plan.jobs) {
@@ -85,7 +93,8 @@ async function planJobs(options: BuildOptions): Promise<{ exitCode: number } | {
           throw new ChargenError("user", asChargenError(e).message);
         }
       }
-      for (const j of plan.jobs) recorded.push(await recordJob(ctx, j));
+      const overrides = { ...(options.providerOverride ? { provider: options.providerOverride } : {}), ...(options.modelOverride ? { model: options.modelOverride } : {}) };
+      for (const j of plan.jobs) recorded.push(await recordJob(ctx, j, overrides));
     }
   } finally {
     lock?.release();
@@ -117,7 +126,7 @@ async function driveAll(ctx: BatchContext, jobs: JobRecord[], options: DriveOpti
       // One driver per job at a time: two must never both create it.
       let lock: BuildLock;
       try {
-        lock = BuildLock.acquire(ctx.jobs.path(job.id, "driver.pid"));
+        lock = BuildLock.acquire(ctx.jobs.path(job.id, "driver.pid"), (m) => ctx.note(`chargen: warning: ${m}`));
       } catch (e) {
         return { job, error: asChargenError(e).message };
       }
@@ -152,7 +161,7 @@ async function context(options: BatchCommandOptions): Promise<BatchContext> {
 export async function batchCollect(options: BatchCommandOptions & { job?: string; wait: boolean }): Promise<number> {
   const ctx = await context(options);
   const jobs = options.job ? [ctx.jobs.job(options.job)] : ctx.jobs.jobs().filter((j) => j.state !== "applied");
-  const driven = await driveAll(ctx, jobs, { wait: options.wait, collect: true, pollMs: options.pollMs, build: { env: options.env, force: false, jobs: 8, ...(options.providerOverride ? { providerOverride: options.providerOverride } : {}) } });
+  const driven = await driveAll(ctx, jobs, { wait: options.wait, collect: true, pollMs: options.pollMs, build: { env: options.env, force: false, jobs: 8 } });
   const applied = driven.filter((d) => d.job.state === "applied").length;
   report(options, driven, `${applied} of ${driven.length} job(s) applied`);
   const failedLines = driven.some((d) => (ctx.jobs.report(d.job.id)?.failed.length ?? 0) > 0);
@@ -162,7 +171,8 @@ export async function batchCollect(options: BatchCommandOptions & { job?: string
 /** `chargen batch cancel JOB`. */
 export async function batchCancel(options: BatchCommandOptions & { job: string }): Promise<number> {
   const ctx = await context(options);
-  const lock = BuildLock.acquire(ctx.jobs.path(options.job, "driver.pid"));
+  ctx.jobs.job(options.job); // a job that is not there: said before anything is made for it
+  const lock = BuildLock.acquire(ctx.jobs.path(options.job, "driver.pid"), (m) => options.err(`chargen: warning: ${m}\n`));
   try {
     const job = await cancel(ctx, ctx.jobs.job(options.job));
     report(options, [{ job }], atProvider(job.state) ? `cancelling ${job.id}: chargen batch collect ${job.id} collects its partial results` : `${job.id} is ${job.state}`);

@@ -17,7 +17,7 @@ import { printable } from "../report/escape.js";
 import { silentProgress, type Progress } from "../report/progress.js";
 import { missingReferencesPolicy } from "../rules/api.js";
 import { Applier, type WriteObserver } from "../workspace/applier.js";
-import { BuildLock } from "../workspace/build-lock.js";
+import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
 import { recordInLock, remember, withHistory } from "./adopt.js";
 import { exitCodeFor, type StopSignal } from "../core/signals.js";
@@ -49,7 +49,6 @@ export interface BuildOptions {
   clock?: Clock;
 }
 
-export const BUILD_PID = "build.pid";
 
 export async function runBuild(options: BuildOptions): Promise<number> {
   const startedAt = Date.now();

@@ -9,11 +9,11 @@ import { printable } from "../report/escape.js";
 import type { Progress } from "../report/progress.js";
 import { RULES_FILES } from "../rules/load.js";
 import { transition, type WatchEffect, type WatchEvent, type WatchState } from "../watch/machine.js";
-import { BuildLock } from "../workspace/build-lock.js";
+import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
 import { exitCodeFor, type StopSignal } from "../core/signals.js";
 import { recordInLock, withHistory } from "./adopt.js";
-import { BUILD_PID, buildOnce, openSession, printProblems, type BuildOptions } from "./build.js";
+import { buildOnce, openSession, printProblems, type BuildOptions } from "./build.js";
 import { CACHE_DIR, openWorkspace, type Workspace } from "../workspace/open.js";
 
 export interface WatchOptions extends Omit<BuildOptions, "mode" | "onInterrupt"> {

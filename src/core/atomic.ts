@@ -54,18 +54,55 @@ function writeWhole(tmp: string, path: string, bytes: Uint8Array, io: AtomicFs):
   io.mkdirSync(dirname(tmp), { recursive: true });
   const fd = io.openSync(tmp, "w");
   try {
-    let written = 0;
-    while (written < bytes.byteLength) {
-      const n = io.writeSync(fd, bytes, written, bytes.byteLength - written);
-      // write(2) returning 0 for a non-empty buffer means no space is left.
-      if (n <= 0) throw shortWrite(path, written, bytes.byteLength);
-      written += n;
-    }
-    // What the file system holds, not what the calls said: a file of the wrong size is never published.
-    const size = io.fstatSync(fd).size;
-    if (size !== bytes.byteLength) throw shortWrite(path, size, bytes.byteLength);
+    appendWhole(fd, path, bytes, 0, io);
+    checkSize(fd, path, bytes.byteLength, io);
   } finally {
     io.closeSync(fd);
+  }
+}
+
+/** `bytes` after the `before` bytes already in `fd`, every one of them, or an error naming `path`. */
+function appendWhole(fd: number, path: string, bytes: Uint8Array, before: number, io: AtomicFs): void {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    const n = io.writeSync(fd, bytes, written, bytes.byteLength - written);
+    // write(2) returning 0 for a non-empty buffer means no space is left.
+    if (n <= 0) throw shortWrite(path, before + written, before + bytes.byteLength);
+    written += n;
+  }
+}
+
+/** What the file system holds, not what the calls said: a file of the wrong size is never published. */
+function checkSize(fd: number, path: string, expected: number, io: AtomicFs): void {
+  const size = io.fstatSync(fd).size;
+  if (size !== expected) throw shortWrite(path, size, expected);
+}
+
+/**
+ * A file written from a stream of text, all or nothing, as `writeAtomic` writes a whole one: every
+ * byte checked, flushed, then renamed into place (for a batch job's JSONL, which is never held whole).
+ */
+export async function writeLinesAtomic(path: string, lines: AsyncIterable<string>, io: AtomicFs = fs): Promise<void> {
+  const tmp = tempPath(path);
+  let total = 0;
+  try {
+    io.mkdirSync(dirname(tmp), { recursive: true });
+    const fd = io.openSync(tmp, "w");
+    try {
+      for await (const text of lines) {
+        const bytes = Buffer.from(text, "utf8");
+        appendWhole(fd, path, bytes, total, io);
+        total += bytes.byteLength;
+      }
+      checkSize(fd, path, total, io);
+    } finally {
+      io.closeSync(fd);
+    }
+    await syncToDisk(tmp);
+    io.renameSync(tmp, path);
+  } catch (e) {
+    io.rmSync(tmp, { force: true });
+    throw asWriteError(e, path, total);
   }
 }
 

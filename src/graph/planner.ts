@@ -60,6 +60,11 @@ export function decide(d: DecisionInput): Decision {
   const ours = d.outputDigest !== undefined && (lockDigestMatches || d.produced(key, d.outputDigest));
   // Same inputs under an older key encoding are fresh too: upgrading chargen never costs a regeneration.
   if (d.lock && lockDigestMatches && (d.lock.key === key || sameInputs(d.lock.inputs, inputs))) return { status: "fresh", key, inputs, reasons: [] };
+  // A rehearsal never puts a placeholder card where a real, paid image is: that image is as good as
+  // fresh for it (--force replaces it all the same).
+  if (d.settings.provider === "placeholder" && d.lock && d.lock.provider !== "placeholder" && lockDigestMatches && !d.force) {
+    return { status: "fresh", key: d.lock.key, inputs: d.lock.inputs, reasons: [] };
+  }
   if (d.outputDigest !== undefined && !ours && !d.force) {
     const reasons = [modifiedReason(d.lock)];
     if (d.lock && d.lock.key !== key) reasons.push(...explainChange(d.lock.inputs, inputs));

@@ -45,6 +45,11 @@ export interface BuildOutcome {
   references: (ReferenceInput & { digest: string })[];
   costUsd?: number;
   metadata: Record<string, unknown>;
+  /**
+   * A placeholder card made as a rehearsal (`--provider placeholder` where the rules route to a
+   * real provider): recorded as a draft placeholder, never as the image its entry stands for.
+   */
+  rehearsal: boolean;
 }
 
 export interface WriteBackContext {

@@ -194,6 +194,8 @@ export function negativeTerms(...texts: (string | undefined)[]): string[] {
  * and is left byte for byte as it is.
  */
 export function fillOutputFields(editor: YamlEditor, entryPath: YamlPath, outcome: BuildOutcome, sourceFile: string): void {
+  // A rehearsal card is not the entry's image: only its (draft, placeholder) inventory record says it exists.
+  if (outcome.rehearsal) return;
   const entry = editor.doc.getIn(entryPath, true);
   if (["generated_at", "file_name", "file_path"].some((k) => !isEmpty(get(entry, k)))) return;
   const fields: Record<string, unknown> = {
@@ -254,8 +256,8 @@ export function inventoryRecord(outcome: BuildOutcome, entityFile: string, conte
   return {
     id: fileName.replace(/\.[^.]+$/, ""),
     path: relativeTo(entityFile, outcome.output),
-    type: "generated",
-    status,
+    // A rehearsal's card is recorded as one, and never approved: the publishing step skips it.
+    ...(outcome.rehearsal ? { type: "placeholder", status: "draft" } : { type: "generated", status }),
     ...(content.promptSpecSlug ? { prompt_spec_slug: content.promptSpecSlug } : {}),
     ...(content.imageType ? { image_type: content.imageType } : {}),
     content: { title: content.title, description: content.description, alt_text: content.altText, tags },
@@ -282,7 +284,11 @@ export function inventoryRecord(outcome: BuildOutcome, entityFile: string, conte
 export function appendRecord(editor: YamlEditor, seqPath: YamlPath, record: Record<string, unknown>): void {
   const existing = items(editor.doc.getIn(seqPath.slice(0, -1), true), String(seqPath.at(-1)));
   const normal = (path: string | undefined) => path?.replace(/^\.\//, "");
-  if (existing.some((n) => normal(str(n, "path")) === record.path)) return;
+  const same = existing.findIndex((n) => normal(str(n, "path")) === record.path);
+  // The one record a build replaces: its own placeholder card's, once the real image is there.
+  const ownCard = same >= 0 && str(existing[same], "type") === "placeholder" && record.type !== "placeholder" && str(get(existing[same], "generation"), "target_id") === (record.generation as { target_id?: string } | undefined)?.target_id;
+  if (ownCard) return editor.setAll([...seqPath, same], record);
+  if (same >= 0) return;
   if (existing.some((n) => str(n, "id") === record.id)) {
     throw new ChargenError("target", `${editor.file}: ${seqPath.join(".")} already has a record with id "${String(record.id)}" for another file; ${String(record.path)} is not recorded`, {
       file: editor.file,

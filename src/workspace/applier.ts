@@ -76,6 +76,7 @@ export class Applier {
         output: record.output,
         outputDigest: action.blob,
         generatedAt: action.at,
+        rehearsal: app.settings.provider === "placeholder" && this.rules.defaults?.provider !== "placeholder",
         prompt: renderPrompt(sent),
         negativePrompt: renderNegative(sent),
         references: spec.references.filter((r) => r.path in app.inputs.refs).map((r) => ({ ...r, digest: app.inputs.refs[r.path]! })),

@@ -4,6 +4,9 @@ import { dirname } from "node:path";
 import { ChargenError } from "../core/errors.js";
 import { asWriteError } from "../core/atomic.js";
 
+/** The lock's file in `.chargen/`. */
+export const BUILD_PID = "build.pid";
+
 export interface Holder {
   pid: number;
   host: string;
