@@ -124,7 +124,7 @@ describe("chargen build --watch", () => {
     expect(await w.stop()).toBe(130);
     expect((await chargen(ws, ["build", "--check", IMG2])).code).toBe(0); // image and lock match the last edit
     const store = readFileSync(join(ws, ".chargen", "actions.jsonl"), "utf8").trim().split("\n");
-    expect(store).toHaveLength(3); // the in-flight result is in the cache too
+    expect(store).toHaveLength(4); // its header, and the in-flight result is in the cache too
   });
 
   it("broken YAML shows its error and keeps watching; the fix rebuilds; a new entry builds; a replaced reference rebuilds its dependents", async () => {
