@@ -24,7 +24,7 @@ export interface WatchOptions extends Omit<BuildOptions, "mode" | "onInterrupt">
 const IGNORED = new Set([CACHE_DIR, ".git", "node_modules"]);
 const OWN_WRITE_RECHECK_MS = 120;
 const OWN_WRITE_MEMORY_MS = 5_000;
-/** `CHARGEN_DEBUG=watch` logs every file event and what the watcher made of it. */
+/** `CHARGEN_DEBUG=watch` logs every file event, what the watcher made of it, and each time it becomes idle. */
 const debug = process.env.CHARGEN_DEBUG?.split(",").includes("watch") ? (line: string) => process.stderr.write(`[watch] ${line}\n`) : () => {};
 
 /**
@@ -50,10 +50,25 @@ export async function watch(options: WatchOptions): Promise<number> {
   const done = new Promise<number>((r) => (resolveDone = r));
   const { watch: chokidarWatch } = await import("chokidar");
 
+  /** Paths chargen wrote whose change event has not come back yet (nor been looked at again). */
+  const unechoed = new Set<string>();
+  let rechecks = 0;
+  let idle = false;
+  /**
+   * Idle: no run, no debounce and nothing of chargen's own writes left to recognise. Logged
+   * (`[watch] idle`) each time it begins, so that tests wait for it instead of sleeping.
+   */
+  const noteIdle = () => {
+    const now = state === "watching" && rechecks === 0 && unechoed.size === 0;
+    if (now && !idle) debug("idle");
+    idle = now;
+  };
+
   const dispatch = (event: WatchEvent) => {
     const next = transition(state, event);
     state = next.state;
     for (const effect of next.effects) perform(effect);
+    noteIdle();
   };
 
   const perform = (effect: WatchEffect) => {
@@ -109,7 +124,11 @@ export async function watch(options: WatchOptions): Promise<number> {
         startedAt,
         (e) => (executor = e),
         {
-          wrote: (path, digest) => ownWrites.set(path, (ownWrites.get(path) ?? new Map()).set(digest, Date.now())),
+          wrote: (path, digest) => {
+            ownWrites.set(path, (ownWrites.get(path) ?? new Map()).set(digest, Date.now()));
+            // The lock's events are ignored anyway: none of them can start a run.
+            if (path !== LOCK_FILE && !IGNORED.has(path.split("/")[0]!)) unechoed.add(path);
+          },
           changedUnderneath: (path) => {
             debug(`changed under a write-back: ${path}`);
             dispatch("change");
@@ -134,10 +153,15 @@ export async function watch(options: WatchOptions): Promise<number> {
     if (!removed && isOwnWrite(rel)) {
       // Our own write. But an author's save right after it may have been dropped (chokidar lets
       // one change per path through every ~50 ms): look again once that window has passed.
+      rechecks++;
       setTimeout(() => {
+        rechecks--;
+        // What the file holds now covers our writes whose events chokidar dropped meanwhile.
+        unechoed.delete(rel);
         const own = isOwnWrite(rel);
         debug(`recheck ${rel}: ${own ? "chargen's own write" : "changed"}`);
         if (!own) dispatch("change");
+        else noteIdle();
       }, OWN_WRITE_RECHECK_MS);
       return false;
     }
@@ -162,9 +186,11 @@ export async function watch(options: WatchOptions): Promise<number> {
   });
   const onEvent = (removed: boolean) => (path: string) => {
     const rel = relative(options.root, path).split(sep).join("/");
+    unechoed.delete(rel);
     const matters = relevant(rel, removed);
     debug(`${removed ? "removed" : "changed"} ${rel}: ${matters ? "relevant" : "ignored"} (state ${state})`);
     if (matters) dispatch("change");
+    else noteIdle();
   };
   watcher.on("add", onEvent(false)).on("change", onEvent(false)).on("unlink", onEvent(true));
   watcher.on("error", (e) => options.err(`chargen: watcher: ${printable(asChargenError(e).message)}\n`));
