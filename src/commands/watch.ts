@@ -40,6 +40,7 @@ export async function watch(options: WatchOptions): Promise<number> {
   const ownWrites = new Map<string, Map<string, number>>();
   let watched = new Set<string>();
   let sourcePatterns: string[] = [];
+  let planFiles = new Set<string>();
   let state: WatchState = "debouncing";
   let timer: ReturnType<typeof setTimeout> | undefined;
   let executor: Executor | undefined;
@@ -50,7 +51,11 @@ export async function watch(options: WatchOptions): Promise<number> {
   const done = new Promise<number>((r) => (resolveDone = r));
   const { watch: chokidarWatch } = await import("chokidar");
 
-  /** Paths chargen wrote whose change event has not come back yet (nor been looked at again). */
+  /**
+   * YAML chargen wrote back (files the plan reads, or a rule would) whose change event has not
+   * come back yet, nor been looked at again. Outputs are not awaited: they may land in folders
+   * the build just made, where chokidar can miss an event, and theirs cannot start a run anyway.
+   */
   const unechoed = new Set<string>();
   let rechecks = 0;
   let idle = false;
@@ -109,6 +114,7 @@ export async function watch(options: WatchOptions): Promise<number> {
     }
     const references = [...ws.records.values()].flatMap((r) => [r.output, ...r.references.map((x) => x.path)]);
     watched = new Set([...ws.analysis.files, ...references, ...RULES_FILES]);
+    planFiles = new Set(ws.analysis.files);
     sourcePatterns = ws.rules.rules.flatMap((r) => r.sources);
     let progress: Progress | undefined;
     try {
@@ -126,8 +132,7 @@ export async function watch(options: WatchOptions): Promise<number> {
         {
           wrote: (path, digest) => {
             ownWrites.set(path, (ownWrites.get(path) ?? new Map()).set(digest, Date.now()));
-            // The lock's events are ignored anyway: none of them can start a run.
-            if (path !== LOCK_FILE && !IGNORED.has(path.split("/")[0]!)) unechoed.add(path);
+            if (planFiles.has(path) || sourcePatterns.some((p) => matchesGlob(path, p))) unechoed.add(path);
           },
           changedUnderneath: (path) => {
             debug(`changed under a write-back: ${path}`);
