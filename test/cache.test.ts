@@ -1,4 +1,4 @@
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { digestBytes, sortKeys } from "../src/core/hash.js";
@@ -7,7 +7,8 @@ import { stampTrusted } from "../src/cache/racy.js";
 import { StatCache } from "../src/cache/stat-cache.js";
 import { Store } from "../src/cache/store.js";
 import { realClock } from "../src/core/clock.js";
-import { ChargenError } from "../src/core/errors.js";
+import { ChargenError, Code } from "../src/core/errors.js";
+import { VERSION } from "../src/core/version.js";
 import { Pool } from "../src/core/pool.js";
 import { scratchDir } from "./support/tmp.js";
 
@@ -27,6 +28,53 @@ describe("store", () => {
     // The next append starts on its own line, so it is not lost with the torn one.
     await reopened.put(Buffer.from("three"), record("k", "2026-01-03T00:00:00Z"));
     expect(new Store(dir).records("k")).toHaveLength(3);
+  });
+
+  it("starts a journal with a header line naming its format and chargen's version; gc keeps it", async () => {
+    const dir = tmp();
+    const store = new Store(dir);
+    const first = store.put(Buffer.from("one"), record("k", "2026-01-01T00:00:00Z"));
+    store.put(Buffer.from("two"), record("k", "2026-01-02T00:00:00Z"));
+    const lines = () => readFileSync(join(dir, "actions.jsonl"), "utf8").split("\n").filter(Boolean);
+    expect(lines()).toHaveLength(3);
+    expect(JSON.parse(lines()[0]!)).toEqual({ format: "chargen-actions", version: 1, chargen: VERSION });
+    const reopened = new Store(dir);
+    expect(reopened.records("k")).toHaveLength(2);
+    expect(reopened.skippedLines).toEqual([]);
+    await reopened.gc({ keep: new Set([first.blob]), maxAgeMs: 0, maxBytes: 0, now: Date.parse("2026-06-01T00:00:00Z") });
+    expect(lines()).toHaveLength(2);
+    expect(JSON.parse(lines()[0]!).version).toBe(1);
+    expect(new Store(dir).records("k").map((r) => r.blob)).toEqual([first.blob]);
+  });
+
+  it("reads a journal from before the header, and appends to it as it is", () => {
+    const dir = tmp();
+    const old = { ...record("k", "2026-01-01T00:00:00Z"), blob: digestBytes(Buffer.from("old")) };
+    writeFileSync(join(dir, "actions.jsonl"), JSON.stringify(old) + "\n");
+    const store = new Store(dir);
+    expect(store.records("k")).toEqual([old]);
+    store.put(Buffer.from("new"), record("k", "2026-01-02T00:00:00Z"));
+    const lines = readFileSync(join(dir, "actions.jsonl"), "utf8").split("\n").filter(Boolean);
+    expect(lines).toHaveLength(2);
+    expect(new Store(dir).records("k")).toHaveLength(2);
+  });
+
+  it("refuses a journal of a newer format with a clear error naming the file and the versions", () => {
+    const dir = tmp();
+    writeFileSync(join(dir, "actions.jsonl"), '{"format":"chargen-actions","version":2,"chargen":"9.0.0"}\n');
+    let thrown: unknown;
+    try {
+      new Store(dir);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ChargenError);
+    const error = thrown as ChargenError;
+    expect(error.kind).toBe("user");
+    expect(error.details).toEqual({ file: join(dir, "actions.jsonl"), line: 1, code: Code.newerJournal });
+    expect(error.message).toBe(
+      `${join(dir, "actions.jsonl")}: the action journal is in format 2 (written by chargen 9.0.0); this chargen (${VERSION}) reads format 1 and older: upgrade chargen, or move .chargen/ away to start a new cache`,
+    );
   });
 
   it("treats a corrupt blob as missing and removes it", async () => {

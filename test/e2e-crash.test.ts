@@ -133,7 +133,8 @@ describe("interruption and concurrency", () => {
     const killed = await chargen(ws, ["build", "-j", "1"], {
       env,
       onSpawn: (child) => {
-        void waitFor(() => journalLines(ws) >= 2).then(() => child.kill("SIGKILL"));
+        // Its header and two records.
+        void waitFor(() => journalLines(ws) >= 3).then(() => child.kill("SIGKILL"));
       },
     });
     expect(killed.code).toBe(null);

@@ -10,6 +10,10 @@ interface Watching {
   err: () => string;
   runs: () => number;
   waitForRuns(n: number): Promise<void>;
+  /** How many times the watcher has become idle (its `[watch] idle` lines). */
+  idles: () => number;
+  /** Wait until the watcher has become idle more than `mark` times: nothing left that could start a run. */
+  idleAfter(mark: number): Promise<void>;
   stop(): Promise<number | null>;
 }
 
@@ -21,7 +25,7 @@ afterEach(() => {
 function startWatch(ws: string, args: string[] = [], env: Record<string, string> = {}): Watching {
   const child = spawn(process.execPath, [CLI, "build", "--watch", "--debounce", "50", ...args], {
     cwd: ws,
-    env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", CHARGEN_PLACEHOLDER_CALL_LOG: join(ws, ".calls.log"), ...env },
+    env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", CHARGEN_DEBUG: "watch", CHARGEN_PLACEHOLDER_CALL_LOG: join(ws, ".calls.log"), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.push(child);
@@ -30,18 +34,22 @@ function startWatch(ws: string, args: string[] = [], env: Record<string, string>
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (err += d));
   const runs = () => (out.match(/^watch: run \d+/gm) ?? []).length;
+  const idles = () => (err.match(/^\[watch\] idle$/gm) ?? []).length;
+  const waitUntil = async (done: () => boolean, what: string) => {
+    const until = Date.now() + 30_000;
+    while (!done()) {
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; stdout:\n${out}\nstderr:\n${err}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
   return {
     child,
     out: () => out,
     err: () => err,
     runs,
-    async waitForRuns(n) {
-      const until = Date.now() + 30_000;
-      while (runs() < n) {
-        if (Date.now() > until) throw new Error(`timed out waiting for run ${n}; stdout:\n${out}\nstderr:\n${err}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    waitForRuns: (n) => waitUntil(() => runs() >= n, `run ${n}`),
+    idles,
+    idleAfter: (mark) => waitUntil(() => idles() > mark, `idle ${mark + 1}`),
     stop() {
       return new Promise((resolve) => {
         child.on("exit", (code) => resolve(code));
@@ -51,16 +59,14 @@ function startWatch(ws: string, args: string[] = [], env: Record<string, string>
   };
 }
 
-const settle = (ms = 600) => new Promise((r) => setTimeout(r, ms));
-
-/** Wait until the call log holds `n` completed generations. */
-async function waitForCalls(log: string, n: number): Promise<string[]> {
+/** Wait until the call log holds `n` completed generations and the watcher is idle again (idle more than `mark` times): then no other call is coming. */
+async function waitForCalls(w: Watching, mark: number, log: string, n: number): Promise<string[]> {
   const until = Date.now() + 20_000;
   while (calls(log).length < n) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${n} calls; have ${calls(log).join(", ")}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-  await settle(300);
+  await w.idleAfter(mark);
   return calls(log);
 }
 const yamlFile = (ws: string) => join(ws, CH1, "imagery.yaml");
@@ -71,13 +77,14 @@ describe("chargen build --watch", () => {
     const w = startWatch(ws);
     await w.waitForRuns(1);
     const initial = calls(join(ws, ".calls.log")).length;
-    await settle(); // the initial build wrote back into YAML files: that must not start a run
+    await w.idleAfter(0); // the initial build wrote back into YAML files: that must not start a run
     expect(w.runs()).toBe(1);
 
+    const mark = w.idles();
     edit(yamlFile(ws), "a tall white-bearded keeper", "a tall grey-bearded keeper");
     await w.waitForRuns(2);
     expect(calls(join(ws, ".calls.log")).slice(initial)).toEqual([IMG2]);
-    await settle();
+    await w.idleAfter(mark);
     expect(w.runs()).toBe(2); // its write-back started nothing
 
     edit(yamlFile(ws), /^images:/m, "# images, reviewed\nimages:");
@@ -92,13 +99,15 @@ describe("chargen build --watch", () => {
     // chokidar throttles a path to one change per ~50 ms: the debounce must outlast that.
     const w = startWatch(ws, ["--debounce", "150"]);
     await w.waitForRuns(1);
+    await w.idleAfter(0);
     const initial = calls(join(ws, ".calls.log")).length;
+    const mark = w.idles();
     for (let i = 1; i <= 5; i++) {
       edit(yamlFile(ws), /a tall [a-z0-9-]*-?bearded keeper/, `a tall v${i}-bearded keeper`);
       await new Promise((r) => setTimeout(r, 10));
     }
     await w.waitForRuns(2);
-    await settle();
+    await w.idleAfter(mark);
     expect(w.runs()).toBe(2);
     expect(calls(join(ws, ".calls.log")).slice(initial)).toEqual([IMG2]);
     await w.stop();
@@ -117,14 +126,15 @@ describe("chargen build --watch", () => {
       if (Date.now() > until) throw new Error(w.err());
       await new Promise((r) => setTimeout(r, 10));
     }
+    const mark = w.idles();
     edit(yamlFile(ws), "a tall grey-bearded keeper", "a tall red-bearded keeper");
     await w.waitForRuns(3);
-    await settle(200);
+    await w.idleAfter(mark);
     expect(calls(log)).toEqual([IMG2, IMG2, IMG2]); // initial build, the in-flight one, the last edit
     expect(await w.stop()).toBe(130);
     expect((await chargen(ws, ["build", "--check", IMG2])).code).toBe(0); // image and lock match the last edit
     const store = readFileSync(join(ws, ".chargen", "actions.jsonl"), "utf8").trim().split("\n");
-    expect(store).toHaveLength(3); // the in-flight result is in the cache too
+    expect(store).toHaveLength(4); // its header, and the in-flight result is in the cache too
   });
 
   it("broken YAML shows its error and keeps watching; the fix rebuilds; a new entry builds; a replaced reference rebuilds its dependents", async () => {
@@ -132,21 +142,26 @@ describe("chargen build --watch", () => {
     const log = join(ws, ".calls.log");
     const w = startWatch(ws);
     await w.waitForRuns(1);
+    await w.idleAfter(0);
     const initial = calls(log).length;
     const good = readFileSync(yamlFile(ws), "utf8");
+    let mark = w.idles();
     writeFileSync(yamlFile(ws), good.replace(/^images:/m, "images: [oops"));
     await w.waitForRuns(2);
     expect(w.err()).toMatch(new RegExp(`${CH1}/imagery.yaml:\\d+:\\d+: error: YAML does not parse`));
+    await w.idleAfter(mark);
+    mark = w.idles();
     writeFileSync(yamlFile(ws), good.replace("a tall white-bearded keeper", "a tall black-bearded keeper"));
-    expect((await waitForCalls(log, initial + 1)).slice(initial)).toEqual([IMG2]);
+    expect((await waitForCalls(w, mark, log, initial + 1)).slice(initial)).toEqual([IMG2]);
 
     // A new image entry: the last entry copied under a new custom_id, with a prompt of its own
     // (an identical prompt would be restored from the cache, for free).
     const text = readFileSync(yamlFile(ws), "utf8");
     const last = text.slice(text.indexOf('  - custom_id: "ch01-the-grey-tide-img-03"'));
     const entry = last.replaceAll("ch01-the-grey-tide-img-03", "ch01-the-grey-tide-img-04").replace("prompt_used: |\n", "prompt_used: |\n      At first light, seen from the lamp gallery.\n");
+    mark = w.idles();
     writeFileSync(yamlFile(ws), text.trimEnd() + "\n\n" + entry);
-    expect((await waitForCalls(log, initial + 2)).slice(initial + 1)).toEqual([`${CH1}/ch01-the-grey-tide-img-04`]);
+    expect((await waitForCalls(w, mark, log, initial + 2)).slice(initial + 1)).toEqual([`${CH1}/ch01-the-grey-tide-img-04`]);
 
     const portrait = join(ws, "characters/osric-vane/images/portrait.png");
     const deps = JSON.parse((await chargen(ws, ["targets", "--json"])).stdout).targets.filter((t: { references: string[] }) =>
@@ -154,8 +169,9 @@ describe("chargen build --watch", () => {
     ).length;
     const bytes = readFileSync(portrait);
     bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0xff;
+    mark = w.idles();
     writeFileSync(portrait, bytes);
-    expect((await waitForCalls(log, initial + 2 + deps)).slice(initial + 2)).toHaveLength(deps);
+    expect((await waitForCalls(w, mark, log, initial + 2 + deps)).slice(initial + 2)).toHaveLength(deps);
     await w.stop();
   });
 });

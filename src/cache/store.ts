@@ -3,7 +3,9 @@ import { readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { asWriteError, publishSync, syncToDiskNow, writeAtomic } from "../core/atomic.js";
 import { traceDurable } from "../core/debug.js";
+import { ChargenError, Code } from "../core/errors.js";
 import { digestBytes } from "../core/hash.js";
+import { VERSION } from "../core/version.js";
 
 /** One generation (or restore source) recorded under a key. Several may exist per key: generation is not deterministic. */
 export interface ActionRecord {
@@ -19,6 +21,14 @@ export interface ActionRecord {
   costUsd?: number;
   metadata: Record<string, unknown>;
 }
+
+/**
+ * The journal's format. Its first line names it (and the chargen that started the journal), so
+ * that a journal written by a newer chargen is refused with a sentence instead of misread. A
+ * journal without that line predates it: format 1.
+ */
+export const JOURNAL_FORMAT = 1;
+const journalHeader = () => JSON.stringify({ format: "chargen-actions", version: JOURNAL_FORMAT, chargen: VERSION }) + "\n";
 
 /**
  * `.chargen/store/`: every output ever produced, by content digest, plus `actions.jsonl`, the
@@ -101,7 +111,8 @@ export class Store {
     const fresh = !this.hasBlob(blob);
     if (fresh) publishSync(path, bytes);
     const full: ActionRecord = { ...record, blob };
-    const separator = this.tornTail ? "\n" : "";
+    // A new journal starts with its header.
+    const separator = this.tornTail ? "\n" : statSync(this.journalPath, { throwIfNoEntry: false })?.size ? "" : journalHeader();
     // Until the append is known whole, assume it tore (a full disk): the next one starts a new line.
     this.tornTail = true;
     append(this.journalPath, separator + JSON.stringify(full) + "\n");
@@ -155,7 +166,7 @@ export class Store {
       freed += b.size;
     }
     const kept = this.allRecords().filter((r) => !removed.has(r.blob));
-    await writeAtomic(this.journalPath, kept.map((r) => JSON.stringify(r) + "\n").join(""));
+    await writeAtomic(this.journalPath, journalHeader() + kept.map((r) => JSON.stringify(r) + "\n").join(""));
     this.tornTail = false;
     this.byKey.clear();
     for (const r of kept) this.index(r);
@@ -181,6 +192,7 @@ function readJournal(path: string): { records: ActionRecord[]; tornTail: boolean
   const skippedLines: number[] = [];
   text.split("\n").forEach((line, i) => {
     if (!line) return;
+    if (i === 0 && line.startsWith('{"format":')) return checkHeader(line, path);
     let parsed: unknown;
     try {
       parsed = JSON.parse(line);
@@ -192,6 +204,23 @@ function readJournal(path: string): { records: ActionRecord[]; tornTail: boolean
     else skippedLines.push(i + 1);
   });
   return { records, tornTail: text.length > 0 && !text.endsWith("\n"), skippedLines };
+}
+
+/** A header this chargen can read, or a clear error: a newer format is refused, not misread. */
+function checkHeader(line: string, path: string): void {
+  let header: { version?: unknown; chargen?: unknown };
+  try {
+    header = JSON.parse(line) as typeof header;
+  } catch {
+    return; // torn: only the header was ever written
+  }
+  if (typeof header.version === "number" && header.version <= JOURNAL_FORMAT) return;
+  const writer = typeof header.chargen === "string" ? ` (written by chargen ${header.chargen})` : "";
+  throw new ChargenError(
+    "user",
+    `${path}: the action journal is in format ${JSON.stringify(header.version)}${writer}; this chargen (${VERSION}) reads format ${JOURNAL_FORMAT} and older: upgrade chargen, or move .chargen/ away to start a new cache`,
+    { file: path, line: 1, code: Code.newerJournal },
+  );
 }
 
 /** What every use of a record relies on; anything else in the journal (`null`, a number) is skipped. */

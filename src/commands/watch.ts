@@ -24,7 +24,7 @@ export interface WatchOptions extends Omit<BuildOptions, "mode" | "onInterrupt">
 const IGNORED = new Set([CACHE_DIR, ".git", "node_modules"]);
 const OWN_WRITE_RECHECK_MS = 120;
 const OWN_WRITE_MEMORY_MS = 5_000;
-/** `CHARGEN_DEBUG=watch` logs every file event and what the watcher made of it. */
+/** `CHARGEN_DEBUG=watch` logs every file event, what the watcher made of it, and each time it becomes idle. */
 const debug = process.env.CHARGEN_DEBUG?.split(",").includes("watch") ? (line: string) => process.stderr.write(`[watch] ${line}\n`) : () => {};
 
 /**
@@ -40,6 +40,7 @@ export async function watch(options: WatchOptions): Promise<number> {
   const ownWrites = new Map<string, Map<string, number>>();
   let watched = new Set<string>();
   let sourcePatterns: string[] = [];
+  let planFiles = new Set<string>();
   let state: WatchState = "debouncing";
   let timer: ReturnType<typeof setTimeout> | undefined;
   let executor: Executor | undefined;
@@ -50,10 +51,29 @@ export async function watch(options: WatchOptions): Promise<number> {
   const done = new Promise<number>((r) => (resolveDone = r));
   const { watch: chokidarWatch } = await import("chokidar");
 
+  /**
+   * YAML chargen wrote back (files the plan reads, or a rule would) whose change event has not
+   * come back yet, nor been looked at again. Outputs are not awaited: they may land in folders
+   * the build just made, where chokidar can miss an event, and theirs cannot start a run anyway.
+   */
+  const unechoed = new Set<string>();
+  let rechecks = 0;
+  let idle = false;
+  /**
+   * Idle: no run, no debounce and nothing of chargen's own writes left to recognise. Logged
+   * (`[watch] idle`) each time it begins, so that tests wait for it instead of sleeping.
+   */
+  const noteIdle = () => {
+    const now = state === "watching" && rechecks === 0 && unechoed.size === 0;
+    if (now && !idle) debug("idle");
+    idle = now;
+  };
+
   const dispatch = (event: WatchEvent) => {
     const next = transition(state, event);
     state = next.state;
     for (const effect of next.effects) perform(effect);
+    noteIdle();
   };
 
   const perform = (effect: WatchEffect) => {
@@ -94,6 +114,7 @@ export async function watch(options: WatchOptions): Promise<number> {
     }
     const references = [...ws.records.values()].flatMap((r) => [r.output, ...r.references.map((x) => x.path)]);
     watched = new Set([...ws.analysis.files, ...references, ...RULES_FILES]);
+    planFiles = new Set(ws.analysis.files);
     sourcePatterns = ws.rules.rules.flatMap((r) => r.sources);
     let progress: Progress | undefined;
     try {
@@ -109,7 +130,10 @@ export async function watch(options: WatchOptions): Promise<number> {
         startedAt,
         (e) => (executor = e),
         {
-          wrote: (path, digest) => ownWrites.set(path, (ownWrites.get(path) ?? new Map()).set(digest, Date.now())),
+          wrote: (path, digest) => {
+            ownWrites.set(path, (ownWrites.get(path) ?? new Map()).set(digest, Date.now()));
+            if (planFiles.has(path) || sourcePatterns.some((p) => matchesGlob(path, p))) unechoed.add(path);
+          },
           changedUnderneath: (path) => {
             debug(`changed under a write-back: ${path}`);
             dispatch("change");
@@ -134,10 +158,15 @@ export async function watch(options: WatchOptions): Promise<number> {
     if (!removed && isOwnWrite(rel)) {
       // Our own write. But an author's save right after it may have been dropped (chokidar lets
       // one change per path through every ~50 ms): look again once that window has passed.
+      rechecks++;
       setTimeout(() => {
+        rechecks--;
+        // What the file holds now covers our writes whose events chokidar dropped meanwhile.
+        unechoed.delete(rel);
         const own = isOwnWrite(rel);
         debug(`recheck ${rel}: ${own ? "chargen's own write" : "changed"}`);
         if (!own) dispatch("change");
+        else noteIdle();
       }, OWN_WRITE_RECHECK_MS);
       return false;
     }
@@ -162,9 +191,11 @@ export async function watch(options: WatchOptions): Promise<number> {
   });
   const onEvent = (removed: boolean) => (path: string) => {
     const rel = relative(options.root, path).split(sep).join("/");
+    unechoed.delete(rel);
     const matters = relevant(rel, removed);
     debug(`${removed ? "removed" : "changed"} ${rel}: ${matters ? "relevant" : "ignored"} (state ${state})`);
     if (matters) dispatch("change");
+    else noteIdle();
   };
   watcher.on("add", onEvent(false)).on("change", onEvent(false)).on("unlink", onEvent(true));
   watcher.on("error", (e) => options.err(`chargen: watcher: ${printable(asChargenError(e).message)}\n`));

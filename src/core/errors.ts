@@ -23,6 +23,8 @@ export const Code = {
   notSent: "NOT_SENT",
   /** A thrown value that was not a ChargenError. */
   bug: "BUG",
+  /** The action journal is in a format newer than this chargen reads. */
+  newerJournal: "NEWER_JOURNAL",
 } as const;
 
 export interface ErrorDetails {

@@ -1,4 +1,12 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 
-/** chargen's own version, from its package.json (dist/src/core/version.js -> ../../../package.json). */
-export const VERSION: string = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+/** The nearest package.json above this module: chargen's own, from src/core/ (tests) or dist/src/core/ (built). */
+function packageJson(): URL {
+  for (let url = new URL("../package.json", import.meta.url); ; url = new URL("../package.json", url)) {
+    if (existsSync(url)) return url;
+    if (url.pathname === "/package.json") throw new Error("chargen's package.json not found");
+  }
+}
+
+/** chargen's own version, from its package.json. */
+export const VERSION: string = (JSON.parse(readFileSync(packageJson(), "utf8")) as { version: string }).version;

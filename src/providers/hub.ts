@@ -179,7 +179,7 @@ export class ProviderHub {
       if (!info) throw new ChargenError("user", `unknown provider "${name}"`);
       const options = this.rules.providers?.[name]?.options ?? {};
       count("provider.loaded");
-      p = info.load().then((m) => m.create({ env: this.env, options, prices: priceTable(this.rules) }));
+      p = info.load().then((m) => m.create({ env: this.env, options, prices: priceTable(this.rules), clock: this.clock }));
       this.instances.set(name, p);
     }
     return p;

@@ -3,6 +3,7 @@
  * benchmarks run without keys or money. Latency and failures can be simulated, deterministically.
  */
 import { appendFileSync } from "node:fs";
+import { realClock, type Clock } from "../core/clock.js";
 import { preciseNow } from "../core/debug.js";
 import { ChargenError, Code, type ErrorKind } from "../core/errors.js";
 import { MAX_IMAGE_SIDE } from "./aspect.js";
@@ -90,24 +91,19 @@ export function imageSize(request: Pick<ImageRequest, "size" | "aspectRatio">): 
 /** A uniform number in [0, 1) fixed by its inputs. */
 const dice = (...parts: (string | number)[]) => hash32(parts.join("\u0000")) / 2 ** 32;
 
-/** Waits `ms`, rejecting with a target error as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms` on `clock`, rejecting with a target error as soon as `signal` aborts. */
+async function sleep(ms: number, signal: AbortSignal, clock: Clock): Promise<void> {
   const aborted = () => new ChargenError("target", "aborted", { code: Code.aborted }, { cause: signal.reason });
-  if (signal.aborted) return Promise.reject(aborted());
+  if (signal.aborted) throw aborted();
   // Even with no latency the answer comes through the event loop, as a real provider's does: a
   // render never runs inside the microtasks of another answer, delaying that answer's recording.
   if (ms <= 0) return new Promise((resolve) => setImmediate(resolve));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(aborted());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  try {
+    await clock.sleep(ms, signal);
+  } catch (e) {
+    if (signal.aborted) throw aborted();
+    throw e;
+  }
 }
 
 /**
@@ -123,7 +119,11 @@ function callLogger(path: string | undefined): (request: ImageRequest, startedAt
   return (request, startedAt) => appendFileSync(path, `${request.targetId}\t${request.key}\t${startedAt}\t${request.references.map((r) => r.path).join(",")}\t${preciseNow().toFixed(3)}\n`);
 }
 
-export function createPlaceholderProvider(config: PlaceholderConfig, logCall: (request: ImageRequest, startedAt: number) => void = () => {}): Provider {
+export function createPlaceholderProvider(
+  config: PlaceholderConfig,
+  logCall: (request: ImageRequest, startedAt: number) => void = () => {},
+  clock: Clock = realClock,
+): Provider {
   // Attempts per key, so that a retry of a simulated failure rolls new dice and may succeed.
   const attempts = new Map<string, number>();
 
@@ -131,7 +131,7 @@ export function createPlaceholderProvider(config: PlaceholderConfig, logCall: (r
     name: "placeholder",
 
     async generate(request: ImageRequest): Promise<ImageResult> {
-      const startedAt = Date.now();
+      const startedAt = clock.now();
       const { key, format } = request;
       if (format !== "png" && format !== "jpeg") {
         throw new ChargenError(
@@ -144,7 +144,7 @@ export function createPlaceholderProvider(config: PlaceholderConfig, logCall: (r
       attempts.set(key, attempt + 1);
 
       const [min, max] = config.latencyMs;
-      await sleep(min + Math.round((max - min) * dice(key, "latency", attempt)), request.signal);
+      await sleep(min + Math.round((max - min) * dice(key, "latency", attempt)), request.signal, clock);
 
       if (config.failureRate > 0 && dice(key, "failure", attempt) < config.failureRate) {
         const kind = config.failureKind;
@@ -174,7 +174,7 @@ export function createPlaceholderProvider(config: PlaceholderConfig, logCall: (r
 }
 
 const placeholder: ProviderModule = {
-  create: (options) => createPlaceholderProvider(readConfig(options), callLogger(options.env.CHARGEN_PLACEHOLDER_CALL_LOG)),
+  create: (options) => createPlaceholderProvider(readConfig(options), callLogger(options.env.CHARGEN_PLACEHOLDER_CALL_LOG), options.clock),
 };
 
 export default placeholder;

@@ -1,3 +1,4 @@
+import type { Clock } from "../core/clock.js";
 import type { ChargenError } from "../core/errors.js";
 import type { GenerationSettings, ImageFormat } from "../model/target.js";
 import type { PriceOverrides, PriceTable } from "./prices.js";
@@ -69,6 +70,8 @@ export interface ProviderFactoryOptions {
   options: Record<string, unknown>;
   /** The price table with the rules' overrides, for actual costs from usage (default: the built-in one). */
   prices?: PriceTable;
+  /** What simulated waits (the placeholder's latency) run on: the build's clock, a fake one in tests. */
+  clock?: Clock;
 }
 
 /** A provider module's default export. Imported lazily: a no-op build loads no SDK. Defaults live in the catalog. */
