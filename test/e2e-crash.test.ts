@@ -55,11 +55,12 @@ const paidFor = (log: string): Paid[] =>
 
 /**
  * Between a provider's answer and its record reaching the kernel there is an irreducible moment
- * (bench/durable-window.mjs: well under a millisecond as a rule, tens under heavy load): a kill -9
+ * (bench/durable-window.mjs: well under a millisecond as a rule; up to 292 ms measured when two
+ * busy processes deschedule the build, as the test suite's own parallel workers can): a kill -9
  * landing inside it loses the answer, as it would for a real provider whose answer is still on the
  * wire. Anything else paid twice is a bug.
  */
-const RECORD_WINDOW_MS = 50;
+const RECORD_WINDOW_MS = 300;
 
 /**
  * kill -9 a build at `rounds` random moments, rerunning it each time, then let it finish. Returns
