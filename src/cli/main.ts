@@ -286,8 +286,8 @@ export function run(argv: string[]): void {
     },
     (e: unknown) => {
       if (isChargenError(e) && e.kind === "user") {
-        const where = e.details.file ? `${e.details.file}${e.details.line ? `:${e.details.line}` : ""}: ` : "";
-        err(`chargen: ${printable(`${where && !e.message.startsWith(e.details.file ?? "\0") ? where : ""}${e.message}`)}\n`);
+        // A user error's message names its file itself; `details` carry it for the JSON and annotations.
+        err(`chargen: ${printable(e.message)}\n`);
       } else {
         err(`chargen: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       }
