@@ -1,4 +1,5 @@
-import type { ChargenError } from "../core/errors.js";
+import { ChargenError } from "../core/errors.js";
+import { classify, redact, type Failure } from "../providers/http-errors.js";
 import type { ImageRequest, ImageResult, ProviderFactoryOptions } from "../providers/types.js";
 import type { RemoteState } from "./machine.js";
 
@@ -65,4 +66,18 @@ export interface EngineOptions extends ProviderFactoryOptions {
 export interface UploadCache {
   get(digest: string): { name: string; uri: string; mimeType: string; expiresAt?: string } | undefined;
   set(digest: string, file: { name: string; uri: string; mimeType: string; expiresAt?: string }): Promise<void>;
+}
+
+/**
+ * One SDK call of an engine: a failure typed into chargen's kinds by the provider's own mapping
+ * (the live provider's), anything unrecognised retryable, and the key redacted from every message.
+ */
+export async function engineCall<T>(provider: string, secrets: readonly (string | undefined)[], failureOf: (e: unknown) => Failure | undefined, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof ChargenError) throw e;
+    const failure = failureOf(e);
+    throw failure ? classify(failure, secrets) : new ChargenError("retryable", redact(`${provider}: ${e instanceof Error ? e.message : String(e)}`, secrets), { code: "UNEXPECTED" });
+  }
 }

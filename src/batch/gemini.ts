@@ -10,11 +10,10 @@ import { GoogleGenAI, type BatchJob, type GenerateContentResponse, type Part } f
 import { ChargenError } from "../core/errors.js";
 import { requireKey } from "../providers/credentials.js";
 import { GOOGLE_KEY_ENV, googleFailure, imageConfig, readGoogleConfig, readImage, type GoogleConfig } from "../providers/google.js";
-import { classify, redact } from "../providers/http-errors.js";
 import { atBatchRate, pricesOf, type PriceTable } from "../providers/prices.js";
 import { promptText } from "../providers/prompt-text.js";
 import type { ReferenceImage } from "../providers/types.js";
-import type { BatchEngine, EngineOptions, LineRequest, LineResult, RemoteJob, UploadCache } from "./engine.js";
+import { engineCall, type BatchEngine, type EngineOptions, type LineRequest, type LineResult, type RemoteJob, type UploadCache } from "./engine.js";
 import type { RemoteState } from "./machine.js";
 import { digestBytes } from "../core/hash.js";
 
@@ -128,15 +127,8 @@ export class GeminiEngine implements BatchEngine {
     return this.client;
   }
 
-  private async call<T>(f: () => Promise<T>): Promise<T> {
-    try {
-      return await f();
-    } catch (e) {
-      if (e instanceof ChargenError) throw e;
-      const secrets = GOOGLE_KEY_ENV.map((n) => this.options.env[n]);
-      const failure = googleFailure(e, NEVER);
-      throw failure ? classify(failure, secrets) : new ChargenError("retryable", redact(`google: ${e instanceof Error ? e.message : String(e)}`, secrets), { code: "UNEXPECTED" });
-    }
+  private call<T>(f: () => Promise<T>): Promise<T> {
+    return engineCall("google", GOOGLE_KEY_ENV.map((n) => this.options.env[n]), (e) => googleFailure(e, NEVER), f);
   }
 }
 

@@ -18,10 +18,9 @@ import type { Batch } from "openai/resources/batches";
 import type { ImagesResponse } from "openai/resources/images";
 import { ChargenError } from "../core/errors.js";
 import { requireKey } from "../providers/credentials.js";
-import { classify, redact } from "../providers/http-errors.js";
 import { generationParams, OPENAI_KEY_ENV, openaiFailure, readImage, readOpenAIConfig, type OpenAIConfig } from "../providers/openai.js";
 import { atBatchRate, pricesOf, type PriceTable } from "../providers/prices.js";
-import type { BatchEngine, EngineOptions, LineRequest, LineResult, RemoteJob } from "./engine.js";
+import { engineCall, type BatchEngine, type EngineOptions, type LineRequest, type LineResult, type RemoteJob } from "./engine.js";
 import type { RemoteState } from "./machine.js";
 
 const ENDPOINT = "/v1/images/generations";
@@ -123,15 +122,8 @@ export class OpenAIEngine implements BatchEngine {
     return this.client;
   }
 
-  private async call<T>(f: () => Promise<T>): Promise<T> {
-    try {
-      return await f();
-    } catch (e) {
-      if (e instanceof ChargenError) throw e;
-      const secrets = OPENAI_KEY_ENV.map((n) => this.options.env[n]);
-      const failure = e instanceof APIUserAbortError ? undefined : openaiFailure(e);
-      throw failure ? classify(failure, secrets) : new ChargenError("retryable", redact(`openai: ${e instanceof Error ? e.message : String(e)}`, secrets), { code: "UNEXPECTED" });
-    }
+  private call<T>(f: () => Promise<T>): Promise<T> {
+    return engineCall("openai", OPENAI_KEY_ENV.map((n) => this.options.env[n]), (e) => (e instanceof APIUserAbortError ? undefined : openaiFailure(e)), f);
   }
 }
 
