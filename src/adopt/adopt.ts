@@ -41,12 +41,12 @@ export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
   const verdicts: Verdict[] = [];
   for (const id of ws.selected) {
     const record = ws.records.get(id)!;
-    const settings = routedSettings(ws, record);
-    if (!settings) continue;
     // A rehearsal's card in the lock (the placeholder, where the rules route elsewhere) is no output
     // to keep: a recorded real image still takes its place. Any other entry is the target's output.
     const entry = ws.lock.get(id);
-    if (entry && !(entry.provider === "placeholder" && settings.provider !== "placeholder")) continue;
+    if (entry && entry.provider !== "placeholder") continue;
+    const settings = routedSettings(ws, record);
+    if (!settings || (entry && settings.provider === "placeholder")) continue;
     const { key, inputs } = keyNow(ws, recorded, record, settings);
     const found = history.verdict(record, key);
     if (!found) {
