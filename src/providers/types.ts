@@ -1,6 +1,6 @@
 import type { Clock } from "../core/clock.js";
 import type { ChargenError } from "../core/errors.js";
-import type { GenerationSettings, ImageFormat } from "../model/target.js";
+import type { GenerationSettings, ImageFormat, JsonValue } from "../model/target.js";
 import type { PriceOverrides, PriceTable } from "./prices.js";
 
 export { IMAGE_FORMATS, type ImageFormat } from "../model/target.js";
@@ -51,6 +51,37 @@ export interface ImageResult {
   metadata: Record<string, unknown>;
 }
 
+/**
+ * What a provider is asked to read (analysis of images, story text): images and texts in, one JSON
+ * document of a given schema out. Everything but `signal` is derived from the target's key inputs.
+ */
+export interface DataRequest {
+  targetId: string;
+  /** The target's cache key; the placeholder derives its answer from it and the inputs. */
+  key: string;
+  model: string;
+  /** The compiled instructions (versioned by the rule that wrote them): the system text. */
+  instructions: string;
+  /** Texts to read, in order, each with what it is ("Profile of Nell Farrow", "Chapter 3"). */
+  texts: { label: string; text: string }[];
+  /** Images to look at, in order, each labelled like an image request's references. */
+  images: ReferenceImage[];
+  /** JSON Schema of the answer (the subset both Gemini's responseSchema and OpenAI's strict json_schema take). */
+  schema: { name: string; schema: Record<string, JsonValue> };
+  /** Gemini's media resolution for image inputs; other providers ignore it. */
+  mediaResolution?: "low" | "medium" | "high";
+  signal: AbortSignal;
+}
+
+export interface DataResult {
+  /** The answer, parsed; the caller validates it against the schema before recording it. */
+  json: JsonValue;
+  usage?: Usage;
+  costUsd?: number;
+  /** Provider ids, finish reason: never secrets. */
+  metadata: Record<string, unknown>;
+}
+
 export interface ProviderLimits {
   /** Requests in flight at once. */
   maxInFlight: number;
@@ -62,6 +93,8 @@ export interface Provider {
   readonly name: string;
   /** Throws ChargenError; kind tells the executor what to do. Prices for the dry run live in the catalog. */
   generate(request: ImageRequest): Promise<ImageResult>;
+  /** Reads images and texts into a JSON document (vision and text models); absent on providers that cannot. */
+  read?(request: DataRequest): Promise<DataResult>;
 }
 
 export interface ProviderFactoryOptions {

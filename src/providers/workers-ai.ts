@@ -98,7 +98,7 @@ export class WorkersAiProvider implements Provider {
     const bytes = new Uint8Array(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
     const type = response.headers.get("content-type") ?? "";
     if (!response.ok) throw classify(failureOf(response, bytes), [token, account]);
-    return this.read(bytes, type, request, model, spec);
+    return this.imageResult(bytes, type, request, model, spec);
   }
 
   /** The model's own fields: a negative prompt where it takes one (else in the text), size, steps, guidance, seed. */
@@ -116,7 +116,7 @@ export class WorkersAiProvider implements Provider {
     };
   }
 
-  private read(bytes: Uint8Array, type: string, request: ImageRequest, model: string, spec: WorkersAiModel): ImageResult {
+  private imageResult(bytes: Uint8Array, type: string, request: ImageRequest, model: string, spec: WorkersAiModel): ImageResult {
     let image: Uint8Array;
     let mimeType: string = spec.mimeType;
     if (type.startsWith("image/")) {
