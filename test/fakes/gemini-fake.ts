@@ -38,13 +38,13 @@ interface SentPart {
   inlineData?: unknown;
   fileData?: unknown;
 }
-interface SentBody {
+export interface SentBody {
   contents?: { parts?: SentPart[] }[];
   generationConfig?: { responseMimeType?: string; responseJsonSchema?: Record<string, unknown> };
 }
 
 /** The answer to a JSON request, with usage that tells texts, images and thinking apart. */
-function readAnswer(body: SentBody, model: string, served: number, reply: ReadReply | undefined) {
+export function readAnswer(body: SentBody, model: string, served: number, reply: ReadReply | undefined) {
   const parts = body.contents?.[0]?.parts ?? [];
   const images = parts.filter((p) => p.inlineData || p.fileData).length;
   const texts = parts.length - images;

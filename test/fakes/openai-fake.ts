@@ -22,7 +22,7 @@ export interface ReadReply {
   error?: { code: string; message: string };
 }
 
-interface ResponsesBody {
+export interface ResponsesBody {
   model?: string;
   input?: { content?: { type: string }[] }[];
   text?: { format?: { schema?: Record<string, unknown> } };
