@@ -2,7 +2,7 @@ import type { GenerationSettings, ModelSettings } from "../model/target.js";
 import { normaliseGoogle } from "./google-models.js";
 import { normaliseOpenAI } from "./openai-models.js";
 import { normaliseWorkersAi, workersAiUnserviceable } from "./workers-ai-models.js";
-import { estimateImagePrice, withOverrides, type PriceTable } from "./prices.js";
+import { estimateImagePrice, estimateRead, withOverrides, type PriceTable, type ReadShape } from "./prices.js";
 import type { ProviderLimits, ProviderModule, ProviderSettings } from "./types.js";
 
 /**
@@ -12,6 +12,8 @@ import type { ProviderLimits, ProviderModule, ProviderSettings } from "./types.j
  */
 export interface ProviderInfo {
   defaultModel: string;
+  /** Text/vision model used for reads (analysis, story text) when a target names none; absent where the provider cannot read. */
+  defaultReadModel?: string;
   /** Safe defaults; the rules override them per provider and per model. */
   limits: ProviderLimits;
   /** Environment variables holding the API key, first found wins. */
@@ -30,6 +32,8 @@ export interface ProviderInfo {
   normalise(settings: ModelSettings): { settings: ModelSettings; adjustments: string[] };
   /** Standard price of one image with these settings, for the dry run; undefined when unknown. */
   price(settings: ModelSettings, table?: PriceTable): number | undefined;
+  /** Standard price of one read, when not the price table's token rates (the placeholder's is free). */
+  readPrice?(model: string, shape: ReadShape, table: PriceTable): number | undefined;
   load(): Promise<ProviderModule>;
 }
 
@@ -47,10 +51,12 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     generation: ALL_GENERATION,
     normalise: asIs,
     price: () => 0,
+    readPrice: () => 0,
     load: async () => (await import("./placeholder.js")).default,
   },
   google: {
     defaultModel: "gemini-2.5-flash-image",
+    defaultReadModel: "gemini-2.5-flash",
     // Gemini quotas are per project and model and shown only in its console: start low.
     limits: { maxInFlight: 2, perMinute: 10 },
     keyEnv: ["GOOGLE_API_KEY", "GEMINI_API_KEY"],
@@ -68,6 +74,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
   },
   openai: {
     defaultModel: "gpt-image-1.5",
+    defaultReadModel: "gpt-5-mini",
     // OpenAI's tier 1 allows 5 images per minute.
     limits: { maxInFlight: 2, perMinute: 5 },
     keyEnv: ["OPENAI_API_KEY"],
@@ -118,4 +125,10 @@ export function priceTable(rules: ProviderSettings): PriceTable {
 /** Estimated price of one generation with `settings` under `rules`; undefined when unknown. */
 export function estimatePrice(settings: ModelSettings, rules: ProviderSettings): number | undefined {
   return providerInfo(settings.provider)?.price(settings, priceTable(rules));
+}
+
+/** Estimated price of one read (images and texts into JSON) under `rules`; undefined when the model has no token rates. */
+export function estimateReadPrice(settings: { provider: string; model: string }, shape: ReadShape, rules: ProviderSettings): number | undefined {
+  const custom = providerInfo(settings.provider)?.readPrice;
+  return custom ? custom(settings.model, shape, priceTable(rules)) : estimateRead(settings, shape, priceTable(rules));
 }
