@@ -46,7 +46,7 @@ export default defineRules({
     // Each chapter image gets the portraits of the characters it depicts (at most 2 each).
     // placeReference: true also gives it the image of the location zone it is set in (a graph
     // edge: the zone's image, and its overview, are then built before the chapter image).
-    chapterImages({ style, maxReferencesPerCharacter: 2, placeReference: false }),
+    chapterImages({ style, maxReferencesPerCharacter: 2, placeReference: true }),
     // Each scene gets the character's reference portrait. Every rule records a finished image where
     // MemoryQuill's readers look for it (an image_inventory record, status "approved": the publishing
     // step uploads only those; `inventoryStatus` changes it) and logs a run in the entity's imagery.runs.yaml.
