@@ -27,6 +27,10 @@ import { chapterImages, characterScenes, DEFAULT_KIND_STYLES, defineRules, locat
 const style = styleGlue({
   // The project art direction: the first file (sorted) matching this pattern.
   artDirection: "core/*art-direction*.yaml",
+  // The project's theme reference images (the look of the book): where there are any, every image
+  // gets the first two (sorted) as style references, after its portraits and places. false: none.
+  themeReferences: "theme-reference/*.{png,jpg,jpeg,webp}",
+  maxThemeReferences: 2,
   // Per-kind style strings: character (scenes), location, exterior (a location entry whose
   // category says exterior), scene (chapter images). Deliberately generic: a project's own look
   // belongs in its art direction. Override any of them here, e.g. { ...DEFAULT_KIND_STYLES, exterior: "..." }.
