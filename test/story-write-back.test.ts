@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { contractViolation } from "../src/rules/memoryquill-contract.js";
 import type { ElementsAnswer, SceneSpecAnswer, SceneSpecEntry } from "../src/story/instructions.js";
 import { contentDigest } from "../src/story/owned.js";
-import { applyElements, applySceneSpecs, IMAGE_OUTPUT_FIELDS, sceneEntries } from "../src/story/write-back.js";
+import { applyElementFiles, applyElements, applySceneSpecs, IMAGE_OUTPUT_FIELDS, sceneEntries } from "../src/story/write-back.js";
 import { YamlEditor } from "../src/yaml/edit.js";
 
 const FILE = "chapters/ch01-the-grey-tide/imagery.yaml";
@@ -212,5 +212,38 @@ describe("writing an elements answer", () => {
     ]);
     const after = parse(again.toString()) as Record<string, Record<string, unknown>[]>;
     expect(after.characters!.map((c) => c.appearance)).toEqual(["Wiry, copper hair, freckles.", "A dog of mist. Taller."]);
+  });
+
+  it("in a workspace with characters/ and locations/ folders, each element is also a file in the contract's shape; the author's files are left alone", () => {
+    const files = new Map<string, YamlEditor>([["characters/nell-farrow/imagery.yaml", YamlEditor.parse("entity_type: character\nslug: nell-farrow\nappearance: Hers.\n", "characters/nell-farrow/imagery.yaml")]]);
+    const edit = (path: string) => files.get(path) ?? files.set(path, YamlEditor.parse("", path)).get(path)!;
+    expect(applyElementFiles(elements, { characters: true, locations: true }, edit)).toEqual([
+      { path: "characters/nell-farrow/imagery.yaml", status: "authored" },
+      { path: "characters/the-fog-hound/imagery.yaml", status: "added" },
+      { path: "locations/low-water-light/imagery.yaml", status: "added" },
+    ]);
+    expect(files.get("characters/nell-farrow/imagery.yaml")!.changed).toBe(false);
+    const hound = parse(files.get("characters/the-fog-hound/imagery.yaml")!.toString());
+    expect(hound).toMatchObject({ entity_type: "character", slug: "the-fog-hound", name: "The Fog Hound", appearance: "A dog of mist.", visual_consistency: [] });
+    const place = parse(files.get("locations/low-water-light/imagery.yaml")!.toString());
+    expect(place).toMatchObject({
+      metadata: { entity_type: "location-imagery", slug: "low-water-light", name: "Low Water Light" },
+      overview: { slug: "overview", title: "Low Water Light", visual_description: "A lighthouse on a mudflat." },
+      zones: [{ slug: "lamp-room", name: "Lamp room", visual_description: "Brass and glass." }],
+    });
+    for (const [path, editor] of files) expect(contractViolation(path, parse(editor.toString()))).toBeUndefined();
+
+    // Read again: unchanged; with a new description: updated; after the author's edit: theirs.
+    const reopen = (edits: (text: string) => string) => {
+      const next = new Map([...files].map(([path, e]) => [path, YamlEditor.parse(edits(e.toString()), path)]));
+      return { next, edit: (path: string) => next.get(path)! };
+    };
+    const same = reopen((t) => t);
+    expect(applyElementFiles(elements, { characters: true, locations: true }, same.edit).map((o) => o.status)).toEqual(["authored", "unchanged", "unchanged"]);
+    const changed = { ...elements, characters: elements.characters.map((c) => ({ ...c, appearance: `${c.appearance} Grey.` })) };
+    expect(applyElementFiles(changed, { characters: true, locations: false }, reopen((t) => t).edit).map((o) => o.status)).toEqual(["authored", "updated"]);
+    const edited = reopen((t) => t.replace("A dog of mist.", "A dog of mist and teeth."));
+    expect(applyElementFiles(changed, { characters: true, locations: false }, edited.edit).map((o) => o.status)).toEqual(["authored", "modified"]);
+    expect(edited.next.get("characters/the-fog-hound/imagery.yaml")!.changed).toBe(false);
   });
 });

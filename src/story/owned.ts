@@ -153,3 +153,28 @@ function writeLedger(editor: YamlEditor, path: YamlPath, before: Map<string, str
   if (changed.length) editor.setAll(path, Object.fromEntries(changed));
   for (const id of gone) editor.delete(path, id);
 }
+
+/**
+ * The same ownership for a whole file whose top-level `fields` chargen writes (a character's or a
+ * location's file made from a story element): the ledger's `fields` line holds their digest as
+ * written. A file chargen did not start (no ledger line) is the author's, and so is one whose
+ * fields were edited: neither is touched. Returns what happened to the file.
+ */
+export function applyOwnedFields(editor: YamlEditor, fields: Record<string, unknown>): Exclude<EntryStatus, "removed" | "dropped" | "deleted"> {
+  const root = editor.doc.contents;
+  const ledgerPath = [LEDGER_KEY, "fields"];
+  const written = editor.doc.getIn(ledgerPath);
+  const digest = contentDigest(fields);
+  if (root === null || root === undefined) {
+    for (const [key, value] of Object.entries({ ...fields, [LEDGER_KEY]: { fields: digest } })) editor.set([], key, value);
+    return "added";
+  }
+  if (!isMap(root) || typeof written !== "string") return "authored";
+  const current = root.toJSON() as Record<string, unknown>;
+  const mine = Object.fromEntries(Object.keys(fields).flatMap((k) => (k in current ? [[k, current[k]]] : [])));
+  if (contentDigest(mine) !== written) return "modified";
+  if (digest === written) return "unchanged";
+  editor.setAll([], fields);
+  editor.set([LEDGER_KEY], "fields", digest);
+  return "updated";
+}

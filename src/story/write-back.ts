@@ -8,7 +8,7 @@ import { MAX_NAME_BYTES } from "../core/boundary.js";
 import { SlugScope, slugify } from "../core/slug.js";
 import type { YamlEditor } from "../yaml/edit.js";
 import type { CharacterElement, ElementsAnswer, PlaceElement, SceneSpecAnswer, SceneSpecEntry } from "./instructions.js";
-import { applyOwned, type EntryOutcome, type OwnedList } from "./owned.js";
+import { applyOwned, applyOwnedFields, type EntryOutcome, type EntryStatus, type OwnedList } from "./owned.js";
 
 /** A chapter entry's output fields and records, which the image write-back fills: never chargen's reading. */
 export const IMAGE_OUTPUT_FIELDS = ["generated_at", "file_name", "file_path", "provider", "model", "provider_metadata", "image_inventory"] as const;
@@ -112,4 +112,51 @@ export function applyElements(editor: YamlEditor, answer: ElementsAnswer): { cha
     characters: applyOwned(editor, { path: ["characters"], ledger: "characters", idKey: "slug" }, entries.characters),
     places: applyOwned(editor, { path: ["places"], ledger: "places", idKey: "slug" }, entries.places),
   };
+}
+
+/** Which entity folders the workspace has: elements are also written there, in the contract's shapes. */
+export interface EntityFolders {
+  characters: boolean;
+  locations: boolean;
+}
+
+/**
+ * Each element in the contract's shape, in its entity folder where the workspace has that folder:
+ * a character or creature as `characters/<slug>/imagery.yaml` (entity_type, slug, name,
+ * appearance, visual_consistency: the fields the prompts' identity sections read), a place as
+ * `locations/<slug>/imagery.yaml` (metadata, an overview and its zones, described: the location
+ * rule then plans their images). `edit(path)` opens a file (an empty document when absent). A file
+ * the author made or edited is left alone (see applyOwnedFields).
+ */
+export function applyElementFiles(
+  answer: ElementsAnswer,
+  folders: EntityFolders,
+  edit: (path: string) => YamlEditor,
+): { path: string; status: Exclude<EntryStatus, "removed" | "dropped" | "deleted"> }[] {
+  const entries = elementEntries(answer);
+  const out: { path: string; status: Exclude<EntryStatus, "removed" | "dropped" | "deleted"> }[] = [];
+  if (folders.characters) {
+    answer.characters.forEach((c, i) => {
+      const slug = String(entries.characters[i]!.slug);
+      const path = `characters/${slug}/imagery.yaml`;
+      out.push({ path, status: applyOwnedFields(edit(path), { entity_type: "character", slug, name: c.name, appearance: c.appearance, visual_consistency: c.visual_consistency }) });
+    });
+  }
+  if (folders.locations) {
+    answer.places.forEach((p, i) => {
+      const entry = entries.places[i]!;
+      const slug = String(entry.slug);
+      const zones = (entry.zones as { slug: string; name: string; description: string }[] | undefined) ?? [];
+      const path = `locations/${slug}/imagery.yaml`;
+      out.push({
+        path,
+        status: applyOwnedFields(edit(path), {
+          metadata: { entity_type: "location-imagery", slug, name: p.name },
+          overview: { slug: "overview", title: p.name, visual_description: p.description },
+          zones: zones.map((z) => ({ slug: z.slug, name: z.name, visual_description: z.description })),
+        }),
+      });
+    });
+  }
+  return out;
 }
