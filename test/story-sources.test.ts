@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { digestText } from "../src/core/hash.js";
 import { isChargenError } from "../src/core/errors.js";
 import { matterKind } from "../src/story/book.js";
+import { layoutWorkspace } from "../src/story/layout.js";
 import { readBook } from "../src/story/sources.js";
 import { sampleEpub } from "./support/epub.js";
 import { scratchDir } from "./support/tmp.js";
@@ -102,6 +103,8 @@ describe("reading a book", () => {
     const book = await readBook(real);
     expect(book.chapters.map((c) => [c.slug, c.title])).toEqual([["ch01-ash-and-compass", "Ash and Compass"]]);
     expect(book.chapters[0]!.text).toMatch(/^> \[EPIGRAPH\]/);
+    // Laid out again (init --from-book on a workspace), its numbered folder is renumbered, not numbered twice.
+    expect(layoutWorkspace(book).map((f) => f.path)).toEqual(["chapters/ch01-ash-and-compass/content.md", "chapters/ch01-ash-and-compass/imagery.yaml"]);
     expect(book.elements.map((e) => [e.kind, e.slug, e.name])).toEqual([
       ["character", "borin-stonehand", "Borin Stonehand"],
       ["character", "veyra-thornwake", "Veyra Thornwake"],

@@ -25,7 +25,8 @@ export async function initFromBook(options: InitOptions): Promise<number> {
   for (const s of book.skipped) say(`skipped ${s.source} "${s.title}": ${s.reason}`);
   if (!book.chapters.length) throw new ChargenError("user", `${options.from}: no chapters found in this book`, { file: options.from });
   const files = layoutWorkspace(book);
-  const where = relative(process.cwd(), options.root) || ".";
+  const inside = relative(process.cwd(), options.root);
+  const where = inside.startsWith("..") ? options.root : inside || ".";
   const existing = files.filter((f) => existsSync(join(options.root, f.path)));
   if (existing.length) {
     const first = join(where, existing[0]!.path);

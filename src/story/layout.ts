@@ -15,7 +15,8 @@ export interface LaidOutFile {
 
 /** The chapter folder's name: `ch01-the-grey-tide` (three digits from the 100th chapter on). */
 export function chapterFolder(chapter: Chapter, total: number): string {
-  return `ch${String(chapter.number).padStart(total >= 100 ? 3 : 2, "0")}-${chapter.slug}`;
+  // A workspace's own chapter folders are numbered already ("ch01-ash-and-compass"): renumbered, not numbered twice.
+  return `ch${String(chapter.number).padStart(total >= 100 ? 3 : 2, "0")}-${chapter.slug.replace(/^ch\d+-(?=.)/, "")}`;
 }
 
 export function layoutWorkspace(book: Book): LaidOutFile[] {
