@@ -2,7 +2,9 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "n
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readBook } from "../src/story/sources.js";
-import { chargen } from "./support/cli.js";
+import { applySceneSpecs } from "../src/story/write-back.js";
+import { YamlEditor } from "../src/yaml/edit.js";
+import { buildJson, chargen } from "./support/cli.js";
 import { sampleEpub } from "./support/epub.js";
 import { scratchDir } from "./support/tmp.js";
 
@@ -132,5 +134,55 @@ describe("chargen init --from-book", () => {
     const wrong = await chargen(dir, ["init", "--from-book", "notes.pdf"]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toBe("chargen: notes.pdf: not a book chargen reads (an .epub file, or a folder of .md / .txt chapters)\n");
+  });
+
+  it("a specification written into a laid-out chapter is image targets: built once, the second build makes 0 calls, an edited entry is the author's and rebuilds only its image", async () => {
+    const dir = scratchDir("chargen-init-");
+    mkdirSync(join(dir, "book"));
+    writeFileSync(join(dir, "book", "01-first.md"), "# First Tide\n\nFog over the jetty.\n");
+    expect((await chargen(dir, ["init", "--from-book", "book"])).code).toBe(0);
+    writeFileSync(join(dir, "chargen.rules.ts"), 'import builtIn from "chargen/rules";\nexport default { ...builtIn, defaults: { ...builtIn.defaults, provider: "placeholder", model: "placeholder-1" } };\n');
+    const file = "chapters/ch01-first-tide/imagery.yaml";
+    const entry = (moment: string) => ({
+      moment,
+      narrative_beat: "Fog comes in.",
+      image_type: "hero" as const,
+      scene_mood: "ominous" as const,
+      mood_rationale: "Fog threatens.",
+      aspect_ratio: "16:9",
+      visual_description: "A jetty in fog.",
+      composition_notes: "Low horizon.",
+      visual_hook: "A lamp.",
+      depicts_characters: [],
+      character_states: [],
+      location: null,
+      zone: null,
+      lighting: { primary_source: "dusk", quality: "soft", direction: "behind", color_temperature: "cool", shadow_depth: "deep", atmospheric: "fog" },
+      palette: { dominant: ["pewter"], accent: ["amber"], avoid: [] },
+      prompt_used: `${moment}: a wooden jetty in rolling fog at dusk, one lamp.`,
+      negative_prompt: "text",
+      tags: [],
+    });
+    const specs = { images: [entry("Fog at the jetty"), entry("The lamp")] };
+    const write = () => {
+      const editor = YamlEditor.parse(readFileSync(join(dir, file), "utf8"), file);
+      const outcomes = applySceneSpecs(editor, "ch01-first-tide", specs);
+      writeFileSync(join(dir, file), editor.toString());
+      return outcomes.map((o) => `${o.id} ${o.status}`);
+    };
+    expect(write()).toEqual(["ch01-first-tide-fog-at-the-jetty added", "ch01-first-tide-the-lamp added"]);
+    const first = await buildJson(dir);
+    expect(first.code).toBe(0);
+    expect(first.calls.sort()).toEqual(["chapters/ch01-first-tide/ch01-first-tide-fog-at-the-jetty", "chapters/ch01-first-tide/ch01-first-tide-the-lamp"]);
+
+    // The image write-back filled the entries' output fields: the same answer again is no change.
+    expect(write()).toEqual(["ch01-first-tide-fog-at-the-jetty unchanged", "ch01-first-tide-the-lamp unchanged"]);
+    expect((await buildJson(dir)).calls).toEqual([]);
+
+    // The author edits one prompt: that entry is theirs from now on, and only its image is rebuilt.
+    writeFileSync(join(dir, file), readFileSync(join(dir, file), "utf8").replace("The lamp: a wooden jetty", "The lamp: a brass lamp on a wooden jetty"));
+    expect(write()).toEqual(["ch01-first-tide-fog-at-the-jetty unchanged", "ch01-first-tide-the-lamp modified"]);
+    expect((await buildJson(dir)).calls).toEqual(["chapters/ch01-first-tide/ch01-first-tide-the-lamp"]);
+    expect(readFileSync(join(dir, file), "utf8")).toContain("The lamp: a brass lamp on a wooden jetty");
   });
 });

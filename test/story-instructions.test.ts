@@ -28,6 +28,7 @@ describe("story instructions and answer schemas", () => {
     const images = (schema.properties as Record<string, Record<string, unknown>>).images!;
     expect([images.minItems, images.maxItems]).toEqual([2, 2]);
     expect(((images.items as Record<string, Record<string, Record<string, unknown>>>).properties!.image_type)!.enum).toEqual(["hero", "beat"]);
+    expect(sceneSpecInstructions({ aspectRatios: ["1:1"] }).version).toBe("scene-specs/1 images 1-3 kinds hero,anchor,beat,detail,supporting aspect 1:1");
     expect(() => sceneSpecAnswerSchema({ images: { min: 3, max: 1 } })).toThrow("images per chapter: min and max must be whole numbers");
   });
 

@@ -147,7 +147,7 @@ export function sceneSpecInstructions(options: SceneSpecOptions = {}): Instructi
   const { images, kinds } = resolved(options);
   const count = images.min === images.max ? `exactly ${images.max}` : `${images.min} to ${images.max}`;
   return {
-    version: `${SCENE_SPECS_VERSION} images ${images.min}-${images.max} kinds ${kinds.join(",")}`,
+    version: `${SCENE_SPECS_VERSION} images ${images.min}-${images.max} kinds ${kinds.join(",")}${options.aspectRatios?.length ? ` aspect ${options.aspectRatios.join(",")}` : ""}`,
     text: `You read one chapter of a book and decide which moments deserve an illustration. Write a specification for each: ${count} image${images.max === 1 ? "" : "s"}, in story order, of the kinds ${kinds.join(", ")}.
 
 Rules:
