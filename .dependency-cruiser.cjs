@@ -7,6 +7,7 @@ const LAYERS = [
   ["core"], // errors, clock, hashing, atomic writes, the pool, the workspace boundary, signals
   ["model"], // targets, model settings, the Prompt IR, key inputs
   ["yaml", "providers", "cache"], // YAML access and editing; providers and their hub; hashes, stores, the lock
+  ["story"], // books read into chapters; story-reading instructions, answer schemas, their write-back
   ["rules", "batch"], // the rules API and built-in rules; batch engines and the job machine
   ["graph"], // analysis, DAG, staleness decision, keys, budget, executor
   ["workspace"], // opening and planning a workspace, the applier, the build lock

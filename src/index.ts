@@ -50,4 +50,4 @@ export {
 } from "./rules/rule-kit.js";
 export { contractFor, contractViolation, keepingContract } from "./rules/memoryquill-contract.js";
 export { logRun } from "./rules/runs-log.js";
-export { SlugScope, slugify } from "./rules/slug.js";
+export { SlugScope, slugify } from "./core/slug.js";

@@ -331,3 +331,44 @@ describe("quoting like the file", () => {
     expect(edited(src, (e) => e.set([], "by", "chargen"))).toBe(`${src}by: chargen\n`);
   });
 });
+
+describe("YamlEditor.delete and removeItem", () => {
+  const entries = `images:
+  # the first
+  - custom_id: a # keep me
+    title: A
+
+  - custom_id: b
+    lighting:
+      quality: soft
+    prompt: |
+      line one
+      line two
+
+  - custom_id: c
+    title: C
+other: 1 # trailing
+`;
+
+  test("delete removes a key's lines (a block value and a block scalar included), comments elsewhere stay", () => {
+    expect(edited(entries, (e) => e.delete(["images", 1], "lighting"))).toBe(entries.replace("    lighting:\n      quality: soft\n", ""));
+    expect(edited(entries, (e) => e.delete(["images", 1], "prompt"))).toBe(entries.replace("    prompt: |\n      line one\n      line two\n", ""));
+    expect(edited(entries, (e) => e.delete(["images", 0], "absent"))).toBe(entries);
+  });
+
+  test("delete of an item's first key gives the `- ` line to the next key; of the only key leaves {}", () => {
+    expect(edited(entries, (e) => e.delete(["images", 2], "custom_id"))).toBe(entries.replace("  - custom_id: c\n    title: C", "  - title: C"));
+    expect(edited("a:\n  b: 1\nc: 2\n", (e) => e.delete(["a"], "b"))).toBe("a: {}\nc: 2\n");
+  });
+
+  test("removeItem takes the entry and the blank lines after it; the last item leaves []", () => {
+    expect(edited(entries, (e) => e.removeItem(["images"], 1))).toBe(entries.replace(/  - custom_id: b\n[\s\S]*?line two\n\n/, ""));
+    expect(edited(entries, (e) => e.removeItem(["images"], 2))).toBe(entries.replace("\n  - custom_id: c\n    title: C\n", ""));
+    expect(edited(entries, (e) => e.removeItem(["images"], 0))).toBe(entries.replace("  - custom_id: a # keep me\n    title: A\n\n", ""));
+    expect(edited("images:\n  - custom_id: a\nother: 1\n", (e) => e.removeItem(["images"], 0))).toBe("images: []\nother: 1\n");
+  });
+
+  test("a flow sequence with several items is refused, not rewritten", () => {
+    expect(() => edited("a: [1, 2]\n", (e) => e.removeItem(["a"], 0))).toThrow(ChargenError);
+  });
+});

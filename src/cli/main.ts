@@ -215,6 +215,24 @@ const gc = command({
   },
 });
 
+const init = command({
+  name: "init",
+  args: "--from-book FILE [DIR]",
+  summary: "lay out a workspace from a book (an .epub, or a folder of .md / .txt chapters): one folder per chapter",
+  arity: { min: 0, max: 1 },
+  options: {
+    "from-book": valued("FILE", "the book to lay out (required)", (text: string) => text),
+    "dry-run": flag("print the files it would write; nothing is written", "n"),
+  },
+  async run(values, [dir]) {
+    const from = values["from-book"];
+    if (from === undefined) throw usageError("needs --from-book FILE (an .epub file, or a folder of chapters)");
+    const root = resolve(dir ?? values.dir ?? ".");
+    if (statSync(root, { throwIfNoEntry: false })?.isDirectory() === false) throw usageError(`${dir ?? values.dir}: not a folder (give the workspace folder)`);
+    return (await import("../commands/init.js")).initFromBook({ from, root, dryRun: values["dry-run"] ?? false, out });
+  },
+});
+
 const help = command({
   name: "help",
   args: "[COMMAND]",
@@ -234,7 +252,7 @@ const help = command({
 });
 
 // Each command has its own option types; the list only needs their shared shape.
-const COMMANDS: readonly CommandSpec<any>[] = [build, adopt, accept, batch, targets, why, show, gc, help];
+const COMMANDS: readonly CommandSpec<any>[] = [build, adopt, accept, batch, targets, why, show, gc, init, help];
 
 const unknownCommand = (name: string) => `unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`;
 

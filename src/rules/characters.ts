@@ -9,7 +9,7 @@ import { keepingContract } from "./memoryquill-contract.js";
 import { appendRecord, entriesAt, generationDefaults, imageExtension, inventoryRecord, labelled, mistyped, prose, refuseUnsafeName, requestedFrom, type RecordContent } from "./rule-kit.js";
 import { logRun } from "./runs-log.js";
 import { characterIdentity } from "./sections.js";
-import { SlugScope, slugify } from "./slug.js";
+import { SlugScope, slugify } from "../core/slug.js";
 import { gluePrompt, styleGlue, withReferences, type StyleGlue } from "./style.js";
 import { get, items, pickStrings, shapeOf, str, strings } from "../yaml/access.js";
 

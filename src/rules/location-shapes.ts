@@ -1,7 +1,7 @@
 import { isMap, isScalar, type Node, type YAMLMap } from "yaml";
 import type { YamlPath } from "../yaml/edit.js";
 import { unsafeName } from "../core/boundary.js";
-import { SlugScope, slugify } from "./slug.js";
+import { SlugScope, slugify } from "../core/slug.js";
 import { get, listAt, pick, shapeOf } from "../yaml/access.js";
 
 /**

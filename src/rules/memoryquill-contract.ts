@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ChargenError } from "../core/errors.js";
 import type { YamlEditor } from "../yaml/edit.js";
+import { IMAGE_TYPES, SCENE_MOODS } from "../story/instructions.js";
 
 /**
  * What MemoryQuill's own strict reader accepts (its `imagery-schema.ts`, as
@@ -69,10 +70,8 @@ export const chapterFileSchema = z.looseObject({
     .array(
       z.looseObject({
         custom_id: text,
-        image_type: z.enum(["hero", "anchor", "beat", "detail", "supporting"]),
-        scene_mood: z
-          .enum(["somber", "pastoral", "celebratory", "ethereal", "intimate", "kinetic", "ominous", "heroic", "clandestine", "tense", "reverent"])
-          .optional(),
+        image_type: z.enum(IMAGE_TYPES),
+        scene_mood: z.enum(SCENE_MOODS).optional(),
         generated_at: nullableText,
         file_name: nullableText,
         file_path: nullableText,

@@ -167,6 +167,55 @@ export class YamlEditor {
     this.#apply([this.#lines(at, at, this.#render([item], col))], expect);
   }
 
+  /**
+   * Remove `key` from the block map at `mapPath` (nothing when absent): its lines go, comments on
+   * other lines stay. The last key of a map under a key leaves `{}`.
+   */
+  delete(mapPath: YamlPath, key: string): void {
+    const map = this.#node(mapPath);
+    if (!isMap(map)) throw this.#userError(`${fmt(mapPath)} is not a map`);
+    const index = map.items.findIndex((p) => isScalar(p.key) && String(p.key.value) === key);
+    if (index < 0) return;
+    if (map.items.length === 1) return this.#emptyUnder(mapPath, {});
+    if (map.flow) throw this.#refused();
+    const pair = map.items[index]!;
+    const keyStart = nodeStart(pair.key);
+    const next = map.items[index + 1];
+    // A map that is a sequence item starts on the `- ` line: its first key gives that line to the next key.
+    const from = /^[ \t]*$/.test(this.#text.slice(this.#lineStart(keyStart), keyStart)) ? this.#lineStart(keyStart) : keyStart;
+    const to = from === keyStart && next ? nodeStart(next.key) : this.#afterLine(contentEnd((pair.value ?? pair.key) as Node));
+    this.#apply([{ from, to, text: "" }], (js) => {
+      delete (getJs(js, mapPath) as Record<string, unknown>)[key];
+      return js;
+    });
+  }
+
+  /** Remove item `index` of the block sequence at `seqPath`: its lines and the blank lines after it go. The last item leaves `[]`. */
+  removeItem(seqPath: YamlPath, index: number): void {
+    const seq = this.#node(seqPath);
+    if (!isSeq(seq) || index < 0 || index >= seq.items.length) throw this.#userError(`${fmt(seqPath)} has no item ${index}`);
+    if (seq.items.length === 1) return this.#emptyUnder(seqPath, []);
+    if (seq.flow) throw this.#refused();
+    const item = seq.items[index] as Node;
+    let from = this.#lineStart(item.range![0]);
+    if (!/^[ \t]*-[ \t]*$/.test(this.#text.slice(from, item.range![0]))) throw this.#refused();
+    let to = this.#afterLine(contentEnd(item));
+    // Entries separated by blank lines stay so: an entry takes the blank lines after it, the last one those before it.
+    if (index === seq.items.length - 1) from -= /(\r?\n[ \t]*)*$/.exec(this.#text.slice(0, from - 1))![0].length;
+    else to += /^([ \t]*\r?\n)*/.exec(this.#text.slice(to))![0].length;
+    this.#apply([{ from, to, text: "" }], (js) => {
+      (getJs(js, seqPath) as unknown[]).splice(index, 1);
+      return js;
+    });
+  }
+
+  /** Replace the collection at `path` by an empty one (`{}` or `[]`), set under its parent key. */
+  #emptyUnder(path: YamlPath, empty: object): void {
+    const parentKey = path.at(-1);
+    if (typeof parentKey !== "string" || !isMap(this.#node(path.slice(0, -1)))) throw this.#refused();
+    this.set(path.slice(0, -1), parentKey, empty);
+  }
+
   /** Splices that replace the value of an existing pair; the key line's trailing comment survives. */
   #replaceValue(pair: Pair, value: unknown): Splice[] {
     const t = this.#text;
