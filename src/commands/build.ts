@@ -10,7 +10,7 @@ import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/e
 import { EXIT } from "../core/exit.js";
 import { targetReport } from "../report/target.js";
 import { Executor, type TargetOutcome } from "../graph/executor.js";
-import { estimatePrice } from "../providers/catalog.js";
+import { estimatePrice, estimateReadPrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, summarise, type Report, type TargetReport } from "../report/report.js";
 import { printable } from "../report/escape.js";
@@ -239,6 +239,7 @@ export async function buildOnce(
       missingReferences: missingReferencesPolicy(ws.rules),
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
       price: (s) => estimatePrice(s, ws.rules),
+      readPrice: (s) => estimateReadPrice(s, ws.rules),
     },
     {
       onStart: (id, action) => progress.start(id, action),

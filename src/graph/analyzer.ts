@@ -16,6 +16,8 @@ export interface TargetRecord {
   rule: string;
   source: SourceLocation;
   output: string;
+  /** A data target (see TargetSpec.read): its answer goes into the YAML, not into `output`. */
+  kind?: "data";
   references: ReferenceInput[];
   unresolved: string[];
   /** Resolved by the analyzer: the records it returns have none (see graph/unlisted.ts). */
@@ -270,6 +272,7 @@ function toRecord(spec: TargetSpec): TargetRecord {
     rule: spec.rule,
     source: spec.source,
     output: spec.output,
+    ...(spec.read ? { kind: "data" as const } : {}),
     references: spec.references,
     unresolved: spec.unresolved ?? [],
     ...(spec.unlisted ? { unlisted: spec.unlisted } : {}),

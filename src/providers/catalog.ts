@@ -30,6 +30,10 @@ export interface ProviderInfo {
   normalise(settings: ModelSettings): { settings: ModelSettings; adjustments: string[] };
   /** Standard price of one image with these settings, for the dry run; undefined when unknown. */
   price(settings: ModelSettings, table?: PriceTable): number | undefined;
+  /** The model data targets (image analysis, story text) use when the rules name none; absent: this provider reads nothing. */
+  readModel?: string;
+  /** Standard price of one read (a data target's request) with these settings; undefined when unknown. */
+  readPrice?(settings: ModelSettings, table?: PriceTable): number | undefined;
   load(): Promise<ProviderModule>;
 }
 
@@ -47,6 +51,8 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     generation: ALL_GENERATION,
     normalise: asIs,
     price: () => 0,
+    readModel: "placeholder-1",
+    readPrice: () => 0,
     load: async () => (await import("./placeholder.js")).default,
   },
   google: {
@@ -64,6 +70,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     generation: ALL_GENERATION,
     normalise: normaliseGoogle,
     price: (settings, table) => estimateImagePrice(settings, table),
+    readModel: "gemini-2.5-flash",
     load: async () => (await import("./google.js")).default,
   },
   openai: {
@@ -82,6 +89,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     generation: [],
     normalise: normaliseOpenAI,
     price: (settings, table) => estimateImagePrice(settings, table),
+    readModel: "gpt-4.1-mini",
     load: async () => (await import("./openai.js")).default,
   },
   "workers-ai": {
@@ -113,6 +121,11 @@ export function priceTable(rules: ProviderSettings): PriceTable {
   let table = tables.get(rules);
   if (!table) tables.set(rules, (table = withOverrides(rules.prices)));
   return table;
+}
+
+/** Estimated price of one read (a data target) with `settings` under `rules`; undefined when unknown. */
+export function estimateReadPrice(settings: ModelSettings, rules: ProviderSettings): number | undefined {
+  return providerInfo(settings.provider)?.readPrice?.(settings, priceTable(rules));
 }
 
 /** Estimated price of one generation with `settings` under `rules`; undefined when unknown. */

@@ -1,7 +1,7 @@
 import type { Store } from "../cache/store.js";
 import { ChargenError } from "../core/errors.js";
 import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision } from "../graph/planner.js";
-import { estimatePrice } from "../providers/catalog.js";
+import { estimatePrice, estimateReadPrice } from "../providers/catalog.js";
 import { missingReferencesPolicy } from "../rules/api.js";
 import type { Workspace } from "./open.js";
 
@@ -52,7 +52,7 @@ export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest
     });
     if (decision.status === "stale" || decision.status === "pending") rebuilt.add(id);
     const paid = (decision.status === "stale" && !decision.restorable) || decision.status === "pending";
-    const price = estimatePrice(resolved.settings, ws.rules);
+    const price = record.kind === "data" ? estimateReadPrice(resolved.settings, ws.rules) : estimatePrice(resolved.settings, ws.rules);
     planned.push({ id, decision, estimatedCostUsd: paid ? price : 0 });
   }
   return planned;
