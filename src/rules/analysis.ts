@@ -125,7 +125,8 @@ export function describeImages(options: DescribeOptions = {}): Rule {
         const values = Object.fromEntries(fields.map((f) => [f, answer[f]]));
         if (isMap(content)) editor.setAll([...at, "content"], values);
         else editor.set(at, "content", values);
-        editor.set(at, "analysis", analysisBlock(outcome, { ...written, ...Object.fromEntries(fields.map((f) => [f, valueDigest(answer[f])])) }));
+        // What chargen owns from now on: what it wrote now (a field the author edited since is theirs).
+        editor.set(at, "analysis", analysisBlock(outcome, Object.fromEntries(fields.map((f) => [f, valueDigest(answer[f])]))));
       });
     },
   };

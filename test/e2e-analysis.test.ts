@@ -1,0 +1,156 @@
+/**
+ * Analysis targets end to end through the CLI with the placeholder: records lacking a title,
+ * description, alt text or tags get exactly those, once; an author's words are kept; a
+ * regenerated image makes exactly its analysis stale, an identical one does not.
+ */
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildJson, chargen, edit, exampleWorkspace, lockOf, statuses } from "./support/cli.js";
+import { contractViolation } from "../src/rules/memoryquill-contract.js";
+
+const NELL = "characters/nell-farrow/imagery.yaml";
+const OSRIC = "characters/osric-vane/imagery.yaml";
+const DESCRIBE = "characters/*/describe/**";
+const NELL_PORTRAIT = "characters/nell-farrow/describe/nell-farrow-portrait";
+const OSRIC_SKETCHES = ["characters/osric-vane/describe/osric-sketch-1", "characters/osric-vane/describe/osric-sketch-2"];
+
+/**
+ * The example with three records to describe: Nell's portrait without its description, and two
+ * imported sketches of Osric with no content at all (copies of his portrait, then made distinct).
+ */
+function workspace(): string {
+  const ws = exampleWorkspace();
+  edit(join(ws, NELL), /\n\s+description: "Simple colour-block reference for Nell[^\n]*/, "");
+  for (const n of [1, 2]) {
+    const image = join(ws, `characters/osric-vane/images/sketch-${n}.png`);
+    copyFileSync(join(ws, "characters/osric-vane/images/portrait.png"), image);
+    writeFileSync(image, Buffer.concat([readFileSync(image), Buffer.from(`sketch ${n}`)]));
+  }
+  writeFileSync(
+    join(ws, OSRIC),
+    readFileSync(join(ws, OSRIC), "utf8") +
+      [1, 2].map((n) => `  - id: "osric-sketch-${n}"\n    path: "images/sketch-${n}.png"\n    type: "imported"\n    status: "approved"\n    provenance:\n      source: "manual"\n      created_at: "2025-02-0${n}T09:00:00.000Z"\n`).join(""),
+  );
+  return ws;
+}
+
+const describeCalls = (calls: string[]) => calls.filter((c) => c.includes("/describe/")).sort();
+const inventory = (ws: string, file: string) => parse(readFileSync(join(ws, file), "utf8")).image_inventory as Record<string, any>[];
+const record = (ws: string, file: string, id: string) => inventory(ws, file).find((r) => r.id === id)!;
+
+/** Whether every line of `before` is in `after`, in order: the file gained lines and lost none. */
+function onlyAdded(before: string, after: string): boolean {
+  const lines = after.split("\n");
+  let at = 0;
+  for (const line of before.split("\n")) {
+    at = lines.indexOf(line, at);
+    if (at < 0) return false;
+    at++;
+  }
+  return true;
+}
+
+describe("analysis targets: describe inventory records", () => {
+  let ws: string;
+  let before: Map<string, string>;
+  beforeAll(() => {
+    ws = workspace();
+    before = new Map([NELL, OSRIC].map((f) => [f, readFileSync(join(ws, f), "utf8")]));
+  });
+
+  it("the dry run lists each analysis target with its estimate before anything is spent", async () => {
+    const dry = await chargen(ws, ["build", "-n", DESCRIBE]);
+    expect(dry.code).toBe(0);
+    for (const id of [NELL_PORTRAIT, ...OSRIC_SKETCHES]) expect(dry.stdout).toMatch(new RegExp(`stale +${id}  \\$0\\.000\\n +never built`));
+    expect(dry.stdout).toMatch(/0 fresh, 3 stale; estimated \$0\.00/);
+  });
+
+  it("a first build describes exactly the three records, fills only their missing fields, and changes nothing else", async () => {
+    const first = await buildJson(ws, [DESCRIBE]);
+    expect(first.code).toBe(0);
+    expect(describeCalls(first.calls)).toEqual([NELL_PORTRAIT, ...OSRIC_SKETCHES].sort());
+    const nell = record(ws, NELL, "nell-farrow-portrait");
+    // The author's fields as they were; the missing one filled, and what chargen wrote recorded.
+    expect(nell.content.title).toBe("Reference Portrait");
+    expect(nell.content.tags).toEqual(["portrait", "reference"]);
+    expect(nell.content.description).toEqual(expect.any(String));
+    expect(Object.keys(nell.analysis.written)).toEqual(["description"]);
+    for (const id of ["osric-sketch-1", "osric-sketch-2"]) {
+      const r = record(ws, OSRIC, id);
+      expect(Object.keys(r.content).sort()).toEqual(["alt_text", "description", "tags", "title"]);
+      expect(r.content.tags.length).toBeGreaterThanOrEqual(1);
+    }
+    for (const f of [NELL, OSRIC]) {
+      const text = readFileSync(join(ws, f), "utf8");
+      expect(onlyAdded(before.get(f)!, text), f).toBe(true);
+      expect(contractViolation(f, parse(text))).toBeUndefined();
+    }
+    // No answer is a file in the author's tree; the lock records each.
+    expect(lockOf(ws).get(NELL_PORTRAIT)?.output).toBe(`answer:${NELL_PORTRAIT}`);
+  });
+
+  it("a second build makes no call", async () => {
+    const second = await buildJson(ws, [DESCRIBE]);
+    expect(second.code).toBe(0);
+    expect(second.calls).toEqual([]);
+    expect(new Set(Object.values(statuses(second.report)))).toEqual(new Set(["fresh"]));
+  });
+
+  it("a changed image is described again, once, and the author's edit of a written field is kept", async () => {
+    const file = join(ws, OSRIC);
+    const written = record(ws, OSRIC, "osric-sketch-1").content;
+    writeFileSync(file, readFileSync(file, "utf8").replace(JSON.stringify(written.description), '"Osric at the ledger, in the author\'s words"'));
+    const image = join(ws, "characters/osric-vane/images/sketch-1.png");
+    writeFileSync(image, Buffer.concat([readFileSync(image), Buffer.from("retouched")]));
+    const again = await buildJson(ws, [DESCRIBE]);
+    expect(again.code).toBe(0);
+    expect(describeCalls(again.calls)).toEqual([OSRIC_SKETCHES[0]]);
+    expect(again.report.targets.find((t: { id: string }) => t.id === OSRIC_SKETCHES[0]).reasons).toEqual(["reference characters/osric-vane/images/sketch-1.png changed"]);
+    const now = record(ws, OSRIC, "osric-sketch-1");
+    expect(now.content.description).toBe("Osric at the ledger, in the author's words");
+    expect(now.analysis.written.description).toBeUndefined();
+    expect(Object.keys(now.analysis.written).sort()).toEqual(["alt_text", "tags", "title"]);
+  });
+});
+
+describe("analysis targets: an analysis of a generated image", () => {
+  it("is stale exactly when its image is regenerated, and restored free when the image is restored", async () => {
+    const ws = exampleWorkspace();
+    const scene = "characters/nell-farrow/trimming-the-wick";
+    const analysis = "characters/nell-farrow/describe/trimming-the-wick";
+    expect((await buildJson(ws)).code).toBe(0);
+    // An author clears the generated record's description: it gets one from its image.
+    edit(join(ws, NELL), /(\n {6}description: "Nell balances[^\n]*)/, "");
+    const described = await buildJson(ws);
+    expect(described.code).toBe(0);
+    expect(described.calls).toEqual([analysis]);
+
+    const ideas = join(ws, "characters/nell-farrow/image-ideas.yaml");
+    const original = readFileSync(ideas, "utf8");
+    edit(ideas, "to trim a guttering wick", "to trim a sputtering wick");
+    const regenerated = await buildJson(ws);
+    expect(regenerated.code).toBe(0);
+    expect(regenerated.calls.sort()).toEqual([analysis, scene].sort());
+
+    writeFileSync(ideas, original);
+    const restored = await buildJson(ws);
+    expect(restored.code).toBe(0);
+    expect(restored.calls).toEqual([]);
+    expect(statuses(restored.report)[analysis]).toBe("cached");
+  });
+});
+
+describe("analysis targets: a rehearsal", () => {
+  it("--provider placeholder where the rules route reads to a real provider writes nothing into the records", async () => {
+    const ws = workspace();
+    // The built-in rules: reads go to Google.
+    rmSync(join(ws, "chargen.rules.ts"));
+    const texts = [NELL, OSRIC].map((f) => readFileSync(join(ws, f), "utf8"));
+    const rehearsal = await buildJson(ws, ["--provider", "placeholder", DESCRIBE]);
+    expect(rehearsal.code).toBe(0);
+    expect(describeCalls(rehearsal.calls)).toEqual([NELL_PORTRAIT, ...OSRIC_SKETCHES].sort());
+    expect([NELL, OSRIC].map((f) => readFileSync(join(ws, f), "utf8"))).toEqual(texts);
+  });
+});
