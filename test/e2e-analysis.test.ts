@@ -77,6 +77,8 @@ describe("analysis targets: describe inventory records", () => {
     expect(nell.content.tags).toEqual(["portrait", "reference"]);
     expect(nell.content.description).toEqual(expect.any(String));
     expect(Object.keys(nell.analysis.written)).toEqual(["description"]);
+    // The JSON report carries each answer's fields.
+    expect(first.report.targets.find((t: { id: string }) => t.id === NELL_PORTRAIT).answer.description).toBe(nell.content.description);
     for (const id of ["osric-sketch-1", "osric-sketch-2"]) {
       const r = record(ws, OSRIC, id);
       expect(Object.keys(r.content).sort()).toEqual(["alt_text", "description", "tags", "title"]);
@@ -89,6 +91,17 @@ describe("analysis targets: describe inventory records", () => {
     }
     // No answer is a file in the author's tree; the lock records each.
     expect(lockOf(ws).get(NELL_PORTRAIT)?.output).toBe(`answer:${NELL_PORTRAIT}`);
+  });
+
+  it("show prints a data target's request (instructions, schema, images, key, estimate) and its answer", async () => {
+    const shown = await chargen(ws, ["show", NELL_PORTRAIT]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`${NELL_PORTRAIT}  (fresh)\n  provider  placeholder  model placeholder-1\n  key       ${lockOf(ws).get(NELL_PORTRAIT)!.key}\n  cost      ~$0.0000 to read\n`);
+    expect(shown.stdout).toContain("  read      describe/1, schema image_description, media resolution medium\n  --- instructions\n    You describe one image");
+    expect(shown.stdout).toMatch(/\n {4}1\. characters\/nell-farrow\/images\/portrait\.png {2}subject {2}[0-9a-f]{16}\n/);
+    const json = JSON.parse((await chargen(ws, ["show", "--json", NELL_PORTRAIT])).stdout).targets[0];
+    expect(json.read.schema.schema.required).toEqual(["title", "description", "alt_text", "tags"]);
+    expect(json.answer.description).toBe(record(ws, NELL, "nell-farrow-portrait").content.description);
   });
 
   it("a second build makes no call", async () => {

@@ -8,7 +8,7 @@ import { realClock, type Clock } from "../core/clock.js";
 import type { Pool } from "../core/pool.js";
 import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/errors.js";
 import { EXIT } from "../core/exit.js";
-import { targetReport } from "../report/target.js";
+import { recordedAnswer, targetReport } from "../report/target.js";
 import { Executor, type TargetOutcome } from "../graph/executor.js";
 import { estimatePrice, estimateReadPrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
@@ -264,7 +264,7 @@ export async function buildOnce(
   await saveCaches(ws, options, outcomes.every((o) => o.status === "fresh") && applier.warnings.length === 0);
 
   const estimates = new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
-  const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o));
+  const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o, recordedAnswer(ws, store, o.id)));
   const diagnostics = [...ws.diagnostics, ...applier.warnings, ...missingKeyDiagnostics(ws, hub, outcomes), ...journalWarnings(ws.root, store)];
   const hasErrors = diagnostics.some((d) => d.severity === "error");
   const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified" || t.status === "pending");
