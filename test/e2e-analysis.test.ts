@@ -155,6 +155,31 @@ describe("analysis targets: an analysis of a generated image", () => {
   });
 });
 
+describe("analysis targets: the canon check", () => {
+  it("checks each character image right after it is made, records canon_analysis, and shows a mismatch as a warning only", async () => {
+    const ws = exampleWorkspace();
+    // The example switches the canon check off; the built-in rules have it on.
+    edit(join(ws, "chargen.rules.ts"), /\n\s*rules: builtIn\.rules\.filter\([^\n]*/, "");
+    const first = await buildJson(ws);
+    expect(first.code).toBe(0);
+    const scenes = first.calls.filter((c) => /^characters\/[^/]+\/[^/]+$/.test(c)).map((c) => c.replace(/\/([^/]+)$/, "/canon/$1"));
+    expect(scenes.length).toBe(5);
+    expect(first.calls.filter((c) => c.includes("/canon/")).sort()).toEqual(scenes.sort());
+    const records = [NELL, OSRIC].flatMap((f) => inventory(ws, f).filter((r) => r.type === "generated"));
+    expect(records.map((r) => typeof r.canon_analysis.matches_description)).toEqual(Array(5).fill("boolean"));
+    for (const f of [NELL, OSRIC]) expect(contractViolation(f, parse(readFileSync(join(ws, f), "utf8")))).toBeUndefined();
+    expect((await buildJson(ws)).calls).toEqual([]);
+
+    const check = await chargen(ws, ["build", "--check", "--explain"]);
+    expect(check.code).toBe(0);
+    const mismatches = records.filter((r) => r.canon_analysis.matches_description === false).map((r) => r.id).sort();
+    const warned = [...check.stderr.matchAll(/warning: canon check: (\S+) does not match/g)].map((m) => m[1]).sort();
+    // The placeholder's answers are fixed by their keys: some of them are mismatches.
+    expect(mismatches.length).toBeGreaterThan(0);
+    expect(warned).toEqual(mismatches);
+  });
+});
+
 describe("analysis targets: a rehearsal", () => {
   it("--provider placeholder where the rules route reads to a real provider writes nothing into the records", async () => {
     const ws = workspace();

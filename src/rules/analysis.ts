@@ -8,13 +8,14 @@
 import { posix } from "node:path";
 import { isMap, isSeq, type Node } from "yaml";
 import { z } from "zod";
-import { resolveInside } from "../core/boundary.js";
+import { resolveInside, unsafePath } from "../core/boundary.js";
 import { digestText } from "../core/hash.js";
 import { dataOutput, readPrompt } from "../model/read.js";
 import type { JsonValue, ReadPart, ReferenceInput, SourceLocation, TargetSpec } from "../model/target.js";
 import type { YamlEditor, YamlPath } from "../yaml/edit.js";
 import { get, str, strings } from "../yaml/access.js";
 import type { BuildOutcome, Rule } from "./api.js";
+import { sceneOutputs } from "./characters.js";
 import { keepingContract } from "./memoryquill-contract.js";
 
 /** The JSON Schema providers are held to, from one zod definition (without `$schema`, which neither takes). */
@@ -178,4 +179,89 @@ function findRecord(editor: YamlEditor, data: DescribeWriteBack): YamlPath | und
   if (!isSeq(list)) return undefined;
   const index = (list.items as Node[]).findIndex((n) => str(n, "id") === data.recordId && str(n, "path") === data.recordPath);
   return index < 0 ? undefined : [...data.list, index];
+}
+
+const CANON = z.object({
+  matches_description: z.boolean().describe("Whether the character in the image matches every consistency line"),
+  verified_features: z.array(z.string()).describe("The consistency lines the image clearly shows, quoted"),
+  notes: z.string().describe("What differs from the lines, or what could not be seen; empty when all match"),
+});
+
+export const CANON_INSTRUCTIONS = `You check one image of a story's character against the character's visual consistency lines.
+For each line, decide whether the image clearly shows it. Be strict about face, hair, age, build and signature clothing or props; ignore pose, light and setting.`;
+
+export interface CanonCheckOptions {
+  instructions?: string;
+  version?: string;
+  mediaResolution?: ReadPart["mediaResolution"];
+}
+
+const CANON_RULE = "canon-check";
+
+/**
+ * A canon check of every generated image in a character's inventory against the character's
+ * `visual_consistency` lines (image-ideas.yaml): id `characters/<slug>/canon/<record id>`, recorded
+ * as the record's `canon_analysis { matches_description, verified_features, notes }` (only where the
+ * record has none, or chargen wrote it). A recorded mismatch is a warning at the record, never a failure.
+ */
+export function canonCheck(options: CanonCheckOptions = {}): Rule {
+  return {
+    name: CANON_RULE,
+    sources: ["characters/*/imagery.yaml"],
+    plan(file, ctx) {
+      const folder = posix.dirname(file.path);
+      const slug = folder.split("/")[1]!;
+      const ideas = ctx.readYaml(`${folder}/image-ideas.yaml`)?.doc.contents;
+      const character = get(ideas, "character");
+      const name = str(character, "name") ?? slug;
+      const lines = [...strings(ideas, "visual_consistency"), ...strings(character, "visual_consistency")];
+      const read: ReadPart = {
+        instructions: options.instructions ?? CANON_INSTRUCTIONS,
+        version: options.version ?? "canon/1",
+        texts: [{ label: `Visual consistency of ${name}`, text: lines.join("\n") }],
+        schema: answerSchema("canon_analysis", CANON),
+        mediaResolution: options.mediaResolution ?? "medium",
+      };
+      const records = [...inventoryRecords(file.doc.contents, [])].filter(({ node }) => str(node, "id") && str(node, "path"));
+      const recordAt = (path: string) => records.find(({ node }) => resolveInside(folder, str(node, "path")!).path === path);
+      // Generated images already recorded, and those this build's scenes make (checked right after them: a graph edge).
+      const images = new Set([...records.filter(({ node }) => str(node, "type") === "generated").map(({ node }) => resolveInside(folder, str(node, "path")!).path), ...sceneOutputs(ctx, slug)]);
+      for (const path of images) {
+        const at = recordAt(path);
+        const recordId = at ? str(at.node, "id")! : posix.parse(path).name;
+        const id = `${folder}/canon/${recordId}`;
+        const canon = get(at?.node, "canon_analysis");
+        if (get(canon, "matches_description")?.toJSON() === false) {
+          const notes = str(canon, "notes");
+          ctx.report({ severity: "warning", ...file.position(at!.node), targetId: id, message: `canon check: ${recordId} does not match ${name}'s visual consistency lines${notes ? `: ${notes}` : ""}` });
+        }
+        // Not over an author's own canon_analysis; none without lines to check against.
+        if (!lines.length || (canon !== undefined && str(canon, "target_id") !== id) || unsafePath(path)) continue;
+        // A recorded image must be there to be read; a scene's image is made before its check runs.
+        if (at && !ctx.exists(path)) continue;
+        const recordPath = at ? str(at.node, "path")! : posix.relative(folder, path);
+        ctx.emit(
+          dataTarget({
+            id,
+            rule: CANON_RULE,
+            source: { file: file.path, ...(at ? file.position(at.node) : { line: 1, column: 1 }) },
+            read,
+            images: [{ path, role: "subject", assetId: recordId, label: `${name}: ${str(get(at?.node, "content"), "title") ?? recordId}` }],
+            writeBack: { file: file.path, list: ["image_inventory"], recordId, recordPath } satisfies DescribeWriteBack,
+          }),
+        );
+      }
+    },
+    writeBack({ outcome, edit }) {
+      if (outcome.rehearsal || !outcome.answer) return;
+      const data = outcome.target.writeBack as unknown as DescribeWriteBack;
+      const editor = edit(data.file);
+      const at = findRecord(editor, data);
+      if (!at) return;
+      const answer = outcome.answer as Record<string, JsonValue>;
+      keepingContract(editor, () =>
+        editor.set(at, "canon_analysis", { ...answer, target_id: outcome.target.id, ir_hash: outcome.key, provider: outcome.settings.provider, model: outcome.settings.model, analyzed_at: outcome.generatedAt }),
+      );
+    },
+  };
 }

@@ -185,6 +185,23 @@ export function sceneIds(ctx: RuleContext, slug: string): Set<string> {
   return ids;
 }
 
+/**
+ * The images the scenes of `characters/<slug>/image-ideas.yaml` make (workspace paths), as `plan`
+ * names them: what another rule may read once they are built (a graph edge to each scene). Empty
+ * when the rule set has no character scene rule.
+ */
+export function sceneOutputs(ctx: RuleContext, slug: string): string[] {
+  if (!ctx.rules.rules.some((r) => r.name === RULE)) return [];
+  const root = ctx.readYaml(`characters/${slug}/image-ideas.yaml`)?.doc.contents;
+  const defaults = generationDefaults(root);
+  const scope = new SlugScope();
+  return items(root, "scenes").flatMap((scene) => {
+    const base = isMap(scene) ? slugify(str(scene, "title")) : undefined;
+    if (!base) return [];
+    return [`characters/${slug}/images/${scope.claim(base).id}.${imageExtension(requestedFrom(defaults, scene, scene), ctx.rules)}`];
+  });
+}
+
 /** The scene's record in the character's `image_inventory`, where ingestion reads it; the file is started if the character has none. */
 function recordInInventory(editor: YamlEditor, data: SceneWriteBack, outcome: BuildOutcome, status: string): void {
   keepingContract(editor, () => {
