@@ -4,7 +4,9 @@ export type { BuildOutcome, ModelLimits, ProviderConfig, Rule, RuleContext, Rule
 export { chapterImages, type ChapterImageOptions } from "./rules/chapters.js";
 export { characterScenes, type CharacterSceneOptions } from "./rules/characters.js";
 export { locationImages, type LocationImageOptions } from "./rules/locations.js";
-export { answerSchema, CANON_INSTRUCTIONS, canonCheck, dataTarget, describeImages, DESCRIBE_INSTRUCTIONS, type CanonCheckOptions, type DescribeOptions } from "./rules/analysis.js";
+export { CANON_INSTRUCTIONS, canonCheck, describeImages, DESCRIBE_INSTRUCTIONS, type CanonCheckOptions, type DescribeOptions } from "./rules/analysis.js";
+export { APPEARANCE_INSTRUCTIONS, characterAppearance, type AppearanceOptions } from "./rules/appearance.js";
+export { answerSchema, dataTarget } from "./rules/data-target.js";
 export { locationEntries, type LocationEntry, type LocationEntryKind, type ShapeProblem } from "./rules/location-shapes.js";
 export {
   DEFAULT_ART_DIRECTION,

@@ -17,7 +17,7 @@ import type { JsonValue, ModelSettings, TargetSpec } from "../src/model/target.j
 import { ProviderHub } from "../src/providers/hub.js";
 import { placeholderAnswer } from "../src/providers/placeholder-answer.js";
 import type { DataRequest, DataResult } from "../src/providers/types.js";
-import { answerSchema, dataTarget } from "../src/rules/analysis.js";
+import { answerSchema, dataTarget } from "../src/rules/data-target.js";
 import type { Resolved } from "../src/rules/settings.js";
 
 const SCHEMA = answerSchema(

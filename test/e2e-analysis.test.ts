@@ -180,6 +180,37 @@ describe("analysis targets: the canon check", () => {
   });
 });
 
+describe("analysis targets: a character's appearance", () => {
+  it("is written from the profile and portrait before every prompt that reads it, which is built once, on it", async () => {
+    const ws = exampleWorkspace();
+    edit(join(ws, NELL), /\nappearance: [^\n]*/, "");
+    const first = await buildJson(ws);
+    expect(first.code).toBe(0);
+    const appearance = "characters/nell-farrow/profile/appearance";
+    // Every target once: the appearance first, then (planned again on it) the prompts that read it.
+    expect(new Set(first.calls).size).toBe(first.calls.length);
+    expect(first.report.summary.built).toBe(first.calls.length);
+    const written = parse(readFileSync(join(ws, NELL), "utf8"));
+    expect(written.appearance).toEqual(expect.any(String));
+    expect(written.appearance_analysis.target_id).toBe(appearance);
+    expect(contractViolation(NELL, written)).toBeUndefined();
+    const readers = [...lockOf(ws)].filter(([, e]) => "character:nell-farrow" in e.inputs.prompt).map(([id]) => id).sort();
+    expect(readers.length).toBeGreaterThan(0);
+    for (const id of readers) expect(first.calls.indexOf(id)).toBeGreaterThan(first.calls.indexOf(appearance));
+    expect(first.calls.indexOf(appearance)).toBeGreaterThanOrEqual(0);
+    expect((await buildJson(ws)).calls).toEqual([]);
+
+    // The author rewrites it: theirs now; exactly the prompts that read it are stale, and the appearance target is gone.
+    edit(join(ws, NELL), /\nappearance: "[^\n]*/, '\nappearance: "Nell, as her author sees her: copper hair, mustard oilskin."');
+    const dry = await chargen(ws, ["build", "-n"]);
+    const stale = [...dry.stdout.matchAll(/^stale +(\S+)/gm)].map((m) => m[1]).sort();
+    expect(stale).toEqual(readers);
+    const rebuilt = await buildJson(ws);
+    expect(rebuilt.calls.sort()).toEqual(readers);
+    expect(parse(readFileSync(join(ws, NELL), "utf8")).appearance).toBe("Nell, as her author sees her: copper hair, mustard oilskin.");
+  });
+});
+
 describe("analysis targets: a rehearsal", () => {
   it("--provider placeholder where the rules route reads to a real provider writes nothing into the records", async () => {
     const ws = workspace();

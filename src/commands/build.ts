@@ -9,7 +9,7 @@ import type { Pool } from "../core/pool.js";
 import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/errors.js";
 import { EXIT } from "../core/exit.js";
 import { recordedAnswer, targetReport } from "../report/target.js";
-import { Executor, type TargetOutcome } from "../graph/executor.js";
+import { Executor, REPLAN, type TargetOutcome } from "../graph/executor.js";
 import { estimatePrice, estimateReadPrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, summarise, type Report, type TargetReport } from "../report/report.js";
@@ -112,6 +112,17 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   return exitCode;
 }
 
+/** Rounds of one build: a data target writes what later prompts read at most once per dependency level. */
+const MAX_ROUNDS = 3;
+
+/** One report for two rounds of a build: the later round's, where each target that round found fresh keeps what the earlier did to it. */
+function laterRound(earlier: Report, later: Report): Report {
+  const before = new Map(earlier.targets.map((t) => [t.id, t]));
+  const targets = later.targets.map((t) => (t.status === "fresh" && before.get(t.id) && before.get(t.id)!.status !== "skipped" ? before.get(t.id)! : t));
+  const { providerCalls, exitCode } = later.summary;
+  return { ...later, targets, summary: summarise(targets, later.diagnostics, { providerCalls: providerCalls + earlier.summary.providerCalls, durationMs: later.summary.durationMs, exitCode }) };
+}
+
 function planStatus(p: PlannedTarget): TargetReport["status"] {
   switch (p.decision.status) {
     case "fresh":
@@ -155,11 +166,19 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       } else control?.abort();
     });
     let report: Report;
+    const session = openSession(ws.root, options.clock);
+    const onExecutor = (executor: Executor) => {
+      control = executor;
+      if (interrupted) executor.stop();
+    };
     try {
-      report = await buildOnce(ws, options, openSession(ws.root, options.clock), progress, startedAt, (executor) => {
-        control = executor;
-        if (interrupted) executor.stop();
-      });
+      report = await buildOnce(ws, options, session, progress, startedAt, onExecutor);
+      // Targets whose prompt reads what a data target of this build wrote (a character's
+      // appearance) were not sent on the old text: planned again from the files as they are now, and built.
+      for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN); round++) {
+        const again = await buildOnce(await openWorkspace(options), options, session, options.json ? silentProgress : await options.progress(), startedAt, onExecutor);
+        report = laterRound(report, again);
+      }
     } finally {
       detach();
     }

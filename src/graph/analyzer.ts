@@ -18,6 +18,8 @@ export interface TargetRecord {
   output: string;
   /** A data target (see TargetSpec.read): its answer goes into the YAML, not into `output`. */
   kind?: "data";
+  /** As in TargetSpec. */
+  after?: string[];
   references: ReferenceInput[];
   unresolved: string[];
   /** Resolved by the analyzer: the records it returns have none (see graph/unlisted.ts). */
@@ -273,6 +275,7 @@ function toRecord(spec: TargetSpec): TargetRecord {
     source: spec.source,
     output: spec.output,
     ...(spec.read ? { kind: "data" as const } : {}),
+    ...(spec.after?.length ? { after: spec.after } : {}),
     references: spec.references,
     unresolved: spec.unresolved ?? [],
     ...(spec.unlisted ? { unlisted: spec.unlisted } : {}),

@@ -23,6 +23,9 @@ type Answer = Pick<ImageResult, "bytes" | "mimeType" | "costUsd" | "metadata">;
 
 export const JSON_TYPE = "application/json";
 
+/** A target not run because a data target of this build wrote what its prompt reads: the build plans it again. */
+export const REPLAN = "REPLAN";
+
 /** How a target ended in this build. */
 export interface TargetOutcome {
   id: string;
@@ -182,6 +185,12 @@ export class Executor {
     const ups = await Promise.all((this.graph.deps.get(id) ?? []).map((d) => this.outcome(d)));
     const badUpstream = ups.find((u) => u.status === "failed" || u.status === "skipped");
     if (badUpstream) return { id, status: "skipped", reasons: [`upstream ${badUpstream.id} ${badUpstream.status}`] };
+    // Its prompt was compiled before this data target wrote what it reads: planned again, never sent stale.
+    const rewrote = ups.find((u) => record.after?.includes(u.id) && (u.status === "built" || u.status === "cached"));
+    if (rewrote) {
+      const error = new ChargenError("target", `${rewrote.id} wrote what its prompt reads: planned again`, { code: REPLAN });
+      return { id, status: "skipped", reasons: [error.message], error };
+    }
 
     const resolved = this.settings.get(id)!;
     if (resolved instanceof ChargenError) return { id, status: "failed", reasons: [resolved.message], error: resolved };

@@ -115,6 +115,11 @@ export interface TargetSpec {
   requested: RequestedSettings;
   /** Workspace-relative output path; a data target's is `dataOutput(id)`, a name no file has (its answer goes into the YAML). */
   output: string;
+  /**
+   * Data targets whose answers this target's prompt reads (a character's appearance): built
+   * first; when one of them writes in a build, this target is planned again, not built on the old text.
+   */
+  after?: string[];
   /** A data target: a model reads its references and these texts into a JSON answer, which the write-back puts into the YAML. */
   read?: ReadPart;
   /** Rule-owned data handed back to the rule's `writeBack` (e.g. how to find the entry again). */

@@ -10,24 +10,13 @@ import { isMap, isSeq, type Node } from "yaml";
 import { z } from "zod";
 import { resolveInside, unsafePath } from "../core/boundary.js";
 import { digestText } from "../core/hash.js";
-import { dataOutput, readPrompt } from "../model/read.js";
-import type { JsonValue, ReadPart, ReferenceInput, SourceLocation, TargetSpec } from "../model/target.js";
+import type { JsonValue, ReadPart } from "../model/target.js";
 import type { YamlEditor, YamlPath } from "../yaml/edit.js";
 import { get, str, strings } from "../yaml/access.js";
 import type { BuildOutcome, Rule } from "./api.js";
 import { sceneOutputs } from "./characters.js";
+import { answerSchema, dataTarget } from "./data-target.js";
 import { keepingContract } from "./memoryquill-contract.js";
-
-/** The JSON Schema providers are held to, from one zod definition (without `$schema`, which neither takes). */
-export function answerSchema(name: string, schema: z.ZodType): ReadPart["schema"] {
-  const { $schema: _, ...json } = z.toJSONSchema(schema) as Record<string, JsonValue>;
-  return { name, schema: json };
-}
-
-/** A data target of a rule: its prompt is its read part, its output no file. */
-export function dataTarget(t: { id: string; rule: string; source: SourceLocation; read: ReadPart; images: ReferenceInput[]; writeBack: JsonValue }): TargetSpec {
-  return { id: t.id, rule: t.rule, source: t.source, prompt: readPrompt(t.read), references: t.images, requested: {}, output: dataOutput(t.id), read: t.read, writeBack: t.writeBack };
-}
 
 const DESCRIPTION = z.object({
   title: z.string().describe("A short title for the image, 3 to 8 words, no quotes"),

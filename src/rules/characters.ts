@@ -8,7 +8,7 @@ import { characterImageryFile, depictedReferences, depictedSlug, resolveCharacte
 import { keepingContract } from "./memoryquill-contract.js";
 import { appendRecord, entriesAt, generationDefaults, imageExtension, inventoryRecord, labelled, mistyped, prose, refuseUnsafeName, requestedFrom, type RecordContent } from "./rule-kit.js";
 import { logRun } from "./runs-log.js";
-import { characterIdentity } from "./sections.js";
+import { appearanceEdges, characterIdentity } from "./sections.js";
 import { SlugScope, slugify } from "./slug.js";
 import { gluePrompt, styleGlue, withReferences, type StyleGlue } from "./style.js";
 import { get, items, pickStrings, shapeOf, str, strings } from "../yaml/access.js";
@@ -149,6 +149,7 @@ export function characterScenes(options: CharacterSceneOptions = {}): Rule {
           ...(unresolved.length ? { unresolved } : {}),
           requested,
           output: `characters/${slug}/images/${sceneSlug}.${imageExtension(requested, ctx.rules)}`,
+          ...appearanceEdges([subject, ...companions]),
           writeBack: { ...writeBack },
         });
       });
