@@ -13,7 +13,7 @@
  * To keep these rules and change one setting, a workspace's rules file can spread them:
  *   import builtIn from "chargen/rules";  export default { ...builtIn, defaults: { ...builtIn.defaults, provider: "placeholder" } };
  */
-import { canonCheck, chapterImages, characterAppearance, characterScenes, DEFAULT_KIND_STYLES, defineRules, describeImages, locationImages, styleGlue } from "./src/index.js";
+import { chapterImages, characterAppearance, characterScenes, DEFAULT_KIND_STYLES, defineRules, describeImages, locationImages, styleGlue } from "./src/index.js";
 
 // The style glue, in one place for every rule: how a prompt is put together. Every prompt is
 // the author's scenario (a ready `prompt_used`, verbatim, or one compiled from the entry's fields)
@@ -57,9 +57,10 @@ export default defineRules({
     // those fields, never over an author's value. `chargen build -n` counts them and their cost
     // first. Remove a line to switch one off; options: instructions (with version), mediaResolution.
     describeImages(),
-    // Each generated image in a character's inventory checked against their visual_consistency
-    // lines, recorded as its canon_analysis; a mismatch is a warning (--check --explain shows it), never a failure.
-    canonCheck(),
+    // Each generated image of a character checked against their visual_consistency lines right after
+    // it is made, recorded as its canon_analysis; a mismatch is a warning (--check --explain shows
+    // it), never a failure. Off by default: one more (vision) call per character image. Uncomment:
+    // canonCheck(),
     // A character without an appearance gets one from their profile (image-ideas.yaml) and reference
     // portrait, written where the strict reader wants it; every prompt that reads it is built after
     // it, in the same build. An author's appearance is never replaced.

@@ -3,7 +3,7 @@
  * description, alt text or tags get exactly those, once; an author's words are kept; a
  * regenerated image makes exactly its analysis stale, an identical one does not.
  */
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -158,8 +158,13 @@ describe("analysis targets: an analysis of a generated image", () => {
 describe("analysis targets: the canon check", () => {
   it("checks each character image right after it is made, records canon_analysis, and shows a mismatch as a warning only", async () => {
     const ws = exampleWorkspace();
-    // The example switches the canon check off; the built-in rules have it on.
-    edit(join(ws, "chargen.rules.ts"), /\n\s*rules: builtIn\.rules\.filter\([^\n]*/, "");
+    // The built-in rules have it off (one more call per character image): switched on here.
+    writeFileSync(
+      join(ws, "chargen.rules.ts"),
+      readFileSync(join(ws, "chargen.rules.ts"), "utf8")
+        .replace('import { defineRules } from "chargen";', 'import { canonCheck, defineRules } from "chargen";')
+        .replace("  ...builtIn,\n", "  ...builtIn,\n  rules: [...builtIn.rules, canonCheck()],\n"),
+    );
     const first = await buildJson(ws);
     expect(first.code).toBe(0);
     const scenes = first.calls.filter((c) => /^characters\/[^/]+\/[^/]+$/.test(c)).map((c) => c.replace(/\/([^/]+)$/, "/canon/$1"));
@@ -208,6 +213,44 @@ describe("analysis targets: a character's appearance", () => {
     const rebuilt = await buildJson(ws);
     expect(rebuilt.calls.sort()).toEqual(readers);
     expect(parse(readFileSync(join(ws, NELL), "utf8")).appearance).toBe("Nell, as her author sees her: copper hair, mustard oilskin.");
+  });
+});
+
+describe("chargen catalog", () => {
+  it("lists exactly the unrecorded images; --write adds a valid record for each and changes no other byte", async () => {
+    const ws = exampleWorkspace();
+    const found = ["characters/nell-farrow/images/found-1.png", "characters/nell-farrow/images/found-2.png", "chapters/ch01-the-grey-tide/images/found-3.png"];
+    mkdirSync(join(ws, "chapters/ch01-the-grey-tide/images"), { recursive: true });
+    found.forEach((f, i) => writeFileSync(join(ws, f), Buffer.concat([readFileSync(join(ws, "characters/osric-vane/images/portrait.png")), Buffer.from(`found ${i}`)])));
+    const listed = await chargen(ws, ["catalog"]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toBe(found.map((f) => `${f}\t${f.split("/").slice(0, 2).join("/")}/imagery.yaml\n`).sort().join(""));
+
+    const files = [NELL, "chapters/ch01-the-grey-tide/imagery.yaml"];
+    const before = files.map((f) => readFileSync(join(ws, f), "utf8"));
+    const log = join(ws, ".calls.log");
+    const written = await chargen(ws, ["catalog", "--write"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log } });
+    expect(written.code).toBe(0);
+    expect(written.stdout).toContain("3 of 3 recorded; 3 provider calls\n");
+    files.forEach((f, i) => {
+      const text = readFileSync(join(ws, f), "utf8");
+      expect(onlyAdded(before[i]!, text), f).toBe(true);
+      // As valid to the strict reader as before (the example's chapter files use image types it does not know).
+      expect(contractViolation(f, parse(text))).toBe(contractViolation(f, parse(before[i]!)));
+    });
+    expect(contractViolation(NELL, parse(readFileSync(join(ws, NELL), "utf8")))).toBeUndefined();
+    const chapter = parse(readFileSync(join(ws, files[1]!), "utf8"));
+    const found3 = [...(chapter.image_inventory ?? []), ...chapter.images.flatMap((e: { image_inventory?: unknown[] }) => e.image_inventory ?? [])].filter((r) => r.id === "found-3");
+    expect(found3).toHaveLength(1);
+    const nell = inventory(ws, NELL).filter((r) => r.id.startsWith("found-"));
+    expect(nell.map((r) => [r.id, r.path, r.type, r.status])).toEqual([
+      ["found-1", "images/found-1.png", "imported", "draft"],
+      ["found-2", "images/found-2.png", "imported", "draft"],
+    ]);
+    for (const r of nell) expect(typeof r.catalog.confidence).toBe("number");
+    expect((await chargen(ws, ["catalog"])).stdout).toBe("");
+    // Nothing is described twice: a second --write has nothing to record.
+    expect((await chargen(ws, ["catalog", "--write"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log } })).stdout).toBe("0 of 0 recorded; 0 provider calls\n");
   });
 });
 

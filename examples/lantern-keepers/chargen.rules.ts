@@ -12,9 +12,6 @@ import { defineRules } from "chargen";
 
 export default defineRules({
   ...builtIn,
-  // The built-in rules less the canon check (one more read per character image): switched off
-  // here so that a build of the example makes exactly one call per image. Keep it to try it.
-  rules: builtIn.rules.filter((rule) => rule.name !== "canon-check"),
   // "rules": the defaults below decide, whatever provider the YAML names (as the built-in rules do).
   routing: "rules",
   defaults: { ...builtIn.defaults, provider: "placeholder", model: "placeholder-1", read: { provider: "placeholder", model: "placeholder-1" } },

@@ -110,6 +110,11 @@ export async function planBatch(ctx: BatchContext, ws: Workspace, options: Pick<
       left.push({ id: p.id, reason: batch });
       continue;
     }
+    // The batch engines take image requests only, so far: an analysis is built live.
+    if (ws.records.get(p.id)?.kind === "data") {
+      left.push({ id: p.id, reason: "not submitted: a data target (analysis) goes to no batch engine yet: build it live with chargen build" });
+      continue;
+    }
     const resolved = ws.settings.get(p.id);
     if (!resolved || resolved instanceof ChargenError) continue; // a stale decision had settings
     const { settings } = resolved;

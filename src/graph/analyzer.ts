@@ -268,7 +268,7 @@ export function specMatches(record: TargetRecord, spec: TargetSpec): boolean {
   return canonicalJson(cutDigests(toRecord(spec), record.cut ?? [])) === canonicalJson(record);
 }
 
-function toRecord(spec: TargetSpec): TargetRecord {
+export function toRecord(spec: TargetSpec): TargetRecord {
   return {
     id: spec.id,
     rule: spec.rule,
