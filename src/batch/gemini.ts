@@ -9,11 +9,11 @@ import { basename } from "node:path";
 import { GoogleGenAI, type BatchJob, type GenerateContentResponse, type Part } from "@google/genai";
 import { ChargenError } from "../core/errors.js";
 import { requireKey } from "../providers/credentials.js";
-import { GOOGLE_KEY_ENV, googleFailure, imageConfig, readGoogleConfig, readImage, type GoogleConfig } from "../providers/google.js";
-import { atBatchRate, pricesOf, type PriceTable } from "../providers/prices.js";
+import { dataConfig, dataParts, GOOGLE_KEY_ENV, googleFailure, imageConfig, readData, readGoogleConfig, readImage, type GoogleConfig } from "../providers/google.js";
+import { pricesOf, type PriceTable } from "../providers/prices.js";
 import { promptText } from "../providers/prompt-text.js";
 import type { ReferenceImage } from "../providers/types.js";
-import { engineCall, type BatchEngine, type EngineOptions, type LineRequest, type LineResult, type RemoteJob, type UploadCache } from "./engine.js";
+import { engineCall, readLine, type BatchEngine, type DataLineRequest, type EngineOptions, type LineRequest, type LineResult, type RemoteJob, type UploadCache } from "./engine.js";
 import type { RemoteState } from "./machine.js";
 import { digestBytes } from "../core/hash.js";
 
@@ -53,6 +53,12 @@ export class GeminiEngine implements BatchEngine {
     return JSON.stringify({ key: request.key, request: body });
   }
 
+  async dataLine(request: DataLineRequest): Promise<string> {
+    const parts = await dataParts(request, async (image) => ({ fileData: await this.staged(image) }));
+    const body = { systemInstruction: { parts: [{ text: request.instructions }] }, contents: [{ role: "user", parts }], generationConfig: dataConfig(request) };
+    return JSON.stringify({ key: request.key, request: body });
+  }
+
   async uploadInput(path: string, displayName: string): Promise<string> {
     const file = await this.call(() => this.sdk().files.upload({ file: path, config: { mimeType: "jsonl", displayName } }));
     if (!file.name) throw new ChargenError("retryable", "google: the upload of the batch input returned no file name", { code: "UPLOAD_FAILED" });
@@ -82,7 +88,7 @@ export class GeminiEngine implements BatchEngine {
     await this.call(() => this.sdk().files.download({ file, downloadPath: path }));
   }
 
-  result(text: string, requestOf: (key: string) => LineRequest | undefined): LineResult {
+  result(text: string, requestOf: (key: string) => LineRequest | DataLineRequest | undefined): LineResult {
     const line = JSON.parse(text) as { key?: string; response?: GenerateContentResponse; error?: { code?: number; message?: string; status?: string } };
     const key = String(line.key ?? "");
     const request = requestOf(key);
@@ -91,13 +97,14 @@ export class GeminiEngine implements BatchEngine {
       const e = line.error ?? {};
       return { key, error: new ChargenError("target", `google: ${e.message ?? "no response"}${e.status ? ` (${e.status})` : ""}`, { code: e.status ?? "NO_RESPONSE" }) };
     }
-    try {
-      const result = readImage(line.response, request, this.prices);
-      const costUsd = atBatchRate("google", result.costUsd);
-      return { key, result: { ...result, ...(costUsd === undefined ? {} : { costUsd }) } };
-    } catch (e) {
-      return { key, error: e instanceof ChargenError ? e : new ChargenError("target", `google: ${String(e)}`, { code: "BAD_RESULT" }) };
-    }
+    const response = line.response;
+    return readLine(
+      "google",
+      key,
+      request,
+      (r) => readImage(response, r, this.prices),
+      (r) => readData(response, r, this.prices),
+    );
   }
 
   /** The reference as a Files API file: the cached upload while it has a day to live, else a new one. */

@@ -1,7 +1,9 @@
 /**
- * OpenAI's Batch API through the `openai` SDK, for `/v1/images/generations`: the input JSONL is
+ * OpenAI's Batch API through the `openai` SDK, for `/v1/images/generations` (images) and
+ * `/v1/responses` (reads; a job carries one kind, a batch having one endpoint): the input JSONL is
  * uploaded with purpose "batch", lines `{custom_id, method, url, body}`; results come back in an
  * output file and an error file, in any order, matched on `custom_id` (the target's key).
+ * A read's images travel in its line as data URLs, as they do live.
  *
  * Reference images cannot travel: `/v1/images/edits` is accepted as a batch endpoint, but the
  * edit's images are multipart uploads with no JSON form (openai 7.55's `ImageEditParams.image` is
@@ -16,14 +18,15 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import OpenAI, { APIUserAbortError } from "openai";
 import type { Batch } from "openai/resources/batches";
 import type { ImagesResponse } from "openai/resources/images";
+import type { Response as ModelResponse } from "openai/resources/responses/responses";
 import { ChargenError } from "../core/errors.js";
 import { requireKey } from "../providers/credentials.js";
-import { generationParams, OPENAI_KEY_ENV, openaiFailure, readImage, readOpenAIConfig, type OpenAIConfig } from "../providers/openai.js";
-import { atBatchRate, pricesOf, type PriceTable } from "../providers/prices.js";
-import { engineCall, type BatchEngine, type EngineOptions, type LineRequest, type LineResult, type RemoteJob } from "./engine.js";
+import { generationParams, OPENAI_KEY_ENV, openaiFailure, readData, readImage, readOpenAIConfig, readParams, type OpenAIConfig } from "../providers/openai.js";
+import { pricesOf, type PriceTable } from "../providers/prices.js";
+import { engineCall, readLine, type BatchEngine, type DataLineRequest, type EngineOptions, type LineKind, type LineRequest, type LineResult, type RemoteJob } from "./engine.js";
 import type { RemoteState } from "./machine.js";
 
-const ENDPOINT = "/v1/images/generations";
+const ENDPOINT = { image: "/v1/images/generations", data: "/v1/responses" } as const satisfies Record<LineKind, string>;
 /** Where chargen's job id travels, so that a create whose answer was lost is found again. */
 const NAME_TAG = "chargen_job";
 
@@ -50,7 +53,11 @@ export class OpenAIEngine implements BatchEngine {
   }
 
   async line(request: LineRequest): Promise<string> {
-    return JSON.stringify({ custom_id: request.key, method: "POST", url: ENDPOINT, body: generationParams(request) });
+    return JSON.stringify({ custom_id: request.key, method: "POST", url: ENDPOINT.image, body: generationParams(request) });
+  }
+
+  async dataLine(request: DataLineRequest): Promise<string> {
+    return JSON.stringify({ custom_id: request.key, method: "POST", url: ENDPOINT.data, body: readParams(request) });
   }
 
   async uploadInput(path: string): Promise<string> {
@@ -58,8 +65,10 @@ export class OpenAIEngine implements BatchEngine {
     return file.id;
   }
 
-  async create(_model: string, inputFile: string, displayName: string): Promise<RemoteJob> {
-    return remote(await this.call(() => this.sdk().batches.create({ input_file_id: inputFile, endpoint: ENDPOINT, completion_window: "24h", metadata: { [NAME_TAG]: displayName } })));
+  async create(_model: string, inputFile: string, displayName: string, kind: LineKind = "image"): Promise<RemoteJob> {
+    return remote(
+      await this.call(() => this.sdk().batches.create({ input_file_id: inputFile, endpoint: ENDPOINT[kind], completion_window: "24h", metadata: { [NAME_TAG]: displayName } })),
+    );
   }
 
   async find(displayName: string): Promise<RemoteJob | undefined> {
@@ -85,10 +94,10 @@ export class OpenAIEngine implements BatchEngine {
     await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(path));
   }
 
-  result(text: string, requestOf: (key: string) => LineRequest | undefined): LineResult {
+  result(text: string, requestOf: (key: string) => LineRequest | DataLineRequest | undefined): LineResult {
     const line = JSON.parse(text) as {
       custom_id?: string;
-      response?: { status_code?: number; body?: ImagesResponse & { error?: { message?: string; code?: string } } } | null;
+      response?: { status_code?: number; body?: { error?: { message?: string; code?: string } | null } } | null;
       error?: { code?: string; message?: string } | null;
     };
     const key = String(line.custom_id ?? "");
@@ -99,13 +108,14 @@ export class OpenAIEngine implements BatchEngine {
       const e = line.error ?? line.response?.body?.error ?? {};
       return { key, error: new ChargenError("target", `openai: ${e.message ?? "no response"}${status ? ` (HTTP ${status})` : ""}`, { code: e.code ?? `HTTP_${status}` }) };
     }
-    try {
-      const result = readImage(line.response.body!, request, this.prices);
-      const costUsd = atBatchRate("openai", result.costUsd);
-      return { key, result: { ...result, ...(costUsd === undefined ? {} : { costUsd }) } };
-    } catch (e) {
-      return { key, error: e instanceof ChargenError ? e : new ChargenError("target", `openai: ${String(e)}`, { code: "BAD_RESULT" }) };
-    }
+    const body = line.response.body!;
+    return readLine(
+      "openai",
+      key,
+      request,
+      (r) => readImage(body as ImagesResponse, r, this.prices),
+      (r) => readData(body as ModelResponse, r, this.prices),
+    );
   }
 
   private sdk(): OpenAI {

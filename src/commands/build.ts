@@ -10,7 +10,7 @@ import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/e
 import { EXIT } from "../core/exit.js";
 import { recordedAnswer, targetReport } from "../report/target.js";
 import { Executor, REPLAN, type TargetOutcome } from "../graph/executor.js";
-import { estimatePrice, estimateReadPrice } from "../providers/catalog.js";
+import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, summarise, type Report, type TargetReport } from "../report/report.js";
 import { printable } from "../report/escape.js";
@@ -21,7 +21,7 @@ import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
 import { recordInLock, remember, withHistory } from "./adopt.js";
 import { exitCodeFor, type StopSignal } from "../core/signals.js";
-import { planWorkspace, type PlannedTarget } from "../workspace/plan.js";
+import { planWorkspace, targetPrice, type PlannedTarget } from "../workspace/plan.js";
 import { forgetFresh, freshContext, recordFresh } from "../cache/fresh-stamp.js";
 import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, routeOf, STAT_CACHE, type Workspace } from "../workspace/open.js";
 
@@ -258,7 +258,7 @@ export async function buildOnce(
       missingReferences: missingReferencesPolicy(ws.rules),
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
       price: (s) => estimatePrice(s, ws.rules),
-      readPrice: (s) => estimateReadPrice(s, ws.rules),
+      readPrice: (s, record) => targetPrice(record, s, ws.rules),
     },
     {
       onStart: (id, action) => progress.start(id, action),

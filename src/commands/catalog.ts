@@ -7,7 +7,6 @@ import { toRecord } from "../graph/analyzer.js";
 import { buildGraph } from "../graph/dag.js";
 import { Executor } from "../graph/executor.js";
 import type { TargetSpec } from "../model/target.js";
-import { estimateReadPrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { printable } from "../report/escape.js";
 import { missingReferencesPolicy } from "../rules/api.js";
@@ -17,6 +16,7 @@ import { Applier } from "../workspace/applier.js";
 import { openSession } from "./build.js";
 import type { InspectOptions } from "./inspect.js";
 import { openWorkspace } from "../workspace/open.js";
+import { targetPrice } from "../workspace/plan.js";
 
 export interface CatalogOptions extends InspectOptions {
   write: boolean;
@@ -86,7 +86,7 @@ export async function catalog(options: CatalogOptions): Promise<number> {
       apply: (app) => applier.apply(app),
       clock: session.clock,
     },
-    { force: false, failFast: false, jobs: 8, missingReferences: missingReferencesPolicy(ws.rules), price: () => undefined, readPrice: (s) => estimateReadPrice(s, ws.rules) },
+    { force: false, failFast: false, jobs: 8, missingReferences: missingReferencesPolicy(ws.rules), price: () => undefined, readPrice: (s, record) => targetPrice(record, s, ws.rules) },
   );
   const outcomes = await executor.run(records.map((r) => r.id));
   await applier.flushLock();

@@ -3,12 +3,11 @@ import { Store } from "../cache/store.js";
 import { ChargenError } from "../core/errors.js";
 import { cutPrompt } from "../graph/budget.js";
 import type { JsonValue, ModelSettings, ReadPart } from "../model/target.js";
-import { estimatePrice, estimateReadPrice } from "../providers/catalog.js";
 import { recordedAnswer } from "../report/target.js";
 import { promptText } from "../providers/prompt-text.js";
 import { renderNegative, renderPrompt } from "../model/prompt-ir.js";
 import { printDiagnosticsOf, type InspectOptions } from "./inspect.js";
-import { planWorkspace } from "../workspace/plan.js";
+import { planWorkspace, targetPrice } from "../workspace/plan.js";
 import { CACHE_DIR, openWorkspace } from "../workspace/open.js";
 
 /**
@@ -46,7 +45,7 @@ export async function show(options: InspectOptions & { ids: string[] }): Promise
       sent: promptText({ prompt: renderPrompt(prompt), negativePrompt: renderNegative(prompt) }),
       references: spec.references.map((r, i) => ({ index: i + 1, path: r.path, role: r.role, label: r.label ?? null, digest: ws.disk.digest(r.path) ?? null })),
       key: "key" in decision ? decision.key : null,
-      estimatedCostUsd: settings ? ((record.kind === "data" ? estimateReadPrice(settings, ws.rules) : estimatePrice(settings, ws.rules)) ?? null) : null,
+      estimatedCostUsd: settings ? (targetPrice(record, settings, ws.rules) ?? null) : null,
       // A data target: what the model is asked to read, and the answer recorded for it (when there is one).
       ...(spec.read ? { read: spec.read, answer: recordedAnswer(ws, store, id) ?? null } : {}),
     };

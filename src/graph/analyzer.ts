@@ -20,6 +20,8 @@ export interface TargetRecord {
   kind?: "data";
   /** As in TargetSpec. */
   after?: string[];
+  /** A data target's media resolution (what its estimate prices images at). */
+  mediaResolution?: "low" | "medium" | "high";
   references: ReferenceInput[];
   unresolved: string[];
   /** Resolved by the analyzer: the records it returns have none (see graph/unlisted.ts). */
@@ -276,6 +278,7 @@ export function toRecord(spec: TargetSpec): TargetRecord {
     output: spec.output,
     ...(spec.read ? { kind: "data" as const } : {}),
     ...(spec.after?.length ? { after: spec.after } : {}),
+    ...(spec.read?.mediaResolution ? { mediaResolution: spec.read.mediaResolution } : {}),
     references: spec.references,
     unresolved: spec.unresolved ?? [],
     ...(spec.unlisted ? { unlisted: spec.unlisted } : {}),

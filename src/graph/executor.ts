@@ -84,7 +84,7 @@ export interface ExecutorOptions {
   /** Estimated price of one generation with these settings; undefined when unknown. */
   price(settings: ModelSettings): number | undefined;
   /** Estimated price of one read (a data target); undefined when unknown. */
-  readPrice?(settings: ModelSettings): number | undefined;
+  readPrice?(settings: ModelSettings, record: TargetRecord): number | undefined;
 }
 
 export interface ExecutorEvents {
@@ -284,7 +284,7 @@ export class Executor {
       return { id, status: "skipped", reasons: [refused.message], error: refused };
     }
     const model = `${settings.provider}/${settings.model}`;
-    const base = record.kind === "data" ? this.options.readPrice?.(settings) : this.options.price(settings);
+    const base = record.kind === "data" ? this.options.readPrice?.(settings, record) : this.options.price(settings);
     const estimate = base === undefined ? undefined : base * (this.overrun.get(model) ?? 1);
     const overBudget = this.overBudget(estimate);
     if (overBudget) {

@@ -2,7 +2,7 @@ import type { GenerationSettings, ModelSettings } from "../model/target.js";
 import { normaliseGoogle } from "./google-models.js";
 import { normaliseOpenAI } from "./openai-models.js";
 import { normaliseWorkersAi, workersAiUnserviceable } from "./workers-ai-models.js";
-import { estimateImagePrice, withOverrides, type PriceTable } from "./prices.js";
+import { estimateImagePrice, estimateRead, withOverrides, type PriceTable, type ReadShape } from "./prices.js";
 import type { ProviderLimits, ProviderModule, ProviderSettings } from "./types.js";
 
 /**
@@ -12,6 +12,8 @@ import type { ProviderLimits, ProviderModule, ProviderSettings } from "./types.j
  */
 export interface ProviderInfo {
   defaultModel: string;
+  /** Text/vision model used for reads (analysis, story text) when a target names none; absent where the provider cannot read. */
+  defaultReadModel?: string;
   /** Safe defaults; the rules override them per provider and per model. */
   limits: ProviderLimits;
   /** Environment variables holding the API key, first found wins. */
@@ -30,10 +32,8 @@ export interface ProviderInfo {
   normalise(settings: ModelSettings): { settings: ModelSettings; adjustments: string[] };
   /** Standard price of one image with these settings, for the dry run; undefined when unknown. */
   price(settings: ModelSettings, table?: PriceTable): number | undefined;
-  /** The model data targets (image analysis, story text) use when the rules name none; absent: this provider reads nothing. */
-  readModel?: string;
-  /** Standard price of one read (a data target's request) with these settings; undefined when unknown. */
-  readPrice?(settings: ModelSettings, table?: PriceTable): number | undefined;
+  /** Standard price of one read, when not the price table's token rates (the placeholder's is free). */
+  readPrice?(model: string, shape: ReadShape, table: PriceTable): number | undefined;
   load(): Promise<ProviderModule>;
 }
 
@@ -51,12 +51,13 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     generation: ALL_GENERATION,
     normalise: asIs,
     price: () => 0,
-    readModel: "placeholder-1",
+    defaultReadModel: "placeholder-1",
     readPrice: () => 0,
     load: async () => (await import("./placeholder.js")).default,
   },
   google: {
     defaultModel: "gemini-2.5-flash-image",
+    defaultReadModel: "gemini-2.5-flash",
     // Gemini quotas are per project and model and shown only in its console: start low.
     limits: { maxInFlight: 2, perMinute: 10 },
     keyEnv: ["GOOGLE_API_KEY", "GEMINI_API_KEY"],
@@ -70,11 +71,11 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     generation: ALL_GENERATION,
     normalise: normaliseGoogle,
     price: (settings, table) => estimateImagePrice(settings, table),
-    readModel: "gemini-2.5-flash",
     load: async () => (await import("./google.js")).default,
   },
   openai: {
     defaultModel: "gpt-image-1.5",
+    defaultReadModel: "gpt-5-mini",
     // OpenAI's tier 1 allows 5 images per minute.
     limits: { maxInFlight: 2, perMinute: 5 },
     keyEnv: ["OPENAI_API_KEY"],
@@ -89,7 +90,6 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     generation: [],
     normalise: normaliseOpenAI,
     price: (settings, table) => estimateImagePrice(settings, table),
-    readModel: "gpt-4.1-mini",
     load: async () => (await import("./openai.js")).default,
   },
   "workers-ai": {
@@ -123,12 +123,13 @@ export function priceTable(rules: ProviderSettings): PriceTable {
   return table;
 }
 
-/** Estimated price of one read (a data target) with `settings` under `rules`; undefined when unknown. */
-export function estimateReadPrice(settings: ModelSettings, rules: ProviderSettings): number | undefined {
-  return providerInfo(settings.provider)?.readPrice?.(settings, priceTable(rules));
-}
-
 /** Estimated price of one generation with `settings` under `rules`; undefined when unknown. */
 export function estimatePrice(settings: ModelSettings, rules: ProviderSettings): number | undefined {
   return providerInfo(settings.provider)?.price(settings, priceTable(rules));
+}
+
+/** Estimated price of one read (images and texts into JSON) under `rules`; undefined when the model has no token rates. */
+export function estimateReadPrice(settings: { provider: string; model: string }, shape: ReadShape, rules: ProviderSettings): number | undefined {
+  const custom = providerInfo(settings.provider)?.readPrice;
+  return custom ? custom(settings.model, shape, priceTable(rules)) : estimateRead(settings, shape, priceTable(rules));
 }

@@ -1,5 +1,6 @@
 /**
- * Gemini image models through `@google/genai`: `models.generateContent` with image output.
+ * Gemini through `@google/genai`: `models.generateContent` with image output (`generate`), and
+ * with a JSON answer of a given schema (`read`: vision analysis of images, story text).
  *
  * - API version pinned to v1beta: Google's image-generation and Files API documentation, and the
  *   preview image models, live on v1beta, while SDK 3.x defaults to v1 (2.x used v1beta).
@@ -9,15 +10,26 @@
  */
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { ApiError, GoogleGenAI, type GenerateContentConfig, type GenerateContentResponse, type HarmBlockThreshold, type HarmCategory, type Part } from "@google/genai";
+import {
+  ApiError,
+  GoogleGenAI,
+  MediaResolution,
+  type GenerateContentConfig,
+  type GenerateContentResponse,
+  type GenerateContentResponseUsageMetadata,
+  type HarmBlockThreshold,
+  type HarmCategory,
+  type Part,
+} from "@google/genai";
 import { ChargenError } from "../core/errors.js";
 import { requireKey } from "./credentials.js";
 import { nearestGeminiRatio, takesImageSize } from "./google-models.js";
 import { classify, networkCode, parseDuration, redact, type Failure } from "./http-errors.js";
-import { costFromTokens, estimateImagePrice, pricesOf, type PriceTable } from "./prices.js";
+import { costFromTokens, estimateImagePrice, pricesOf, type PriceTable, type TokenUsage } from "./prices.js";
 import { promptText } from "./prompt-text.js";
 import { toFormat } from "./transcode.js";
-import type { ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule, ReferenceImage, Usage } from "./types.js";
+import type { DataRequest, DataResult, ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule, ReferenceImage, Usage } from "./types.js";
+import type { JsonValue } from "../model/target.js";
 
 export const GOOGLE_KEY_ENV = ["GOOGLE_API_KEY", "GEMINI_API_KEY"];
 
@@ -53,7 +65,7 @@ export function readGoogleConfig({ env, options }: ProviderFactoryOptions): Goog
   };
 }
 
-/** Why a candidate ended without an image, in words. */
+/** Why a candidate ended without an image (or without a whole answer), in words. */
 const FINISH_REASONS: Record<string, string> = {
   SAFETY: "blocked by the safety filters",
   PROHIBITED_CONTENT: "blocked as prohibited content",
@@ -65,7 +77,7 @@ const FINISH_REASONS: Record<string, string> = {
   IMAGE_RECITATION: "the generated image was blocked as resembling protected material",
   IMAGE_OTHER: "the model could not generate this image",
   NO_IMAGE: "the model answered without an image",
-  MAX_TOKENS: "the output limit was reached before an image",
+  MAX_TOKENS: "the output limit was reached before the answer was complete",
   OTHER: "generation stopped for an unspecified reason",
 };
 
@@ -124,21 +136,38 @@ export class GoogleProvider implements Provider {
     return this.client.sdk;
   }
 
+  async read(request: DataRequest): Promise<DataResult> {
+    const key = requireKey("google", this.env, GOOGLE_KEY_ENV);
+    const sdk = this.sdk(key);
+    try {
+      const response = await sdk.models.generateContent({
+        model: request.model,
+        contents: [{ role: "user", parts: await dataParts(request, this.imagePart(sdk, request.images)) }],
+        config: { systemInstruction: request.instructions, ...dataConfig(request), abortSignal: request.signal },
+      });
+      return readData(response, request, this.prices);
+    } catch (e) {
+      throw toChargenError(e, request.signal, key);
+    }
+  }
+
   /** The prompt, then each reference labelled with its role: inline, or as uploaded files when large. */
   private async parts(sdk: GoogleGenAI, request: ImageRequest): Promise<Part[]> {
     const parts: Part[] = [{ text: promptText(request) }];
-    const total = request.references.reduce((n, r) => n + r.bytes.byteLength, 0);
-    const upload = total > this.config.inlineLimitBytes;
+    const imagePart = this.imagePart(sdk, request.references);
     for (const [i, ref] of request.references.entries()) {
       // The same numbering and words as the prompt's references section.
       parts.push({ text: `Reference image ${i + 1}: ${ref.label ?? ref.role}` });
-      parts.push(
-        upload
-          ? { fileData: await this.uploaded(sdk, ref) }
-          : { inlineData: { mimeType: ref.mimeType, data: Buffer.from(ref.bytes).toString("base64") } },
-      );
+      parts.push(await imagePart(ref));
     }
     return parts;
+  }
+
+  /** How each of these images travels: inline, or all as uploaded files when together they are too large for one request. */
+  private imagePart(sdk: GoogleGenAI, images: ReferenceImage[]): (ref: ReferenceImage) => Promise<Part> {
+    const total = images.reduce((n, r) => n + r.bytes.byteLength, 0);
+    if (total > this.config.inlineLimitBytes) return async (ref) => ({ fileData: await this.uploaded(sdk, ref) });
+    return async (ref) => ({ inlineData: { mimeType: ref.mimeType, data: Buffer.from(ref.bytes).toString("base64") } });
   }
 
   private uploaded(sdk: GoogleGenAI, ref: ReferenceImage): Promise<{ fileUri: string; mimeType: string }> {
@@ -218,15 +247,9 @@ export function readImage(response: GenerateContentResponse, request: Pick<Image
 /** Billed tokens from usageMetadata priced by the table; the table's per-image price when there are none. */
 function cost(response: GenerateContentResponse, request: Pick<ImageRequest, "model" | "format" | "aspectRatio" | "quality">, prices: PriceTable): { usage: Usage; costUsd?: number } {
   const meta = response.usageMetadata;
-  const tokens = (list: { modality?: string; tokenCount?: number }[] | undefined, modality: string) =>
-    (list ?? []).filter((d) => d.modality === modality).reduce((n, d) => n + (d.tokenCount ?? 0), 0);
   if (meta?.candidatesTokenCount !== undefined) {
-    const imageOutput = tokens(meta.candidatesTokensDetails, "IMAGE");
-    const imageInput = tokens(meta.promptTokensDetails, "IMAGE");
-    const textOutput = meta.candidatesTokenCount - imageOutput + (meta.thoughtsTokenCount ?? 0);
-    const textInput = (meta.promptTokenCount ?? 0) - imageInput;
-    const costUsd = costFromTokens("google", request.model, { textInput, imageInput, textOutput, imageOutput }, prices);
-    const usage: Usage = { inputTokens: meta.promptTokenCount ?? 0, outputTokens: meta.candidatesTokenCount, imageTokens: imageOutput };
+    const { tokens, costUsd } = tokenCost(meta, request.model, prices);
+    const usage: Usage = { inputTokens: meta.promptTokenCount ?? 0, outputTokens: meta.candidatesTokenCount, imageTokens: tokens.imageOutput };
     if (costUsd !== undefined) return { usage, costUsd };
   }
   const costUsd = estimateImagePrice(
@@ -241,6 +264,90 @@ function cost(response: GenerateContentResponse, request: Pick<ImageRequest, "mo
     prices,
   );
   return { usage: {}, ...(costUsd === undefined ? {} : { costUsd }) };
+}
+
+/** usageMetadata split by modality (thinking is billed as text output), and priced when the table has the model's token rates. */
+function tokenCost(meta: GenerateContentResponseUsageMetadata, model: string, prices: PriceTable): { tokens: Required<TokenUsage>; costUsd?: number } {
+  const byModality = (list: { modality?: string; tokenCount?: number }[] | undefined, modality: string) =>
+    (list ?? []).filter((d) => d.modality === modality).reduce((n, d) => n + (d.tokenCount ?? 0), 0);
+  const imageOutput = byModality(meta.candidatesTokensDetails, "IMAGE");
+  const imageInput = byModality(meta.promptTokensDetails, "IMAGE");
+  const tokens = {
+    textInput: (meta.promptTokenCount ?? 0) - imageInput,
+    imageInput,
+    textOutput: (meta.candidatesTokenCount ?? 0) - imageOutput + (meta.thoughtsTokenCount ?? 0),
+    imageOutput,
+  };
+  const costUsd = costFromTokens("google", model, tokens, prices);
+  return costUsd === undefined ? { tokens } : { tokens, costUsd };
+}
+
+const MEDIA_RESOLUTION: Record<NonNullable<DataRequest["mediaResolution"]>, MediaResolution> = {
+  low: MediaResolution.MEDIA_RESOLUTION_LOW,
+  medium: MediaResolution.MEDIA_RESOLUTION_MEDIUM,
+  high: MediaResolution.MEDIA_RESOLUTION_HIGH,
+};
+
+/**
+ * The generation config of a read, the same in the SDK's config and on the wire (a batch line's
+ * generationConfig). `responseJsonSchema` takes the JSON Schema as it is, where `responseSchema`
+ * wants Google's OpenAPI subset (upper-case types, no additionalProperties).
+ */
+export function dataConfig(request: Pick<DataRequest, "schema" | "mediaResolution">): Pick<GenerateContentConfig, "responseMimeType" | "responseJsonSchema" | "mediaResolution"> {
+  return {
+    responseMimeType: "application/json",
+    responseJsonSchema: request.schema.schema,
+    ...(request.mediaResolution ? { mediaResolution: MEDIA_RESOLUTION[request.mediaResolution] } : {}),
+  };
+}
+
+/** Each text after its label, then each image after a label saying what it is (numbered as the instructions may refer to them). */
+export async function dataParts(request: Pick<DataRequest, "texts" | "images">, imagePart: (ref: ReferenceImage) => Promise<Part>): Promise<Part[]> {
+  const parts: Part[] = request.texts.map((t) => ({ text: `${t.label}:\n\n${t.text}` }));
+  for (const [i, image] of request.images.entries()) {
+    parts.push({ text: `Image ${i + 1}: ${image.label ?? image.role}` }, await imagePart(image));
+  }
+  return parts;
+}
+
+/** The first candidate's JSON answer; a blocked, cut-off, empty or non-JSON answer is this target's failure. */
+export function readData(response: GenerateContentResponse, request: Pick<DataRequest, "model">, prices: PriceTable): DataResult {
+  const feedback = response.promptFeedback;
+  if (feedback?.blockReason) {
+    const why = feedback.blockReasonMessage ? `: ${clip(feedback.blockReasonMessage)}` : "";
+    throw targetError(`prompt blocked (${feedback.blockReason})${why}`, feedback.blockReason);
+  }
+  const candidate = response.candidates?.[0];
+  const text = (candidate?.content?.parts ?? [])
+    .filter((p) => !p.thought)
+    .map((p) => p.text ?? "")
+    .join("")
+    .trim();
+  const reason = candidate?.finishReason;
+  if (reason && reason !== "STOP") {
+    const detail = [candidate?.finishMessage, text && `the model said: "${clip(text)}"`].filter(Boolean).join("; ");
+    throw targetError(`${FINISH_REASONS[reason] ?? `generation ended with ${reason}`} (${reason})${detail ? `; ${detail}` : ""}`, reason);
+  }
+  if (!text) throw targetError("the answer is empty", "EMPTY_ANSWER");
+  let json: JsonValue;
+  try {
+    json = JSON.parse(text) as JsonValue;
+  } catch {
+    throw targetError(`the answer is not JSON: "${clip(text)}"`, "NOT_JSON");
+  }
+  const meta = response.usageMetadata;
+  const { tokens, costUsd } = meta ? tokenCost(meta, request.model, prices) : { tokens: undefined, costUsd: undefined };
+  return {
+    json,
+    ...(tokens ? { usage: { inputTokens: tokens.textInput + tokens.imageInput, outputTokens: tokens.textOutput, imageTokens: tokens.imageInput } } : {}),
+    ...(costUsd === undefined ? {} : { costUsd }),
+    metadata: {
+      provider: "google",
+      model: response.modelVersion ?? request.model,
+      ...(response.responseId ? { responseId: response.responseId } : {}),
+      ...(reason ? { finishReason: reason } : {}),
+    },
+  };
 }
 
 interface RpcError {

@@ -1,6 +1,7 @@
 /**
- * OpenAI GPT image models through the `openai` SDK: `images.generate` for a prompt alone,
- * `images.edit` with the reference images (each sent with its real content type).
+ * OpenAI through the `openai` SDK: GPT image models by `images.generate` for a prompt alone,
+ * `images.edit` with the reference images (each sent with its real content type); reads (images
+ * and texts into one JSON document) by the Responses API with a strict JSON schema format.
  *
  * The SDK's own retries are off (`maxRetries: 0`): the hub's one policy retries, so a 429 is
  * never retried twice over. A timeout bounds every call. The key comes from OPENAI_API_KEY,
@@ -8,12 +9,14 @@
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, toFile } from "openai";
 import type { ImageEditParamsNonStreaming, ImageGenerateParamsNonStreaming, ImagesResponse } from "openai/resources/images";
+import type { Response as ModelResponse, ResponseCreateParamsNonStreaming, ResponseInputContent } from "openai/resources/responses/responses";
 import { ChargenError } from "../core/errors.js";
 import { requireKey } from "./credentials.js";
 import { classify, headerGetter, networkCode, redact, retryAfterFromHeaders, type Failure } from "./http-errors.js";
 import { costFromTokens, estimateImagePrice, pricesOf, type PriceTable } from "./prices.js";
 import { promptText } from "./prompt-text.js";
-import type { ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule, Usage } from "./types.js";
+import type { DataRequest, DataResult, ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule, Usage } from "./types.js";
+import type { JsonValue } from "../model/target.js";
 
 export const OPENAI_KEY_ENV = ["OPENAI_API_KEY"];
 
@@ -74,6 +77,16 @@ export class OpenAIProvider implements Provider {
         response = await sdk.images.edit(params, options);
       }
       return readImage(response, request, this.prices);
+    } catch (e) {
+      throw toChargenError(e, request.signal, key);
+    }
+  }
+
+  async read(request: DataRequest): Promise<DataResult> {
+    const key = requireKey("openai", this.env, OPENAI_KEY_ENV);
+    try {
+      const response = await this.sdk(key).responses.create(readParams(request), { signal: request.signal });
+      return readData(response, request, this.prices);
     } catch (e) {
       throw toChargenError(e, request.signal, key);
     }
@@ -157,6 +170,77 @@ function cost(response: ImagesResponse, request: Pick<ImageRequest, "model" | "f
     prices,
   );
   return { usage: {}, ...(costUsd === undefined ? {} : { costUsd }) };
+}
+
+/**
+ * The JSON body of a read (live, or one line of a batch): the instructions, one user message of
+ * each text after its label and each image (a data URL) after a label saying what it is, and the
+ * schema as a strict json_schema format.
+ */
+export function readParams(request: Omit<DataRequest, "signal">): ResponseCreateParamsNonStreaming {
+  const content: ResponseInputContent[] = request.texts.map((t) => ({ type: "input_text", text: `${t.label}:\n\n${t.text}` }));
+  for (const [i, image] of request.images.entries()) {
+    content.push(
+      { type: "input_text", text: `Image ${i + 1}: ${image.label ?? image.role}` },
+      { type: "input_image", image_url: `data:${image.mimeType};base64,${Buffer.from(image.bytes).toString("base64")}`, detail: "auto" },
+    );
+  }
+  return {
+    model: request.model,
+    instructions: request.instructions,
+    input: [{ role: "user", content }],
+    text: { format: { type: "json_schema", name: request.schema.name, schema: request.schema.schema, strict: true } },
+    // Nothing kept on OpenAI's side: a read is not a conversation to continue.
+    store: false,
+  };
+}
+
+const MAX_TEXT = 300;
+const clip = (s: string) => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s);
+const targetError = (message: string, code: string) => new ChargenError("target", `openai: ${message}`, { code });
+/** A failed response with these codes may succeed when sent again. */
+const TRANSIENT = new Set(["server_error", "rate_limit_exceeded"]);
+
+/**
+ * A Responses API answer as JSON (the SDK's `output_text` is not in a batch result line, so the
+ * text is read from the output messages); a failed, refused, incomplete, empty or non-JSON answer
+ * is a typed failure.
+ */
+export function readData(response: ModelResponse & { _request_id?: string | null }, request: Pick<DataRequest, "model">, prices: PriceTable): DataResult {
+  if (response.error) {
+    const { code, message } = response.error;
+    throw new ChargenError(TRANSIENT.has(code) ? "retryable" : "target", `openai: ${clip(message)} (${code})`, { code });
+  }
+  const content = (response.output ?? []).flatMap((item) => (item.type === "message" ? item.content : []));
+  const refusal = content.map((c) => (c.type === "refusal" ? c.refusal : "")).join("");
+  const text = content.map((c) => (c.type === "output_text" ? c.text : "")).join("").trim();
+  if (refusal) throw targetError(`the model refused: "${clip(refusal)}"`, "REFUSAL");
+  if (response.status === "incomplete") {
+    const reason = response.incomplete_details?.reason ?? "unknown";
+    throw targetError(`the answer is incomplete (${reason})${text ? `; the model said: "${clip(text)}"` : ""}`, reason);
+  }
+  if (!text) throw targetError("the answer is empty", "EMPTY_ANSWER");
+  let json: JsonValue;
+  try {
+    json = JSON.parse(text) as JsonValue;
+  } catch {
+    throw targetError(`the answer is not JSON: "${clip(text)}"`, "NOT_JSON");
+  }
+  const u = response.usage;
+  // Images are input tokens, counted in input_tokens; reasoning is billed as output.
+  const costUsd = u ? costFromTokens("openai", request.model, { textInput: u.input_tokens, textOutput: u.output_tokens }, prices) : undefined;
+  return {
+    json,
+    ...(u ? { usage: { inputTokens: u.input_tokens, outputTokens: u.output_tokens } } : {}),
+    ...(costUsd === undefined ? {} : { costUsd }),
+    metadata: {
+      provider: "openai",
+      model: response.model ?? request.model,
+      responseId: response.id,
+      ...(response._request_id ? { requestId: response._request_id } : {}),
+      ...(response.status ? { status: response.status } : {}),
+    },
+  };
 }
 
 /** The SDK's error as a Failure. Checked most specific first: the timeout error is a connection error. */

@@ -107,7 +107,7 @@ export function resolveReadSettings(rules: RuleSet, overrides: SettingsOverrides
   const info = providerInfo(provider);
   if (!info) throw new ChargenError("user", `unknown provider "${provider}" (known: ${Object.keys(PROVIDERS).join(", ")})`, { field: "provider" });
   const rulesModel = read?.model !== undefined && (read.provider ?? rules.defaults?.provider) === provider ? read.model : undefined;
-  const model = rulesModel ?? info.readModel;
+  const model = rulesModel ?? info.defaultReadModel;
   if (!model) {
     throw new ChargenError("user", `${provider} reads no images or texts in chargen; route reading elsewhere in chargen.rules.ts (defaults: { read: { provider: "google" } })`, { field: "provider" });
   }

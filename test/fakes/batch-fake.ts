@@ -10,6 +10,10 @@
  *   `POST /v1/batches/{id}/cancel`, results as output and error files read with `GET
  *   /v1/files/{id}/content`, in reverse order (a client must match on custom_id).
  *
+ * Read lines (a Gemini request for a JSON answer; OpenAI's `/v1/responses`) are answered as the
+ * live fakes answer them: a document valid under the line's schema. Their "prompt" (for
+ * `failWhen`) is their first text.
+ *
  * Scripted behaviour: a job stays running for `runningPolls` gets; chosen lines fail; a job can
  * end expired (Gemini: no results; OpenAI: the first `partial` lines); a create can create the job
  * and then drop the connection (the lost answer). Images are PNGs of the requested shape unless
@@ -17,8 +21,8 @@
  */
 import type { ServerResponse } from "node:http";
 import { FakeServer, json, pngBytes, type Dialect, type Exchange, type FakeOptions } from "./fake-server.js";
-import { dialect as geminiDialect, GEMINI_IMAGE_TOKENS, type Upload } from "./gemini-fake.js";
-import { dialect as openaiDialect, OPENAI_OUTPUT_TOKENS } from "./openai-fake.js";
+import { dialect as geminiDialect, GEMINI_IMAGE_TOKENS, readAnswer, type SentBody, type Upload } from "./gemini-fake.js";
+import { dialect as openaiDialect, OPENAI_OUTPUT_TOKENS, responseObject, type ResponsesBody } from "./openai-fake.js";
 
 export interface BatchBehaviour {
   /** Gets answered "running" before the job is done (default 0). */
@@ -44,7 +48,9 @@ export interface FakeJob {
   id: string;
   displayName?: string;
   model?: string;
-  lines: { key: string; prompt: string; ratio?: string; size?: string }[];
+  lines: { key: string; prompt: string; ratio?: string; size?: string; read?: SentBody | ResponsesBody }[];
+  /** OpenAI: the endpoint the job was created for. */
+  endpoint?: string;
   polls: number;
   state: "running" | "succeeded" | "expired" | "cancelled";
   outputFile?: string;
@@ -121,7 +127,9 @@ export async function startGeminiBatchFake(options: FakeOptions, behaviour: Part
     const out = job.lines.map((line, i) =>
       b.failWhen.some((w) => line.prompt.includes(w))
         ? { key: line.key, error: { code: 400, message: "The prompt was blocked by the safety filters.", status: "INVALID_ARGUMENT" } }
-        : {
+        : line.read
+          ? { key: line.key, response: readAnswer(line.read as SentBody, job.model ?? "", i + 1, undefined) }
+          : {
             key: line.key,
             response: {
               candidates: [{ content: { role: "model", parts: [{ inlineData: { mimeType: "image/png", data: image(line, i, b).toString("base64") } }] }, finishReason: "STOP", index: 0 }],
@@ -145,8 +153,17 @@ export async function startGeminiBatchFake(options: FakeOptions, behaviour: Part
       const input = uploads.get((batch.inputConfig?.fileName ?? "").replace(/^files\//, ""));
       if (!input?.bytes) return json(res, 400, { error: { code: 400, message: "input file not found", status: "INVALID_ARGUMENT" } }), true;
       const lines = input.bytes.toString("utf8").split("\n").filter(Boolean).map((l) => {
-        const { key, request } = JSON.parse(l) as { key: string; request: { contents: { parts: { text?: string }[] }[]; generationConfig?: { imageConfig?: { aspectRatio?: string } } } };
-        return { key, prompt: request.contents[0]!.parts[0]!.text ?? "", ...(request.generationConfig?.imageConfig?.aspectRatio ? { ratio: request.generationConfig.imageConfig.aspectRatio } : {}) };
+        const { key, request } = JSON.parse(l) as {
+          key: string;
+          request: { contents: { parts: { text?: string }[] }[]; generationConfig?: { imageConfig?: { aspectRatio?: string }; responseMimeType?: string } };
+        };
+        const read = request.generationConfig?.responseMimeType === "application/json";
+        return {
+          key,
+          prompt: request.contents[0]!.parts[0]!.text ?? "",
+          ...(request.generationConfig?.imageConfig?.aspectRatio ? { ratio: request.generationConfig.imageConfig.aspectRatio } : {}),
+          ...(read ? { read: request as SentBody } : {}),
+        };
       });
       const job: FakeJob = { id: `b${jobs.length + 1}`, ...(batch.displayName ? { displayName: batch.displayName } : {}), model: decodeURIComponent(create[1]!), lines, polls: 0, state: "running" };
       jobs.push(job);
@@ -201,7 +218,7 @@ export async function startOpenAIBatchFake(options: FakeOptions, behaviour: Part
     return {
       id: job.id,
       object: "batch",
-      endpoint: "/v1/images/generations",
+      endpoint: job.endpoint ?? "/v1/images/generations",
       input_file_id: `file-in-${job.id}`,
       completion_window: "24h",
       status: job.polls === 0 && job.state === "running" ? "validating" : STATUS[job.state],
@@ -219,6 +236,8 @@ export async function startOpenAIBatchFake(options: FakeOptions, behaviour: Part
     done.forEach((line, i) => {
       if (b.failWhen.some((w) => line.prompt.includes(w))) {
         bad.push(JSON.stringify({ id: `req-${i}`, custom_id: line.key, response: { status_code: 400, request_id: `r${i}`, body: { error: { message: "Your request was rejected by the safety system.", code: "moderation_blocked" } } }, error: null }));
+      } else if (line.read) {
+        ok.push(JSON.stringify({ id: `req-${i}`, custom_id: line.key, response: { status_code: 200, request_id: `r${i}`, body: responseObject(line.read as ResponsesBody, i + 1, undefined) }, error: null }));
       } else {
         const body = { created: 1, data: [{ b64_json: image(line, i, b).toString("base64") }], output_format: "png", usage: { input_tokens: 30, input_tokens_details: { text_tokens: 30, image_tokens: 0 }, output_tokens: OPENAI_OUTPUT_TOKENS } };
         ok.push(JSON.stringify({ id: `req-${i}`, custom_id: line.key, response: { status_code: 200, request_id: `r${i}`, body }, error: null }));
@@ -245,14 +264,18 @@ export async function startOpenAIBatchFake(options: FakeOptions, behaviour: Part
     }
     if (req.method === "POST" && url.pathname === "/v1/batches") {
       if (hangs(b, "create", hit)) return true;
-      const body = entry.body as { input_file_id: string; metadata?: Record<string, string> };
+      const body = entry.body as { input_file_id: string; endpoint: string; metadata?: Record<string, string> };
       const input = files.get(body.input_file_id);
       if (!input) return json(res, 400, { error: { message: "no such file", type: "invalid_request_error", code: null, param: "input_file_id" } }), true;
       const lines = input.toString("utf8").split("\n").filter(Boolean).map((l) => {
-        const { custom_id, body } = JSON.parse(l) as { custom_id: string; body: { prompt: string; size?: string } };
-        return { key: custom_id, prompt: body.prompt, ...(body.size ? { size: body.size } : {}) };
+        const { custom_id, url, body } = JSON.parse(l) as { custom_id: string; url: string; body: { prompt?: string; size?: string } & ResponsesBody };
+        if (url === "/v1/responses") {
+          const first = (body.input?.[0]?.content ?? []).find((c) => c.type === "input_text") as { text?: string } | undefined;
+          return { key: custom_id, prompt: first?.text ?? "", read: body as ResponsesBody };
+        }
+        return { key: custom_id, prompt: body.prompt ?? "", ...(body.size ? { size: body.size } : {}) };
       });
-      const job: FakeJob = { id: `batch_${jobs.length + 1}`, lines, polls: 0, state: "running" };
+      const job: FakeJob = { id: `batch_${jobs.length + 1}`, endpoint: body.endpoint, lines, polls: 0, state: "running" };
       jobs.push(job);
       if (body.metadata) metadata.set(job.id, body.metadata);
       if (hangs(b, "created", hit)) return true;
@@ -293,7 +316,7 @@ export async function startOpenAIBatchFake(options: FakeOptions, behaviour: Part
     jobs,
     hung,
     creates: () => fake.log.filter((e) => e.method === "POST" && e.path === "/v1/batches"),
-    liveCalls: () => fake.log.filter((e) => e.path.startsWith("/v1/images/")),
+    liveCalls: () => fake.log.filter((e) => e.path.startsWith("/v1/images/") || e.path === "/v1/responses"),
   });
 }
 

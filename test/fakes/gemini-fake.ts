@@ -1,12 +1,22 @@
 /**
  * A fake Gemini API speaking the wire format @google/genai uses (the shapes of js-genai's
  * recorded image-output exchanges): `POST /{v1,v1beta}/models/{model}:generateContent` and the
- * Files API's resumable upload. Errors are google.rpc error bodies; a 429 carries RetryInfo in
+ * Files API's resumable upload. A request for a JSON answer (`responseMimeType:
+ * "application/json"`) gets the next scripted reply, else a document valid under its schema. Errors are google.rpc error bodies; a 429 carries RetryInfo in
  * the body (Gemini sends no Retry-After header).
  */
 import { FakeServer, json, pngBytes, type Dialect, type Exchange, type FakeOptions, type Fault } from "./fake-server.js";
+import { answerFor } from "./schema-answer.js";
 
 export const GEMINI_IMAGE_TOKENS = 1290;
+/** Usage of a JSON answer: prompt tokens per text part and per image, thinking, and the answer's own tokens. */
+export const GEMINI_READ_TOKENS = { perText: 40, perImage: 258, thoughts: 25, answer: 60 };
+
+/** A scripted answer to a JSON request: its text and how the candidate ended. */
+export interface ReadReply {
+  text: string;
+  finishReason?: string;
+}
 
 export interface Upload {
   id: string;
@@ -19,6 +29,45 @@ export interface GeminiFake extends FakeServer {
   readonly uploads: Map<string, Upload>;
   /** The generateContent calls in the log. */
   generations(): FakeServer["log"];
+  /** Replies to the next JSON requests, in order. */
+  readonly readReplies: ReadReply[];
+}
+
+interface SentPart {
+  text?: string;
+  inlineData?: unknown;
+  fileData?: unknown;
+}
+export interface SentBody {
+  contents?: { parts?: SentPart[] }[];
+  generationConfig?: { responseMimeType?: string; responseJsonSchema?: Record<string, unknown> };
+}
+
+/** The answer to a JSON request, with usage that tells texts, images and thinking apart. */
+export function readAnswer(body: SentBody, model: string, served: number, reply: ReadReply | undefined) {
+  const parts = body.contents?.[0]?.parts ?? [];
+  const images = parts.filter((p) => p.inlineData || p.fileData).length;
+  const texts = parts.length - images;
+  const text = reply?.text ?? JSON.stringify(answerFor(body.generationConfig?.responseJsonSchema as never));
+  const { perText, perImage, thoughts, answer } = GEMINI_READ_TOKENS;
+  return {
+    candidates: [
+      {
+        content: { role: "model", parts: [{ text: "Reading the inputs.", thought: true }, { text }] },
+        finishReason: reply?.finishReason ?? "STOP",
+        index: 0,
+      },
+    ],
+    usageMetadata: {
+      promptTokenCount: perText * texts + perImage * images,
+      candidatesTokenCount: answer,
+      thoughtsTokenCount: thoughts,
+      totalTokenCount: perText * texts + perImage * images + answer + thoughts,
+      promptTokensDetails: [{ modality: "TEXT", tokenCount: perText * texts }, ...(images ? [{ modality: "IMAGE", tokenCount: perImage * images }] : [])],
+    },
+    modelVersion: model,
+    responseId: `fake-${served}`,
+  };
 }
 
 const rpcError = (code: number, status: string, message: string, details: unknown[] = []) => ({ error: { code, message, status, details } });
@@ -30,7 +79,7 @@ const quotaFailure = (quotaId: string) => ({
   violations: [{ quotaMetric: "generativelanguage.googleapis.com/generate_content_paid_tier_requests", quotaId }],
 });
 
-export function dialect(uploads: Map<string, Upload>): Dialect {
+export function dialect(uploads: Map<string, Upload>, readReplies: ReadReply[] = []): Dialect {
   let served = 0;
   return {
     counts: (x) => !x.url.pathname.startsWith("/upload/"),
@@ -100,7 +149,8 @@ export function dialect(uploads: Map<string, Upload>): Dialect {
       if (req.method === "POST" && generate) {
         served++;
         const model = decodeURIComponent(generate[2]!);
-        const body = entry.body as { contents?: { parts?: { inlineData?: unknown; fileData?: unknown }[] }[] } | undefined;
+        const body = entry.body as SentBody | undefined;
+        if (body?.generationConfig?.responseMimeType === "application/json") return json(res, 200, readAnswer(body, model, served, readReplies.shift())), true;
         const refs = (body?.contents?.[0]?.parts ?? []).filter((p) => p.inlineData || p.fileData).length;
         return (
           json(res, 200, {
@@ -180,9 +230,11 @@ export function dialect(uploads: Map<string, Upload>): Dialect {
 
 export async function startGeminiFake(options: FakeOptions): Promise<GeminiFake> {
   const uploads = new Map<string, Upload>();
-  const fake = (await new FakeServer(options, dialect(uploads)).start()) as GeminiFake;
+  const readReplies: ReadReply[] = [];
+  const fake = (await new FakeServer(options, dialect(uploads, readReplies)).start()) as GeminiFake;
   Object.assign(fake, {
     uploads,
+    readReplies,
     generations: () => fake.log.filter((e) => e.path.endsWith(":generateContent")),
   });
   return fake;

@@ -1,17 +1,70 @@
 /**
  * A fake OpenAI Image API under `/v1`: `images/generations` (JSON) and `images/edits`
- * (multipart), answering as GPT image models do (`b64_json` and `usage`). Errors are OpenAI's
+ * (multipart), answering as GPT image models do (`b64_json` and `usage`), and the Responses API
+ * (`POST /v1/responses`) answering a JSON-schema request with the next scripted reply, else a
+ * document valid under its schema. Errors are OpenAI's
  * `{error: {message, type, param, code}}` with its rate-limit headers. With a validator, every
  * request is also checked against OpenAI's OpenAPI description (see steady.ts).
  */
 import { FakeServer, json, pngBytes, type Dialect, type FakeOptions, type Fault, type LoggedRequest } from "./fake-server.js";
+import { answerFor } from "./schema-answer.js";
 import type { Validation, Validator } from "./steady.js";
 
 export const OPENAI_OUTPUT_TOKENS = 4160;
+/** Usage of a Responses API answer: input tokens per text part and per image; output with its reasoning. */
+export const OPENAI_READ_TOKENS = { perText: 30, perImage: 600, output: 80, reasoning: 64 };
+
+/** A scripted Responses API answer: its text, or a refusal, an incomplete answer, a failed response. */
+export interface ReadReply {
+  text?: string;
+  refusal?: string;
+  incomplete?: "max_output_tokens" | "content_filter";
+  error?: { code: string; message: string };
+}
+
+export interface ResponsesBody {
+  model?: string;
+  input?: { content?: { type: string }[] }[];
+  text?: { format?: { schema?: Record<string, unknown> } };
+}
+
+/** A Responses API object as the API returns it (no `output_text`: the SDK adds that). */
+export function responseObject(body: ResponsesBody, served: number, reply: ReadReply | undefined) {
+  const content = body.input?.[0]?.content ?? [];
+  const images = content.filter((c) => c.type === "input_image").length;
+  const { perText, perImage, output, reasoning } = OPENAI_READ_TOKENS;
+  const input = perText * (content.length - images) + perImage * images;
+  const text = reply?.text ?? JSON.stringify(answerFor(body.text?.format?.schema as never));
+  const part = reply?.refusal ? { type: "refusal", refusal: reply.refusal } : { type: "output_text", text, annotations: [], logprobs: [] };
+  return {
+    id: `resp_fake_${served}`,
+    object: "response",
+    created_at: 1764460800,
+    status: reply?.error ? "failed" : reply?.incomplete ? "incomplete" : "completed",
+    error: reply?.error ?? null,
+    incomplete_details: reply?.incomplete ? { reason: reply.incomplete } : null,
+    model: body.model,
+    output: reply?.error
+      ? []
+      : [
+          { id: `rs_${served}`, type: "reasoning", summary: [] },
+          { id: `msg_${served}`, type: "message", role: "assistant", status: reply?.incomplete ? "incomplete" : "completed", content: [part] },
+        ],
+    usage: {
+      input_tokens: input,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: output + reasoning,
+      output_tokens_details: { reasoning_tokens: reasoning },
+      total_tokens: input + output + reasoning,
+    },
+  };
+}
 
 export interface OpenAIFake extends FakeServer {
   /** Validation results, one per request, in log order (empty without a validator). */
   readonly validations: Map<LoggedRequest, Validation>;
+  /** Replies to the next Responses API requests, in order. */
+  readonly readReplies: ReadReply[];
 }
 
 const error = (message: string, type: string, code: string | null, param: string | null = null) => ({ error: { message, type, param, code } });
@@ -27,7 +80,7 @@ function rateLimitHeaders(waitMs: number): Record<string, string> {
   };
 }
 
-export function dialect(validator: Validator | undefined, validations: Map<LoggedRequest, Validation>): Dialect {
+export function dialect(validator: Validator | undefined, validations: Map<LoggedRequest, Validation>, readReplies: ReadReply[] = []): Dialect {
   let served = 0;
   return {
     counts: () => true,
@@ -77,6 +130,11 @@ export function dialect(validator: Validator | undefined, validations: Map<Logge
     },
 
     route({ req, res, url, entry }) {
+      if (req.method === "POST" && url.pathname === "/v1/responses") {
+        served++;
+        json(res, 200, responseObject(entry.body as ResponsesBody, served, readReplies.shift()), { "x-request-id": `req_fake_${served}` });
+        return true;
+      }
       const generations = url.pathname === "/v1/images/generations";
       if (req.method !== "POST" || (!generations && url.pathname !== "/v1/images/edits")) return false;
       served++;
@@ -117,7 +175,8 @@ export async function settled(): Promise<void> {
 
 export async function startOpenAIFake(options: FakeOptions & { validator?: Validator }): Promise<OpenAIFake> {
   const validations = new Map<LoggedRequest, Validation>();
-  const fake = (await new FakeServer(options, dialect(options.validator, validations)).start()) as OpenAIFake;
-  Object.assign(fake, { validations });
+  const readReplies: ReadReply[] = [];
+  const fake = (await new FakeServer(options, dialect(options.validator, validations, readReplies)).start()) as OpenAIFake;
+  Object.assign(fake, { validations, readReplies });
   return fake;
 }

@@ -2,7 +2,7 @@
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import { ChargenError } from "../../src/core/errors.js";
-import type { ImageRequest, ReferenceImage } from "../../src/providers/types.js";
+import type { DataRequest, ImageRequest, ReferenceImage } from "../../src/providers/types.js";
 import { pngBytes } from "../fakes/fake-server.js";
 
 /** Recognisable, so that a test can grep everything for it. */
@@ -30,6 +30,29 @@ export const request = (overrides: Partial<ImageRequest> = {}): ImageRequest => 
   model: "gpt-image-1.5",
   format: "png",
   references: [],
+  signal: new AbortController().signal,
+  ...overrides,
+});
+
+/** The schema of an image description, in the subset both providers' structured outputs take. */
+export const DESCRIPTION_SCHEMA: DataRequest["schema"] = {
+  name: "image_description",
+  schema: {
+    type: "object",
+    properties: { title: { type: "string" }, alt_text: { type: "string" }, tags: { type: "array", items: { type: "string" } } },
+    required: ["title", "alt_text", "tags"],
+    additionalProperties: false,
+  },
+};
+
+export const dataRequest = (overrides: Partial<DataRequest> = {}): DataRequest => ({
+  targetId: "characters/veyra/images/portrait.analysis",
+  key: "5be0c2d94a17f3e1",
+  model: "gemini-2.5-flash",
+  instructions: "Describe the image for the story's inventory.",
+  texts: [{ label: "Profile of Veyra Thornwake", text: "A lighthouse keeper with a brass lantern." }],
+  images: [{ ...pngReference(), label: "Veyra Thornwake: identity portrait" }],
+  schema: DESCRIPTION_SCHEMA,
   signal: new AbortController().signal,
   ...overrides,
 });
