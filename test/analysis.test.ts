@@ -117,7 +117,7 @@ describe("ProviderHub.read", () => {
   it("reads through the provider's pool and counts each call like a generation", async () => {
     const hub = new ProviderHub({}, {}, clock);
     const answers = await Promise.all([hub.read(request("a", "k1"), "placeholder", new AbortController().signal), hub.read(request("b", "k2"), "placeholder", new AbortController().signal)]);
-    expect(answers.map((a) => checkedAnswer(read, a.json).length > 0)).toEqual([true, true]);
+    expect(answers.map((a) => checkedAnswer(read.schema, a.json).length > 0)).toEqual([true, true]);
     expect(hub.callCounts()).toEqual({ placeholder: 2 });
   });
 
@@ -136,7 +136,7 @@ describe("the placeholder's answers", () => {
     const base = { key: "k1", texts: [], schema: SCHEMA };
     const a = placeholderAnswer(base);
     expect(placeholderAnswer(base)).toEqual(a);
-    expect(() => checkedAnswer(read, a)).not.toThrow();
+    expect(() => checkedAnswer(read.schema, a)).not.toThrow();
     expect(placeholderAnswer({ ...base, key: "k2" })).not.toEqual(a);
     const chapter = "The fog came in at dusk. Nell lit the first marker. Osric watched from the gallery.";
     const quoted = placeholderAnswer({ ...base, texts: [{ label: "Chapter 1", text: chapter }] }) as { title: string; tags: string[] };

@@ -347,7 +347,7 @@ export class Executor {
     const hub = this.effects.hub;
     if (!hub.read) throw new ChargenError("internal", "this build's provider hub reads nothing");
     let answer: Answer | undefined;
-    const toAnswer = (r: DataResult): Answer => (answer ??= { bytes: checkedAnswer(read, r.json), mimeType: JSON_TYPE, ...(r.costUsd === undefined ? {} : { costUsd: r.costUsd }), metadata: r.metadata });
+    const toAnswer = (r: DataResult): Answer => (answer ??= { bytes: checkedAnswer(read.schema, r.json), mimeType: JSON_TYPE, ...(r.costUsd === undefined ? {} : { costUsd: r.costUsd }), metadata: r.metadata });
     await hub.read({ ...dataRequest(spec, read, settings, key, images), signal: this.inFlight.signal }, settings.provider, this.scheduling.signal, (r) => recordAnswer(toAnswer(r)));
     return answer!;
   }

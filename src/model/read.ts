@@ -32,20 +32,20 @@ export const BAD_ANSWER = "BAD_ANSWER";
 const validators = new Map<string, z.ZodType>();
 
 /**
- * `json` checked against the read's schema, as the bytes to store; a mismatch is a target error
+ * `json` checked against a read's schema, as the bytes to store; a mismatch is a target error
  * quoting the answer (clipped), so that it is recorded nowhere and never applied.
  */
-export function checkedAnswer(read: ReadPart, json: JsonValue): Uint8Array {
-  const text = canonicalJson(read.schema);
+export function checkedAnswer(schema: ReadPart["schema"], json: JsonValue): Uint8Array {
+  const text = canonicalJson(schema);
   let validator = validators.get(text);
-  if (!validator) validators.set(text, (validator = z.fromJSONSchema(read.schema.schema as Parameters<typeof z.fromJSONSchema>[0])));
+  if (!validator) validators.set(text, (validator = z.fromJSONSchema(schema.schema as Parameters<typeof z.fromJSONSchema>[0])));
   const result = validator.safeParse(json);
   const serialised = JSON.stringify(json) ?? "undefined";
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const where = issue.path.length ? issue.path.join(".") : "the answer";
     const clipped = serialised.length > 200 ? `${serialised.slice(0, 200)}…` : serialised;
-    throw new ChargenError("target", `answer does not match schema ${read.schema.name}: ${where}: ${issue.message}; it said ${clipped}`, { code: BAD_ANSWER });
+    throw new ChargenError("target", `answer does not match schema ${schema.name}: ${where}: ${issue.message}; it said ${clipped}`, { code: BAD_ANSWER });
   }
   return new TextEncoder().encode(serialised);
 }
