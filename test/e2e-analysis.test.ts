@@ -64,6 +64,7 @@ describe("analysis targets: describe inventory records", () => {
     const dry = await chargen(ws, ["build", "-n", DESCRIBE]);
     expect(dry.code).toBe(0);
     for (const id of [NELL_PORTRAIT, ...OSRIC_SKETCHES]) expect(dry.stdout).toMatch(new RegExp(`stale +${id}  \\$0\\.000\\n +never built`));
+    expect(dry.stdout).toContain("analysis: 3 data targets to read, estimated $0.00\n");
     expect(dry.stdout).toMatch(/0 fresh, 3 stale; estimated \$0\.00/);
   });
 

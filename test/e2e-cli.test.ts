@@ -29,7 +29,7 @@ describe("one CLI contract for every command", () => {
       [["build", "--check", "--dry-run"], "build", "--check and --dry-run do not go together"],
       [["why"], "why", "needs ID"],
       [["gc", "extra"], "gc", "takes no arguments, got 1"],
-      [["help", "frobnicate"], "help", 'unknown command "frobnicate" (commands: build, adopt, accept, batch, targets, why, show, gc, help)'],
+      [["help", "frobnicate"], "help", 'unknown command "frobnicate" (commands: build, adopt, accept, batch, targets, why, show, catalog, gc, help)'],
     ];
     for (const [args, command, message] of cases) expectUsageError(await chargen(ws, args), command, message);
     const unknown = await chargen(ws, ["frobnicate"]);

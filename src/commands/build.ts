@@ -108,8 +108,18 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
     options.out(`${t.status.padEnd(8)} ${printable(t.id)}${cost}\n${[...t.reasons, ...(route ? [`route: ${route}`] : [])].map((r) => `         ${printable(r)}\n`).join("")}`);
     if (options.githubActions && options.mode === "check") options.out(annotation(t) + "\n");
   }
+  if (options.mode === "dry-run") options.out(analysisLine(ws, report.targets));
   options.out(formatSummary(report) + "\n");
   return exitCode;
+}
+
+/** What the dry run would spend on analysis (data targets), apart: the real tree has a thousand records to describe. Empty when none. */
+function analysisLine(ws: Workspace, targets: TargetReport[]): string {
+  const reads = targets.filter((t) => t.status === "stale" && ws.records.get(t.id)?.kind === "data");
+  if (!reads.length) return "";
+  const unknown = reads.filter((t) => t.estimatedCostUsd === null).length;
+  const usd = reads.reduce((n, t) => n + (t.estimatedCostUsd ?? 0), 0);
+  return `analysis: ${reads.length} data target${reads.length === 1 ? "" : "s"} to read, estimated $${usd.toFixed(2)}${unknown ? ` (${unknown} of unknown cost)` : ""}\n`;
 }
 
 /** Rounds of one build: a data target writes what later prompts read at most once per dependency level. */
