@@ -27,6 +27,10 @@ import { chapterImages, characterAppearance, characterScenes, DEFAULT_KIND_STYLE
 const style = styleGlue({
   // The project art direction: the first file (sorted) matching this pattern.
   artDirection: "core/*art-direction*.yaml",
+  // The project's theme reference images (the look of the book): where there are any, every image
+  // gets the first two (sorted) as style references, after its portraits and places. false: none.
+  themeReferences: "theme-reference/*.{png,jpg,jpeg,webp}",
+  maxThemeReferences: 2,
   // Per-kind style strings: character (scenes), location, exterior (a location entry whose
   // category says exterior), scene (chapter images). Deliberately generic: a project's own look
   // belongs in its art direction. Override any of them here, e.g. { ...DEFAULT_KIND_STYLES, exterior: "..." }.
@@ -46,7 +50,7 @@ export default defineRules({
     // Each chapter image gets the portraits of the characters it depicts (at most 2 each).
     // placeReference: true also gives it the image of the location zone it is set in (a graph
     // edge: the zone's image, and its overview, are then built before the chapter image).
-    chapterImages({ style, maxReferencesPerCharacter: 2, placeReference: false }),
+    chapterImages({ style, maxReferencesPerCharacter: 2, placeReference: true }),
     // Each scene gets the character's reference portrait. Every rule records a finished image where
     // MemoryQuill's readers look for it (an image_inventory record, status "approved": the publishing
     // step uploads only those; `inventoryStatus` changes it) and logs a run in the entity's imagery.runs.yaml.

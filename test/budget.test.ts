@@ -52,6 +52,10 @@ describe("prompt length budget", () => {
     expect(promptBudget(settings("openai", "dall-e-3"), 0, rules)).toBe(4000);
     expect(promptBudget(settings("google", "gemini-2.5-flash-image"), 0, rules)).toBe(32768 * 3);
     expect(promptBudget(settings("google", "gemini-3-pro-image-preview"), 2, rules)).toBe((65536 - 2 * 1290) * 3);
+    // Workers AI: FLUX.1 schnell's input schema caps the prompt (by id or alias); the SD models' set no maximum.
+    expect(promptBudget(settings("workers-ai", "@cf/black-forest-labs/flux-1-schnell"), 0, rules)).toBe(2048);
+    expect(promptBudget(settings("workers-ai", "flux-schnell"), 0, rules)).toBe(2048);
+    expect(promptBudget(settings("workers-ai", "@cf/stabilityai/stable-diffusion-xl-base-1.0"), 0, rules)).toBeUndefined();
     expect(promptBudget(settings("placeholder", "placeholder-1"), 0, rules)).toBeUndefined();
     const own = defineRules({ rules: [], providers: { openai: { maxPromptChars: 4000, models: { "gpt-image-1-mini": { maxPromptChars: 2000 } } } } });
     expect(promptBudget(settings("openai", "gpt-image-1.5"), 0, own)).toBe(4000);

@@ -272,20 +272,22 @@ describe("batch mode with reference images", () => {
     const imageUploads = () => [...fake.uploads!.values()].filter((u) => u.mimeType.startsWith("image/"));
     expect(referenced.size).toBeGreaterThan(0);
     expect(imageUploads()).toHaveLength(referenced.size);
-    // Two waves: the views of a location reference its overview, so they go once it is applied.
-    const outputs = new Set(targets.map((t) => t.output));
-    const afterUpstream = targets.filter((t) => t.references.some((r) => outputs.has(r)));
-    expect(afterUpstream.length).toBeGreaterThan(0);
-    expect(fake.jobs.map((j) => j.lines.length)).toEqual([targets.length - afterUpstream.length, afterUpstream.length]);
+    // One wave per depth: the views of a location reference its overview, and a chapter image the
+    // zone it is set in, so each goes once what it references is applied.
+    const byOutput = new Map(targets.map((t) => [t.output, t]));
+    const depth = (t: (typeof targets)[number]): number => Math.max(0, ...t.references.flatMap((r) => (byOutput.has(r) ? [1 + depth(byOutput.get(r)!)] : [])));
+    const waves = [0, 1, 2].map((d) => targets.filter((t) => depth(t) === d).length);
+    expect(waves.every((n) => n > 0)).toBe(true);
+    expect(fake.jobs.map((j) => j.lines.length)).toEqual(waves);
     expect(fake.liveCalls()).toHaveLength(0);
     expect((await chargen(ws, ["build", "--check", "--provider", "google"], { env })).code).toBe(0);
 
-    // A changed prompt of a target with references: a new job, no new upload.
-    const withRefs = targets.find((t) => t.references.length)!;
+    // A changed prompt of a target with references that nothing references: a new job, no new upload.
+    const withRefs = targets.find((t) => t.references.length && !targets.some((o) => o.references.includes(t.output)))!;
     const file = join(ws, withRefs.id.split("/").slice(0, 2).join("/"), "imagery.yaml");
     writeFileSync(file, readFileSync(file, "utf8").replace(/(prompt_used: \|\n\s+)/, "$1Revised. "));
     expect((await chargen(ws, ["build", "--batch", "--wait", "--provider", "google"], { env })).code).toBe(0);
-    expect(fake.creates()).toHaveLength(3);
+    expect(fake.creates()).toHaveLength(waves.length + 1);
     expect(imageUploads()).toHaveLength(referenced.size);
   });
 

@@ -50,7 +50,8 @@ describe("chargen.lock merges in git without conflicts (real git merge)", () => 
     expect(merge.out).not.toContain("CONFLICT");
     expect(merge.status).toBe(0);
     expect(readFileSync(join(ws, ".gitattributes"), "utf8")).toContain("chargen.lock merge=union\n");
-    expect([...lockOf(ws).keys()].sort()).toEqual([IMG3, CH2_IMG1]);
+    // Both moments are set in the same zone: each side built it and its overview too, the same bytes under the same key.
+    expect([...lockOf(ws).keys()].sort()).toEqual([IMG3, CH2_IMG1, "locations/heron-point-light/overview", "locations/heron-point-light/zones/marker-channel"]);
     const check = await chargen(ws, ["build", "--check", IMG3, CH2_IMG1]);
     expect(check.stdout).not.toMatch(/^(modified|stale)/m);
     expect(check.code).toBe(0);

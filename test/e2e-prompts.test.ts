@@ -93,13 +93,21 @@ describe("chargen show", () => {
     expect(t.references.map((r) => [r.index, r.path, r.role, r.label])).toEqual([
       [1, "characters/nell-farrow/images/portrait.png", "character:nell-farrow", "Nell Farrow: identity portrait"],
       [2, "characters/osric-vane/images/portrait.png", "character:osric-vane", "Osric Vane: identity portrait"],
+      // The moment is set in a zone of the lighthouse: that zone's image keeps the place continuous.
+      [3, "locations/heron-point-light/images/zones/marker-channel.png", "location:heron-point-light", "Heron Point Light, Marker Channel: the place of this scene"],
     ]);
-    for (const r of t.references) expect(r.digest).toMatch(/^[0-9a-f]{16}$/);
+    // The zone's image is not built yet: its digest, and so the key, are not known before it is.
+    expect(t.references.map((r) => r.digest === null)).toEqual([false, false, true]);
+    for (const r of t.references.slice(0, 2)) expect(r.digest).toMatch(/^[0-9a-f]{16}$/);
+    expect(t.key).toBeNull();
+    expect((await buildJson(ws, ["locations/heron-point-light/zones/marker-channel"])).code).toBe(0);
+    const built = (await show(ws, [IMG1])).targets[0]!;
+    for (const r of built.references) expect(r.digest).toMatch(/^[0-9a-f]{16}$/);
     // The key is the one `why` reports and a build records.
     const why = JSON.parse((await chargen(ws, ["why", "--json", IMG1])).stdout);
-    expect(t.key).toBe(why.key);
+    expect(built.key).toBe(why.key);
     await buildJson(ws);
-    expect(lockOf(ws).get(IMG1)!.key).toBe(t.key);
+    expect(lockOf(ws).get(IMG1)!.key).toBe(built.key);
 
     // Another provider: its model, settings as normalised for it, and a real price.
     const openai = (await show(ws, ["--provider", "openai", IMG1])).targets[0]!;
@@ -118,8 +126,9 @@ describe("chargen show", () => {
       const r = await chargen(ws, args);
       expect(r.stderr, args.join(" ")).not.toContain("nell-farrow-nowhere");
     }
-    const ch2Targets = JSON.parse((await chargen(ws, ["targets", "--json", "chapters/ch02-*/*"])).stdout).targets;
-    const r = await chargen(ws, ["why", ch2Targets[0].id]);
+    // A pattern lists the targets it matches and what they depend on (the places of their scenes).
+    const ch2Targets = JSON.parse((await chargen(ws, ["targets", "--json", "chapters/ch02-*/*"])).stdout).targets as { id: string }[];
+    const r = await chargen(ws, ["why", ch2Targets.find((t) => t.id.startsWith("chapters/ch02-"))!.id]);
     expect(r.stderr).toContain("nell-farrow-nowhere");
   });
 });
@@ -160,19 +169,22 @@ describe("the prompt length budget", () => {
 
 describe("what each reference is for, on the wire", () => {
   afterEach(cleanUp);
-  const portraits = ["characters/nell-farrow/images/portrait.png", "characters/osric-vane/images/portrait.png"];
-  const listed = "Reference images attached, in order: image 1, Nell Farrow: identity portrait; image 2, Osric Vane: identity portrait.";
+  // The two portraits, then the image of the zone the moment is set in (built first, in the same build).
+  const references = ["characters/nell-farrow/images/portrait.png", "characters/osric-vane/images/portrait.png", "locations/heron-point-light/images/zones/marker-channel.png"];
+  const listed =
+    "Reference images attached, in order: image 1, Nell Farrow: identity portrait; image 2, Osric Vane: identity portrait; image 3, Heron Point Light, Marker Channel: the place of this scene.";
 
   it("openai: the edit's prompt names the images in the order they are sent", async () => {
     const ws = scratchExample();
     withDefaultRules(ws, { openai: { maxInFlight: 1, perMinute: 600 } });
     const fake = await startFake("openai");
     expect((await buildJson(ws, ["--provider", "openai", IMG1], providerEnv("openai", fake))).code).toBe(0);
-    const [sent] = generations(fake);
+    // The place's overview and zone come first (one in flight): the chapter image is the last request.
+    const sent = generations(fake).at(-1);
     expect(sent!.path).toBe("/v1/images/edits");
     expect(sent!.parts!.find((p) => p.name === "prompt")!.value).toContain(listed);
     const images = sent!.parts!.filter((p) => p.name === "image[]");
-    expect(images.map((p) => p.size)).toEqual(portraits.map((p) => readFileSync(join(ws, p)).length));
+    expect(images.map((p) => p.size)).toEqual(references.map((p) => readFileSync(join(ws, p)).length));
   });
 
   it("google: each inline image follows a label saying what it is, in the prompt's order", async () => {
@@ -180,45 +192,82 @@ describe("what each reference is for, on the wire", () => {
     withDefaultRules(ws, { google: { maxInFlight: 1, perMinute: 600 } });
     const fake = await startFake("google");
     expect((await buildJson(ws, ["--provider", "google", IMG1], providerEnv("google", fake))).code).toBe(0);
-    const [sent] = generations(fake);
+    const sent = generations(fake).at(-1);
     const parts = (sent!.body as { contents: { parts: { text?: string; inlineData?: { data: string } }[] }[] }).contents[0]!.parts;
     expect(parts[0]!.text).toContain(listed);
     expect(parts.slice(1).map((p) => p.text ?? Buffer.from(p.inlineData!.data, "base64").length)).toEqual([
       "Reference image 1: Nell Farrow: identity portrait",
-      readFileSync(join(ws, portraits[0]!)).length,
+      readFileSync(join(ws, references[0]!)).length,
       "Reference image 2: Osric Vane: identity portrait",
-      readFileSync(join(ws, portraits[1]!)).length,
+      readFileSync(join(ws, references[1]!)).length,
+      "Reference image 3: Heron Point Light, Marker Channel: the place of this scene",
+      readFileSync(join(ws, references[2]!)).length,
     ]);
   });
 });
 
-describe("continuity: a location's views reference its overview", () => {
+describe("continuity: a location's views reference its overview, and a chapter image the zone it is set in", () => {
   const LOC = "locations/heron-point-light";
   const OVERVIEW = `${LOC}/overview`;
+  const ZONE = `${LOC}/zones/lamp-gallery`;
 
-  it("a regenerated overview makes its zones and beats stale; one restored from the cache does not", async () => {
+  type Listed = { id: string; output: string; references: string[] };
+  async function listed(ws: string): Promise<Listed[]> {
+    return JSON.parse((await chargen(ws, ["targets", "--json"])).stdout).targets as Listed[];
+  }
+  const status = (r: Awaited<ReturnType<typeof buildJson>>, id: string) => r.report.targets.find((t: { id: string }) => t.id === id).status;
+
+  it("a regenerated overview makes its zones and beats stale, and the chapter images set there; one restored from the cache does not", async () => {
     const ws = exampleWorkspace();
     expect((await buildJson(ws)).code).toBe(0);
-    const targets = JSON.parse((await chargen(ws, ["targets", "--json"])).stdout).targets as { id: string; output: string; references: string[] }[];
+    const targets = await listed(ws);
     const overviewOutput = targets.find((t) => t.id === OVERVIEW)!.output;
     const views = targets.filter((t) => t.id.startsWith(`${LOC}/`) && t.id !== OVERVIEW);
     expect(views.length).toBeGreaterThanOrEqual(2);
     for (const v of views) expect(v.references, v.id).toContain(overviewOutput);
+    // Every chapter moment of the example is set in one of the lighthouse's zones.
+    const scenes = targets.filter((t) => t.id.startsWith("chapters/"));
+    for (const s of scenes) expect(s.references.some((r) => views.some((v) => v.output === r)), s.id).toBe(true);
 
     // Removed and restored from the cache: the same bytes, so nothing downstream is stale.
     rmSync(join(ws, overviewOutput));
     const restored = await buildJson(ws);
     expect(restored.calls).toEqual([]);
-    expect(restored.report.targets.find((t: { id: string }) => t.id === OVERVIEW).status).toBe("cached");
-    for (const v of views) expect(restored.report.targets.find((t: { id: string }) => t.id === v.id).status, v.id).toBe("fresh");
+    expect(status(restored, OVERVIEW)).toBe("cached");
+    for (const t of [...views, ...scenes]) expect(status(restored, t.id), t.id).toBe("fresh");
 
-    // Regenerated from an edited prompt: built first, then every view of the place, and nothing else.
+    // Regenerated from an edited prompt: built first, then every view of the place, then the
+    // chapter images set in its zones (their zone images are new), and nothing else.
     edit(join(ws, LOC, "imagery.yaml"), "loose ink lines. A crooked", "loose ink lines. A leaning");
     const rebuilt = await buildJson(ws);
     expect(rebuilt.calls[0]).toBe(OVERVIEW);
-    expect(rebuilt.calls.sort()).toEqual([OVERVIEW, ...views.map((v) => v.id)].sort());
+    expect(rebuilt.calls.sort()).toEqual([OVERVIEW, ...views.map((v) => v.id), ...scenes.map((s) => s.id)].sort());
     for (const v of views) {
       expect(rebuilt.report.targets.find((t: { id: string }) => t.id === v.id).reasons, v.id).toContain(`reference ${overviewOutput} changed`);
+    }
+  });
+
+  it("a regenerated zone image makes exactly the chapter images set in it stale; one restored from the cache does not", async () => {
+    const ws = exampleWorkspace();
+    expect((await buildJson(ws)).code).toBe(0);
+    const targets = await listed(ws);
+    const zoneOutput = targets.find((t) => t.id === ZONE)!.output;
+    const setThere = targets.filter((t) => t.id.startsWith("chapters/") && t.references.includes(zoneOutput)).map((t) => t.id);
+    // One image in each chapter is set in the lamp gallery.
+    expect(setThere.sort()).toEqual(["chapters/ch01-the-grey-tide/ch01-the-grey-tide-img-02", "chapters/ch02-the-drowned-marker/ch02-the-drowned-marker-img-02"]);
+
+    rmSync(join(ws, zoneOutput));
+    const restored = await buildJson(ws);
+    expect(restored.calls).toEqual([]);
+    expect(status(restored, ZONE)).toBe("cached");
+    for (const id of setThere) expect(status(restored, id), id).toBe("fresh");
+
+    edit(join(ws, LOC, "imagery.yaml"), "Gouache storybook illustration, quiet interior.", "Gouache storybook illustration, hushed interior.");
+    const rebuilt = await buildJson(ws);
+    expect(rebuilt.calls[0]).toBe(ZONE);
+    expect(rebuilt.calls.sort()).toEqual([ZONE, ...setThere].sort());
+    for (const id of setThere) {
+      expect(rebuilt.report.targets.find((t: { id: string }) => t.id === id).reasons, id).toEqual([`reference ${zoneOutput} changed`]);
     }
   });
 });

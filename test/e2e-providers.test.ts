@@ -11,7 +11,7 @@ import { PNG } from "pngjs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FakeServer } from "./fakes/fake-server.js";
 import { WORKERS_AI_ACCOUNT } from "./fakes/workers-ai-fake.js";
-import { buildJson, chargen } from "./support/cli.js";
+import { buildJson, chargen, edit, IMG1 } from "./support/cli.js";
 import {
   chapterWorkspace,
   cleanUp,
@@ -25,6 +25,7 @@ import {
   startFake,
   withDefaultRules,
   type Limits,
+  type ListedTarget,
   type RealProvider,
 } from "./support/e2e-providers.js";
 
@@ -63,6 +64,13 @@ function referencesSent(request: FakeServer["log"][number]): number {
 }
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+/** Ids of the targets that reference `id`'s output, directly or through others: what waits on it. */
+function downstreamOf(targets: ListedTarget[], id: string): string[] {
+  const output = targets.find((t) => t.id === id)!.output;
+  const direct = targets.filter((t) => t.references.includes(output)).map((t) => t.id);
+  return [...new Set(direct.flatMap((d) => [d, ...downstreamOf(targets, d)]))].sort();
+}
 
 describe("real providers through the CLI, against their fake servers", () => {
   // Every fake a test started is stopped and its workspaces removed, whatever the test's outcome.
@@ -139,8 +147,11 @@ describe("real providers through the CLI, against their fake servers", () => {
     fake.inject({ kind: "safety" });
     const r = await buildJson(ws, ["--provider", provider], providerEnv(provider, fake));
     expect(r.code).toBe(1);
-    expect(r.report.summary).toMatchObject({ built: total - 1, failed: 1, skipped: 0 });
     const [blocked] = withStatus(r.report, "failed");
+    // What references the blocked image (a place's views, the chapter images set there) waits on it, and is skipped.
+    const waiting = downstreamOf(await listTargets(ws), blocked!.id);
+    expect(withStatus(r.report, "skipped").map((t) => t.id).sort()).toEqual(waiting);
+    expect(r.report.summary).toMatchObject({ built: total - 1 - waiting.length, failed: 1 });
     expect(blocked!.error!.kind).toBe("target");
     expect(blocked!.reasons[0]).toMatch(
       provider === "openai"
@@ -148,7 +159,7 @@ describe("real providers through the CLI, against their fake servers", () => {
         : /^google: the generated image was blocked by the safety filters \(IMAGE_SAFETY\)$/,
     );
     // Not retried: a block is an answer about this target, not a temporary failure.
-    expect(generations(fake)).toHaveLength(total);
+    expect(generations(fake)).toHaveLength(total - waiting.length);
   });
 
   it.each(PROVIDERS)("%s: a billing-limit answer stops the provider: nothing more is sent", async (provider) => {
@@ -163,8 +174,8 @@ describe("real providers through the CLI, against their fake servers", () => {
     expect(failed!.reasons[0]).toMatch(
       provider === "openai" ? /^openai: billing hard limit reached: raise it in the account's billing settings/ : /^google: the daily quota for this model is used up/,
     );
-    // Skipped because the provider stopped, or (a location's views) because their overview was.
-    for (const t of withStatus(r.report, "skipped")) expect(t.reasons[0]).toMatch(new RegExp(`^(not sent: ${provider} was stopped earlier in this build|upstream locations/\\S+/overview skipped)`));
+    // Skipped because the provider stopped, or because what they reference (a place's image) failed or was skipped.
+    for (const t of withStatus(r.report, "skipped")) expect(t.reasons[0]).toMatch(new RegExp(`^(not sent: ${provider} was stopped earlier in this build|upstream locations/\\S+ (failed|skipped))`));
     expect(generations(fake)).toHaveLength(1);
   });
 
@@ -217,13 +228,17 @@ describe("real providers through the CLI, against their fake servers", () => {
     // A missing key is a configuration error (exit 2): every target is "not sent", none failed.
     expect(r.code).toBe(2);
     expect(r.report.summary).toMatchObject({ built: 0, failed: 0, skipped: total, providerCalls: 0 });
-    // The location's views wait on its overview (continuity references): skipped because it was.
+    // The location's views wait on its overview, and each chapter image on the zone it is set in
+    // (continuity references): skipped because those were.
     const OVERVIEW = "locations/heron-point-light/overview";
+    const listed = await listTargets(ws);
+    const placeOf = (id: string) => listed.find((t) => t.id === id)!.references.map((ref) => listed.find((u) => u.output === ref)?.id).find(Boolean);
     const reasons = Object.fromEntries((r.report.targets as TargetRow[]).map((t) => [t.id, t.reasons]));
     for (const id of Object.keys(reasons)) {
-      const view = id.startsWith("locations/heron-point-light/") && id !== OVERVIEW;
-      expect(reasons[id], id).toEqual([view ? `upstream ${OVERVIEW} skipped` : "not sent: no API key for openai"]);
+      const upstream = placeOf(id);
+      expect(reasons[id], id).toEqual([upstream ? `upstream ${upstream} skipped` : "not sent: no API key for openai"]);
     }
+    expect(Object.keys(reasons).filter((id) => id.startsWith("chapters/")).every((id) => placeOf(id)?.startsWith("locations/heron-point-light/zones/"))).toBe(true);
     expect(Object.keys(reasons).filter((id) => id.startsWith("locations/heron-point-light/")).sort()).toEqual([
       "locations/heron-point-light/beats/marker-relit",
       OVERVIEW,
@@ -330,17 +345,16 @@ describe("Cloudflare Workers AI through the CLI, against its fake", () => {
 
   it.each([
     // FLUX.1 schnell answers JSON with a base64 JPEG; SDXL answers the PNG bytes themselves.
-    // Of the example's prompts, now written in sections, only the location overview's fits FLUX's 2048 characters (see the
-    // test below): it alone.
-    { model: undefined, id: "@cf/black-forest-labs/flux-1-schnell", sized: false, patterns: ["locations/heron-point-light/overview"] },
-    { model: "stable-diffusion-xl", id: "@cf/stabilityai/stable-diffusion-xl-base-1.0", sized: true, patterns: [] },
-  ])("--provider workers-ai --model $model: one request per target to $id, real PNGs in the workspace, then --check is clean", async ({ model, id, sized, patterns }) => {
+    // Every prompt of the example is sent to FLUX, the longer ones cut to its 2048 characters (see below).
+    { model: undefined, id: "@cf/black-forest-labs/flux-1-schnell", sized: false },
+    { model: "stable-diffusion-xl", id: "@cf/stabilityai/stable-diffusion-xl-base-1.0", sized: true },
+  ])("--provider workers-ai --model $model: one request per target to $id, real PNGs in the workspace, then --check is clean", async ({ model, id, sized }) => {
     const { ws, fake } = await example("workers-ai");
     const args = ["--provider", "workers-ai", ...(model ? ["--model", model] : [])];
-    const chosen = (await listTargets(ws)).filter((t) => !patterns.length || patterns.some((p) => t.id.startsWith(p.replace("**", ""))));
+    const chosen = await listTargets(ws);
     const total = chosen.length;
-    expect(total).toBe(patterns.length ? 1 : 14);
-    const r = await buildJson(ws, [...args, ...patterns], providerEnv("workers-ai", fake));
+    expect(total).toBe(14);
+    const r = await buildJson(ws, args, providerEnv("workers-ai", fake));
     expect(r.code).toBe(0);
     expect(r.report.summary).toMatchObject({ built: total, failed: 0, skipped: 0, providerCalls: total });
     expect(new Set(r.report.targets.map((t: { model: string }) => t.model))).toEqual(new Set([id]));
@@ -356,7 +370,7 @@ describe("Cloudflare Workers AI through the CLI, against its fake", () => {
     }
     // References are not sent (text-to-image models), and that is said.
     expect(r.report.diagnostics.map((d: { message: string }) => d.message)).toContain(`workers-ai/${id}: reference images not sent (its models generate from the prompt alone)`);
-    const check = await chargen(ws, ["build", "--check", ...args, ...patterns]);
+    const check = await chargen(ws, ["build", "--check", ...args]);
     expect(check.code).toBe(0);
     expect(generations(fake)).toHaveLength(total);
   });
@@ -386,15 +400,46 @@ describe("Cloudflare Workers AI through the CLI, against its fake", () => {
     expect(generations(fake)).toHaveLength(1);
   });
 
-  it("a prompt longer than FLUX takes fails its target before anything is sent", async () => {
+  it("a chapter prompt longer than FLUX takes is cut to its 2048 characters, lowest-priority sections first, never the scenario, and sent: one request", async () => {
     const { ws, fake } = await example("workers-ai");
-    const r = await buildJson(ws, ["--provider", "workers-ai", "locations/**"], providerEnv("workers-ai", fake));
+    const env = providerEnv("workers-ai", fake);
+    const FLUX = ["--provider", "workers-ai"];
+    // The place its moment is set in first (a graph edge): then building IMG1 is one request.
+    expect((await buildJson(ws, [...FLUX, "locations/**"], env)).code).toBe(0);
+    const before = generations(fake).length;
+
+    const full = JSON.parse((await chargen(ws, ["show", "--json", "--provider", "placeholder", IMG1])).stdout).targets[0];
+    const shown = JSON.parse((await chargen(ws, ["show", "--json", ...FLUX, IMG1], { env })).stdout).targets[0];
+    expect(full.sent.length).toBeGreaterThan(2048);
+    expect(shown.sent.length).toBeLessThanOrEqual(2048);
+    // FLUX takes no images: the words about them go first, then sections in trim order.
+    expect(shown.cut[0]).toBe("references");
+    expect(shown.cut.length).toBeGreaterThan(1);
+    expect(shown.sections[0]).toEqual(full.sections[0]);
+    expect(shown.sections[0].role).toBe("prompt");
+
+    const r = await buildJson(ws, [...FLUX, IMG1], env);
+    expect(r.code).toBe(0);
+    const sent = generations(fake).slice(before);
+    expect(sent).toHaveLength(1);
+    expect((sent[0]!.body as { prompt: string }).prompt).toBe(shown.sent);
+    const cut = shown.cut.slice(1).join(", ");
+    expect(r.report.diagnostics.map((d: { message: string }) => d.message)).toContain(
+      `${IMG1}: prompt is ${full.sent.length - full.sections.at(-1).text.length - 2} characters, over the 2048 of workers-ai/@cf/black-forest-labs/flux-1-schnell: cut ${cut} to ${shown.sent.length}`,
+    );
+  });
+
+  it("a scenario longer than FLUX takes on its own fails its target before anything is sent", async () => {
+    const { ws, fake } = await example("workers-ai");
+    const overview = join(ws, "locations/heron-point-light/imagery.yaml");
+    edit(overview, "Gouache storybook illustration with loose ink lines.", `Gouache storybook illustration with loose ink lines.${" A crooked tarred tower.".repeat(90)}`);
+    const r = await buildJson(ws, ["--provider", "workers-ai", "locations/heron-point-light/overview"], providerEnv("workers-ai", fake));
     expect(r.code).toBe(1);
-    const failed = withStatus(r.report, "failed");
-    expect(failed.length).toBeGreaterThan(0);
-    for (const t of failed) expect(t.reasons[0]).toMatch(/^workers-ai: the prompt is \d{4} characters and @cf\/black-forest-labs\/flux-1-schnell takes at most 2048; shorten it or choose another model$/);
-    expect(generations(fake)).toHaveLength(withStatus(r.report, "built").length);
-    expect(generations(fake).every((e) => e.answer === 200)).toBe(true);
+    const [failed] = withStatus(r.report, "failed");
+    expect(failed!.id).toBe("locations/heron-point-light/overview");
+    expect(failed!.reasons[0]).toMatch(/^workers-ai: the prompt is \d{4} characters and @cf\/black-forest-labs\/flux-1-schnell takes at most 2048; shorten it or choose another model$/);
+    expect(r.report.diagnostics.some((d: { message: string }) => d.message.endsWith("(still over: shorten the scenario)"))).toBe(true);
+    expect(generations(fake)).toHaveLength(0);
   });
 
   it("without the account id: one message naming CLOUDFLARE_ACCOUNT_ID, nothing sent", async () => {

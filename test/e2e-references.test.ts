@@ -76,10 +76,10 @@ describe("references that resolve to nothing", () => {
       "reference portrait of character the-raven: there is no characters/the-raven/imagery.yaml, and there is no characters/the-raven/images/portrait.png: building without it",
       'reference "osric-vane-portrait-old" (character osric-vane): not an image_inventory id in characters/osric-vane/imagery.yaml: building without it',
     ]);
-    // What was sent: only the references that exist.
+    // What was sent: only the references that exist (and the image of the zone each moment is set in).
     const sent = Object.fromEntries(callLog(join(ws, ".calls.log")).map((c) => [c.id, c.references]));
-    expect(sent[IMG1]).toEqual([NELL]);
-    expect(sent[IMG2]).toEqual([NELL]);
+    expect(sent[IMG1]).toEqual([NELL, "locations/heron-point-light/images/zones/marker-channel.png"]);
+    expect(sent[IMG2]).toEqual([NELL, "locations/heron-point-light/images/zones/lamp-gallery.png"]);
     expect(sent["characters/osric-vane/the-ledger-of-lights"]).toEqual([OSRIC]);
 
     // The check after it: everything fresh (exit 0), and the same warnings, in text and JSON.
@@ -193,6 +193,8 @@ describe("one build converges", () => {
   it("an unlisted id that no target makes is still a reference that resolves to nothing", async () => {
     const ws = exampleWorkspace();
     edit(join(ws, CH1_FILE), '      - "osric-vane-portrait"', '      - "osric-vane-portrait"\n      - "the-ledger-of-light"');
+    // The places of the chapter's moments first: until they are, a dry run's reason is only the unbuilt upstream.
+    expect((await buildJson(ws, ["locations/*/**", ...PLACEHOLDER])).code).toBe(0);
     const r = await buildJson(ws, ["--dry-run", ...PLACEHOLDER]);
     expect(r.code).toBe(0);
     expect(warningsOf(r.report).filter((w) => w.includes("the-ledger-of-light"))).toHaveLength(2);

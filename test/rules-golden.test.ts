@@ -39,7 +39,7 @@ describe("golden prompts", () => {
     expect(text("character:nell-farrow")).toContain("Always: Nineteen, wiry, sunburnt and freckled;");
     expect(text("character:nell-farrow")).toContain("In this image: Hands in coat pockets, leaning forward, curious.");
     expect(text("visual-thesis")).toBe("Chapter thesis: A small warm light is only as strong as the person willing to row out and tend it.");
-    expect(text("references")).toMatch(/^Reference images attached, in order: image 1, Nell Farrow: identity portrait; image 2, Osric Vane: identity portrait\./);
+    expect(text("references")).toMatch(/^Reference images attached, in order: image 1, Nell Farrow: identity portrait; image 2, Osric Vane: identity portrait; image 3, Heron Point Light, Marker Channel: the place of this scene\./);
     for (const [name, id] of [
       ["example-chapter", "chapters/ch01-the-grey-tide/ch01-the-grey-tide-img-01"],
       ["example-character-companion", "characters/nell-farrow/the-handover"],

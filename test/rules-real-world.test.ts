@@ -222,4 +222,18 @@ describe.skipIf(!present)("prompts on the real MemoryQuill sample", () => {
     expect(p.text("mood")).toContain(`Mood: ${text(overview, "scene_mood")}.`);
     expect(p.roles.indexOf("prompt")).toBeLessThan(p.roles.indexOf("composition"));
   });
+
+  it("every zone of a location references its overview's image, labelled, with the instruction to keep the place continuous", () => {
+    const overview = analysis.spec("locations/blackvein-lode/overview")!;
+    const zones = analysis.targets.filter((t) => t.id.startsWith("locations/blackvein-lode/zones/"));
+    expect(zones.length).toBeGreaterThan(0);
+    for (const z of zones) {
+      const p = prompt(z.id);
+      const place = p.spec.references.find((r) => r.path === overview.output);
+      expect(place, z.id).toMatchObject({ role: "location:blackvein-lode", assetId: "locations/blackvein-lode/overview" });
+      expect(p.text("references"), z.id).toContain(`image ${p.spec.references.indexOf(place!) + 1}, ${place!.label}`);
+      // With portraits too it is a scene (each portrait one person; the place reference fixes architecture), else a place kept continuous.
+      expect(p.text("references"), z.id).toMatch(p.spec.references.length > 1 ? /A place reference fixes architecture and materials/ : /These show this same place/);
+    }
+  });
 });

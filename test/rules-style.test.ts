@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Analysis } from "../src/graph/analyzer.js";
+import { outputsByStem, resolveUnlisted } from "../src/graph/unlisted.js";
 import { defineRules, locationImages, styleGlue } from "../src/index.js";
 import { copyWorkspace, plan, readFile, spec, writeFile } from "./fixtures/rules/harness.js";
 
@@ -88,5 +89,66 @@ describe("style glue", () => {
     const renamed = plan(root, undefined, before.cache);
     expect(changed(before, renamed)).toEqual([]);
     expect(spec(renamed, "locations/old-mill/overview").prompt.parts.some((p) => p.role === "art-direction")).toBe(true);
+  });
+});
+
+describe("theme reference images", () => {
+  const STYLE_ONLY = "Style references show only the look to match: palette, light, brushwork and finish. Take no people, place, objects or composition from them.";
+  const themed = () => {
+    const root = copyWorkspace();
+    // The first two in sorted order are used; a file that is not an image is not one of them.
+    for (const name of ["hearth.png", "forest.jpg", "zz-harbour.png"]) writeFile(root, `theme-reference/${name}`, `image ${name}`);
+    writeFile(root, "theme-reference/notes.txt", "where these came from");
+    return root;
+  };
+  const style = (label: string) => ({ path: `theme-reference/${label}`, role: "style", label: `${label}: style reference (palette, light and rendering only)` });
+  const referencesText = (s: ReturnType<typeof spec>) => s.prompt.parts.find((p) => p.role === "references")!.text;
+
+  it("are style references of every target, after its identity and continuity references, and the prompt says to take only the look from them", () => {
+    const root = themed();
+    const before = plan(copyWorkspace());
+    const a = plan(root);
+
+    const chapter = spec(a, "chapters/ch01-the-salt-road/ch01-img-02");
+    const own = spec(before, chapter.id).references;
+    expect(own.length).toBeGreaterThan(0);
+    expect(chapter.references).toEqual([...own, style("forest.jpg"), style("hearth.png")]);
+    const n = own.length;
+    expect(referencesText(chapter)).toContain(`image ${n + 1}, forest.jpg: style reference (palette, light and rendering only); image ${n + 2}, hearth.png: style reference`);
+    // The scene's own instruction for its portraits, then the one for style.
+    expect(referencesText(chapter)).toContain("Each portrait fixes one named character");
+    expect(referencesText(chapter).endsWith(STYLE_ONLY)).toBe(true);
+
+    const scene = spec(a, "characters/mara-quill/the-chart-table");
+    expect(scene.references.at(0)).toEqual(spec(before, scene.id).references.at(0));
+    expect(scene.references.slice(-2)).toEqual([style("forest.jpg"), style("hearth.png")]);
+
+    // An image with no other reference: only the word on style, not the instruction for a place's references.
+    const overview = spec(a, "locations/old-mill/overview");
+    expect(spec(before, overview.id).references).toEqual([]);
+    expect(overview.references).toEqual([style("forest.jpg"), style("hearth.png")]);
+    expect(referencesText(overview)).toBe(
+      `Reference images attached, in order: image 1, forest.jpg: style reference (palette, light and rendering only); image 2, hearth.png: style reference (palette, light and rendering only).\n${STYLE_ONLY}`,
+    );
+  });
+
+  it("are a tracked read: adding one re-plans; without any, or with themeReferences: false, nothing changes", () => {
+    const root = copyWorkspace();
+    const before = plan(root);
+    writeFile(root, "theme-reference/hearth.png", "image");
+    const after = plan(root, undefined, before.cache);
+    expect(spec(after, "locations/old-mill/overview").references).toEqual([style("hearth.png")]);
+    const off = defineRules({ rules: [locationImages({ style: styleGlue({ themeReferences: false }) })] });
+    expect(spec(plan(root, off), "locations/old-mill/overview").references).toEqual([]);
+  });
+
+  it("a resolved unlisted reference goes before them, where the prompt numbers it", () => {
+    const target = {
+      output: "chapters/c/images/c-1.png",
+      references: [{ path: "characters/mara-quill/images/portrait.png", role: "character:mara-quill" }, style("hearth.png")],
+      unlisted: [{ id: "the-chart-table", folder: "characters/mara-quill", role: "character:mara-quill", label: "Mara Quill: identity (the-chart-table)", unresolved: "", diagnostic: { severity: "warning" as const, file: "x", message: "" } }],
+    };
+    const resolved = resolveUnlisted(target, outputsByStem([{ output: "characters/mara-quill/images/the-chart-table.png" }]));
+    expect(resolved.references.map((r) => r.path)).toEqual(["characters/mara-quill/images/portrait.png", "characters/mara-quill/images/the-chart-table.png", "theme-reference/hearth.png"]);
   });
 });

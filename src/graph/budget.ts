@@ -3,6 +3,7 @@ import type { RuleSet } from "../rules/api.js";
 import type { PromptIR } from "../model/prompt-ir.js";
 import { sectionOf, TRIM_ORDER } from "../rules/sections.js";
 import type { ModelSettings } from "../model/target.js";
+import { providerInfo } from "../providers/catalog.js";
 
 import type { ReadShape } from "../providers/prices.js";
 /**
@@ -36,30 +37,10 @@ export function sentLength(size: PromptSize): number {
   return body + (size.negative ? 9 + size.negative : 0);
 }
 
-/** Gemini counts tokens: characters per token, taken low so that the estimate errs short. */
-const CHARS_PER_TOKEN = 3;
-/** Input tokens one reference image takes on Gemini image models (taken high). */
-const TOKENS_PER_IMAGE = 1290;
-
-/**
- * Published limits: GPT image models take prompts of up to 32,000 characters, dall-e-3 4,000,
- * dall-e-2 1,000; gemini-2.5-flash-image takes 32,768 input tokens and gemini-3-pro-image-preview
- * 65,536, reference images included. The placeholder has none.
- */
-function builtInLimit(settings: ModelSettings, references: number): number | undefined {
-  const { provider, model } = settings;
-  if (provider === "openai") return model.startsWith("dall-e-2") ? 1000 : model.startsWith("dall-e-3") ? 4000 : 32000;
-  if (provider === "google") {
-    const tokens = model.startsWith("gemini-3") ? 65536 : 32768;
-    return Math.max(0, tokens - references * TOKENS_PER_IMAGE) * CHARS_PER_TOKEN;
-  }
-  return undefined;
-}
-
 /** The budget in characters: the rules' `maxPromptChars` for the model, else the provider's, else the published limit. */
 export function promptBudget(settings: ModelSettings, references: number, rules: RuleSet): number | undefined {
   const config = rules.providers?.[settings.provider];
-  return config?.models?.[settings.model]?.maxPromptChars ?? config?.maxPromptChars ?? builtInLimit(settings, references);
+  return config?.models?.[settings.model]?.maxPromptChars ?? config?.maxPromptChars ?? providerInfo(settings.provider)?.promptLimit(settings.model, references);
 }
 
 /** The sections to cut so that a prompt of `size` fits `budget`, lowest priority first; [] when it fits. */

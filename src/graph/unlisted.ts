@@ -31,12 +31,15 @@ export function resolveUnlisted<T extends Referencing>(t: T, outputs: Map<string
   const { unlisted, ...rest } = t;
   const references = [...t.references];
   const unresolved = [...(t.unresolved ?? [])];
+  // Identity before style: the prompt numbers resolved ones ahead of any style reference.
+  let at = references.findIndex((r) => r.role === "style");
+  if (at < 0) at = references.length;
   for (const u of unlisted) {
     const path = outputs.get(u.id)?.find((o) => o !== t.output && o.startsWith(`${u.folder}/`));
     if (!path) {
       unresolved.push(u.unresolved);
       report(u.diagnostic);
-    } else if (!references.some((r) => r.path === path)) references.push({ path, role: u.role, assetId: u.id, ...(u.label ? { label: u.label } : {}) });
+    } else if (!references.some((r) => r.path === path)) references.splice(at++, 0, { path, role: u.role, assetId: u.id, ...(u.label ? { label: u.label } : {}) });
   }
   return { ...rest, references, unresolved } as T;
 }

@@ -1,7 +1,7 @@
 import type { GenerationSettings, ModelSettings } from "../model/target.js";
-import { normaliseGoogle } from "./google-models.js";
-import { normaliseOpenAI } from "./openai-models.js";
-import { normaliseWorkersAi, workersAiUnserviceable } from "./workers-ai-models.js";
+import { googlePromptLimit, normaliseGoogle } from "./google-models.js";
+import { normaliseOpenAI, openaiPromptLimit } from "./openai-models.js";
+import { normaliseWorkersAi, workersAiPromptLimit, workersAiUnserviceable } from "./workers-ai-models.js";
 import { estimateImagePrice, estimateRead, withOverrides, type PriceTable, type ReadShape } from "./prices.js";
 import type { ProviderLimits, ProviderModule, ProviderSettings } from "./types.js";
 
@@ -28,6 +28,11 @@ export interface ProviderInfo {
   references: boolean;
   /** The generation settings this provider takes; the others are dropped, and that is said. */
   generation: (keyof GenerationSettings)[];
+  /**
+   * The model's published prompt limit in characters, with `references` images attached (they
+   * share Gemini's input tokens); undefined when it publishes none. The length budget's default.
+   */
+  promptLimit(model: string, references: number): number | undefined;
   /** Bring a requested size / aspect to what the model accepts; returns what was adjusted. */
   normalise(settings: ModelSettings): { settings: ModelSettings; adjustments: string[] };
   /** Standard price of one image with these settings, for the dry run; undefined when unknown. */
@@ -49,6 +54,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     // Taken (and keyed on) but unused: a rehearsal keys as the real build would.
     references: true,
     generation: ALL_GENERATION,
+    promptLimit: () => undefined,
     normalise: asIs,
     price: () => 0,
     defaultReadModel: "placeholder-1",
@@ -69,6 +75,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
         : undefined,
     references: true,
     generation: ALL_GENERATION,
+    promptLimit: googlePromptLimit,
     normalise: normaliseGoogle,
     price: (settings, table) => estimateImagePrice(settings, table),
     load: async () => (await import("./google.js")).default,
@@ -88,6 +95,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     },
     references: true,
     generation: [],
+    promptLimit: openaiPromptLimit,
     normalise: normaliseOpenAI,
     price: (settings, table) => estimateImagePrice(settings, table),
     load: async () => (await import("./openai.js")).default,
@@ -104,6 +112,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     // Text-to-image only: the catalogue's image-input models edit a source image instead.
     references: false,
     generation: ["seed"],
+    promptLimit: workersAiPromptLimit,
     normalise: normaliseWorkersAi,
     price: (settings, table) => estimateImagePrice(settings, table),
     load: async () => (await import("./workers-ai.js")).default,

@@ -11,6 +11,20 @@ export const GEMINI_ASPECT_RATIOS = ["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "
 export const GEMINI_TIERS = ["1K", "2K", "4K"] as const;
 export type GeminiTier = (typeof GEMINI_TIERS)[number];
 
+/** Gemini counts tokens: characters per token, taken low so that the estimate errs short. */
+const CHARS_PER_TOKEN = 3;
+/** Input tokens one reference image takes on Gemini image models (taken high). */
+const TOKENS_PER_IMAGE = 1290;
+
+/**
+ * Longest prompt, in characters, from the model's input token limit (gemini-3-pro-image-preview
+ * 65,536 tokens, gemini-2.5-flash-image 32,768), less what the reference images take.
+ */
+export function googlePromptLimit(model: string, references: number): number {
+  const tokens = /^(models\/)?gemini-3/.test(model) ? 65536 : 32768;
+  return Math.max(0, tokens - references * TOKENS_PER_IMAGE) * CHARS_PER_TOKEN;
+}
+
 /** Output pixels at 1K per aspect ratio (Gemini 3 image docs); 2K doubles each side, 4K quadruples. */
 const ONE_K: Record<string, Dimensions> = {
   "1:1": { width: 1024, height: 1024 },

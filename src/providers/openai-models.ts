@@ -10,6 +10,14 @@ const QUALITIES = ["low", "medium", "high", "auto"];
 /** gpt-image-2.5 also renders these. */
 const EXTRA_QUALITIES = ["xhigh", "max"];
 
+/**
+ * Longest prompt each model takes, in characters (the API reference of images.generate): GPT image
+ * models 32,000, dall-e-3 4,000, dall-e-2 1,000. The negative travels in the text, so it counts.
+ */
+export function openaiPromptLimit(model: string): number {
+  return model.startsWith("dall-e-2") ? 1000 : model.startsWith("dall-e-3") ? 4000 : 32000;
+}
+
 /** DALL-E era names, still in old chapter files. */
 const LEGACY_QUALITY: Record<string, string> = { hd: "high", standard: "medium" };
 

@@ -17,7 +17,7 @@ export interface WorkersAiModel {
   stepsField: "steps" | "num_steps";
   negativePrompt: boolean;
   guidance: boolean;
-  /** Longest prompt accepted, in characters. */
+  /** Longest prompt accepted, in characters, where the model's input schema gives one (`maxLength`). */
   maxPrompt?: number;
 }
 
@@ -32,6 +32,15 @@ export const WORKERS_AI_MODELS: Record<string, WorkersAiModel> = {
   "@cf/leonardo/phoenix-1.0": { ...SD, mimeType: "image/jpeg" },
   "@cf/leonardo/lucid-origin": { answer: "base64-json", mimeType: "image/jpeg", size: { min: 0, max: 2500 }, stepsField: "num_steps", negativePrompt: false, guidance: true },
 };
+
+/**
+ * Longest prompt `model` (an id or an alias) takes, in characters: FLUX.1 [schnell] 2,048 (its input
+ * schema's maxLength, negative included: it takes none of its own). The other models' schemas set
+ * no maximum: undefined.
+ */
+export function workersAiPromptLimit(model: string): number | undefined {
+  return WORKERS_AI_MODELS[WORKERS_AI_ALIASES[model] ?? model]?.maxPrompt;
+}
 
 /** The short names MemoryQuill files (and people) use for them. */
 export const WORKERS_AI_ALIASES: Record<string, string> = {

@@ -118,11 +118,13 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
         // prompt is the same before and after the scene's write-back lists it.
         const made = refs.unlisted.filter((u) => sceneIds(ctx, u.folder.split("/")[1]!).has(u.id));
         const pending = made.map((u): ReferenceInput => ({ path: `${u.folder}/${u.id}`, role: u.role, assetId: u.id }));
-        const sent = withReferences(planned, style, "scene", [...madeLast(refs, place ? [place] : []), ...pending], new Map(cast.people.map((c) => [c.slug, c.name])));
+        const listed = madeLast(refs, place ? [place] : []);
+        const sent = withReferences(ctx, planned, style, "scene", [...listed, ...pending], new Map(cast.people.map((c) => [c.slug, c.name])));
         const prompt = sent.prompt;
-        const references = sent.references.slice(0, sent.references.length - pending.length);
+        // The pending ones are the analyzer's to add (before the style references, as numbered here).
+        const references = sent.references.filter((_, i) => i < listed.length || i >= listed.length + pending.length);
         const unlisted = refs.unlisted.map((u) => {
-          const label = made.includes(u) ? sent.references[references.length + made.indexOf(u)]!.label : undefined;
+          const label = made.includes(u) ? sent.references[listed.length + made.indexOf(u)]!.label : undefined;
           return label ? { ...u, label } : u;
         });
         const requested = requestedFrom(defaults, entry);

@@ -139,7 +139,7 @@ export function characterScenes(options: CharacterSceneOptions = {}): Rule {
         };
         const unresolved = [...portrait.unresolved, ...others.unresolved];
         const names = new Map([subject, ...companions].map((c) => [c.slug, c.name]));
-        const { prompt, references } = withReferences(planned, style, "character", [...portrait.references, ...others.references], names);
+        const { prompt, references } = withReferences(ctx, planned, style, "character", [...portrait.references, ...others.references], names);
         ctx.emit({
           id,
           rule: RULE,

@@ -113,7 +113,7 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
         const requested = requestedFrom(defaults, context, context);
         const output = `locations/${slug}/images/${e.id}.${imageExtension(requested, ctx.rules)}`;
         const place = e.kind !== "overview" && overview && options.overviewReference !== false ? [overview] : [];
-        const { prompt, references } = withReferences(planned, style, mode, [...refs.references, ...place], names);
+        const { prompt, references } = withReferences(ctx, planned, style, mode, [...refs.references, ...place], names);
         if (e.kind === "overview") overview = { path: output, role: `location:${slug}`, assetId: id, label: `${locationName}: overview of this same place` };
         ctx.emit({
           id,

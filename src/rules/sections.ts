@@ -173,10 +173,15 @@ const HOW: Record<ReferenceMode, string> = {
     "These show this same place: keep its architecture, materials, signature elements and way of being lit continuous, and take the viewpoint, time, weather and mood from the text above. People who are not named are generic and varied.",
 };
 
+/** Said whenever a style reference is attached: it shows a look, not the content of this picture. */
+const STYLE_ONLY =
+  "Style references show only the look to match: palette, light, brushwork and finish. Take no people, place, objects or composition from them.";
+
 /**
  * The references section: what each attached image is, in the order they are sent (OpenAI edits
  * take them as numbered images; Google also gets each label just before its image), and how to
- * use them. Empty when nothing is attached. Labels are returned with the references.
+ * use them: the kind's mode for identity and continuity references, and a word on style
+ * references when there are any. Empty when nothing is attached. Labels are returned with the references.
  */
 export function referenceSection(
   options: SectionOptions,
@@ -187,7 +192,11 @@ export function referenceSection(
   if (!references.length) return { references, parts: [] };
   const labelled = references.map((r) => ({ ...r, label: r.label ?? referenceLabel(r, names) }));
   const list = labelled.map((r, i) => `image ${i + 1}, ${r.label}`).join("; ");
-  const text = `Reference images attached, in order: ${list}.\n${HOW[mode]}`;
+  const how = [
+    references.some((r) => r.role !== "style") ? HOW[mode] : "",
+    references.some((r) => r.role === "style") ? STYLE_ONLY : "",
+  ].filter(Boolean);
+  const text = [`Reference images attached, in order: ${list}.`, ...how].join("\n");
   return { references: labelled, parts: sectionPart(options, "references", text) };
 }
 

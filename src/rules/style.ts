@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import { isMap, isScalar, type Node } from "yaml";
 import type { RuleContext, SourceFile } from "./api.js";
 import { part, type PromptIR, type PromptPart } from "../model/prompt-ir.js";
@@ -45,9 +46,20 @@ export interface StyleOptions {
   negative?: string;
   /** Switch sections off or re-word them: `{ mood: false, lighting: (t) => t.replace("Lighting", "Light") }`. */
   sections?: SectionOptions;
+  /**
+   * A fast-glob pattern for the project's theme reference images, the look every image shares
+   * (MemoryQuill keeps them in `theme-reference/`; its art direction calls them style refs).
+   * Where there are any, every target attaches the first `maxThemeReferences` (sorted) after its
+   * identity and continuity references, role `style`, and its prompt says to take only the
+   * rendering from them. Found through the rule context: adding one re-plans. `false`: none.
+   */
+  themeReferences?: string | false;
+  /** At most this many theme references per target. Default 2. */
+  maxThemeReferences?: number;
 }
 
 export const DEFAULT_ART_DIRECTION = "core/*art-direction*.yaml";
+export const DEFAULT_THEME_REFERENCES = "theme-reference/*.{png,jpg,jpeg,webp}";
 
 /** Deliberately generic: a project's look belongs in its art direction file, not here. */
 export const DEFAULT_KIND_STYLES: Record<StyleKind, string> = {
@@ -74,6 +86,8 @@ export interface StyleGlue {
    * free-text mood). Undefined when nothing matches: the target gets no mood style, not a guess.
    */
   moodKey(ctx: RuleContext, candidates: (string | undefined)[]): string | undefined;
+  /** The project's theme reference images, as style references (see `StyleOptions.themeReferences`). */
+  themeReferences(ctx: RuleContext): ReferenceInput[];
 }
 
 export function styleGlue(options: StyleOptions = {}): StyleGlue {
@@ -83,6 +97,8 @@ export function styleGlue(options: StyleOptions = {}): StyleGlue {
   const medium = options.medium ?? true;
   const philosophy = options.philosophy ?? true;
   const sections = options.sections ?? {};
+  const themes = options.themeReferences === false ? undefined : (options.themeReferences ?? DEFAULT_THEME_REFERENCES);
+  const maxThemes = options.maxThemeReferences ?? 2;
 
   const artDirection = (ctx: RuleContext): SourceFile | undefined => {
     const path = pattern === undefined ? undefined : ctx.glob(pattern)[0];
@@ -129,6 +145,10 @@ export function styleGlue(options: StyleOptions = {}): StyleGlue {
         if (hit) return hit;
       }
       return undefined;
+    },
+    themeReferences(ctx) {
+      const paths = themes === undefined ? [] : ctx.glob(themes).slice(0, maxThemes);
+      return paths.map((path) => ({ path, role: "style", label: `${posix.basename(path)}: style reference (palette, light and rendering only)` }));
     },
   };
 }
@@ -199,16 +219,18 @@ export function gluePrompt(ctx: RuleContext, glue: StyleGlue, r: PromptRecipe): 
 
 /**
  * The references section added to a prompt once its references are known, and the references
- * with their labels (what each one is, for providers that label each image). `names`: character
+ * with their labels (what each one is, for providers that label each image): `references`, then
+ * the project's theme references (style only, after identity and continuity). `names`: character
  * slug -> name, for the labels.
  */
 export function withReferences(
+  ctx: RuleContext,
   prompt: PromptIR,
   glue: StyleGlue,
   mode: ReferenceMode,
   references: ReferenceInput[],
   names: ReadonlyMap<string, string>,
 ): { prompt: PromptIR; references: ReferenceInput[] } {
-  const section = referenceSection(glue.sections, mode, references, names);
+  const section = referenceSection(glue.sections, mode, [...references, ...glue.themeReferences(ctx)], names);
   return { prompt: { ...prompt, parts: [...prompt.parts, ...section.parts] }, references: section.references };
 }

@@ -7,6 +7,7 @@ import { StatCache } from "../cache/stat-cache.js";
 import { ChargenError, type Diagnostic } from "../core/errors.js";
 import { analyze, type Analysis, type ParseCacheData, type TargetRecord } from "../graph/analyzer.js";
 import { cutDigests, promptBudget, sectionsToCut, sentLength } from "../graph/budget.js";
+import { sectionOf } from "../rules/sections.js";
 import { buildGraph, type Graph } from "../graph/dag.js";
 import type { ModelSettings } from "../model/target.js";
 import type { RuleSet } from "../rules/api.js";
@@ -81,9 +82,9 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
       settings.set(t.id, resolved);
       const blind = t.references.length > 0 && !providerInfo(resolved.settings.provider)!.references;
       const adjustments = blind ? [...resolved.adjustments, "reference images not sent (its models generate from the prompt alone)"] : resolved.adjustments;
-      const trimmed = fitBudget(t, resolved.settings, loaded.rules);
-      if (trimmed) {
-        records.set(t.id, trimmed.record);
+      const trimmed = fitBudget(t, resolved.settings, loaded.rules, blind);
+      if (trimmed) records.set(t.id, trimmed.record);
+      if (trimmed?.message) {
         diagnostics.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message: trimmed.message });
       }
       // Normalisation is reported, once per file and adjustment: never silent.
@@ -135,17 +136,24 @@ export function routeOf(ws: Pick<Workspace, "settings">, id: string): string | u
   return resolved && !(resolved instanceof ChargenError) ? resolved.route : undefined;
 }
 
-/** A target whose prompt is over its model's length budget: its record with sections cut, and the warning that says so. */
-function fitBudget(t: TargetRecord, settings: ModelSettings, rules: RuleSet): { record: TargetRecord; message: string } | undefined {
-  const budget = promptBudget(settings, t.references.length, rules);
-  if (budget === undefined || sentLength(t.promptSize) <= budget) return undefined;
-  const cut = sectionsToCut(t.promptSize, budget);
-  const record = cutDigests(t, cut);
+/**
+ * A target's record as its model takes it: for a model that takes no images (`blind`), without the
+ * references section (words about images it never sees); over the model's length budget, with
+ * sections cut and the warning that says so. Undefined when the record is sent as it is.
+ */
+function fitBudget(t: TargetRecord, settings: ModelSettings, rules: RuleSet, blind: boolean): { record: TargetRecord; message?: string } | undefined {
+  const dropped = blind && t.promptSize.parts.some(([role]) => sectionOf(role) === "references") ? ["references"] : [];
+  const sendable = cutDigests(t, dropped);
+  const budget = promptBudget(settings, blind ? 0 : t.references.length, rules);
+  const before = sentLength(sendable.promptSize);
+  if (budget === undefined || before <= budget) return dropped.length ? { record: sendable } : undefined;
+  const cut = sectionsToCut(sendable.promptSize, budget);
+  const record = cutDigests(t, [...dropped, ...cut]);
   const now = sentLength(record.promptSize);
   const what = cut.length ? `cut ${cut.join(", ")} to ${now}` : "nothing left to cut";
   return {
     record,
-    message: `${t.id}: prompt is ${sentLength(t.promptSize)} characters, over the ${budget} of ${settings.provider}/${settings.model}: ${what}${now > budget ? " (still over: shorten the scenario)" : ""}`,
+    message: `${t.id}: prompt is ${before} characters, over the ${budget} of ${settings.provider}/${settings.model}: ${what}${now > budget ? " (still over: shorten the scenario)" : ""}`,
   };
 }
 
