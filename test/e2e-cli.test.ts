@@ -34,7 +34,7 @@ describe("one CLI contract for every command", () => {
     for (const [args, command, message] of cases) expectUsageError(await chargen(ws, args), command, message);
     const unknown = await chargen(ws, ["frobnicate"]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/^chargen: unknown command "frobnicate" \(commands: build, adopt, accept, batch, targets, why, show, gc, help\)\n\nchargen: .*\n\nUsage:\n/);
+    expect(unknown.stderr).toMatch(/^chargen: unknown command "frobnicate" \(commands: build, adopt, accept, batch, targets, why, show, catalog, gc, help\)\n\nchargen: .*\n\nUsage:\n/);
   });
 
   it("--provider nosuch is one usage error naming the known providers, before any target is planned", async () => {
