@@ -13,7 +13,7 @@
  * To keep these rules and change one setting, a workspace's rules file can spread them:
  *   import builtIn from "chargen/rules";  export default { ...builtIn, defaults: { ...builtIn.defaults, provider: "placeholder" } };
  */
-import { chapterImages, characterScenes, DEFAULT_KIND_STYLES, defineRules, locationImages, styleGlue } from "./src/index.js";
+import { chapterImages, characterAppearance, characterScenes, DEFAULT_KIND_STYLES, defineRules, describeImages, locationImages, styleGlue } from "./src/index.js";
 
 // The style glue, in one place for every rule: how a prompt is put together. Every prompt is
 // the author's scenario (a ready `prompt_used`, verbatim, or one compiled from the entry's fields)
@@ -56,6 +56,19 @@ export default defineRules({
     // step uploads only those; `inventoryStatus` changes it) and logs a run in the entity's imagery.runs.yaml.
     characterScenes({ style, defaults: { size: "1024x1536", aspectRatio: "2:3" } }),
     locationImages({ style, maxReferencesPerCharacter: 1, visualAnchor: true }),
+    // Analysis targets (a vision model reads images into the YAML; `defaults.read` routes them):
+    // every image_inventory record lacking a title, description, alt text or tags gets them, only
+    // those fields, never over an author's value. `chargen build -n` counts them and their cost
+    // first. Remove a line to switch one off; options: instructions (with version), mediaResolution.
+    describeImages(),
+    // Each generated image of a character checked against their visual_consistency lines right after
+    // it is made, recorded as its canon_analysis; a mismatch is a warning (--check --explain shows
+    // it), never a failure. Off by default: one more (vision) call per character image. Uncomment:
+    // canonCheck(),
+    // A character without an appearance gets one from their profile (image-ideas.yaml) and reference
+    // portrait, written where the strict reader wants it; every prompt that reads it is built after
+    // it, in the same build. An author's appearance is never replaced.
+    characterAppearance(),
   ],
 
   // Every target goes where the earlier MemoryQuill tool sent it: that tool made every image of a
@@ -66,7 +79,7 @@ export default defineRules({
   // `--model` win either way. There is no silent fallback: the offline placeholder is used only
   // where chosen (`--provider placeholder`, or a workspace's own rules).
   routing: "rules",
-  defaults: { provider: "google", model: "gemini-3-pro-image-preview", format: "png" },
+  defaults: { provider: "google", model: "gemini-3-pro-image-preview", format: "png", read: { provider: "google", model: "gemini-2.5-flash" } },
 
   // Retired or unserviceable models -> current ones, resolved at plan time (never a paid or
   // failed call): dall-e-3 and dall-e-2 were retired on 2026-05-12 and gpt-image-1 on 2026-10-23;

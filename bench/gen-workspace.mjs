@@ -94,7 +94,10 @@ for (let c = 0; c < CHARACTERS; c++) {
         `    is_reference_portrait: ${img.portrait}`,
         `    content:`,
         `      title: ${q(img.portrait ? "Reference Portrait" : "Profile")}`,
+        `      description: ${q(sentence())}`,
         `      alt_text: ${q(sentence())}`,
+        // Complete records: the benchmark measures image targets, not analysis ones (see describeImages).
+        `      tags: [${q(img.portrait ? "portrait" : "profile")}]`,
         `    status: "approved"`,
       ].join("\n"),
     )

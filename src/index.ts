@@ -4,6 +4,9 @@ export type { BuildOutcome, ModelLimits, ProviderConfig, Rule, RuleContext, Rule
 export { chapterImages, type ChapterImageOptions } from "./rules/chapters.js";
 export { characterScenes, type CharacterSceneOptions } from "./rules/characters.js";
 export { locationImages, type LocationImageOptions } from "./rules/locations.js";
+export { CANON_INSTRUCTIONS, canonCheck, describeImages, DESCRIBE_INSTRUCTIONS, type CanonCheckOptions, type DescribeOptions } from "./rules/analysis.js";
+export { APPEARANCE_INSTRUCTIONS, characterAppearance, type AppearanceOptions } from "./rules/appearance.js";
+export { answerSchema, dataTarget } from "./rules/data-target.js";
 export { locationEntries, type LocationEntry, type LocationEntryKind, type ShapeProblem } from "./rules/location-shapes.js";
 export {
   DEFAULT_ART_DIRECTION,
@@ -32,7 +35,7 @@ export {
   type SectionWording,
 } from "./rules/sections.js";
 export { normaliseText, part, renderNegative, renderPrompt, type PromptIR, type PromptPart } from "./model/prompt-ir.js";
-export type { GenerationSettings, ModelSettings, ReferenceInput, RequestedSettings, TargetSpec } from "./model/target.js";
+export type { GenerationSettings, JsonValue, ModelSettings, ReadPart, ReferenceInput, RequestedSettings, TargetSpec } from "./model/target.js";
 export type { Diagnostic } from "./core/errors.js";
 export { get, items, js, pick, pickJs, pickNode, pickStrings, str, strings } from "./yaml/access.js";
 export { characterInventory, depictedReferences, referencePortrait, resolveCharacterReferences } from "./rules/references.js";

@@ -39,6 +39,9 @@ function historyWorkspace(): string {
   cpSync(FIXTURE, ws, { recursive: true });
   for (const path of [...Object.values(RECORDED_IMAGES), OUTDATED_IMAGE]) write(ws, path, imageBytes(path));
   write(ws, `${ADA}/images/portrait.png`, readFileSync(join(EXAMPLE, "characters/nell-farrow/images/portrait.png")));
+  // The built-in rules less the analysis targets (its records lack descriptions, as real ones do):
+  // these tests are about images; e2e-analysis.test.ts is about those.
+  write(ws, "chargen.rules.ts", 'import builtIn from "chargen/rules";\nexport default { ...builtIn, rules: builtIn.rules.filter((r) => r.name !== "describe-images") };\n');
   return ws;
 }
 

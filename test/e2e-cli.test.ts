@@ -29,12 +29,12 @@ describe("one CLI contract for every command", () => {
       [["build", "--check", "--dry-run"], "build", "--check and --dry-run do not go together"],
       [["why"], "why", "needs ID"],
       [["gc", "extra"], "gc", "takes no arguments, got 1"],
-      [["help", "frobnicate"], "help", 'unknown command "frobnicate" (commands: build, adopt, accept, batch, targets, why, show, gc, init, help)'],
+      [["help", "frobnicate"], "help", 'unknown command "frobnicate" (commands: build, adopt, accept, batch, targets, why, show, catalog, gc, init, help)'],
     ];
     for (const [args, command, message] of cases) expectUsageError(await chargen(ws, args), command, message);
     const unknown = await chargen(ws, ["frobnicate"]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/^chargen: unknown command "frobnicate" \(commands: build, adopt, accept, batch, targets, why, show, gc, init, help\)\n\nchargen: .*\n\nUsage:\n/);
+    expect(unknown.stderr).toMatch(/^chargen: unknown command "frobnicate" \(commands: build, adopt, accept, batch, targets, why, show, catalog, gc, init, help\)\n\nchargen: .*\n\nUsage:\n/);
   });
 
   it("--provider nosuch is one usage error naming the known providers, before any target is planned", async () => {

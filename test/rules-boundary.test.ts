@@ -37,7 +37,8 @@ describe("the rules at the workspace boundary", () => {
     expect(scenes.diagnostics.filter((d) => d.includes("error"))).toEqual([
       `3 error scenes[0].title, as an id, "${"word-".repeat(49)}word" is not a safe file name: it is 249 bytes long, over the limit of 200`,
     ]);
-    expect(scenes.ids).toEqual(["characters/ada/short"]);
+    // Ada has no appearance yet: the built-in rules write one from her profile (its own target).
+    expect(scenes.ids).toEqual(["characters/ada/short", "characters/ada/profile/appearance"]);
 
     const zones = planned(
       { "locations/l/imagery.yaml": `zones:\n  - {slug: "${long}", prompt_used: x}\n  - {slug: ok, prompt_used: y}\n` },

@@ -14,5 +14,5 @@ export default defineRules({
   ...builtIn,
   // "rules": the defaults below decide, whatever provider the YAML names (as the built-in rules do).
   routing: "rules",
-  defaults: { ...builtIn.defaults, provider: "placeholder", model: "placeholder-1" },
+  defaults: { ...builtIn.defaults, provider: "placeholder", model: "placeholder-1", read: { provider: "placeholder", model: "placeholder-1" } },
 });

@@ -16,7 +16,7 @@ import { unsafeName } from "../core/boundary.js";
 import { ChargenError } from "../core/errors.js";
 import type { ModelSettings } from "../model/target.js";
 import { writeAtomic } from "../core/atomic.js";
-import type { LineRequest, UploadCache } from "./engine.js";
+import type { DataLineRequest, LineKind, LineRequest, UploadCache } from "./engine.js";
 import { inFlight, transition, type JobState } from "./machine.js";
 
 export const BATCH_DIR = "batches";
@@ -43,6 +43,8 @@ export interface JobRecord {
   actualCostUsd?: number;
   /** `--provider` / `--model` it was planned with: its results are applied under the same keys. */
   overrides?: { provider?: string; model?: string };
+  /** Read lines (data targets) rather than image lines: a job carries one kind (OpenAI's endpoint is per job). */
+  kind?: LineKind;
 }
 
 /** A reference as recorded in the plan: read again, and checked, when the line is written. */
@@ -56,9 +58,16 @@ export interface PlanLine {
   key: string;
   targetId: string;
   settings: ModelSettings;
-  request: Omit<LineRequest, "references"> & { references: PlannedReference[] };
+  /** An image request, or a read (a data target's: its images recorded like references). */
+  request: (Omit<LineRequest, "references"> & { references: PlannedReference[] }) | PlannedRead;
   estimatedCostUsd: number | undefined;
 }
+
+/** A read as the plan records it: its images read again, and checked, when the line is written. */
+export type PlannedRead = Omit<DataLineRequest, "images"> & { images: PlannedReference[] };
+
+/** Whether a planned line is a read (a data target's). */
+export const isPlannedRead = (request: PlanLine["request"]): request is PlannedRead => "schema" in request;
 
 export interface LineReport {
   targetId: string;

@@ -201,6 +201,21 @@ const show = command({
   },
 });
 
+const catalog = command({
+  name: "catalog",
+  args: "[PATTERN...]",
+  summary: "image files under entity folders that no record names; --write records them, described and matched to a scene idea",
+  arity: { min: 0, max: Infinity },
+  options: {
+    write: flag("describe each (an analysis target) and append a record for it to its entity's imagery.yaml"),
+    json,
+    provider,
+  },
+  async run(values, patterns) {
+    return (await import("../commands/catalog.js")).catalog({ ...common(values), patterns, write: values.write ?? false, env: process.env });
+  },
+});
+
 const gc = command({
   name: "gc",
   summary: "trim the local cache in .chargen/ (outputs the lock names are always kept)",
@@ -252,7 +267,7 @@ const help = command({
 });
 
 // Each command has its own option types; the list only needs their shared shape.
-const COMMANDS: readonly CommandSpec<any>[] = [build, adopt, accept, batch, targets, why, show, gc, init, help];
+const COMMANDS: readonly CommandSpec<any>[] = [build, adopt, accept, batch, targets, why, show, catalog, gc, init, help];
 
 const unknownCommand = (name: string) => `unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`;
 

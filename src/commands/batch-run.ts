@@ -16,22 +16,24 @@ import { digestBytes } from "../core/hash.js";
 import { Store } from "../cache/store.js";
 import { realClock, type Clock } from "../core/clock.js";
 import type { BuildOptions } from "./build.js";
-import { planWorkspace } from "../workspace/plan.js";
+import { planWorkspace, targetPrice } from "../workspace/plan.js";
 import { CACHE_DIR, openWorkspace, withDependencies, type Workspace } from "../workspace/open.js";
 import { asChargenError, ChargenError } from "../core/errors.js";
-import { imageRequest, referenceImages } from "../graph/executor.js";
+import { dataRequest, imageRequest, JSON_TYPE, referenceImages } from "../graph/executor.js";
+import { checkedAnswer } from "../model/read.js";
+import type { ReferenceImage } from "../providers/types.js";
 import type { RefState } from "../graph/planner.js";
-import { estimatePrice, priceTable } from "../providers/catalog.js";
+import { priceTable } from "../providers/catalog.js";
 import { atBatchRate } from "../providers/prices.js";
 import { silentProgress } from "../report/progress.js";
 import type { RuleSet } from "../rules/api.js";
 import { sniffImageType } from "../core/boundary.js";
 import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { syncToDisk, writeLinesAtomic } from "../core/atomic.js";
-import type { BatchEngine, LineRequest } from "../batch/engine.js";
+import { isDataLine, type BatchEngine, type DataLineRequest, type LineKind, type LineRequest } from "../batch/engine.js";
 import { hasEngine, loadEngine } from "../batch/engines.js";
 import { afterPoll, atProvider } from "../batch/machine.js";
-import { JobStore, type JobRecord, type JobReport, type LineReport, type PlanLine } from "../batch/store.js";
+import { isPlannedRead, JobStore, type JobRecord, type JobReport, type LineReport, type PlanLine, type PlannedRead } from "../batch/store.js";
 import { checkImage } from "../batch/verify.js";
 
 export interface BatchContext {
@@ -80,7 +82,7 @@ export interface LeftOut {
 }
 
 export interface BatchPlan {
-  jobs: { provider: string; model: string; lines: PlanLine[] }[];
+  jobs: { provider: string; model: string; kind: LineKind; lines: PlanLine[] }[];
   left: LeftOut[];
 }
 
@@ -125,41 +127,45 @@ export async function planBatch(ctx: BatchContext, ws: Workspace, options: Pick<
       continue;
     }
     const refs = new Map<string, RefState>(record.references.map((r) => [r.path, d.inputs.refs[r.path] ? { digest: d.inputs.refs[r.path]! } : { missing: true }]));
-    let request: LineRequest;
+    let request: LineRequest | DataLineRequest;
     try {
-      request = imageRequest(spec, record.cut ?? [], settings, d.key, referenceImages(spec, refs, (path) => ws.disk.readBytes(path)));
+      const images = referenceImages(spec, refs, (path) => ws.disk.readBytes(path));
+      request = spec.read ? dataRequest(spec, spec.read, settings, d.key, images) : imageRequest(spec, record.cut ?? [], settings, d.key, images);
     } catch (e) {
       left.push({ id: p.id, reason: asChargenError(e).message });
       continue;
     }
-    const refusal = engine.refusal(request);
+    const refusal = isDataLine(request) ? undefined : engine.refusal(request);
     if (refusal) {
       left.push({ id: p.id, reason: refusal });
       continue;
     }
-    const estimate = atBatchRate(settings.provider, estimatePrice(settings, ws.rules));
+    const estimate = atBatchRate(settings.provider, targetPrice(record, settings, ws.rules));
     if (options.maxCostUsd !== undefined && (estimate === undefined || estimate > budget + 1e-9)) {
       left.push({ id: p.id, reason: estimate === undefined ? `not submitted: its cost is unknown and --max-cost ${options.maxCostUsd} is set` : `not submitted: --max-cost ${options.maxCostUsd} would be passed` });
       continue;
     }
     budget -= estimate ?? 0;
+    const planned = (r: ReferenceImage) => ({ path: r.path, role: r.role, digest: d.inputs.refs[r.path]! });
     const line: PlanLine = {
       key: d.key,
       targetId: p.id,
       settings,
-      request: { ...request, references: request.references.map((r) => ({ path: r.path, role: r.role, digest: d.inputs.refs[r.path]! })) },
+      // A read's images keep what they are (its request labels each), as the live read's do.
+      request: isDataLine(request) ? { ...request, images: request.images.map((r) => ({ ...planned(r), ...(r.label ? { label: r.label } : {}) })) } : { ...request, references: request.references.map(planned) },
       estimatedCostUsd: estimate,
     };
-    const group = `${settings.provider}\n${settings.model}`;
+    // One kind of line per job: an OpenAI batch has one endpoint.
+    const group = `${settings.provider}\n${settings.model}\n${isDataLine(request) ? "data" : "image"}`;
     const lines = groups.get(group);
     if (lines) lines.push(line);
     else groups.set(group, [line]);
   }
   const jobs: BatchPlan["jobs"] = [];
   for (const [group, lines] of groups) {
-    const [provider, model] = group.split("\n") as [string, string];
+    const [provider, model, kind] = group.split("\n") as [string, string, LineKind];
     const { maxLines } = (await engineFor(ctx, provider))!.limits;
-    for (let i = 0; i < lines.length; i += maxLines) jobs.push({ provider, model, lines: lines.slice(i, i + maxLines) });
+    for (let i = 0; i < lines.length; i += maxLines) jobs.push({ provider, model, kind, lines: lines.slice(i, i + maxLines) });
   }
   return { jobs, left };
 }
@@ -179,6 +185,7 @@ export async function recordJob(ctx: BatchContext, planned: BatchPlan["jobs"][nu
     lines: planned.lines.length,
     estimatedCostUsd: round(planned.lines.reduce((n, l) => n + (l.estimatedCostUsd ?? 0), 0)),
     ...(overrides.provider || overrides.model ? { overrides } : {}),
+    ...(planned.kind === "data" ? { kind: "data" as const } : {}),
   };
   await ctx.jobs.create(job, planned.lines);
   return job;
@@ -253,19 +260,20 @@ async function stage(ctx: BatchContext, job: JobRecord): Promise<JobRecord> {
   let bytes = 0;
   await writeLinesAtomic(path, (async function* () {
     for (const line of plan) {
-      const references = [];
+      const read = isPlannedRead(line.request);
+      const images = [];
       let changed = false;
-      for (const r of line.request.references) {
+      for (const r of read ? (line.request as PlannedRead).images : (line.request as Exclude<PlanLine["request"], PlannedRead>).references) {
         const data = readFileSync(join(ctx.root, r.path));
         // The key hashed this digest: a line with other bytes would cache a wrong image under it.
         if (digestBytes(data) !== r.digest) changed = true;
-        references.push({ ...r, bytes: data, mimeType: sniffImageType(data) ?? "application/octet-stream" });
+        images.push({ ...r, bytes: data, mimeType: sniffImageType(data) ?? "application/octet-stream" });
       }
       if (changed) {
         ctx.note(`batch ${job.id}: ${line.targetId} left out: a reference changed since it was planned`);
         continue;
       }
-      const text = (await engine.line({ ...line.request, references } as LineRequest)) + "\n";
+      const text = (read ? await engine.dataLine({ ...line.request, images } as DataLineRequest) : await engine.line({ ...line.request, references: images } as LineRequest)) + "\n";
       bytes += Buffer.byteLength(text);
       yield text;
     }
@@ -283,7 +291,7 @@ async function submit(ctx: BatchContext, job: JobRecord): Promise<JobRecord> {
     job = { ...job, createSent: true };
     await ctx.jobs.save(job);
     try {
-      remote = await engine.create(job.model, job.inputFile!, job.displayName);
+      remote = await engine.create(job.model, job.inputFile!, job.displayName, job.kind ?? "image");
     } catch (e) {
       // The answer may be lost while the job exists: look before anyone creates again.
       remote = await engine.find(job.displayName).catch(() => undefined);
@@ -291,7 +299,7 @@ async function submit(ctx: BatchContext, job: JobRecord): Promise<JobRecord> {
     }
   }
   const at = iso(ctx);
-  ctx.note(`batch ${job.id}: submitted as ${remote.name} (${job.lines} images, ~$${job.estimatedCostUsd.toFixed(3)} at batch price)`);
+  ctx.note(`batch ${job.id}: submitted as ${remote.name} (${job.lines} ${job.kind === "data" ? "reads" : "images"}, ~$${job.estimatedCostUsd.toFixed(3)} at batch price)`);
   return ctx.jobs.advance(job, "submitted", at, { remote: { name: remote.name, resultFiles: remote.resultFiles }, submittedAt: at });
 }
 
@@ -342,17 +350,29 @@ async function collect(ctx: BatchContext, job: JobRecord): Promise<JobRecord> {
     const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
     for await (const text of lines) {
       if (!text.trim()) continue;
-      const { key, result, error } = engine.result(text, (k) => {
+      const answer = engine.result(text, (k) => {
         const l = plan.get(k);
-        return l && { ...l.request, references: [] };
+        return l && (isPlannedRead(l.request) ? { ...l.request, images: [] } : { ...l.request, references: [] });
       });
+      const { key, error } = answer;
       const line = plan.get(key);
       if (!line || seen.has(key)) continue;
       seen.add(key);
       const base = { targetId: line.targetId, key };
-      const problem = error?.message ?? (result ? checkImage(result.bytes, line.request) : undefined);
+      // A read's answer is stored as the live build stores it: checked against its schema, as JSON.
+      let result = answer.result;
+      let refused: ChargenError | undefined;
+      if (answer.data && isPlannedRead(line.request)) {
+        try {
+          result = { bytes: checkedAnswer(line.request.schema, answer.data.json), mimeType: JSON_TYPE, ...(answer.data.costUsd === undefined ? {} : { costUsd: answer.data.costUsd }), metadata: answer.data.metadata };
+        } catch (e) {
+          refused = asChargenError(e);
+        }
+      }
+      const failure = error ?? refused;
+      const problem = failure?.message ?? (result && !isPlannedRead(line.request) ? checkImage(result.bytes, line.request) : undefined);
       if (!result || problem?.startsWith("not ")) {
-        report.failed.push({ ...base, reason: problem ?? "no result", ...(error?.details.code ? { code: error.details.code } : {}) });
+        report.failed.push({ ...base, reason: problem ?? "no result", ...(failure?.details.code ? { code: failure.details.code } : {}) });
         continue;
       }
       if (problem) report.warnings.push({ ...base, reason: problem });

@@ -8,8 +8,8 @@ import { realClock, type Clock } from "../core/clock.js";
 import type { Pool } from "../core/pool.js";
 import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/errors.js";
 import { EXIT } from "../core/exit.js";
-import { targetReport } from "../report/target.js";
-import { Executor, type TargetOutcome } from "../graph/executor.js";
+import { recordedAnswer, targetReport } from "../report/target.js";
+import { Executor, REPLAN, type TargetOutcome } from "../graph/executor.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, summarise, type Report, type TargetReport } from "../report/report.js";
@@ -21,7 +21,7 @@ import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
 import { recordInLock, remember, withHistory } from "./adopt.js";
 import { exitCodeFor, type StopSignal } from "../core/signals.js";
-import { planWorkspace, type PlannedTarget } from "../workspace/plan.js";
+import { planWorkspace, targetPrice, type PlannedTarget } from "../workspace/plan.js";
 import { forgetFresh, freshContext, recordFresh } from "../cache/fresh-stamp.js";
 import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, routeOf, STAT_CACHE, type Workspace } from "../workspace/open.js";
 
@@ -108,8 +108,29 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
     options.out(`${t.status.padEnd(8)} ${printable(t.id)}${cost}\n${[...t.reasons, ...(route ? [`route: ${route}`] : [])].map((r) => `         ${printable(r)}\n`).join("")}`);
     if (options.githubActions && options.mode === "check") options.out(annotation(t) + "\n");
   }
+  if (options.mode === "dry-run") options.out(analysisLine(ws, report.targets));
   options.out(formatSummary(report) + "\n");
   return exitCode;
+}
+
+/** What the dry run would spend on analysis (data targets), apart: the real tree has a thousand records to describe. Empty when none. */
+function analysisLine(ws: Workspace, targets: TargetReport[]): string {
+  const reads = targets.filter((t) => t.status === "stale" && ws.records.get(t.id)?.kind === "data");
+  if (!reads.length) return "";
+  const unknown = reads.filter((t) => t.estimatedCostUsd === null).length;
+  const usd = reads.reduce((n, t) => n + (t.estimatedCostUsd ?? 0), 0);
+  return `analysis: ${reads.length} data target${reads.length === 1 ? "" : "s"} to read, estimated $${usd.toFixed(2)}${unknown ? ` (${unknown} of unknown cost)` : ""}\n`;
+}
+
+/** Rounds of one build: a data target writes what later prompts read at most once per dependency level. */
+const MAX_ROUNDS = 3;
+
+/** One report for two rounds of a build: the later round's, where each target that round found fresh keeps what the earlier did to it. */
+function laterRound(earlier: Report, later: Report): Report {
+  const before = new Map(earlier.targets.map((t) => [t.id, t]));
+  const targets = later.targets.map((t) => (t.status === "fresh" && before.get(t.id) && before.get(t.id)!.status !== "skipped" ? before.get(t.id)! : t));
+  const { providerCalls, exitCode } = later.summary;
+  return { ...later, targets, summary: summarise(targets, later.diagnostics, { providerCalls: providerCalls + earlier.summary.providerCalls, durationMs: later.summary.durationMs, exitCode }) };
 }
 
 function planStatus(p: PlannedTarget): TargetReport["status"] {
@@ -155,11 +176,19 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       } else control?.abort();
     });
     let report: Report;
+    const session = openSession(ws.root, options.clock);
+    const onExecutor = (executor: Executor) => {
+      control = executor;
+      if (interrupted) executor.stop();
+    };
     try {
-      report = await buildOnce(ws, options, openSession(ws.root, options.clock), progress, startedAt, (executor) => {
-        control = executor;
-        if (interrupted) executor.stop();
-      });
+      report = await buildOnce(ws, options, session, progress, startedAt, onExecutor);
+      // Targets whose prompt reads what a data target of this build wrote (a character's
+      // appearance) were not sent on the old text: planned again from the files as they are now, and built.
+      for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN); round++) {
+        const again = await buildOnce(await openWorkspace(options), options, session, options.json ? silentProgress : await options.progress(), startedAt, onExecutor);
+        report = laterRound(report, again);
+      }
     } finally {
       detach();
     }
@@ -239,6 +268,7 @@ export async function buildOnce(
       missingReferences: missingReferencesPolicy(ws.rules),
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
       price: (s) => estimatePrice(s, ws.rules),
+      readPrice: (s, record) => targetPrice(record, s, ws.rules),
     },
     {
       onStart: (id, action) => progress.start(id, action),
@@ -263,7 +293,7 @@ export async function buildOnce(
   await saveCaches(ws, options, outcomes.every((o) => o.status === "fresh") && applier.warnings.length === 0);
 
   const estimates = new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
-  const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o));
+  const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o, recordedAnswer(ws, store, o.id)));
   const diagnostics = [...ws.diagnostics, ...applier.warnings, ...missingKeyDiagnostics(ws, hub, outcomes), ...journalWarnings(ws.root, store)];
   const hasErrors = diagnostics.some((d) => d.severity === "error");
   const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified" || t.status === "pending");

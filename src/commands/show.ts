@@ -2,12 +2,12 @@ import { join, matchesGlob } from "node:path";
 import { Store } from "../cache/store.js";
 import { ChargenError } from "../core/errors.js";
 import { cutPrompt } from "../graph/budget.js";
-import type { ModelSettings } from "../model/target.js";
-import { estimatePrice } from "../providers/catalog.js";
+import type { JsonValue, ModelSettings, ReadPart } from "../model/target.js";
+import { recordedAnswer } from "../report/target.js";
 import { promptText } from "../providers/prompt-text.js";
 import { renderNegative, renderPrompt } from "../model/prompt-ir.js";
 import { printDiagnosticsOf, type InspectOptions } from "./inspect.js";
-import { planWorkspace } from "../workspace/plan.js";
+import { planWorkspace, targetPrice } from "../workspace/plan.js";
 import { CACHE_DIR, openWorkspace } from "../workspace/open.js";
 
 /**
@@ -45,7 +45,9 @@ export async function show(options: InspectOptions & { ids: string[] }): Promise
       sent: promptText({ prompt: renderPrompt(prompt), negativePrompt: renderNegative(prompt) }),
       references: spec.references.map((r, i) => ({ index: i + 1, path: r.path, role: r.role, label: r.label ?? null, digest: ws.disk.digest(r.path) ?? null })),
       key: "key" in decision ? decision.key : null,
-      estimatedCostUsd: settings ? (estimatePrice(settings, ws.rules) ?? null) : null,
+      estimatedCostUsd: settings ? (targetPrice(record, settings, ws.rules) ?? null) : null,
+      // A data target: what the model is asked to read, and the answer recorded for it (when there is one).
+      ...(spec.read ? { read: spec.read, answer: recordedAnswer(ws, store, id) ?? null } : {}),
     };
   });
   if (options.json) {
@@ -55,9 +57,14 @@ export async function show(options: InspectOptions & { ids: string[] }): Promise
   for (const t of shown) {
     const s = t.settings;
     options.out(`${t.id}  (${t.status}${t.reasons.length ? `: ${t.reasons.join("; ")}` : ""})\n`);
-    options.out(s ? `  provider  ${s.provider}  model ${s.model}\n  settings  ${settingsLine(s)}\n` : `  settings  ${t.settingsError}\n`);
+    // A read has no image settings: its provider and model are all there is.
+    options.out(s ? `  provider  ${s.provider}  model ${s.model}\n${t.read ? "" : `  settings  ${settingsLine(s)}\n`}` : `  settings  ${t.settingsError}\n`);
     options.out(`  key       ${t.key ?? "(known once its upstream targets are built)"}\n`);
-    options.out(`  cost      ${t.estimatedCostUsd === null ? "unknown" : `~$${t.estimatedCostUsd.toFixed(4)}`} to generate\n`);
+    options.out(`  cost      ${t.estimatedCostUsd === null ? "unknown" : `~$${t.estimatedCostUsd.toFixed(4)}`} to ${t.read ? "read" : "generate"}\n`);
+    if (t.read) {
+      printRead(t.read, t.references, t.answer ?? null, options.out);
+      continue;
+    }
     options.out(`  prompt    ${t.sent.length} characters, ${t.compiler}${t.cut.length ? `; cut to fit: ${t.cut.join(", ")}` : ""}\n`);
     for (const section of t.sections) options.out(`  --- ${section.role}\n${indent(section.text)}\n`);
     options.out(`  --- negative\n${indent(t.negative.join(", ") || "(none)")}\n`);
@@ -68,6 +75,19 @@ export async function show(options: InspectOptions & { ids: string[] }): Promise
     options.out("\n");
   }
   return 0;
+}
+
+/** A data target's request: instructions, texts, the answer's schema, the images; then its recorded answer. */
+function printRead(read: ReadPart, images: { index: number; path: string; role: string; digest: string | null }[], answer: JsonValue | null, out: (text: string) => void): void {
+  out(`  read      ${read.version}, schema ${read.schema.name}${read.mediaResolution ? `, media resolution ${read.mediaResolution}` : ""}\n`);
+  out(`  --- instructions\n${indent(read.instructions)}\n`);
+  for (const t of read.texts) out(`  --- text: ${t.label}\n${indent(t.text)}\n`);
+  out(`  --- schema\n${indent(JSON.stringify(read.schema.schema, null, 2))}\n`);
+  if (images.length) {
+    out("  images\n");
+    for (const r of images) out(`    ${r.index}. ${r.path}  ${r.role}  ${r.digest ?? "(not on disk yet)"}\n`);
+  }
+  out(`  --- answer\n${indent(answer === null ? "(none recorded)" : JSON.stringify(answer, null, 2))}\n\n`);
 }
 
 function settingsLine({ size, aspectRatio, quality, format, n }: ModelSettings): string {

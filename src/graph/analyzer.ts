@@ -16,6 +16,12 @@ export interface TargetRecord {
   rule: string;
   source: SourceLocation;
   output: string;
+  /** A data target (see TargetSpec.read): its answer goes into the YAML, not into `output`. */
+  kind?: "data";
+  /** As in TargetSpec. */
+  after?: string[];
+  /** A data target's media resolution (what its estimate prices images at). */
+  mediaResolution?: "low" | "medium" | "high";
   references: ReferenceInput[];
   unresolved: string[];
   /** Resolved by the analyzer: the records it returns have none (see graph/unlisted.ts). */
@@ -264,12 +270,15 @@ export function specMatches(record: TargetRecord, spec: TargetSpec): boolean {
   return canonicalJson(cutDigests(toRecord(spec), record.cut ?? [])) === canonicalJson(record);
 }
 
-function toRecord(spec: TargetSpec): TargetRecord {
+export function toRecord(spec: TargetSpec): TargetRecord {
   return {
     id: spec.id,
     rule: spec.rule,
     source: spec.source,
     output: spec.output,
+    ...(spec.read ? { kind: "data" as const } : {}),
+    ...(spec.after?.length ? { after: spec.after } : {}),
+    ...(spec.read?.mediaResolution ? { mediaResolution: spec.read.mediaResolution } : {}),
     references: spec.references,
     unresolved: spec.unresolved ?? [],
     ...(spec.unlisted ? { unlisted: spec.unlisted } : {}),

@@ -5,6 +5,7 @@ import { sectionOf, TRIM_ORDER } from "../rules/sections.js";
 import type { ModelSettings } from "../model/target.js";
 import { providerInfo } from "../providers/catalog.js";
 
+import type { ReadShape } from "../providers/prices.js";
 /**
  * A prompt's length budget per provider and model, and trimming to it: whole sections, lowest
  * priority first (sections.ts TRIM_ORDER), never the scenario. What is cut is part of the target's
@@ -15,6 +16,15 @@ import { providerInfo } from "../providers/catalog.js";
 export interface PromptSize {
   parts: [role: string, chars: number][];
   negative: number;
+}
+
+/** A data target's request as the price table estimates a read: what it reads (instructions, schema, texts), its images (sizes unknown: priced high). */
+export function readShape(record: { promptSize: PromptSize; references: readonly unknown[]; mediaResolution?: ReadShape["mediaResolution"] }): ReadShape {
+  return {
+    textChars: record.promptSize.parts.reduce((n, [, chars]) => n + chars, 0),
+    images: record.references.map(() => ({})),
+    ...(record.mediaResolution ? { mediaResolution: record.mediaResolution } : {}),
+  };
 }
 
 export function promptSize(ir: PromptIR): PromptSize {

@@ -32,17 +32,19 @@ export function buildGraph(targets: readonly TargetRecord[]): Graph {
       });
     } else producer.set(t.output, t);
   }
+  const byId = new Map(targets.map((t) => [t.id, t]));
   const deps = new Map<string, string[]>();
   for (const t of targets) {
     if (broken.has(t.id)) continue;
     const ds = t.references.map((r) => producer.get(r.path)?.id).filter((id): id is string => id !== undefined);
+    // A data target whose answer goes into what this target's prompt reads comes first too.
+    for (const id of t.after ?? []) if (byId.has(id) && !broken.has(id)) ds.push(id);
     deps.set(t.id, [...new Set(ds)]);
   }
 
   // Depth-first topological sort; a back edge is a cycle.
   const order: string[] = [];
   const state = new Map<string, "visiting" | "done">();
-  const byId = new Map(targets.map((t) => [t.id, t]));
   const path: string[] = [];
   const visit = (id: string): void => {
     const s = state.get(id);

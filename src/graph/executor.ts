@@ -5,7 +5,8 @@ import type { ActionRecord } from "../cache/store.js";
 import { asChargenError, ChargenError, Code, hasCode } from "../core/errors.js";
 import { parseSize } from "../providers/aspect.js";
 import type { ProviderHub } from "../providers/hub.js";
-import type { ImageRequest, ImageResult, ReferenceImage } from "../providers/types.js";
+import type { DataRequest, DataResult, ImageRequest, ImageResult, ReferenceImage } from "../providers/types.js";
+import { checkedAnswer } from "../model/read.js";
 import { renderNegative, renderPrompt } from "../model/prompt-ir.js";
 import type { Resolved } from "../rules/settings.js";
 import { specMatches, type TargetRecord } from "./analyzer.js";
@@ -14,8 +15,16 @@ import type { Graph } from "./dag.js";
 import type { KeyInputs } from "../model/keys.js";
 import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision, type RefState } from "./planner.js";
 import { Pool } from "../core/pool.js";
-import type { ModelSettings, TargetSpec, TargetStatus } from "../model/target.js";
+import type { ModelSettings, ReadPart, TargetSpec, TargetStatus } from "../model/target.js";
 import { sniffImageType } from "../core/boundary.js";
+
+/** What a provider answered, as the store records it: an image, or a data target's JSON. */
+type Answer = Pick<ImageResult, "bytes" | "mimeType" | "costUsd" | "metadata">;
+
+export const JSON_TYPE = "application/json";
+
+/** A target not run because a data target of this build wrote what its prompt reads: the build plans it again. */
+export const REPLAN = "REPLAN";
 
 /** How a target ended in this build. */
 export interface TargetOutcome {
@@ -56,7 +65,7 @@ export interface ExecutorEffects {
   refusal(path: string): string | undefined;
   spec(id: string): TargetSpec | undefined;
   store: ExecutorStore;
-  hub: Pick<ProviderHub, "generate" | "unsendable">;
+  hub: Pick<ProviderHub, "generate" | "unsendable"> & Partial<Pick<ProviderHub, "read">>;
   /** Write the output, write back into the YAML, record in the lock. */
   apply(app: Application): Promise<void>;
   /** Why a key must not be generated now (a batch job will bring it: "in batch <id>, submitted <time>"), or undefined. */
@@ -74,6 +83,8 @@ export interface ExecutorOptions {
   maxCostUsd?: number;
   /** Estimated price of one generation with these settings; undefined when unknown. */
   price(settings: ModelSettings): number | undefined;
+  /** Estimated price of one read (a data target); undefined when unknown. */
+  readPrice?(settings: ModelSettings, record: TargetRecord): number | undefined;
 }
 
 export interface ExecutorEvents {
@@ -174,6 +185,12 @@ export class Executor {
     const ups = await Promise.all((this.graph.deps.get(id) ?? []).map((d) => this.outcome(d)));
     const badUpstream = ups.find((u) => u.status === "failed" || u.status === "skipped");
     if (badUpstream) return { id, status: "skipped", reasons: [`upstream ${badUpstream.id} ${badUpstream.status}`] };
+    // Its prompt was compiled before this data target wrote what it reads: planned again, never sent stale.
+    const rewrote = ups.find((u) => record.after?.includes(u.id) && (u.status === "built" || u.status === "cached"));
+    if (rewrote) {
+      const error = new ChargenError("target", `${rewrote.id} wrote what its prompt reads: planned again`, { code: REPLAN });
+      return { id, status: "skipped", reasons: [error.message], error };
+    }
 
     const resolved = this.settings.get(id)!;
     if (resolved instanceof ChargenError) return { id, status: "failed", reasons: [resolved.message], error: resolved };
@@ -267,7 +284,7 @@ export class Executor {
       return { id, status: "skipped", reasons: [refused.message], error: refused };
     }
     const model = `${settings.provider}/${settings.model}`;
-    const base = this.options.price(settings);
+    const base = record.kind === "data" ? this.options.readPrice?.(settings, record) : this.options.price(settings);
     const estimate = base === undefined ? undefined : base * (this.overrun.get(model) ?? 1);
     const overBudget = this.overBudget(estimate);
     if (overBudget) {
@@ -275,10 +292,10 @@ export class Executor {
       return { id, status: "skipped", reasons: [overBudget] };
     }
     this.inFlightUsd += estimate ?? 0;
-    let result: ImageResult;
+    let result: Answer;
     let recorded: ActionRecord | undefined;
     // Paid for: recorded before anything else runs, and durable before anything touches the workspace.
-    const recordAnswer = (answer: ImageResult) =>
+    const recordAnswer = (answer: Answer) =>
       (recorded = store.put(answer.bytes, {
         key,
         targetId: id,
@@ -291,7 +308,9 @@ export class Executor {
       }));
     try {
       this.events.onStart?.(id, "generating");
-      result = await this.effects.hub.generate(this.request(spec, record.cut ?? [], settings, key, references), settings.provider, this.scheduling.signal, recordAnswer);
+      result = spec.read
+        ? await this.read(spec, spec.read, settings, key, references, recordAnswer)
+        : await this.effects.hub.generate(this.request(spec, record.cut ?? [], settings, key, references), settings.provider, this.scheduling.signal, recordAnswer);
     } catch (e) {
       const error = asChargenError(e);
       if (hasCode(error, Code.interrupted)) return { id, status: "skipped", reasons: ["interrupted before it started"] };
@@ -320,6 +339,19 @@ export class Executor {
     return `not started: --max-cost ${max} would be passed (spent $${this.spentUsd.toFixed(4)}, in flight ~$${this.inFlightUsd.toFixed(4)}, this one ~$${estimate.toFixed(4)})`;
   }
 
+  /**
+   * A data target's read: its answer checked against the schema before it is recorded (a bad one
+   * fails the target, recorded nowhere), then stored as JSON bytes like an image.
+   */
+  private async read(spec: TargetSpec, read: ReadPart, settings: ModelSettings, key: string, images: ReferenceImage[], recordAnswer: (answer: Answer) => void): Promise<Answer> {
+    const hub = this.effects.hub;
+    if (!hub.read) throw new ChargenError("internal", "this build's provider hub reads nothing");
+    let answer: Answer | undefined;
+    const toAnswer = (r: DataResult): Answer => (answer ??= { bytes: checkedAnswer(read.schema, r.json), mimeType: JSON_TYPE, ...(r.costUsd === undefined ? {} : { costUsd: r.costUsd }), metadata: r.metadata });
+    await hub.read({ ...dataRequest(spec, read, settings, key, images), signal: this.inFlight.signal }, settings.provider, this.scheduling.signal, (r) => recordAnswer(toAnswer(r)));
+    return answer!;
+  }
+
   private referenceImages(spec: TargetSpec, refs: Map<string, RefState>): ReferenceImage[] {
     return referenceImages(spec, refs, (p) => this.effects.readBytes(p));
   }
@@ -346,6 +378,20 @@ export function referenceImages(spec: TargetSpec, refs: Map<string, RefState>, r
       if (!mimeType) throw new ChargenError("target", `reference ${r.path} is refused: it is not a PNG, JPEG, WebP or GIF image`, { field: "references" });
       return { path: r.path, role: r.role, ...(r.label ? { label: r.label } : {}), bytes, mimeType };
     });
+}
+
+/** What a provider is asked to read for a data target, live or in a batch line. */
+export function dataRequest(spec: Pick<TargetSpec, "id">, read: ReadPart, settings: ModelSettings, key: string, images: ReferenceImage[]): Omit<DataRequest, "signal"> {
+  return {
+    targetId: spec.id,
+    key,
+    model: settings.model,
+    instructions: read.instructions,
+    texts: read.texts,
+    images,
+    schema: read.schema,
+    ...(read.mediaResolution ? { mediaResolution: read.mediaResolution } : {}),
+  };
 }
 
 /** What a provider is asked for a target, live or in a batch line: its prompt (less the sections the budget cut) and its references. */

@@ -130,6 +130,8 @@ export interface DecisionDisk {
  * or the content pulled for an image adopted as a pointer. Only a digest mismatch costs a read.
  */
 export function outputDigestOf(record: TargetRecord, lock: LockEntry | undefined, disk: DecisionDisk): string | undefined {
+  // A data target's answer lives in the YAML (and the store), never in a file: what the lock recorded is there.
+  if (record.kind === "data") return lock?.outputDigest;
   const digest = disk.digest(lock?.output ?? record.output);
   if (digest === undefined || !lock?.outputSha256 || digest === lock.outputDigest) return digest;
   return lfsObjectId(disk.readBytes(lock.output)) === lock.outputSha256 ? lock.outputDigest : digest;

@@ -82,7 +82,24 @@ export interface SourceLocation {
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-/** What a rule emits for one image. Plain data: parse results are cached between builds. */
+/**
+ * What a data target asks a model to read (images and texts in, one JSON document out). Its images
+ * are the target's `references`, so an analysis of a generated image depends on that image's target.
+ */
+export interface ReadPart {
+  /** What the model is told to do: the system text. */
+  instructions: string;
+  /** The instructions' version: bumping it makes every target of the rule stale. */
+  version: string;
+  /** Texts to read, in order, each with what it is ("Profile of Nell Farrow"). */
+  texts: { label: string; text: string }[];
+  /** JSON Schema of the answer: what the provider is held to and what the answer is checked against. */
+  schema: { name: string; schema: Record<string, JsonValue> };
+  /** Gemini's media resolution for the images. */
+  mediaResolution?: "low" | "medium" | "high";
+}
+
+/** What a rule emits for one image (or, with `read`, one JSON answer). Plain data: parse results are cached between builds. */
 export interface TargetSpec {
   /** Stable, path-like, unique across the workspace: `chapters/<slug>/<custom_id>`. */
   id: string;
@@ -96,8 +113,15 @@ export interface TargetSpec {
   /** Inventory ids not listed yet: another target's output, or unresolved (see UnlistedReference). */
   unlisted?: UnlistedReference[];
   requested: RequestedSettings;
-  /** Workspace-relative output path. */
+  /** Workspace-relative output path; a data target's is `dataOutput(id)`, a name no file has (its answer goes into the YAML). */
   output: string;
+  /**
+   * Data targets whose answers this target's prompt reads (a character's appearance): built
+   * first; when one of them writes in a build, this target is planned again, not built on the old text.
+   */
+  after?: string[];
+  /** A data target: a model reads its references and these texts into a JSON answer, which the write-back puts into the YAML. */
+  read?: ReadPart;
   /** Rule-owned data handed back to the rule's `writeBack` (e.g. how to find the entry again). */
   writeBack?: JsonValue;
 }

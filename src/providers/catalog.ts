@@ -57,6 +57,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     promptLimit: () => undefined,
     normalise: asIs,
     price: () => 0,
+    defaultReadModel: "placeholder-1",
     readPrice: () => 0,
     load: async () => (await import("./placeholder.js")).default,
   },

@@ -4,7 +4,10 @@ import { asChargenError, ChargenError, Code } from "../core/errors.js";
 import { Pool } from "../core/pool.js";
 import { priceTable, providerInfo } from "./catalog.js";
 import { missingCredentials, NO_API_KEY } from "./credentials.js";
-import type { ImageRequest, ImageResult, Provider, ProviderSettings } from "./types.js";
+import type { DataRequest, DataResult, ImageRequest, ImageResult, Provider, ProviderSettings } from "./types.js";
+
+/** The error code of a read sent to a provider that reads nothing. */
+export const NOT_A_READER = "NOT_A_READER";
 
 export interface RetryPolicy {
   /** Attempts for 5xx, timeouts and resets. */
@@ -68,6 +71,28 @@ export class ProviderHub {
    * called synchronously with the answer, before the slot is released or anything else runs.
    */
   async generate(request: ImageRequest, providerName: string, queue: AbortSignal, onAnswer?: (result: ImageResult) => void): Promise<ImageResult> {
+    return this.send(request, providerName, queue, (provider) => provider.generate(request), onAnswer);
+  }
+
+  /**
+   * Send a read (a data target's request) as `generate` sends an image: the same pools, retries,
+   * provider stop and call counts. A provider that reads nothing fails the target, sending nothing.
+   */
+  async read(request: DataRequest, providerName: string, queue: AbortSignal, onAnswer?: (result: DataResult) => void): Promise<DataResult> {
+    this.requireCredentials(providerName);
+    if (!(await this.provider(providerName)).read) {
+      throw new ChargenError("target", `${providerName} reads no images or texts here: route data targets elsewhere (defaults.read in chargen.rules.ts)`, { code: NOT_A_READER });
+    }
+    return this.send(request, providerName, queue, (provider) => provider.read!(request), onAnswer);
+  }
+
+  private async send<R>(
+    request: { targetId: string; model: string; signal: AbortSignal },
+    providerName: string,
+    queue: AbortSignal,
+    call: (provider: Provider) => Promise<R>,
+    onAnswer?: (result: R) => void,
+  ): Promise<R> {
     this.requireCredentials(providerName);
     const pool = this.pool(providerName, request.model);
     const provider = await this.provider(providerName);
@@ -83,9 +108,9 @@ export class ProviderHub {
       attempt++;
       this.attempts.set(providerName, (this.attempts.get(providerName) ?? 0) + 1);
       let error: ChargenError;
-      let answer: ImageResult | undefined;
+      let answer: R | undefined;
       try {
-        answer = await provider.generate(request);
+        answer = await call(provider);
         // Paid for: `onAnswer` records it before anything else runs, even what this slot lets go.
         onAnswer?.(answer);
         return answer;

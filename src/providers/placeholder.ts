@@ -8,7 +8,8 @@ import { preciseNow } from "../core/debug.js";
 import { ChargenError, Code, type ErrorKind } from "../core/errors.js";
 import { MAX_IMAGE_SIDE } from "./aspect.js";
 import { hash32, renderPlaceholder } from "./placeholder-image.js";
-import type { ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule } from "./types.js";
+import { placeholderAnswer } from "./placeholder-answer.js";
+import type { DataRequest, DataResult, ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule } from "./types.js";
 
 export type FailureKind = Extract<ErrorKind, "retryable" | "target" | "provider">;
 
@@ -107,25 +108,44 @@ async function sleep(ms: number, signal: AbortSignal, clock: Clock): Promise<voi
 }
 
 /**
- * `CHARGEN_PLACEHOLDER_CALL_LOG=file`: one line per completed generation ("<target id>\t<key>\t<ms
- * since the epoch when the call started>\t<reference paths sent, comma-separated>\t<when it
+ * `CHARGEN_PLACEHOLDER_CALL_LOG=file`: one line per completed generation or read ("<target id>\t<key>\t<ms
+ * since the epoch when the call started>\t<reference (or read image) paths sent, comma-separated>\t<when it
  * answered, to the microsecond>"), appended synchronously, so that tests can count what a real
  * provider would have charged and was sent, across processes, even when a build is killed; and
  * benchmarks can time a save to the provider call, and an answer to its durable record
  * (bench/durable-window.mjs).
  */
-function callLogger(path: string | undefined): (request: ImageRequest, startedAt: number) => void {
+function callLogger(path: string | undefined): CallLog {
   if (!path) return () => {};
-  return (request, startedAt) => appendFileSync(path, `${request.targetId}\t${request.key}\t${startedAt}\t${request.references.map((r) => r.path).join(",")}\t${preciseNow().toFixed(3)}\n`);
+  return (request, startedAt) => {
+    const images = "references" in request ? request.references : request.images;
+    appendFileSync(path, `${request.targetId}\t${request.key}\t${startedAt}\t${images.map((r) => r.path).join(",")}\t${preciseNow().toFixed(3)}\n`);
+  };
 }
+
+type CallLog = (request: ImageRequest | DataRequest, startedAt: number) => void;
 
 export function createPlaceholderProvider(
   config: PlaceholderConfig,
-  logCall: (request: ImageRequest, startedAt: number) => void = () => {},
+  logCall: CallLog = () => {},
   clock: Clock = realClock,
 ): Provider {
   // Attempts per key, so that a retry of a simulated failure rolls new dice and may succeed.
   const attempts = new Map<string, number>();
+
+  /** The configured latency, then a failure at the configured rate: rolled per key and attempt. */
+  const simulate = async ({ key, targetId, signal }: { key: string; targetId: string; signal: AbortSignal }) => {
+    const attempt = attempts.get(key) ?? 0;
+    attempts.set(key, attempt + 1);
+
+    const [min, max] = config.latencyMs;
+    await sleep(min + Math.round((max - min) * dice(key, "latency", attempt)), signal, clock);
+
+    if (config.failureRate > 0 && dice(key, "failure", attempt) < config.failureRate) {
+      const kind = config.failureKind;
+      throw new ChargenError(kind, `placeholder: simulated ${kind} failure for ${targetId} (attempt ${attempt + 1})`, { code: "SIMULATED" });
+    }
+  };
 
   return {
     name: "placeholder",
@@ -140,20 +160,7 @@ export function createPlaceholderProvider(
         );
       }
       const { width, height } = imageSize(request);
-      const attempt = attempts.get(key) ?? 0;
-      attempts.set(key, attempt + 1);
-
-      const [min, max] = config.latencyMs;
-      await sleep(min + Math.round((max - min) * dice(key, "latency", attempt)), request.signal, clock);
-
-      if (config.failureRate > 0 && dice(key, "failure", attempt) < config.failureRate) {
-        const kind = config.failureKind;
-        throw new ChargenError(
-          kind,
-          `placeholder: simulated ${kind} failure for ${request.targetId} (attempt ${attempt + 1})`,
-          { code: "SIMULATED" },
-        );
-      }
+      await simulate(request);
 
       const bytes = renderPlaceholder(width, height, format, {
         key,
@@ -169,6 +176,14 @@ export function createPlaceholderProvider(
         usage: {},
         metadata: { provider: "placeholder", seed: hash32(key) },
       };
+    },
+
+    async read(request: DataRequest): Promise<DataResult> {
+      const startedAt = clock.now();
+      await simulate(request);
+      const json = placeholderAnswer(request);
+      logCall(request, startedAt);
+      return { json, costUsd: 0, usage: {}, metadata: { provider: "placeholder", seed: hash32(request.key) } };
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { JsonValue } from "../model/target.js";
 import type { ChargenError, Diagnostic } from "../core/errors.js";
 import type { TargetStatus } from "../model/target.js";
 import { workflowCommand } from "./escape.js";
@@ -14,6 +15,8 @@ export interface TargetReport {
   estimatedCostUsd: number | null;
   costUsd: number | null;
   error: { kind: ChargenError["kind"]; code: string | null; message: string } | null;
+  /** A data target's answer, as recorded (its fields, as the write-back put them into the YAML). */
+  answer?: JsonValue;
 }
 
 export interface Summary {

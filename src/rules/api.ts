@@ -1,6 +1,6 @@
 import type { Document, Node } from "yaml";
 import type { Diagnostic } from "../core/errors.js";
-import type { GenerationSettings, ModelSettings, ReferenceInput, TargetSpec } from "../model/target.js";
+import type { GenerationSettings, JsonValue, ModelSettings, ReferenceInput, TargetSpec } from "../model/target.js";
 import type { PriceOverrides } from "../providers/prices.js";
 import type { ImageFormat, ProviderConfig, ProviderSettings } from "../providers/types.js";
 
@@ -50,6 +50,8 @@ export interface BuildOutcome {
    * real provider): recorded as a draft placeholder, never as the image its entry stands for.
    */
   rehearsal: boolean;
+  /** A data target's answer, checked against its schema: what its write-back puts into the YAML. */
+  answer?: JsonValue;
 }
 
 export interface WriteBackContext {
@@ -75,7 +77,19 @@ export interface RuleSet extends ProviderSettings {
    * There is no built-in fallback: a target with no provider from anywhere is an error, so that
    * nothing goes to the offline placeholder unless it is chosen.
    */
-  defaults?: { provider?: string; model?: string; format?: ImageFormat; quality?: string; generation?: GenerationSettings };
+  defaults?: {
+    provider?: string;
+    model?: string;
+    format?: ImageFormat;
+    quality?: string;
+    generation?: GenerationSettings;
+    /**
+     * Where data targets (image analysis, story text) go: a vision or text model, not the image
+     * model. Its provider defaults to `provider`, its model to that provider's reading model
+     * (google: gemini-2.5-flash). `--provider` wins; `--model` names an image model and leaves these alone.
+     */
+    read?: { provider?: string; model?: string };
+  };
   /**
    * Who chooses each target's provider and model: "files" (the default) honours the entry's and its
    * file's `provider` / `model` fields, then `defaults`; "rules" sends every target to `defaults`

@@ -22,7 +22,7 @@ import {
   type RecordContent,
 } from "./rule-kit.js";
 import { logRun } from "./runs-log.js";
-import { chapterPalette, characterIdentity, type CharacterIdentity } from "./sections.js";
+import { appearanceEdges, chapterPalette, characterIdentity, type CharacterIdentity } from "./sections.js";
 import { sceneIds } from "./characters.js";
 import { placeReference } from "./locations.js";
 import { gluePrompt, styleGlue, withReferences, type StyleGlue } from "./style.js";
@@ -138,6 +138,7 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
           ...(unlisted.length ? { unlisted } : {}),
           requested,
           output: `chapters/${folder}/images/${customId}.${imageExtension(requested, ctx.rules)}`,
+          ...appearanceEdges(cast.people),
           writeBack: { customId, record: recordContent(entry, customId, moments) } satisfies ChapterWriteBack,
         });
       });

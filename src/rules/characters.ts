@@ -8,7 +8,7 @@ import { characterImageryFile, depictedReferences, depictedSlug, resolveCharacte
 import { keepingContract } from "./memoryquill-contract.js";
 import { appendRecord, entriesAt, generationDefaults, imageExtension, inventoryRecord, labelled, mistyped, prose, refuseUnsafeName, requestedFrom, type RecordContent } from "./rule-kit.js";
 import { logRun } from "./runs-log.js";
-import { characterIdentity } from "./sections.js";
+import { appearanceEdges, characterIdentity } from "./sections.js";
 import { SlugScope, slugify } from "../core/slug.js";
 import { gluePrompt, styleGlue, withReferences, type StyleGlue } from "./style.js";
 import { get, items, pickStrings, shapeOf, str, strings } from "../yaml/access.js";
@@ -149,6 +149,7 @@ export function characterScenes(options: CharacterSceneOptions = {}): Rule {
           ...(unresolved.length ? { unresolved } : {}),
           requested,
           output: `characters/${slug}/images/${sceneSlug}.${imageExtension(requested, ctx.rules)}`,
+          ...appearanceEdges([subject, ...companions]),
           writeBack: { ...writeBack },
         });
       });
@@ -183,6 +184,23 @@ export function sceneIds(ctx: RuleContext, slug: string): Set<string> {
     if (base) ids.add(scope.claim(base).id);
   }
   return ids;
+}
+
+/**
+ * The images the scenes of `characters/<slug>/image-ideas.yaml` make (workspace paths), as `plan`
+ * names them: what another rule may read once they are built (a graph edge to each scene). Empty
+ * when the rule set has no character scene rule.
+ */
+export function sceneOutputs(ctx: RuleContext, slug: string): string[] {
+  if (!ctx.rules.rules.some((r) => r.name === RULE)) return [];
+  const root = ctx.readYaml(`characters/${slug}/image-ideas.yaml`)?.doc.contents;
+  const defaults = generationDefaults(root);
+  const scope = new SlugScope();
+  return items(root, "scenes").flatMap((scene) => {
+    const base = isMap(scene) ? slugify(str(scene, "title")) : undefined;
+    if (!base) return [];
+    return [`characters/${slug}/images/${scope.claim(base).id}.${imageExtension(requestedFrom(defaults, scene, scene), ctx.rules)}`];
+  });
 }
 
 /** The scene's record in the character's `image_inventory`, where ingestion reads it; the file is started if the character has none. */

@@ -23,7 +23,7 @@ import {
   withoutKey,
 } from "./rule-kit.js";
 import { logRun } from "./runs-log.js";
-import { characterIdentity, type CharacterIdentity } from "./sections.js";
+import { appearanceEdges, characterIdentity, type CharacterIdentity } from "./sections.js";
 import { gluePrompt, styleGlue, withReferences, type StyleGlue, type StyleKind } from "./style.js";
 import { get, pick, pickJs, pickNode, pickStrings, str, strings } from "../yaml/access.js";
 
@@ -124,6 +124,7 @@ export function locationImages(options: LocationImageOptions = {}): Rule {
           ...(refs.unresolved.length ? { unresolved: refs.unresolved } : {}),
           requested,
           output,
+          ...appearanceEdges(cast.people),
           writeBack: { entry: e.id, record: recordContent(e, locationName, context) } satisfies LocationWriteBack,
         });
       }

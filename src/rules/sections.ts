@@ -1,4 +1,5 @@
 import { isMap, isScalar, isSeq, type Node } from "yaml";
+import { appearanceFrom } from "./appearance.js";
 import type { ReferenceInput } from "../model/target.js";
 import type { RuleContext } from "./api.js";
 import { part, type PromptPart } from "../model/prompt-ir.js";
@@ -69,6 +70,14 @@ export interface CharacterIdentity {
   state?: string;
   /** "the subject" of a character scene, "companion", ... */
   part?: string;
+  /** The data target that writes their appearance in this build (see rules/appearance.ts): a prompt that reads it comes after it. */
+  appearanceFrom?: string;
+}
+
+/** The `after` of a target whose prompt reads these people's appearances. */
+export function appearanceEdges(people: readonly CharacterIdentity[]): { after?: string[] } {
+  const after = [...new Set(people.flatMap((p) => (p.appearanceFrom ? [p.appearanceFrom] : [])))];
+  return after.length ? { after } : {};
 }
 
 /**
@@ -82,10 +91,12 @@ export function characterIdentity(ctx: RuleContext, slug: string, name?: string,
   const ideas = ideasRoot ?? ctx.readYaml(`characters/${slug}/image-ideas.yaml`)?.doc.contents;
   const character = get(ideas, "character");
   const appearance = prose(str(imagery, "appearance"));
+  const from = appearanceFrom(ctx, slug);
   return {
     slug,
     name: name ?? str(character, "name") ?? titleCase(slug),
     ...(appearance ? { appearance } : {}),
+    ...(from ? { appearanceFrom: from } : {}),
     consistency: pickStrings([ideas, character], "visual_consistency"),
   };
 }

@@ -92,6 +92,31 @@ export function resolveSettings(requested: RequestedSettings, rules: RuleSet, ov
   return { ...normalised, route };
 }
 
+/**
+ * A data target's settings: `--provider`, then the rules' `defaults.read`, then `defaults.provider`;
+ * the model from `defaults.read` when it names this provider, else the provider's reading model.
+ * The YAML never routes a read (its fields name image models). No image settings: nothing is drawn.
+ */
+export function resolveReadSettings(rules: RuleSet, overrides: SettingsOverrides = {}): Resolved {
+  const read = rules.defaults?.read;
+  const provider = overrides.provider ?? read?.provider ?? rules.defaults?.provider;
+  const providerFrom = overrides.provider ? "--provider" : read?.provider ? "the rules' defaults.read" : "the rules' defaults";
+  if (!provider) {
+    throw new ChargenError("user", 'no provider for reading: the rules name none; choose one in chargen.rules.ts (defaults: { read: { provider: "google" } }) or with --provider', { field: "provider" });
+  }
+  const info = providerInfo(provider);
+  if (!info) throw new ChargenError("user", `unknown provider "${provider}" (known: ${Object.keys(PROVIDERS).join(", ")})`, { field: "provider" });
+  const rulesModel = read?.model !== undefined && (read.provider ?? rules.defaults?.provider) === provider ? read.model : undefined;
+  const model = rulesModel ?? info.defaultReadModel;
+  if (!model) {
+    throw new ChargenError("user", `${provider} reads no images or texts in chargen; route reading elsewhere in chargen.rules.ts (defaults: { read: { provider: "google" } })`, { field: "provider" });
+  }
+  const modelFrom = rulesModel ? "the rules' defaults.read" : `${provider}'s reading model`;
+  const from = providerFrom === modelFrom ? `provider and model from ${providerFrom}` : `provider from ${providerFrom}, model from ${modelFrom}`;
+  // `format` is keyed but means nothing to a read: fixed, so that it never makes one stale.
+  return { settings: { provider, model, format: "png", n: 1 }, adjustments: [], route: `${provider}/${model}: ${from}` };
+}
+
 /** A model this provider cannot serve (retired, or on an endpoint chargen does not call): the error names the mapping to add. */
 function refuseUnavailable(info: ProviderInfo, provider: string, model: string): void {
   const retired = info.retired[model];

@@ -3,15 +3,18 @@ import { join } from "node:path";
 import { digestBytes } from "../core/hash.js";
 import { lfsObjectId, sha256Hex } from "../core/lfs.js";
 import { formatLock, LOCK_FILE, type Lock } from "../cache/lockfile.js";
-import { asChargenError, type Diagnostic } from "../core/errors.js";
+import { asChargenError, ChargenError, type Diagnostic } from "../core/errors.js";
 import type { Application } from "../graph/executor.js";
-import type { TargetSpec } from "../model/target.js";
+import type { JsonValue, TargetSpec } from "../model/target.js";
 import type { BuildOutcome, RuleSet } from "../rules/api.js";
 import { cutPrompt } from "../graph/budget.js";
 import { renderNegative, renderPrompt } from "../model/prompt-ir.js";
 import { writeAtomic } from "../core/atomic.js";
 import type { RealDisk } from "../cache/disk.js";
 import { YamlEditor } from "../yaml/edit.js";
+
+/** The provider the rules route a target of this kind to, when nothing overrides them. */
+const routedProvider = (rules: RuleSet, kind: "data" | undefined) => (kind === "data" ? (rules.defaults?.read?.provider ?? rules.defaults?.provider) : rules.defaults?.provider);
 
 type WriteBackFn = NonNullable<RuleSet["rules"][number]["writeBack"]>;
 
@@ -59,7 +62,8 @@ export class Applier {
 
   async apply(app: Application): Promise<void> {
     const { record, action } = app;
-    if (app.bytes) {
+    // A data target's answer goes into the YAML through the write-back, never into a file.
+    if (app.bytes && record.kind !== "data") {
       this.observer.wrote?.(record.output, action.blob);
       await writeAtomic(join(this.root, record.output), app.bytes);
       this.disk.wrote(record.output, action.blob);
@@ -76,7 +80,8 @@ export class Applier {
         output: record.output,
         outputDigest: action.blob,
         generatedAt: action.at,
-        rehearsal: app.settings.provider === "placeholder" && this.rules.defaults?.provider !== "placeholder",
+        rehearsal: app.settings.provider === "placeholder" && routedProvider(this.rules, record.kind) !== "placeholder",
+        ...(record.kind === "data" ? { answer: this.answer(app) } : {}),
         prompt: renderPrompt(sent),
         negativePrompt: renderNegative(sent),
         references: spec.references.filter((r) => r.path in app.inputs.refs).map((r) => ({ ...r, digest: app.inputs.refs[r.path]! })),
@@ -90,7 +95,7 @@ export class Applier {
       key: app.key,
       output: record.output,
       outputDigest: action.blob,
-      outputSha256: app.bytes ? sha256Hex(app.bytes) : lfsObjectId(this.disk.readBytes(record.output)),
+      ...(app.bytes ? { outputSha256: sha256Hex(app.bytes) } : record.kind === "data" ? {} : { outputSha256: lfsObjectId(this.disk.readBytes(record.output)) }),
       provider: action.provider,
       model: action.model,
       builtAt: action.at,
@@ -98,6 +103,12 @@ export class Applier {
       inputs: app.inputs,
     });
     this.scheduleLockWrite();
+  }
+
+  /** A data target's answer, parsed (it always comes with its bytes: there is no file to adopt). */
+  private answer(app: Application): JsonValue {
+    if (!app.bytes) throw new ChargenError("internal", `${app.record.id}: a data target applied without its answer`);
+    return JSON.parse(new TextDecoder().decode(app.bytes)) as JsonValue;
   }
 
   private writeBack(writeBack: WriteBackFn, outcome: BuildOutcome): Promise<void> {

@@ -13,7 +13,7 @@ import type { ModelSettings } from "../model/target.js";
 import type { RuleSet } from "../rules/api.js";
 import { loadRules, RULES_FILES } from "../rules/load.js";
 import { providerInfo } from "../providers/catalog.js";
-import { resolveSettings, type Resolved } from "../rules/settings.js";
+import { resolveReadSettings, resolveSettings, type Resolved } from "../rules/settings.js";
 import { ReferenceGuard } from "../core/boundary.js";
 import { RealDisk } from "../cache/disk.js";
 
@@ -73,7 +73,12 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   const reported = new Set<string>();
   for (const t of analysis.targets) {
     try {
-      const resolved = resolveSettings(t.requested, loaded.rules, { provider: options.providerOverride, model: options.modelOverride });
+      const overrides = { provider: options.providerOverride, model: options.modelOverride };
+      if (t.kind === "data") {
+        settings.set(t.id, resolveReadSettings(loaded.rules, overrides));
+        continue;
+      }
+      const resolved = resolveSettings(t.requested, loaded.rules, overrides);
       settings.set(t.id, resolved);
       const blind = t.references.length > 0 && !providerInfo(resolved.settings.provider)!.references;
       const adjustments = blind ? [...resolved.adjustments, "reference images not sent (its models generate from the prompt alone)"] : resolved.adjustments;
@@ -180,7 +185,7 @@ export function consultedPaths(ws: Workspace): string[] {
     for (const f of folders) paths.add(f);
   }
   for (const r of ws.records.values()) {
-    paths.add(r.output);
+    if (r.kind !== "data") paths.add(r.output);
     for (const ref of r.references) paths.add(ref.path);
   }
   // An adopted image keeps its own file.

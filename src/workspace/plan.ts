@@ -1,7 +1,11 @@
 import type { Store } from "../cache/store.js";
 import { ChargenError } from "../core/errors.js";
 import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision } from "../graph/planner.js";
-import { estimatePrice } from "../providers/catalog.js";
+import { estimatePrice, estimateReadPrice } from "../providers/catalog.js";
+import { readShape } from "../graph/budget.js";
+import type { TargetRecord } from "../graph/analyzer.js";
+import type { ModelSettings } from "../model/target.js";
+import type { ProviderSettings } from "../providers/types.js";
 import { missingReferencesPolicy } from "../rules/api.js";
 import type { Workspace } from "./open.js";
 
@@ -52,8 +56,13 @@ export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest
     });
     if (decision.status === "stale" || decision.status === "pending") rebuilt.add(id);
     const paid = (decision.status === "stale" && !decision.restorable) || decision.status === "pending";
-    const price = estimatePrice(resolved.settings, ws.rules);
+    const price = targetPrice(record, resolved.settings, ws.rules);
     planned.push({ id, decision, estimatedCostUsd: paid ? price : 0 });
   }
   return planned;
+}
+
+/** Estimated price of building a target once: an image's, or a data target's read. */
+export function targetPrice(record: TargetRecord, settings: ModelSettings, rules: ProviderSettings): number | undefined {
+  return record.kind === "data" ? estimateReadPrice(settings, readShape(record), rules) : estimatePrice(settings, rules);
 }
