@@ -69,12 +69,13 @@ function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<Ima
   };
   const records = specs.map(record);
   const resolved = new Map<string, Resolved | ChargenError>(specs.map((s) => [s.id, { settings: options.settings ?? settings, adjustments: [], route: "test" }]));
-  const executor = new Executor(buildGraph(records), new Map(records.map((r) => [r.id, r])), resolved, new Map(), effects, {
-    force: false,
-    failFast: options.failFast ?? false,
-    jobs: options.jobs ?? 1,
-    missingReferences: "fail",
-    price: () => 0,
+  const executor = new Executor({
+    graph: buildGraph(records),
+    records: new Map(records.map((r) => [r.id, r])),
+    settings: resolved,
+    lock: new Map(),
+    effects,
+    options: { force: false, failFast: options.failFast ?? false, jobs: options.jobs ?? 1, missingReferences: "fail", price: () => 0 },
   });
   return { executor, calls, applied, run: () => executor.run(specs.map((s) => s.id)) };
 }

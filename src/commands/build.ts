@@ -156,9 +156,16 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
     });
     let report: Report;
     try {
-      report = await buildOnce(ws, options, openSession(ws.root, options.clock), progress, startedAt, (executor) => {
-        control = executor;
-        if (interrupted) executor.stop();
+      report = await buildOnce({
+        ws,
+        options,
+        session: openSession(ws.root, options.clock),
+        progress,
+        startedAt,
+        onExecutor: (executor) => {
+          control = executor;
+          if (interrupted) executor.stop();
+        },
       });
     } finally {
       detach();
@@ -188,39 +195,42 @@ async function settle(options: BuildOptions): Promise<void> {
  * One build of an opened workspace: plan, run the executor, apply, save the caches. The caller
  * holds the build lock and owns interruption (it gets the executor to stop or abort).
  */
-export async function buildOnce(
-  ws: Workspace,
+export interface BuildOnceSetup {
+  ws: Workspace;
   options: Pick<BuildOptions, "force" | "failFast" | "jobs" | "maxCostUsd" | "env" | "patterns" | "providerOverride" | "modelOverride"> & {
     explain?: boolean;
     /** Why a key is not to be generated (default: it is in an unfinished batch job). */
     inBatch?: (key: string) => string | undefined;
-  },
-  session: Session,
-  progress: Progress,
-  startedAt: number,
-  onExecutor: (executor: Executor) => void = () => {},
-  observer?: WriteObserver,
-): Promise<Report> {
+  };
+  session: Session;
+  progress: Progress;
+  startedAt: number;
+  /** Handed the executor before it runs, to stop or abort it. */
+  onExecutor?: (executor: Executor) => void;
+  observer?: WriteObserver;
+}
+
+export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, observer }: BuildOnceSetup): Promise<Report> {
   ensureGitFiles(ws.root);
   const { store, clock } = session;
-  const applier = new Applier(ws.root, ws.rules, ws.disk, ws.lock, (id) => ws.analysis.spec(id), undefined, observer);
+  const applier = new Applier({ root: ws.root, rules: ws.rules, disk: ws.disk, lock: ws.lock, spec: (id) => ws.analysis.spec(id), ...(observer ? { observer } : {}) });
   if (ws.lockNeedsRewrite) applier.rewriteLock();
-  const hub = new ProviderHub(
-    ws.rules,
-    options.env,
+  const hub = new ProviderHub({
+    rules: ws.rules,
+    env: options.env,
     clock,
-    {
+    events: {
       onRetry: (id, attempt, delay, error) => progress.retry(id, attempt, delay, error.message),
       onProviderStopped: (name, error) => progress.note(`provider ${name} stopped: ${error.message}; nothing more is sent to it in this build`),
     },
-    session.pools,
-  );
-  const executor = new Executor(
-    ws.graph,
-    ws.records,
-    ws.settings,
-    ws.lock,
-    {
+    pools: session.pools,
+  });
+  const executor = new Executor({
+    graph: ws.graph,
+    records: ws.records,
+    settings: ws.settings,
+    lock: ws.lock,
+    effects: {
       digest: (p) => ws.disk.digest(p),
       size: (p) => ws.disk.size(p),
       readBytes: (p) => ws.disk.readBytes(p),
@@ -232,7 +242,7 @@ export async function buildOnce(
       inBatch: options.inBatch ?? inBatchKeys(ws.root),
       clock,
     },
-    {
+    options: {
       force: options.force,
       failFast: options.failFast,
       jobs: options.jobs,
@@ -240,13 +250,13 @@ export async function buildOnce(
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
       price: (s) => estimatePrice(s, ws.rules),
     },
-    {
+    events: {
       onStart: (id, action) => progress.start(id, action),
       onGenerated: (id) => progress.generated(id),
       // --explain says where each target went and why, beside what made it stale.
       onDone: (o) => progress.done(options.explain && o.status !== "fresh" ? { ...o, reasons: [...o.reasons, `route: ${routeOf(ws, o.id) ?? "none"}`] } : o),
     },
-  );
+  });
   onExecutor(executor);
 
   const planned = planWorkspace(ws, store, options.force);

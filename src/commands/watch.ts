@@ -122,14 +122,14 @@ export async function watch(options: WatchOptions): Promise<number> {
       // As a plain build does: what the YAML records and the lock does not, adopted first.
       const history = options.noAdopt ? [] : adoptHistory(ws);
       await recordInLock(ws, history);
-      const built = await buildOnce(
+      const built = await buildOnce({
         ws,
         options,
         session,
         progress,
         startedAt,
-        (e) => (executor = e),
-        {
+        onExecutor: (e) => (executor = e),
+        observer: {
           wrote: (path, digest) => {
             ownWrites.set(path, (ownWrites.get(path) ?? new Map()).set(digest, Date.now()));
             if (planFiles.has(path) || sourcePatterns.some((p) => matchesGlob(path, p))) unechoed.add(path);
@@ -139,7 +139,7 @@ export async function watch(options: WatchOptions): Promise<number> {
             dispatch("change");
           },
         },
-      );
+      });
       executor = undefined;
       const report: Report = withHistory(built, history);
       printProblems(report, options);

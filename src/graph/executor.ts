@@ -83,6 +83,17 @@ export interface ExecutorEvents {
   onDone?(outcome: TargetOutcome): void;
 }
 
+/** What an executor runs (the analysed workspace), with what effects and policy. */
+export interface ExecutorSetup {
+  graph: Graph;
+  records: Map<string, TargetRecord>;
+  settings: Map<string, Resolved | ChargenError>;
+  lock: Lock;
+  effects: ExecutorEffects;
+  options: ExecutorOptions;
+  events?: ExecutorEvents;
+}
+
 /**
  * Runs the targets of a graph, each at most once (its promise is kept, as Wireit does), a target
  * only after the targets whose outputs it references. A target's life:
@@ -117,18 +128,20 @@ export class Executor {
   /** The outputs the lock recorded when the build started, for references that are LFS pointers. */
   private readonly recorded: RecordedOutputs;
 
-  constructor(
-    private readonly graph: Graph,
-    private readonly records: Map<string, TargetRecord>,
-    private readonly settings: Map<string, Resolved | ChargenError>,
-    private readonly lock: Lock,
-    private readonly effects: ExecutorEffects,
-    private readonly options: ExecutorOptions,
-    private readonly events: ExecutorEvents = {},
-  ) {
-    this.recorded = new RecordedOutputs(lock);
-    this.jobs = new Pool({ maxInFlight: Math.max(1, options.jobs), perMinute: Infinity }, effects.clock);
-    this.pipeline = new Pool({ maxInFlight: 2 * Math.max(1, options.jobs), perMinute: Infinity }, effects.clock);
+  private readonly graph: Graph;
+  private readonly records: Map<string, TargetRecord>;
+  private readonly settings: Map<string, Resolved | ChargenError>;
+  private readonly lock: Lock;
+  private readonly effects: ExecutorEffects;
+  private readonly options: ExecutorOptions;
+  private readonly events: ExecutorEvents;
+
+  constructor(setup: ExecutorSetup) {
+    ({ graph: this.graph, records: this.records, settings: this.settings, lock: this.lock, effects: this.effects, options: this.options } = setup);
+    this.events = setup.events ?? {};
+    this.recorded = new RecordedOutputs(this.lock);
+    this.jobs = new Pool({ maxInFlight: Math.max(1, this.options.jobs), perMinute: Infinity }, this.effects.clock);
+    this.pipeline = new Pool({ maxInFlight: 2 * Math.max(1, this.options.jobs), perMinute: Infinity }, this.effects.clock);
   }
 
   /** Stop scheduling: what is in flight finishes and is recorded; the rest is skipped. */

@@ -24,6 +24,18 @@ export interface HubEvents {
   onProviderStopped?(provider: string, error: ChargenError): void;
 }
 
+export interface HubSetup {
+  rules: ProviderSettings;
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  events?: HubEvents;
+  /** Pools outlive a build in watch mode, so that back-to-back builds share one rate window. */
+  pools?: Map<string, Pool>;
+  retry?: RetryPolicy;
+  /** For the backoff's jitter. */
+  random?: () => number;
+}
+
 /**
  * Providers for one build: created on first use (a build that sends nothing loads no SDK), one
  * pool per provider and model, one retry policy (the SDKs' own retries are off), and the
@@ -36,16 +48,21 @@ export class ProviderHub {
   private readonly stopSignals = new Map<string, AbortController>();
   private readonly attempts = new Map<string, number>();
 
-  constructor(
-    private readonly rules: ProviderSettings,
-    private readonly env: NodeJS.ProcessEnv,
-    private readonly clock: Clock,
-    private readonly events: HubEvents = {},
-    /** Pools outlive a build in watch mode, so that back-to-back builds share one rate window. */
-    private readonly pools = new Map<string, Pool>(),
-    private readonly retry: RetryPolicy = DEFAULT_RETRY,
-    private readonly random: () => number = Math.random,
-  ) {}
+  private readonly rules: ProviderSettings;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly clock: Clock;
+  private readonly events: HubEvents;
+  private readonly pools: Map<string, Pool>;
+  private readonly retry: RetryPolicy;
+  private readonly random: () => number;
+
+  constructor(setup: HubSetup) {
+    ({ rules: this.rules, env: this.env, clock: this.clock } = setup);
+    this.events = setup.events ?? {};
+    this.pools = setup.pools ?? new Map();
+    this.retry = setup.retry ?? DEFAULT_RETRY;
+    this.random = setup.random ?? Math.random;
+  }
 
   /** Why this provider was stopped, if it was. */
   stoppedReason(provider: string): ChargenError | undefined {

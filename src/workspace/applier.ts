@@ -28,6 +28,18 @@ export interface WriteObserver {
   changedUnderneath?(path: string): void;
 }
 
+export interface ApplierSetup {
+  root: string;
+  rules: RuleSet;
+  disk: RealDisk;
+  lock: Lock;
+  /** The target's spec as the workspace reads it now. */
+  spec: (id: string) => TargetSpec | undefined;
+  /** Flush the lock at most this often while building (and always at the end). */
+  lockIntervalMs?: number;
+  observer?: WriteObserver;
+}
+
 /**
  * Applies finished targets to the workspace, in this order: the output file (tmp + rename), the
  * rule's YAML write-back (comment-preserving, atomic), the lock entry. By then the generation is
@@ -43,16 +55,19 @@ export class Applier {
   private lockDirty = false;
   readonly warnings: Diagnostic[] = [];
 
-  constructor(
-    private readonly root: string,
-    private readonly rules: RuleSet,
-    private readonly disk: RealDisk,
-    private readonly lock: Lock,
-    private readonly spec: (id: string) => TargetSpec | undefined,
-    /** Flush the lock at most this often while building (and always at the end). */
-    private readonly lockIntervalMs = 1_000,
-    private readonly observer: WriteObserver = {},
-  ) {}
+  private readonly root: string;
+  private readonly rules: RuleSet;
+  private readonly disk: RealDisk;
+  private readonly lock: Lock;
+  private readonly spec: (id: string) => TargetSpec | undefined;
+  private readonly lockIntervalMs: number;
+  private readonly observer: WriteObserver;
+
+  constructor(setup: ApplierSetup) {
+    ({ root: this.root, rules: this.rules, disk: this.disk, lock: this.lock, spec: this.spec } = setup);
+    this.lockIntervalMs = setup.lockIntervalMs ?? 1_000;
+    this.observer = setup.observer ?? {};
+  }
 
   /** Digest of what chargen last wrote to each YAML file in this build. */
   private readonly written = new Map<string, string>();
