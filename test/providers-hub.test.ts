@@ -47,9 +47,9 @@ async function setup(
     rules,
     env,
     clock: realClock,
-    events: {
-      onRetry: (targetId, _attempt, delayMs, error) => retries.push({ targetId, delayMs, error }),
-      onProviderStopped: (p) => stops.push(p),
+    emit: (event) => {
+      if (event.type === "retry") retries.push({ targetId: event.id, delayMs: event.delayMs, error: event.error });
+      if (event.type === "provider-stopped") stops.push(event.provider);
     },
     pools,
     retry: FAST,

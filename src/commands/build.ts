@@ -9,14 +9,15 @@ import type { Pool } from "../core/pool.js";
 import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/errors.js";
 import { EXIT } from "../core/exit.js";
 import { targetReport } from "../report/target.js";
-import { Executor, type TargetOutcome } from "../graph/executor.js";
+import { Executor } from "../graph/executor.js";
+import type { BuildEvent, TargetOutcome } from "../model/events.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, summarise, type Report, type TargetReport } from "../report/report.js";
 import { printable } from "../report/escape.js";
 import { silentProgress, type Progress } from "../report/progress.js";
 import { missingReferencesPolicy } from "../rules/api.js";
-import { Applier, type WriteObserver } from "../workspace/applier.js";
+import { Applier } from "../workspace/applier.js";
 import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
 import { recordInLock, remember, withHistory } from "./adopt.js";
@@ -151,7 +152,7 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       if (!interrupted) {
         interrupted = signal;
         control?.stop();
-        progress.note(`interrupted${signal === "SIGINT" ? "" : ` (${signal})`}: letting requests in flight finish and be recorded (Ctrl-C again to abort them)`);
+        progress.emit({ type: "note", line: `interrupted${signal === "SIGINT" ? "" : ` (${signal})`}: letting requests in flight finish and be recorded (Ctrl-C again to abort them)` });
       } else control?.abort();
     });
     let report: Report;
@@ -207,22 +208,26 @@ export interface BuildOnceSetup {
   startedAt: number;
   /** Handed the executor before it runs, to stop or abort it. */
   onExecutor?: (executor: Executor) => void;
-  observer?: WriteObserver;
+  /** Hears the build's events too, after the progress view (the watcher: chargen's own writes). */
+  listen?: (event: BuildEvent) => void;
 }
 
-export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, observer }: BuildOnceSetup): Promise<Report> {
+export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen }: BuildOnceSetup): Promise<Report> {
   ensureGitFiles(ws.root);
   const { store, clock } = session;
-  const applier = new Applier({ root: ws.root, rules: ws.rules, disk: ws.disk, lock: ws.lock, spec: (id) => ws.analysis.spec(id), ...(observer ? { observer } : {}) });
+  // The build's one event stream: --explain adds where each target went to what made it stale.
+  const emit = (event: BuildEvent) => {
+    const o = event.type === "done" ? event.outcome : undefined;
+    progress.emit(options.explain && o && o.status !== "fresh" ? { type: "done", outcome: { ...o, reasons: [...o.reasons, `route: ${routeOf(ws, o.id) ?? "none"}`] } } : event);
+    listen?.(event);
+  };
+  const applier = new Applier({ root: ws.root, rules: ws.rules, disk: ws.disk, lock: ws.lock, spec: (id) => ws.analysis.spec(id), emit });
   if (ws.lockNeedsRewrite) applier.rewriteLock();
   const hub = new ProviderHub({
     rules: ws.rules,
     env: options.env,
     clock,
-    events: {
-      onRetry: (id, attempt, delay, error) => progress.retry(id, attempt, delay, error.message),
-      onProviderStopped: (name, error) => progress.note(`provider ${name} stopped: ${error.message}; nothing more is sent to it in this build`),
-    },
+    emit,
     pools: session.pools,
   });
   const executor = new Executor({
@@ -250,17 +255,12 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
       price: (s) => estimatePrice(s, ws.rules),
     },
-    events: {
-      onStart: (id, action) => progress.start(id, action),
-      onGenerated: (id) => progress.generated(id),
-      // --explain says where each target went and why, beside what made it stale.
-      onDone: (o) => progress.done(options.explain && o.status !== "fresh" ? { ...o, reasons: [...o.reasons, `route: ${routeOf(ws, o.id) ?? "none"}`] } : o),
-    },
+    emit,
   });
   onExecutor(executor);
 
   const planned = planWorkspace(ws, store, options.force);
-  progress.begin(planned.length, planned.filter((p) => p.decision.status !== "fresh").length);
+  emit({ type: "planned", total: planned.length, toRun: planned.filter((p) => p.decision.status !== "fresh").length });
   let outcomes: TargetOutcome[];
   try {
     outcomes = await executor.run(ws.selected);

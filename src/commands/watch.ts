@@ -129,15 +129,15 @@ export async function watch(options: WatchOptions): Promise<number> {
         progress,
         startedAt,
         onExecutor: (e) => (executor = e),
-        observer: {
-          wrote: (path, digest) => {
-            ownWrites.set(path, (ownWrites.get(path) ?? new Map()).set(digest, Date.now()));
-            if (planFiles.has(path) || sourcePatterns.some((p) => matchesGlob(path, p))) unechoed.add(path);
-          },
-          changedUnderneath: (path) => {
-            debug(`changed under a write-back: ${path}`);
+        // chargen's own writes are known by their digest: their file events start no run.
+        listen: (event) => {
+          if (event.type === "written") {
+            ownWrites.set(event.path, (ownWrites.get(event.path) ?? new Map()).set(event.digest, Date.now()));
+            if (planFiles.has(event.path) || sourcePatterns.some((p) => matchesGlob(event.path, p))) unechoed.add(event.path);
+          } else if (event.type === "changed-underneath") {
+            debug(`changed under a write-back: ${event.path}`);
             dispatch("change");
-          },
+          }
         },
       });
       executor = undefined;

@@ -14,18 +14,9 @@ import type { Graph } from "./dag.js";
 import type { KeyInputs } from "../model/keys.js";
 import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision, type RefState } from "./planner.js";
 import { Pool } from "../core/pool.js";
-import type { ModelSettings, TargetSpec, TargetStatus } from "../model/target.js";
+import type { ModelSettings, TargetSpec } from "../model/target.js";
+import { ignoreEvents, type EmitBuildEvent, type TargetOutcome } from "../model/events.js";
 import { sniffImageType } from "../core/boundary.js";
-
-/** How a target ended in this build. */
-export interface TargetOutcome {
-  id: string;
-  status: TargetStatus;
-  reasons: string[];
-  error?: ChargenError;
-  /** Spent on this target in this build. */
-  costUsd?: number;
-}
 
 /** The store as the executor uses it. */
 export interface ExecutorStore {
@@ -76,13 +67,6 @@ export interface ExecutorOptions {
   price(settings: ModelSettings): number | undefined;
 }
 
-export interface ExecutorEvents {
-  onStart?(id: string, action: "generating" | "restoring"): void;
-  /** A generation's request is over and its job slot free; recording it follows, then onDone. */
-  onGenerated?(id: string): void;
-  onDone?(outcome: TargetOutcome): void;
-}
-
 /** What an executor runs (the analysed workspace), with what effects and policy. */
 export interface ExecutorSetup {
   graph: Graph;
@@ -91,7 +75,8 @@ export interface ExecutorSetup {
   lock: Lock;
   effects: ExecutorEffects;
   options: ExecutorOptions;
-  events?: ExecutorEvents;
+  /** Where the executor says what it starts and how each target ends. */
+  emit?: EmitBuildEvent;
 }
 
 /**
@@ -134,11 +119,11 @@ export class Executor {
   private readonly lock: Lock;
   private readonly effects: ExecutorEffects;
   private readonly options: ExecutorOptions;
-  private readonly events: ExecutorEvents;
+  private readonly emit: EmitBuildEvent;
 
   constructor(setup: ExecutorSetup) {
     ({ graph: this.graph, records: this.records, settings: this.settings, lock: this.lock, effects: this.effects, options: this.options } = setup);
-    this.events = setup.events ?? {};
+    this.emit = setup.emit ?? ignoreEvents;
     this.recorded = new RecordedOutputs(this.lock);
     this.jobs = new Pool({ maxInFlight: Math.max(1, this.options.jobs), perMinute: Infinity }, this.effects.clock);
     this.pipeline = new Pool({ maxInFlight: 2 * Math.max(1, this.options.jobs), perMinute: Infinity }, this.effects.clock);
@@ -176,7 +161,7 @@ export class Executor {
           return { id, status: "failed" as const, reasons: [error.message], error };
         },
       );
-      p.then((o) => this.events.onDone?.(o));
+      p.then((outcome) => this.emit({ type: "done", outcome }));
       this.outcomes.set(id, p);
     }
     return p;
@@ -248,7 +233,7 @@ export class Executor {
     const previous = store.latest(key);
     const bytes = previous && store.readBlob(previous.blob);
     if (previous && bytes) {
-      this.events.onStart?.(id, "restoring");
+      this.emit({ type: "started", id, action: "restoring" });
       await this.effects.apply({ ...app, action: previous, bytes });
       return { id, status: "cached", reasons: decision.reasons };
     }
@@ -303,7 +288,7 @@ export class Executor {
         metadata: answer.metadata,
       }));
     try {
-      this.events.onStart?.(id, "generating");
+      this.emit({ type: "started", id, action: "generating" });
       result = await this.effects.hub.generate(this.request(spec, record.cut ?? [], settings, key, references), settings.provider, this.scheduling.signal, recordAnswer);
     } catch (e) {
       const error = asChargenError(e);
@@ -314,7 +299,7 @@ export class Executor {
     } finally {
       this.jobs.release();
       this.inFlightUsd -= estimate ?? 0;
-      this.events.onGenerated?.(id);
+      this.emit({ type: "generated", id });
     }
     this.spentUsd += result.costUsd ?? estimate ?? 0;
     if (result.costUsd !== undefined && base) this.overrun.set(model, Math.max(this.overrun.get(model) ?? 1, result.costUsd / base));

@@ -1,5 +1,5 @@
 import { ChargenError } from "../core/errors.js";
-import type { TargetOutcome } from "../graph/executor.js";
+import type { TargetOutcome } from "../model/events.js";
 import type { Workspace } from "../workspace/open.js";
 import { round, type TargetReport } from "./report.js";
 
