@@ -8,8 +8,8 @@
 import { basename } from "node:path";
 import { GoogleGenAI, type BatchJob, type GenerateContentResponse, type Part } from "@google/genai";
 import { ChargenError } from "../core/errors.js";
-import { requireKey } from "../providers/credentials.js";
-import { GOOGLE_KEY_ENV, googleFailure, imageConfig, readGoogleConfig, readImage, type GoogleConfig } from "../providers/google.js";
+import { GOOGLE_KEY_ENV, requireKey } from "../providers/credentials.js";
+import { googleFailure, imageConfig, readGoogleConfig, readImage, type GoogleConfig } from "../providers/google.js";
 import { atBatchRate, pricesOf, type PriceTable } from "../providers/prices.js";
 import { promptText } from "../providers/prompt-text.js";
 import type { ReferenceImage } from "../providers/types.js";

@@ -12,7 +12,7 @@ import { specMatches, type TargetRecord } from "./analyzer.js";
 import { cutPrompt } from "./budget.js";
 import type { Graph } from "./dag.js";
 import type { KeyInputs } from "../model/keys.js";
-import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision, type RefState } from "./planner.js";
+import { Decider, type Decision, type RefState } from "./planner.js";
 import { Pool } from "../core/pool.js";
 import type { ModelSettings, TargetSpec } from "../model/target.js";
 import { ignoreEvents, type EmitBuildEvent, type TargetOutcome } from "../model/events.js";
@@ -110,21 +110,26 @@ export class Executor {
    * references): later estimates are scaled by it, so `--max-cost` learns as the build goes.
    */
   private readonly overrun = new Map<string, number>();
-  /** The outputs the lock recorded when the build started, for references that are LFS pointers. */
-  private readonly recorded: RecordedOutputs;
+  private readonly decider: Decider;
 
   private readonly graph: Graph;
   private readonly records: Map<string, TargetRecord>;
   private readonly settings: Map<string, Resolved | ChargenError>;
-  private readonly lock: Lock;
   private readonly effects: ExecutorEffects;
   private readonly options: ExecutorOptions;
   private readonly emit: EmitBuildEvent;
 
   constructor(setup: ExecutorSetup) {
-    ({ graph: this.graph, records: this.records, settings: this.settings, lock: this.lock, effects: this.effects, options: this.options } = setup);
+    ({ graph: this.graph, records: this.records, settings: this.settings, effects: this.effects, options: this.options } = setup);
     this.emit = setup.emit ?? ignoreEvents;
-    this.recorded = new RecordedOutputs(this.lock);
+    this.decider = new Decider({
+      lock: setup.lock,
+      disk: this.effects,
+      refusal: (p) => this.effects.refusal(p),
+      store: this.effects.store,
+      force: this.options.force,
+      missingReferences: this.options.missingReferences,
+    });
     this.jobs = new Pool({ maxInFlight: Math.max(1, this.options.jobs), perMinute: Infinity }, this.effects.clock);
     this.pipeline = new Pool({ maxInFlight: 2 * Math.max(1, this.options.jobs), perMinute: Infinity }, this.effects.clock);
   }
@@ -175,20 +180,8 @@ export class Executor {
 
     const resolved = this.settings.get(id)!;
     if (resolved instanceof ChargenError) return { id, status: "failed", reasons: [resolved.message], error: resolved };
+    const { decision, refs } = this.decider.decide(record, resolved.settings);
     const { store } = this.effects;
-    const refs = referenceStates(record.references, (p) => this.recorded.referenceDigest(p, this.effects), () => undefined, (p) => this.effects.refusal(p));
-    const lock = this.lock.get(id);
-    const decision = decide({
-      record,
-      settings: resolved.settings,
-      refs,
-      lock,
-      outputDigest: outputDigestOf(record, lock, this.effects),
-      produced: (k, d) => store.find(k, d) !== undefined,
-      restorable: (k) => store.latest(k) !== undefined,
-      force: this.options.force,
-      missingReferences: this.options.missingReferences,
-    });
     switch (decision.status) {
       case "fresh":
         return { id, status: "fresh", reasons: [] };
@@ -225,7 +218,7 @@ export class Executor {
     record: TargetRecord,
     settings: ModelSettings,
     decision: Extract<Decision, { status: "stale" }>,
-    refs: ReturnType<typeof referenceStates>,
+    refs: Map<string, RefState>,
   ): Promise<TargetOutcome> {
     const { store } = this.effects;
     const { key, inputs } = decision;

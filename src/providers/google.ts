@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { ApiError, GoogleGenAI, type GenerateContentConfig, type GenerateContentResponse, type HarmBlockThreshold, type HarmCategory, type Part } from "@google/genai";
 import { ChargenError } from "../core/errors.js";
-import { requireKey } from "./credentials.js";
+import { GOOGLE_KEY_ENV, requireKey } from "./credentials.js";
 import { nearestGeminiRatio, takesImageSize } from "./google-models.js";
 import { classify, networkCode, parseDuration, redact, type Failure } from "./http-errors.js";
 import { costFromTokens, estimateImagePrice, pricesOf, type PriceTable } from "./prices.js";
@@ -19,7 +19,6 @@ import { promptText } from "./prompt-text.js";
 import { toFormat } from "./transcode.js";
 import type { ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule, ReferenceImage, Usage } from "./types.js";
 
-export const GOOGLE_KEY_ENV = ["GOOGLE_API_KEY", "GEMINI_API_KEY"];
 
 export interface GoogleConfig {
   baseUrl?: string;

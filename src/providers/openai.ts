@@ -9,13 +9,12 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, toFile } from "openai";
 import type { ImageEditParamsNonStreaming, ImageGenerateParamsNonStreaming, ImagesResponse } from "openai/resources/images";
 import { ChargenError } from "../core/errors.js";
-import { requireKey } from "./credentials.js";
+import { OPENAI_KEY_ENV, requireKey } from "./credentials.js";
 import { classify, headerGetter, networkCode, redact, retryAfterFromHeaders, type Failure } from "./http-errors.js";
 import { costFromTokens, estimateImagePrice, pricesOf, type PriceTable } from "./prices.js";
 import { promptText } from "./prompt-text.js";
 import type { ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule, Usage } from "./types.js";
 
-export const OPENAI_KEY_ENV = ["OPENAI_API_KEY"];
 
 /** The edits endpoint takes at most this many images. */
 const MAX_REFERENCES = 16;
