@@ -76,12 +76,13 @@ function harness(answer: (r: DataRequest) => JsonValue) {
   const specs = [spec("a")];
   const records = specs.map(record);
   const resolved = new Map<string, Resolved | ChargenError>([["a", { settings, adjustments: [], route: "test" }]]);
-  const executor = new Executor(buildGraph(records), new Map(records.map((r) => [r.id, r])), resolved, new Map(), effects, {
-    force: false,
-    failFast: false,
-    jobs: 1,
-    missingReferences: "fail",
-    price: () => 0,
+  const executor = new Executor({
+    graph: buildGraph(records),
+    records: new Map(records.map((r) => [r.id, r])),
+    settings: resolved,
+    lock: new Map(),
+    effects,
+    options: { force: false, failFast: false, jobs: 1, missingReferences: "fail", price: () => 0 },
   });
   return { actions, applied, calls, run: () => executor.run(["a"]) };
 }
@@ -115,14 +116,14 @@ describe("ProviderHub.read", () => {
   const request = (targetId: string, key: string): DataRequest => ({ targetId, key, model: "placeholder-1", instructions: "x", texts: [], images: [], schema: SCHEMA, signal: new AbortController().signal });
 
   it("reads through the provider's pool and counts each call like a generation", async () => {
-    const hub = new ProviderHub({}, {}, clock);
+    const hub = new ProviderHub({ rules: {}, env: {}, clock });
     const answers = await Promise.all([hub.read(request("a", "k1"), "placeholder", new AbortController().signal), hub.read(request("b", "k2"), "placeholder", new AbortController().signal)]);
     expect(answers.map((a) => checkedAnswer(read.schema, a.json).length > 0)).toEqual([true, true]);
     expect(hub.callCounts()).toEqual({ placeholder: 2 });
   });
 
   it("an answer refused when it is recorded is never sent again", async () => {
-    const hub = new ProviderHub({}, {}, clock);
+    const hub = new ProviderHub({ rules: {}, env: {}, clock });
     const refuse = () => {
       throw new ChargenError("target", "answer does not match", { code: BAD_ANSWER });
     };

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Clock } from "../src/core/clock.js";
 import type { ActionRecord } from "../src/cache/store.js";
 import { ChargenError, Code } from "../src/core/errors.js";
@@ -30,20 +30,49 @@ function record(s: TargetSpec): TargetRecord {
   return { id: s.id, rule: s.rule, source: s.source, output: s.output, references: s.references, unresolved: [], requested: s.requested, digests: promptDigests(s.prompt), promptSize: promptSize(s.prompt) };
 }
 
-const clock: Clock = { now: () => 0, sleep: async () => {} };
+/** The executor's clock, stopped: time moves only when something sleeps on it. */
+class FakeClock implements Clock {
+  constructor(private t = Date.UTC(2026, 0, 1)) {}
+  now(): number {
+    return this.t;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.t += ms;
+  }
+}
+
+/** What outlives one executor: the workspace's files and the store's records (a crash keeps both). */
+interface World {
+  files: Map<string, Uint8Array>;
+  actions: ActionRecord[];
+}
+
+const newWorld = (): World => ({ files: new Map(), actions: [] });
+
+interface HarnessOptions {
+  failFast?: boolean;
+  jobs?: number;
+  settings?: ModelSettings;
+  world?: World;
+  maxCostUsd?: number;
+  price?: (settings: ModelSettings) => number | undefined;
+  /** The spec as the executor reads it again before sending (default: the planned one). */
+  specNow?: (id: string) => TargetSpec | undefined;
+  /** Why the provider takes nothing more (a stopped provider), asked before each send. */
+  unsendable?: () => ChargenError | undefined;
+}
 
 /** An executor over in-memory effects; `generate` decides what the provider does per target. */
-function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<ImageResult>, options: { failFast?: boolean; jobs?: number; settings?: ModelSettings } = {}) {
-  const files = new Map<string, Uint8Array>();
-  const actions: ActionRecord[] = [];
-  const applied: string[] = [];
+function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<ImageResult>, options: HarnessOptions = {}) {
+  const { files, actions } = options.world ?? newWorld();
+  const applied: Application[] = [];
   const calls: string[] = [];
   const effects: ExecutorEffects = {
     digest: (p) => (files.has(p) ? `d:${Buffer.from(files.get(p)!).toString("hex")}` : undefined),
     readBytes: (p) => files.get(p)!,
     size: (p) => files.get(p)?.length,
     refusal: () => undefined,
-    spec: (id) => specs.find((s) => s.id === id),
+    spec: options.specNow ?? ((id) => specs.find((s) => s.id === id)),
     store: {
       latest: (key) => actions.findLast((a) => a.key === key),
       find: (key, digest) => actions.find((a) => a.key === key && a.blob === digest),
@@ -55,28 +84,45 @@ function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<Ima
       },
     },
     hub: {
-      unsendable: () => undefined,
-      generate: async (request) => {
+      unsendable: () => options.unsendable?.(),
+      generate: async (request, _provider, _queue, onAnswer) => {
         calls.push(request.targetId);
-        return generate(request);
+        const answer = await generate(request);
+        onAnswer?.(answer);
+        return answer;
       },
     },
     apply: async (app: Application) => {
-      files.set(app.record.output, app.bytes!);
-      applied.push(app.record.id);
+      if (app.bytes) files.set(app.record.output, app.bytes);
+      applied.push(app);
     },
-    clock,
+    clock: new FakeClock(),
   };
   const records = specs.map(record);
   const resolved = new Map<string, Resolved | ChargenError>(specs.map((s) => [s.id, { settings: options.settings ?? settings, adjustments: [], route: "test" }]));
-  const executor = new Executor(buildGraph(records), new Map(records.map((r) => [r.id, r])), resolved, new Map(), effects, {
-    force: false,
-    failFast: options.failFast ?? false,
-    jobs: options.jobs ?? 1,
-    missingReferences: "fail",
-    price: () => 0,
+  const executor = new Executor({
+    graph: buildGraph(records),
+    records: new Map(records.map((r) => [r.id, r])),
+    settings: resolved,
+    lock: new Map(),
+    effects,
+    options: {
+      force: false,
+      failFast: options.failFast ?? false,
+      jobs: options.jobs ?? 1,
+      missingReferences: "fail",
+      ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
+      price: options.price ?? (() => 0),
+    },
   });
-  return { executor, calls, applied, run: () => executor.run(specs.map((s) => s.id)) };
+  return {
+    executor,
+    calls,
+    actions,
+    applied: () => applied.map((a) => a.record.id),
+    applications: applied,
+    run: () => executor.run(specs.map((s) => s.id)),
+  };
 }
 
 const image = (text: string): ImageResult => ({ bytes: new TextEncoder().encode(text), mimeType: "image/png", metadata: {} });
@@ -108,7 +154,7 @@ describe("executor: failures are decided by kind and code, never by message", ()
       ["a", "failed"],
       ["b", "built"],
     ]);
-    expect(h.applied).toEqual(["b"]);
+    expect(h.applied()).toEqual(["b"]);
   });
 
   it("a request not sent because its provider stopped is skipped, whatever its message says", async () => {
@@ -176,5 +222,185 @@ describe("executor: requests", () => {
     );
     await h.run();
     expect(sizes).toEqual([{ width: 1024, height: 1536 }]);
+  });
+});
+
+/** `n` targets a, b, c ... with no references between them. */
+const specsNamed = (...ids: string[]) => ids.map((id) => spec(id));
+const statuses = (outcomes: { id: string; status: string }[]) => outcomes.map((o) => [o.id, o.status]);
+
+/** A provider whose answers wait until the test lets them go, in the order asked. */
+function gatedProvider() {
+  const waiting: { id: string; release: () => void }[] = [];
+  const generate = (r: ImageRequest) => new Promise<ImageResult>((resolve) => waiting.push({ id: r.targetId, release: () => resolve(image(r.targetId)) }));
+  return { generate, waiting };
+}
+
+describe("executor: --max-cost", () => {
+  it("a provider that charges more than estimated raises the estimates: nothing more starts once the projection passes the limit", async () => {
+    // Estimated $1 each, but the first costs $3: the next one is projected at 3 + 3 > 4, not 3 + 1.
+    const h = harness(specsNamed("a", "b", "c", "d"), async (r) => ({ ...image(r.targetId), costUsd: 3 }), { maxCostUsd: 4, price: () => 1 });
+    const outcomes = await h.run();
+    expect(statuses(outcomes)).toEqual([
+      ["a", "built"],
+      ["b", "skipped"],
+      ["c", "skipped"],
+      ["d", "skipped"],
+    ]);
+    expect(outcomes[0]!.costUsd).toBe(3);
+    expect(outcomes[1]!.reasons).toEqual(["not started: --max-cost 4 would be passed (spent $3.0000, in flight ~$0.0000, this one ~$3.0000)"]);
+    expect(h.calls).toEqual(["a"]);
+  });
+
+  it("estimates in flight count too: with two jobs, the third waits out the limit and is not started", async () => {
+    const provider = gatedProvider();
+    const h = harness(specsNamed("a", "b", "c"), provider.generate, { maxCostUsd: 2, price: () => 1, jobs: 2 });
+    const running = h.run();
+    await vi.waitUntil(() => provider.waiting.length === 2);
+    for (const w of provider.waiting) w.release();
+    const outcomes = await running;
+    expect(statuses(outcomes)).toEqual([
+      ["a", "built"],
+      ["b", "built"],
+      ["c", "skipped"],
+    ]);
+    expect(h.calls).toEqual(["a", "b"]);
+  });
+
+  it("a target whose price is unknown is not started under --max-cost", async () => {
+    const h = harness(specsNamed("a"), async (r) => image(r.targetId), { maxCostUsd: 10, price: () => undefined });
+    const [a] = await h.run();
+    expect(a).toMatchObject({ status: "skipped", reasons: ["not started: its cost is unknown and --max-cost 10 is set"] });
+    expect(h.calls).toEqual([]);
+  });
+});
+
+describe("executor: fail-fast", () => {
+  it("the first failure skips everything not started; nothing more reaches the provider", async () => {
+    const h = harness(
+      specsNamed("a", "b", "c"),
+      async (r) => {
+        if (r.targetId === "a") throw new ChargenError("target", "blocked by a safety filter", { code: "SAFETY" });
+        return image(r.targetId);
+      },
+      { failFast: true },
+    );
+    const outcomes = await h.run();
+    expect(outcomes.map((o) => [o.id, o.status, o.reasons])).toEqual([
+      ["a", "failed", ["blocked by a safety filter"]],
+      ["b", "skipped", ["interrupted before it started"]],
+      ["c", "skipped", ["interrupted before it started"]],
+    ]);
+    expect(h.calls).toEqual(["a"]);
+    expect(h.applied()).toEqual([]);
+  });
+
+  it("without it, the others are built", async () => {
+    const h = harness(specsNamed("a", "b", "c"), async (r) => {
+      if (r.targetId === "a") throw new ChargenError("target", "blocked by a safety filter", { code: "SAFETY" });
+      return image(r.targetId);
+    });
+    expect(statuses(await h.run())).toEqual([
+      ["a", "failed"],
+      ["b", "built"],
+      ["c", "built"],
+    ]);
+    expect(h.calls).toEqual(["a", "b", "c"]);
+  });
+});
+
+describe("executor: a YAML changed during the build", () => {
+  it("a target whose spec no longer matches the plan is not sent: skipped, planned again next time; the others build", async () => {
+    const planned = specsNamed("a", "b");
+    const edited = { ...planned[0]!, prompt: { ...planned[0]!.prompt, parts: part("scenario", "draw a, edited") } };
+    const h = harness(planned, async (r) => image(r.targetId), { specNow: (id) => (id === "a" ? edited : planned[1]) });
+    const outcomes = await h.run();
+    expect(outcomes.map((o) => [o.id, o.status, o.reasons])).toEqual([
+      ["a", "skipped", ["a.yaml changed during the build; it is planned again next time"]],
+      ["b", "built", ["never built"]],
+    ]);
+    expect(h.calls).toEqual(["b"]);
+  });
+
+  it("a target removed from its YAML meanwhile is skipped too", async () => {
+    const h = harness(specsNamed("a"), async (r) => image(r.targetId), { specNow: () => undefined });
+    expect(statuses(await h.run())).toEqual([["a", "skipped"]]);
+    expect(h.calls).toEqual([]);
+  });
+});
+
+describe("executor: adoption after a crash", () => {
+  it("an answer in the store and on disk but not in the lock is applied without a provider call", async () => {
+    const world = newWorld();
+    const first = harness(specsNamed("a"), async (r) => image(r.targetId), { world });
+    expect(statuses(await first.run())).toEqual([["a", "built"]]);
+    expect(first.calls).toEqual(["a"]);
+    // The crash: the output and the store's record survive, the lock entry was never written.
+    const again = harness(specsNamed("a"), async () => {
+      throw new Error("must not be called");
+    }, { world });
+    const outcomes = await again.run();
+    expect(statuses(outcomes)).toEqual([["a", "cached"]]);
+    expect(again.calls).toHaveLength(0);
+    // Applied as it is on disk (no bytes to write), under the record the first build made.
+    expect(again.applications.map((a) => [a.record.id, a.bytes, a.action])).toEqual([["a", undefined, world.actions[0]]]);
+    expect(world.actions).toHaveLength(1);
+  });
+});
+
+describe("executor: a stopped provider vs Ctrl-C", () => {
+  it("a provider stopped by an error: the rest is skipped as not sent, and never reaches it", async () => {
+    let stopped: ChargenError | undefined;
+    const h = harness(specsNamed("a", "b", "c"), async () => {
+      stopped = new ChargenError("provider", "billing limit reached", { code: "billing_hard_limit_reached" });
+      throw stopped;
+    }, {
+      unsendable: () => stopped && new ChargenError("provider", "not sent: fake was stopped earlier in this build (billing limit reached)", { code: Code.notSent }),
+    });
+    const outcomes = await h.run();
+    expect(outcomes.map((o) => [o.id, o.status, o.error?.details.code])).toEqual([
+      ["a", "failed", "billing_hard_limit_reached"],
+      ["b", "skipped", Code.notSent],
+      ["c", "skipped", Code.notSent],
+    ]);
+    expect(h.calls).toEqual(["a"]);
+  });
+
+  it("Ctrl-C: the requests in flight finish and are recorded, nothing new starts", async () => {
+    const provider = gatedProvider();
+    const h = harness(specsNamed("a", "b", "c", "d"), provider.generate, { jobs: 2 });
+    const running = h.run();
+    await vi.waitUntil(() => provider.waiting.length === 2);
+    h.executor.stop();
+    for (const w of provider.waiting) w.release();
+    const outcomes = await running;
+    expect(outcomes.map((o) => [o.id, o.status, o.reasons])).toEqual([
+      ["a", "built", ["never built"]],
+      ["b", "built", ["never built"]],
+      ["c", "skipped", ["interrupted before it started"]],
+      ["d", "skipped", ["interrupted before it started"]],
+    ]);
+    expect(h.calls).toEqual(["a", "b"]);
+    expect(h.actions.map((a) => [a.targetId, a.at])).toEqual([
+      ["a", "2026-01-01T00:00:00.000Z"],
+      ["b", "2026-01-01T00:00:00.000Z"],
+    ]);
+    expect(h.applied()).toEqual(["a", "b"]);
+  });
+});
+
+describe("executor: a second Ctrl-C", () => {
+  it("abort() cancels the requests in flight: they fail as aborted, nothing is recorded or applied", async () => {
+    const h = harness(specsNamed("a", "b"), (r) => new Promise((_, reject) => r.signal.addEventListener("abort", () => reject(r.signal.reason))), { jobs: 2 });
+    const running = h.run();
+    await vi.waitUntil(() => h.calls.length === 2);
+    h.executor.abort();
+    const outcomes = await running;
+    expect(outcomes.map((o) => [o.id, o.status, o.error?.details.code])).toEqual([
+      ["a", "failed", Code.aborted],
+      ["b", "failed", Code.aborted],
+    ]);
+    expect(h.actions).toEqual([]);
+    expect(h.applied()).toEqual([]);
   });
 });

@@ -43,17 +43,17 @@ async function setup(
   const env = provider === "openai" ? { OPENAI_API_KEY: FAKE_KEY, OPENAI_BASE_URL: `${fake.url}/v1` } : { GEMINI_API_KEY: FAKE_KEY, GOOGLE_GEMINI_BASE_URL: fake.url };
   const retries: Setup["retries"] = [];
   const stops: string[] = [];
-  const hub = new ProviderHub(
+  const hub = new ProviderHub({
     rules,
     env,
-    realClock,
-    {
-      onRetry: (targetId, _attempt, delayMs, error) => retries.push({ targetId, delayMs, error }),
-      onProviderStopped: (p) => stops.push(p),
+    clock: realClock,
+    emit: (event) => {
+      if (event.type === "retry") retries.push({ targetId: event.id, delayMs: event.delayMs, error: event.error });
+      if (event.type === "provider-stopped") stops.push(event.provider);
     },
     pools,
-    FAST,
-  );
+    retry: FAST,
+  });
   return { hub, fake, retries, stops, model: provider === "openai" ? "gpt-image-1.5" : "gemini-2.5-flash-image" };
 }
 
@@ -148,7 +148,7 @@ describe.each(["openai", "google"] as const)("%s through the hub", (provider) =>
 
   it("a missing key stops the provider with one message and sends nothing", async () => {
     const { fake, model } = await setup(provider);
-    const hub = new ProviderHub({}, {}, realClock, {}, new Map(), FAST);
+    const hub = new ProviderHub({ rules: {}, env: {}, clock: realClock, retry: FAST });
     const first = await rejection(hub.generate(request({ model }), provider, queue()));
     const second = await rejection(hub.generate(request({ model }), provider, queue()));
     // Each target is "not sent"; the one message naming the variables is the build's to report.

@@ -8,9 +8,9 @@
 import { basename } from "node:path";
 import { GoogleGenAI, type BatchJob, type GenerateContentResponse, type Part } from "@google/genai";
 import { ChargenError } from "../core/errors.js";
-import { requireKey } from "../providers/credentials.js";
-import { dataConfig, dataParts, GOOGLE_KEY_ENV, googleFailure, imageConfig, readData, readGoogleConfig, readImage, type GoogleConfig } from "../providers/google.js";
-import { pricesOf, type PriceTable } from "../providers/prices.js";
+import { GOOGLE_KEY_ENV, requireKey } from "../providers/credentials.js";
+import { dataConfig, dataParts, googleFailure, imageConfig, readData, readGoogleConfig, readImage, type GoogleConfig } from "../providers/google.js";
+import { atBatchRate, pricesOf, type PriceTable } from "../providers/prices.js";
 import { promptText } from "../providers/prompt-text.js";
 import type { ReferenceImage } from "../providers/types.js";
 import { engineCall, readLine, type BatchEngine, type DataLineRequest, type EngineOptions, type LineRequest, type LineResult, type RemoteJob, type UploadCache } from "./engine.js";

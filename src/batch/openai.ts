@@ -20,9 +20,9 @@ import type { Batch } from "openai/resources/batches";
 import type { ImagesResponse } from "openai/resources/images";
 import type { Response as ModelResponse } from "openai/resources/responses/responses";
 import { ChargenError } from "../core/errors.js";
-import { requireKey } from "../providers/credentials.js";
-import { generationParams, OPENAI_KEY_ENV, openaiFailure, readData, readImage, readOpenAIConfig, readParams, type OpenAIConfig } from "../providers/openai.js";
-import { pricesOf, type PriceTable } from "../providers/prices.js";
+import { OPENAI_KEY_ENV, requireKey } from "../providers/credentials.js";
+import { generationParams, openaiFailure, readData, readImage, readOpenAIConfig, readParams, type OpenAIConfig } from "../providers/openai.js";
+import { atBatchRate, pricesOf, type PriceTable } from "../providers/prices.js";
 import { engineCall, readLine, type BatchEngine, type DataLineRequest, type EngineOptions, type LineKind, type LineRequest, type LineResult, type RemoteJob } from "./engine.js";
 import type { RemoteState } from "./machine.js";
 

@@ -431,13 +431,13 @@ async function apply(ctx: BatchContext, job: JobRecord, options: DriveOptions["b
       const ws = { ...all, selected: withDependencies(all.graph, wanted), complete: false };
       const lock = BuildLock.acquire(join(ctx.root, CACHE_DIR, BUILD_PID), (m) => ctx.note(`chargen: warning: ${m}`));
       try {
-        const built = await buildOnce(
+        const built = await buildOnce({
           ws,
-          { ...options, ...overrides, failFast: false, patterns: wanted, inBatch: () => "left stale: collecting a batch applies results only, it generates nothing" },
-          openSession(ctx.root, ctx.clock),
-          silentProgress,
-          ctx.clock.now(),
-        );
+          options: { ...options, ...overrides, failFast: false, patterns: wanted, inBatch: () => "left stale: collecting a batch applies results only, it generates nothing" },
+          session: openSession(ctx.root, ctx.clock),
+          progress: silentProgress,
+          startedAt: ctx.clock.now(),
+        });
         const outcome = new Map(built.targets.map((t) => [t.id, t]));
         for (const id of wanted) {
           const t = outcome.get(id);

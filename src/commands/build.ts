@@ -9,14 +9,15 @@ import type { Pool } from "../core/pool.js";
 import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/errors.js";
 import { EXIT } from "../core/exit.js";
 import { recordedAnswer, targetReport } from "../report/target.js";
-import { Executor, REPLAN, type TargetOutcome } from "../graph/executor.js";
+import { Executor, REPLAN } from "../graph/executor.js";
+import type { BuildEvent, TargetOutcome } from "../model/events.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, summarise, type Report, type TargetReport } from "../report/report.js";
 import { printable } from "../report/escape.js";
 import { silentProgress, type Progress } from "../report/progress.js";
 import { missingReferencesPolicy } from "../rules/api.js";
-import { Applier, type WriteObserver } from "../workspace/applier.js";
+import { Applier } from "../workspace/applier.js";
 import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
 import { recordInLock, remember, withHistory } from "./adopt.js";
@@ -172,7 +173,7 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       if (!interrupted) {
         interrupted = signal;
         control?.stop();
-        progress.note(`interrupted${signal === "SIGINT" ? "" : ` (${signal})`}: letting requests in flight finish and be recorded (Ctrl-C again to abort them)`);
+        progress.emit({ type: "note", line: `interrupted${signal === "SIGINT" ? "" : ` (${signal})`}: letting requests in flight finish and be recorded (Ctrl-C again to abort them)` });
       } else control?.abort();
     });
     let report: Report;
@@ -182,11 +183,11 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       if (interrupted) executor.stop();
     };
     try {
-      report = await buildOnce(ws, options, session, progress, startedAt, onExecutor);
+      report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor });
       // Targets whose prompt reads what a data target of this build wrote (a character's
       // appearance) were not sent on the old text: planned again from the files as they are now, and built.
       for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN); round++) {
-        const again = await buildOnce(await openWorkspace(options), options, session, options.json ? silentProgress : await options.progress(), startedAt, onExecutor);
+        const again = await buildOnce({ ws: await openWorkspace(options), options, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor });
         report = laterRound(report, again);
       }
     } finally {
@@ -217,39 +218,46 @@ async function settle(options: BuildOptions): Promise<void> {
  * One build of an opened workspace: plan, run the executor, apply, save the caches. The caller
  * holds the build lock and owns interruption (it gets the executor to stop or abort).
  */
-export async function buildOnce(
-  ws: Workspace,
+export interface BuildOnceSetup {
+  ws: Workspace;
   options: Pick<BuildOptions, "force" | "failFast" | "jobs" | "maxCostUsd" | "env" | "patterns" | "providerOverride" | "modelOverride"> & {
     explain?: boolean;
     /** Why a key is not to be generated (default: it is in an unfinished batch job). */
     inBatch?: (key: string) => string | undefined;
-  },
-  session: Session,
-  progress: Progress,
-  startedAt: number,
-  onExecutor: (executor: Executor) => void = () => {},
-  observer?: WriteObserver,
-): Promise<Report> {
+  };
+  session: Session;
+  progress: Progress;
+  startedAt: number;
+  /** Handed the executor before it runs, to stop or abort it. */
+  onExecutor?: (executor: Executor) => void;
+  /** Hears the build's events too, after the progress view (the watcher: chargen's own writes). */
+  listen?: (event: BuildEvent) => void;
+}
+
+export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen }: BuildOnceSetup): Promise<Report> {
   ensureGitFiles(ws.root);
   const { store, clock } = session;
-  const applier = new Applier(ws.root, ws.rules, ws.disk, ws.lock, (id) => ws.analysis.spec(id), undefined, observer);
+  // The build's one event stream: --explain adds where each target went to what made it stale.
+  const emit = (event: BuildEvent) => {
+    const o = event.type === "done" ? event.outcome : undefined;
+    progress.emit(options.explain && o && o.status !== "fresh" ? { type: "done", outcome: { ...o, reasons: [...o.reasons, `route: ${routeOf(ws, o.id) ?? "none"}`] } } : event);
+    listen?.(event);
+  };
+  const applier = new Applier({ root: ws.root, rules: ws.rules, disk: ws.disk, lock: ws.lock, spec: (id) => ws.analysis.spec(id), emit });
   if (ws.lockNeedsRewrite) applier.rewriteLock();
-  const hub = new ProviderHub(
-    ws.rules,
-    options.env,
+  const hub = new ProviderHub({
+    rules: ws.rules,
+    env: options.env,
     clock,
-    {
-      onRetry: (id, attempt, delay, error) => progress.retry(id, attempt, delay, error.message),
-      onProviderStopped: (name, error) => progress.note(`provider ${name} stopped: ${error.message}; nothing more is sent to it in this build`),
-    },
-    session.pools,
-  );
-  const executor = new Executor(
-    ws.graph,
-    ws.records,
-    ws.settings,
-    ws.lock,
-    {
+    emit,
+    pools: session.pools,
+  });
+  const executor = new Executor({
+    graph: ws.graph,
+    records: ws.records,
+    settings: ws.settings,
+    lock: ws.lock,
+    effects: {
       digest: (p) => ws.disk.digest(p),
       size: (p) => ws.disk.size(p),
       readBytes: (p) => ws.disk.readBytes(p),
@@ -261,7 +269,7 @@ export async function buildOnce(
       inBatch: options.inBatch ?? inBatchKeys(ws.root),
       clock,
     },
-    {
+    options: {
       force: options.force,
       failFast: options.failFast,
       jobs: options.jobs,
@@ -270,17 +278,12 @@ export async function buildOnce(
       price: (s) => estimatePrice(s, ws.rules),
       readPrice: (s, record) => targetPrice(record, s, ws.rules),
     },
-    {
-      onStart: (id, action) => progress.start(id, action),
-      onGenerated: (id) => progress.generated(id),
-      // --explain says where each target went and why, beside what made it stale.
-      onDone: (o) => progress.done(options.explain && o.status !== "fresh" ? { ...o, reasons: [...o.reasons, `route: ${routeOf(ws, o.id) ?? "none"}`] } : o),
-    },
-  );
+    emit,
+  });
   onExecutor(executor);
 
   const planned = planWorkspace(ws, store, options.force);
-  progress.begin(planned.length, planned.filter((p) => p.decision.status !== "fresh").length);
+  emit({ type: "planned", total: planned.length, toRun: planned.filter((p) => p.decision.status !== "fresh").length });
   let outcomes: TargetOutcome[];
   try {
     outcomes = await executor.run(ws.selected);

@@ -67,15 +67,15 @@ export async function catalog(options: CatalogOptions): Promise<number> {
   const resolved = resolveReadSettings(ws.rules, { provider: options.providerOverride });
   const session = openSession(ws.root, realClock);
   const rules = { ...ws.rules, rules: [catalogRule()] };
-  const applier = new Applier(ws.root, rules, ws.disk, ws.lock, (id) => specs.get(id));
-  const hub = new ProviderHub(ws.rules, options.env, session.clock);
-  const executor = new Executor(
-    buildGraph(records),
-    new Map(records.map((r) => [r.id, r])),
-    new Map<string, Resolved>(records.map((r) => [r.id, resolved])),
+  const applier = new Applier({ root: ws.root, rules, disk: ws.disk, lock: ws.lock, spec: (id) => specs.get(id) });
+  const hub = new ProviderHub({ rules: ws.rules, env: options.env, clock: session.clock });
+  const executor = new Executor({
+    graph: buildGraph(records),
+    records: new Map(records.map((r) => [r.id, r])),
+    settings: new Map<string, Resolved>(records.map((r) => [r.id, resolved])),
     // Decided as never built: an image still unrecorded has no answer applied (one already paid for is restored from the store).
-    new Map(),
-    {
+    lock: new Map(),
+    effects: {
       digest: (p) => ws.disk.digest(p),
       size: (p) => ws.disk.size(p),
       readBytes: (p) => ws.disk.readBytes(p),
@@ -86,8 +86,8 @@ export async function catalog(options: CatalogOptions): Promise<number> {
       apply: (app) => applier.apply(app),
       clock: session.clock,
     },
-    { force: false, failFast: false, jobs: 8, missingReferences: missingReferencesPolicy(ws.rules), price: () => undefined, readPrice: (s, record) => targetPrice(record, s, ws.rules) },
-  );
+    options: { force: false, failFast: false, jobs: 8, missingReferences: missingReferencesPolicy(ws.rules), price: () => undefined, readPrice: (s, record) => targetPrice(record, s, ws.rules) },
+  });
   const outcomes = await executor.run(records.map((r) => r.id));
   await applier.flushLock();
   for (const o of outcomes) options.out(`${o.status.padEnd(8)} ${printable(o.id.replace(/^catalog\//, ""))}${o.reasons.length ? `\n${o.reasons.map((r) => `         ${printable(r)}\n`).join("")}` : "\n"}`);

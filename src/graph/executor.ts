@@ -13,9 +13,10 @@ import { specMatches, type TargetRecord } from "./analyzer.js";
 import { cutPrompt } from "./budget.js";
 import type { Graph } from "./dag.js";
 import type { KeyInputs } from "../model/keys.js";
-import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision, type RefState } from "./planner.js";
+import { Decider, type Decision, type RefState } from "./planner.js";
 import { Pool } from "../core/pool.js";
-import type { ModelSettings, ReadPart, TargetSpec, TargetStatus } from "../model/target.js";
+import type { ModelSettings, ReadPart, TargetSpec } from "../model/target.js";
+import { ignoreEvents, type EmitBuildEvent, type TargetOutcome } from "../model/events.js";
 import { sniffImageType } from "../core/boundary.js";
 
 /** What a provider answered, as the store records it: an image, or a data target's JSON. */
@@ -25,16 +26,6 @@ export const JSON_TYPE = "application/json";
 
 /** A target not run because a data target of this build wrote what its prompt reads: the build plans it again. */
 export const REPLAN = "REPLAN";
-
-/** How a target ended in this build. */
-export interface TargetOutcome {
-  id: string;
-  status: TargetStatus;
-  reasons: string[];
-  error?: ChargenError;
-  /** Spent on this target in this build. */
-  costUsd?: number;
-}
 
 /** The store as the executor uses it. */
 export interface ExecutorStore {
@@ -87,11 +78,16 @@ export interface ExecutorOptions {
   readPrice?(settings: ModelSettings, record: TargetRecord): number | undefined;
 }
 
-export interface ExecutorEvents {
-  onStart?(id: string, action: "generating" | "restoring"): void;
-  /** A generation's request is over and its job slot free; recording it follows, then onDone. */
-  onGenerated?(id: string): void;
-  onDone?(outcome: TargetOutcome): void;
+/** What an executor runs (the analysed workspace), with what effects and policy. */
+export interface ExecutorSetup {
+  graph: Graph;
+  records: Map<string, TargetRecord>;
+  settings: Map<string, Resolved | ChargenError>;
+  lock: Lock;
+  effects: ExecutorEffects;
+  options: ExecutorOptions;
+  /** Where the executor says what it starts and how each target ends. */
+  emit?: EmitBuildEvent;
 }
 
 /**
@@ -125,21 +121,28 @@ export class Executor {
    * references): later estimates are scaled by it, so `--max-cost` learns as the build goes.
    */
   private readonly overrun = new Map<string, number>();
-  /** The outputs the lock recorded when the build started, for references that are LFS pointers. */
-  private readonly recorded: RecordedOutputs;
+  private readonly decider: Decider;
 
-  constructor(
-    private readonly graph: Graph,
-    private readonly records: Map<string, TargetRecord>,
-    private readonly settings: Map<string, Resolved | ChargenError>,
-    private readonly lock: Lock,
-    private readonly effects: ExecutorEffects,
-    private readonly options: ExecutorOptions,
-    private readonly events: ExecutorEvents = {},
-  ) {
-    this.recorded = new RecordedOutputs(lock);
-    this.jobs = new Pool({ maxInFlight: Math.max(1, options.jobs), perMinute: Infinity }, effects.clock);
-    this.pipeline = new Pool({ maxInFlight: 2 * Math.max(1, options.jobs), perMinute: Infinity }, effects.clock);
+  private readonly graph: Graph;
+  private readonly records: Map<string, TargetRecord>;
+  private readonly settings: Map<string, Resolved | ChargenError>;
+  private readonly effects: ExecutorEffects;
+  private readonly options: ExecutorOptions;
+  private readonly emit: EmitBuildEvent;
+
+  constructor(setup: ExecutorSetup) {
+    ({ graph: this.graph, records: this.records, settings: this.settings, effects: this.effects, options: this.options } = setup);
+    this.emit = setup.emit ?? ignoreEvents;
+    this.decider = new Decider({
+      lock: setup.lock,
+      disk: this.effects,
+      refusal: (p) => this.effects.refusal(p),
+      store: this.effects.store,
+      force: this.options.force,
+      missingReferences: this.options.missingReferences,
+    });
+    this.jobs = new Pool({ maxInFlight: Math.max(1, this.options.jobs), perMinute: Infinity }, this.effects.clock);
+    this.pipeline = new Pool({ maxInFlight: 2 * Math.max(1, this.options.jobs), perMinute: Infinity }, this.effects.clock);
   }
 
   /** Stop scheduling: what is in flight finishes and is recorded; the rest is skipped. */
@@ -174,7 +177,7 @@ export class Executor {
           return { id, status: "failed" as const, reasons: [error.message], error };
         },
       );
-      p.then((o) => this.events.onDone?.(o));
+      p.then((outcome) => this.emit({ type: "done", outcome }));
       this.outcomes.set(id, p);
     }
     return p;
@@ -194,20 +197,8 @@ export class Executor {
 
     const resolved = this.settings.get(id)!;
     if (resolved instanceof ChargenError) return { id, status: "failed", reasons: [resolved.message], error: resolved };
+    const { decision, refs } = this.decider.decide(record, resolved.settings);
     const { store } = this.effects;
-    const refs = referenceStates(record.references, (p) => this.recorded.referenceDigest(p, this.effects), () => undefined, (p) => this.effects.refusal(p));
-    const lock = this.lock.get(id);
-    const decision = decide({
-      record,
-      settings: resolved.settings,
-      refs,
-      lock,
-      outputDigest: outputDigestOf(record, lock, this.effects),
-      produced: (k, d) => store.find(k, d) !== undefined,
-      restorable: (k) => store.latest(k) !== undefined,
-      force: this.options.force,
-      missingReferences: this.options.missingReferences,
-    });
     switch (decision.status) {
       case "fresh":
         return { id, status: "fresh", reasons: [] };
@@ -244,7 +235,7 @@ export class Executor {
     record: TargetRecord,
     settings: ModelSettings,
     decision: Extract<Decision, { status: "stale" }>,
-    refs: ReturnType<typeof referenceStates>,
+    refs: Map<string, RefState>,
   ): Promise<TargetOutcome> {
     const { store } = this.effects;
     const { key, inputs } = decision;
@@ -252,7 +243,7 @@ export class Executor {
     const previous = store.latest(key);
     const bytes = previous && store.readBlob(previous.blob);
     if (previous && bytes) {
-      this.events.onStart?.(id, "restoring");
+      this.emit({ type: "started", id, action: "restoring" });
       await this.effects.apply({ ...app, action: previous, bytes });
       return { id, status: "cached", reasons: decision.reasons };
     }
@@ -307,7 +298,7 @@ export class Executor {
         metadata: answer.metadata,
       }));
     try {
-      this.events.onStart?.(id, "generating");
+      this.emit({ type: "started", id, action: "generating" });
       result = spec.read
         ? await this.read(spec, spec.read, settings, key, references, recordAnswer)
         : await this.effects.hub.generate(this.request(spec, record.cut ?? [], settings, key, references), settings.provider, this.scheduling.signal, recordAnswer);
@@ -320,7 +311,7 @@ export class Executor {
     } finally {
       this.jobs.release();
       this.inFlightUsd -= estimate ?? 0;
-      this.events.onGenerated?.(id);
+      this.emit({ type: "generated", id });
     }
     this.spentUsd += result.costUsd ?? estimate ?? 0;
     if (result.costUsd !== undefined && base) this.overrun.set(model, Math.max(this.overrun.get(model) ?? 1, result.costUsd / base));

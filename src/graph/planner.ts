@@ -82,6 +82,47 @@ export function decide(d: DecisionInput): Decision {
   return { status: "stale", key, inputs, reasons, restorable: adopt || d.restorable(key), adopt };
 }
 
+/** What deciding a target reads besides the target itself: the same for the plan and the executor. */
+export interface DecisionSources {
+  lock: Lock;
+  disk: DecisionDisk;
+  /** Why a reference file may not be read (see core/boundary.ts ReferenceGuard). */
+  refusal(path: string): string | undefined;
+  /** The store, where there is one: chargen's own outputs not yet in the lock, and what it can restore. */
+  store: { find(key: string, digest: string): unknown; latest(key: string): unknown } | undefined;
+  force: boolean;
+  missingReferences: "fail" | "warn";
+}
+
+/** `decide` with its inputs assembled from the sources, one target at a time. */
+export class Decider {
+  /** The outputs the lock recorded when the decider was made, for references that are LFS pointers. */
+  private readonly recorded: RecordedOutputs;
+
+  constructor(private readonly sources: DecisionSources) {
+    this.recorded = new RecordedOutputs(sources.lock);
+  }
+
+  /** `pendingProducer`: the upstream target that will rebuild a reference first (the plan's guess; the executor knows). */
+  decide(record: TargetRecord, settings: ModelSettings, pendingProducer: (path: string) => string | undefined = () => undefined): { decision: Decision; refs: Map<string, RefState> } {
+    const { disk, store, lock: entries } = this.sources;
+    const refs = referenceStates(record.references, (p) => this.recorded.referenceDigest(p, disk), pendingProducer, (p) => this.sources.refusal(p));
+    const lock = entries.get(record.id);
+    const decision = decide({
+      record,
+      settings,
+      refs,
+      lock,
+      outputDigest: outputDigestOf(record, lock, disk),
+      produced: (k, d) => store?.find(k, d) !== undefined,
+      restorable: (k) => store?.latest(k) !== undefined,
+      force: this.sources.force,
+      missingReferences: this.sources.missingReferences,
+    });
+    return { decision, refs };
+  }
+}
+
 function modifiedReason(lock: LockEntry | undefined): string {
   return lock ? "output modified since chargen wrote it (rebuild with --force)" : "output exists but chargen did not write it (rebuild with --force)";
 }

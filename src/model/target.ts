@@ -3,6 +3,9 @@ import type { PromptIR } from "./prompt-ir.js";
 
 export type ImageFormat = "png" | "jpeg" | "webp";
 export const IMAGE_FORMATS: readonly ImageFormat[] = ["png", "jpeg", "webp"];
+const MIME_TYPES: Record<ImageFormat, string> = { png: "image/png", jpeg: "image/jpeg", webp: "image/webp" };
+/** The content type of an output format. */
+export const mimeOf = (format: ImageFormat): string => MIME_TYPES[format];
 
 /** Model settings as a rule found them in the YAML; the resolver fills gaps from the rules' defaults. */
 export interface RequestedSettings {

@@ -1,4 +1,5 @@
 import type { GenerationSettings, ModelSettings } from "../model/target.js";
+import { GOOGLE_KEY_ENV, OPENAI_KEY_ENV, WORKERS_AI_ACCOUNT_ENV, WORKERS_AI_TOKEN_ENV } from "./credentials.js";
 import { googlePromptLimit, normaliseGoogle } from "./google-models.js";
 import { normaliseOpenAI, openaiPromptLimit } from "./openai-models.js";
 import { normaliseWorkersAi, workersAiPromptLimit, workersAiUnserviceable } from "./workers-ai-models.js";
@@ -66,7 +67,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     defaultReadModel: "gemini-2.5-flash",
     // Gemini quotas are per project and model and shown only in its console: start low.
     limits: { maxInFlight: 2, perMinute: 10 },
-    keyEnv: ["GOOGLE_API_KEY", "GEMINI_API_KEY"],
+    keyEnv: GOOGLE_KEY_ENV,
     retired: {},
     // Imagen answers models.generateImages (predict), not generateContent; on the Gemini API the SDK refuses it.
     unserviceable: (model) =>
@@ -85,7 +86,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     defaultReadModel: "gpt-5-mini",
     // OpenAI's tier 1 allows 5 images per minute.
     limits: { maxInFlight: 2, perMinute: 5 },
-    keyEnv: ["OPENAI_API_KEY"],
+    keyEnv: OPENAI_KEY_ENV,
     // The SDK names gpt-image-2.5-sunburst / -flare as gpt-image-1's successors; gpt-image-1.5
     // is suggested for all three because it keeps the same sizes and qualities, and is priced.
     retired: {
@@ -105,8 +106,8 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     // Cloudflare allows 720 text-to-image requests a minute per account; an account's other
     // Workers share them, so start well below.
     limits: { maxInFlight: 4, perMinute: 120 },
-    keyEnv: ["CLOUDFLARE_API_TOKEN"],
-    accountEnv: ["CLOUDFLARE_ACCOUNT_ID"],
+    keyEnv: WORKERS_AI_TOKEN_ENV,
+    accountEnv: WORKERS_AI_ACCOUNT_ENV,
     retired: {},
     unserviceable: workersAiUnserviceable,
     // Text-to-image only: the catalogue's image-input models edit a source image instead.

@@ -2,6 +2,12 @@ import { ChargenError } from "../core/errors.js";
 
 export const NO_API_KEY = "NO_API_KEY";
 
+/** Where each provider's credentials are read from: alternatives, the first set wins. */
+export const GOOGLE_KEY_ENV = ["GOOGLE_API_KEY", "GEMINI_API_KEY"];
+export const OPENAI_KEY_ENV = ["OPENAI_API_KEY"];
+export const WORKERS_AI_TOKEN_ENV = ["CLOUDFLARE_API_TOKEN"];
+export const WORKERS_AI_ACCOUNT_ENV = ["CLOUDFLARE_ACCOUNT_ID"];
+
 /**
  * Before anything is sent: the variables a provider needs that are unset (each group is a list of
  * alternatives, first found wins), as the one error a build reports for it; undefined when all are set.

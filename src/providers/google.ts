@@ -22,7 +22,7 @@ import {
   type Part,
 } from "@google/genai";
 import { ChargenError } from "../core/errors.js";
-import { requireKey } from "./credentials.js";
+import { GOOGLE_KEY_ENV, requireKey } from "./credentials.js";
 import { nearestGeminiRatio, takesImageSize } from "./google-models.js";
 import { classify, networkCode, parseDuration, redact, type Failure } from "./http-errors.js";
 import { costFromTokens, estimateImagePrice, pricesOf, type PriceTable, type TokenUsage } from "./prices.js";
@@ -31,7 +31,6 @@ import { toFormat } from "./transcode.js";
 import type { DataRequest, DataResult, ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule, ReferenceImage, Usage } from "./types.js";
 import type { JsonValue } from "../model/target.js";
 
-export const GOOGLE_KEY_ENV = ["GOOGLE_API_KEY", "GEMINI_API_KEY"];
 
 export interface GoogleConfig {
   baseUrl?: string;

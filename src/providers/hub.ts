@@ -2,6 +2,7 @@ import type { Clock } from "../core/clock.js";
 import { count } from "../core/debug.js";
 import { asChargenError, ChargenError, Code } from "../core/errors.js";
 import { Pool } from "../core/pool.js";
+import { ignoreEvents, type EmitBuildEvent } from "../model/events.js";
 import { priceTable, providerInfo } from "./catalog.js";
 import { missingCredentials, NO_API_KEY } from "./credentials.js";
 import type { DataRequest, DataResult, ImageRequest, ImageResult, Provider, ProviderSettings } from "./types.js";
@@ -22,9 +23,17 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, maxRateLimitedAttempts: 30, baseDelayMs: 1_000, maxDelayMs: 60_000, maxRetryAfterMs: 300_000 };
 
-export interface HubEvents {
-  onRetry?(targetId: string, attempt: number, delayMs: number, error: ChargenError): void;
-  onProviderStopped?(provider: string, error: ChargenError): void;
+export interface HubSetup {
+  rules: ProviderSettings;
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  /** Where retries and provider stops are told. */
+  emit?: EmitBuildEvent;
+  /** Pools outlive a build in watch mode, so that back-to-back builds share one rate window. */
+  pools?: Map<string, Pool>;
+  retry?: RetryPolicy;
+  /** For the backoff's jitter. */
+  random?: () => number;
 }
 
 /**
@@ -39,16 +48,21 @@ export class ProviderHub {
   private readonly stopSignals = new Map<string, AbortController>();
   private readonly attempts = new Map<string, number>();
 
-  constructor(
-    private readonly rules: ProviderSettings,
-    private readonly env: NodeJS.ProcessEnv,
-    private readonly clock: Clock,
-    private readonly events: HubEvents = {},
-    /** Pools outlive a build in watch mode, so that back-to-back builds share one rate window. */
-    private readonly pools = new Map<string, Pool>(),
-    private readonly retry: RetryPolicy = DEFAULT_RETRY,
-    private readonly random: () => number = Math.random,
-  ) {}
+  private readonly rules: ProviderSettings;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly clock: Clock;
+  private readonly emit: EmitBuildEvent;
+  private readonly pools: Map<string, Pool>;
+  private readonly retry: RetryPolicy;
+  private readonly random: () => number;
+
+  constructor(setup: HubSetup) {
+    ({ rules: this.rules, env: this.env, clock: this.clock } = setup);
+    this.emit = setup.emit ?? ignoreEvents;
+    this.pools = setup.pools ?? new Map();
+    this.retry = setup.retry ?? DEFAULT_RETRY;
+    this.random = setup.random ?? Math.random;
+  }
 
   /** Why this provider was stopped, if it was. */
   stoppedReason(provider: string): ChargenError | undefined {
@@ -131,7 +145,7 @@ export class ProviderHub {
       const limit = rateLimited ? this.retry.maxRateLimitedAttempts : this.retry.maxAttempts;
       if (error.kind !== "retryable" || attempt >= limit) throw error;
       const delay = error.details.retryAfterMs ?? this.backoff(attempt);
-      this.events.onRetry?.(request.targetId, attempt, delay, error);
+      this.emit({ type: "retry", id: request.targetId, attempt, delayMs: delay, error });
       // A rate limit is about the provider, not this request: hold back the whole pool.
       if (rateLimited) pool.pauseUntil(this.clock.now() + delay);
       else await this.clock.sleep(delay, request.signal);
@@ -169,7 +183,7 @@ export class ProviderHub {
     if (this.stopped.has(provider)) return;
     this.stopped.set(provider, error);
     this.stopSignal(provider).abort(error);
-    this.events.onProviderStopped?.(provider, error);
+    this.emit({ type: "provider-stopped", provider, error });
   }
 
   private throwIfStopped(provider: string): void {

@@ -11,14 +11,13 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUse
 import type { ImageEditParamsNonStreaming, ImageGenerateParamsNonStreaming, ImagesResponse } from "openai/resources/images";
 import type { Response as ModelResponse, ResponseCreateParamsNonStreaming, ResponseInputContent } from "openai/resources/responses/responses";
 import { ChargenError } from "../core/errors.js";
-import { requireKey } from "./credentials.js";
+import { OPENAI_KEY_ENV, requireKey } from "./credentials.js";
 import { classify, headerGetter, networkCode, redact, retryAfterFromHeaders, type Failure } from "./http-errors.js";
 import { costFromTokens, estimateImagePrice, pricesOf, type PriceTable } from "./prices.js";
 import { promptText } from "./prompt-text.js";
 import type { DataRequest, DataResult, ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule, Usage } from "./types.js";
 import type { JsonValue } from "../model/target.js";
 
-export const OPENAI_KEY_ENV = ["OPENAI_API_KEY"];
 
 /** The edits endpoint takes at most this many images. */
 const MAX_REFERENCES = 16;

@@ -6,6 +6,7 @@ import { appendFileSync } from "node:fs";
 import { realClock, type Clock } from "../core/clock.js";
 import { preciseNow } from "../core/debug.js";
 import { ChargenError, Code, type ErrorKind } from "../core/errors.js";
+import { mimeOf } from "../model/target.js";
 import { MAX_IMAGE_SIDE } from "./aspect.js";
 import { hash32, renderPlaceholder } from "./placeholder-image.js";
 import { placeholderAnswer } from "./placeholder-answer.js";
@@ -171,7 +172,7 @@ export function createPlaceholderProvider(
       logCall(request, startedAt);
       return {
         bytes,
-        mimeType: format === "png" ? "image/png" : "image/jpeg",
+        mimeType: mimeOf(format),
         costUsd: 0,
         usage: {},
         metadata: { provider: "placeholder", seed: hash32(key) },

@@ -4,21 +4,17 @@
  */
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
-import type { ImageFormat } from "./types.js";
-
-const MIME: Record<ImageFormat, string> = { png: "image/png", jpeg: "image/jpeg", webp: "image/webp" };
-
-export const mimeOf = (format: ImageFormat) => MIME[format];
+import { mimeOf, type ImageFormat } from "../model/target.js";
 
 /** The image in `format`, or as it came when it already is, or when no converter exists. */
 export function toFormat(bytes: Uint8Array, mimeType: string, format: ImageFormat): { bytes: Uint8Array; mimeType: string } {
-  const want = MIME[format];
+  const want = mimeOf(format);
   if (mimeType === want) return { bytes, mimeType };
-  if (mimeType === "image/png" && format === "jpeg") {
+  if (mimeType === mimeOf("png") && format === "jpeg") {
     const png = PNG.sync.read(Buffer.from(bytes));
     return { bytes: jpeg.encode({ data: png.data, width: png.width, height: png.height }, 92).data, mimeType: want };
   }
-  if (mimeType === "image/jpeg" && format === "png") {
+  if (mimeType === mimeOf("jpeg") && format === "png") {
     const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
     const png = new PNG({ width: img.width, height: img.height });
     png.data = Buffer.from(img.data);

@@ -10,7 +10,7 @@
  * `baseUrl`) points it elsewhere.
  */
 import { ChargenError } from "../core/errors.js";
-import { requireKey } from "./credentials.js";
+import { requireKey, WORKERS_AI_ACCOUNT_ENV, WORKERS_AI_TOKEN_ENV } from "./credentials.js";
 import { classify, headerGetter, networkCode, redact, retryAfterFromHeaders, type Failure } from "./http-errors.js";
 import { estimateImagePrice, pricesOf, type PriceTable } from "./prices.js";
 import { promptText } from "./prompt-text.js";
@@ -18,8 +18,6 @@ import { toFormat } from "./transcode.js";
 import { WORKERS_AI_ALIASES, WORKERS_AI_MODELS, type WorkersAiModel } from "./workers-ai-models.js";
 import type { ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule } from "./types.js";
 
-export const WORKERS_AI_TOKEN_ENV = ["CLOUDFLARE_API_TOKEN"];
-export const WORKERS_AI_ACCOUNT_ENV = ["CLOUDFLARE_ACCOUNT_ID"];
 const PUBLIC_API = "https://api.cloudflare.com/client/v4";
 
 export interface WorkersAiConfig {

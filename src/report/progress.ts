@@ -1,27 +1,19 @@
-import type { TargetOutcome } from "../graph/executor.js";
+import type { BuildEvent, TargetOutcome } from "../model/events.js";
 import { printable } from "./escape.js";
 
-/** What a build tells the person watching it; plain lines or a listr2 view, chosen by the CLI. */
+/** What a build tells the person watching it, read from the build's one event stream; plain lines or a listr2 view, chosen by the CLI. */
 export interface Progress {
-  begin(total: number, toRun: number): void;
-  start(id: string, action: "generating" | "restoring"): void;
-  /** Its generation is over (the job slot is free); it is being recorded. */
-  generated(id: string): void;
-  done(outcome: TargetOutcome): void;
-  retry(id: string, attempt: number, delayMs: number, message: string): void;
-  note(line: string): void;
+  emit(event: BuildEvent): void;
   end(): Promise<void>;
 }
 
 export const silentProgress: Progress = {
-  begin() {},
-  start() {},
-  generated() {},
-  done() {},
-  retry() {},
-  note() {},
+  emit() {},
   end: async () => {},
 };
+
+/** The line a provider stop gets, whichever view shows it. */
+const stoppedLine = (provider: string, message: string) => `provider ${provider} stopped: ${message}; nothing more is sent to it in this build`;
 
 const VERB: Record<string, string> = { built: "built", cached: "restored", failed: "FAILED", skipped: "not run", modified: "modified", pending: "pending" };
 
@@ -39,30 +31,30 @@ export class PlainProgress implements Progress {
     this.write = (line) => write(printable(line));
   }
 
-  begin(total: number, toRun: number): void {
-    this.toRun = toRun;
-    this.write(toRun ? `chargen: ${toRun} of ${total} targets to build` : `chargen: all ${total} targets are fresh`);
+  emit(event: BuildEvent): void {
+    switch (event.type) {
+      case "planned":
+        this.toRun = event.toRun;
+        return this.write(event.toRun ? `chargen: ${event.toRun} of ${event.total} targets to build` : `chargen: all ${event.total} targets are fresh`);
+      case "started":
+        if (event.action === "generating") this.write(`[${this.finished}/${this.toRun}] generating ${event.id}`);
+        return;
+      case "done":
+        return this.done(event.outcome);
+      case "retry":
+        return this.write(`retrying ${event.id} in ${(event.delayMs / 1000).toFixed(1)}s (attempt ${event.attempt + 1}): ${event.error.message}`);
+      case "provider-stopped":
+        return this.write(stoppedLine(event.provider, event.error.message));
+      case "note":
+        return this.write(event.line);
+    }
   }
 
-  start(id: string, action: "generating" | "restoring"): void {
-    if (action === "generating") this.write(`[${this.finished}/${this.toRun}] generating ${id}`);
-  }
-
-  generated(): void {}
-
-  done(o: TargetOutcome): void {
+  private done(o: TargetOutcome): void {
     if (o.status === "fresh") return;
     this.finished++;
     const why = o.status === "failed" || o.status === "skipped" || o.status === "modified" || o.status === "pending" || this.explain ? `: ${o.reasons.join("; ")}` : "";
     this.write(`[${this.finished}/${this.toRun}] ${VERB[o.status] ?? o.status} ${o.id}${why}`);
-  }
-
-  retry(id: string, attempt: number, delayMs: number, message: string): void {
-    this.write(`retrying ${id} in ${(delayMs / 1000).toFixed(1)}s (attempt ${attempt + 1}): ${message}`);
-  }
-
-  note(line: string): void {
-    this.write(line);
   }
 
   async end(): Promise<void> {}
@@ -104,37 +96,38 @@ export class TtyProgress implements Progress {
     return p;
   }
 
-  begin(_total: number, toRun: number): void {
-    this.total = toRun;
-    this.render();
-  }
-
-  start(id: string, action: "generating" | "restoring"): void {
-    // Restoring from the cache is no generation: it takes no job slot.
-    if (action === "generating") this.running.add(id);
-    this.render();
-  }
-
-  /** What runs is what holds a job slot: at most -j, not the targets still being recorded too. */
-  generated(id: string): void {
-    this.running.delete(id);
-    this.render();
-  }
-
-  done(o: TargetOutcome): void {
-    this.running.delete(o.id);
-    if (o.status !== "fresh") this.finished++;
-    if (o.status === "failed") this.notes.push(`✖ ${o.id}: ${o.reasons.join("; ")}`);
-    this.render();
-  }
-
-  retry(id: string, attempt: number, delayMs: number, message: string): void {
-    this.notes.push(`↻ ${id}: retry ${attempt + 1} in ${(delayMs / 1000).toFixed(1)}s (${message})`);
-    this.render();
-  }
-
-  note(line: string): void {
-    this.notes.push(line);
+  emit(event: BuildEvent): void {
+    switch (event.type) {
+      case "planned":
+        this.total = event.toRun;
+        break;
+      case "started":
+        // Restoring from the cache is no generation: it takes no job slot.
+        if (event.action === "generating") this.running.add(event.id);
+        break;
+      case "generated":
+        // What runs is what holds a job slot: at most -j, not the targets still being recorded too.
+        this.running.delete(event.id);
+        break;
+      case "done": {
+        const o = event.outcome;
+        this.running.delete(o.id);
+        if (o.status !== "fresh") this.finished++;
+        if (o.status === "failed") this.notes.push(`✖ ${o.id}: ${o.reasons.join("; ")}`);
+        break;
+      }
+      case "retry":
+        this.notes.push(`↻ ${event.id}: retry ${event.attempt + 1} in ${(event.delayMs / 1000).toFixed(1)}s (${event.error.message})`);
+        break;
+      case "provider-stopped":
+        this.notes.push(stoppedLine(event.provider, event.error.message));
+        break;
+      case "note":
+        this.notes.push(event.line);
+        break;
+      default:
+        return; // the applier's writes change nothing on screen
+    }
     this.render();
   }
 

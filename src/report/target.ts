@@ -1,7 +1,7 @@
 import type { Store } from "../cache/store.js";
 import { ChargenError } from "../core/errors.js";
 import type { JsonValue } from "../model/target.js";
-import type { TargetOutcome } from "../graph/executor.js";
+import type { TargetOutcome } from "../model/events.js";
 import type { Workspace } from "../workspace/open.js";
 import { round, type TargetReport } from "./report.js";
 

@@ -12,6 +12,7 @@ import { renderNegative, renderPrompt } from "../model/prompt-ir.js";
 import { writeAtomic } from "../core/atomic.js";
 import type { RealDisk } from "../cache/disk.js";
 import { YamlEditor } from "../yaml/edit.js";
+import { ignoreEvents, type EmitBuildEvent } from "../model/events.js";
 
 /** The provider the rules route a target of this kind to, when nothing overrides them. */
 const routedProvider = (rules: RuleSet, kind: "data" | undefined) => (kind === "data" ? (rules.defaults?.read?.provider ?? rules.defaults?.provider) : rules.defaults?.provider);
@@ -24,11 +25,17 @@ interface PendingWriteBack {
   done: () => void;
 }
 
-/** Who wants to know about chargen's writes (the watcher, to tell them from the author's). */
-export interface WriteObserver {
-  wrote?(path: string, digest: string): void;
-  /** A YAML file changed on disk, by someone else, since the plan read it. */
-  changedUnderneath?(path: string): void;
+export interface ApplierSetup {
+  root: string;
+  rules: RuleSet;
+  disk: RealDisk;
+  lock: Lock;
+  /** The target's spec as the workspace reads it now. */
+  spec: (id: string) => TargetSpec | undefined;
+  /** Flush the lock at most this often while building (and always at the end). */
+  lockIntervalMs?: number;
+  /** Where chargen's writes are told (the watcher tells them from the author's by their digest). */
+  emit?: EmitBuildEvent;
 }
 
 /**
@@ -46,16 +53,19 @@ export class Applier {
   private lockDirty = false;
   readonly warnings: Diagnostic[] = [];
 
-  constructor(
-    private readonly root: string,
-    private readonly rules: RuleSet,
-    private readonly disk: RealDisk,
-    private readonly lock: Lock,
-    private readonly spec: (id: string) => TargetSpec | undefined,
-    /** Flush the lock at most this often while building (and always at the end). */
-    private readonly lockIntervalMs = 1_000,
-    private readonly observer: WriteObserver = {},
-  ) {}
+  private readonly root: string;
+  private readonly rules: RuleSet;
+  private readonly disk: RealDisk;
+  private readonly lock: Lock;
+  private readonly spec: (id: string) => TargetSpec | undefined;
+  private readonly lockIntervalMs: number;
+  private readonly emit: EmitBuildEvent;
+
+  constructor(setup: ApplierSetup) {
+    ({ root: this.root, rules: this.rules, disk: this.disk, lock: this.lock, spec: this.spec } = setup);
+    this.lockIntervalMs = setup.lockIntervalMs ?? 1_000;
+    this.emit = setup.emit ?? ignoreEvents;
+  }
 
   /** Digest of what chargen last wrote to each YAML file in this build. */
   private readonly written = new Map<string, string>();
@@ -64,7 +74,7 @@ export class Applier {
     const { record, action } = app;
     // A data target's answer goes into the YAML through the write-back, never into a file.
     if (app.bytes && record.kind !== "data") {
-      this.observer.wrote?.(record.output, action.blob);
+      this.emit({ type: "written", path: record.output, digest: action.blob });
       await writeAtomic(join(this.root, record.output), app.bytes);
       this.disk.wrote(record.output, action.blob);
     }
@@ -181,7 +191,7 @@ export class Applier {
         if (!editor.changed) continue;
         const text = editor.toString();
         const digest = digestBytes(Buffer.from(text));
-        this.observer.wrote?.(path, digest);
+        this.emit({ type: "written", path, digest });
         this.written.set(path, digest);
         await writeAtomic(join(this.root, path), text);
         this.disk.wrote(path, digest);
@@ -202,7 +212,7 @@ export class Applier {
     // Not what the plan read nor what chargen last wrote: the author saved it meanwhile.
     // The write-back keeps their edit, and whoever watches must know it happened.
     const expected = this.written.get(path) ?? this.disk.known(path);
-    if (expected !== undefined && text && digestBytes(Buffer.from(text)) !== expected) this.observer.changedUnderneath?.(path);
+    if (expected !== undefined && text && digestBytes(Buffer.from(text)) !== expected) this.emit({ type: "changed-underneath", path });
     return YamlEditor.parse(text, path);
   }
 
@@ -236,7 +246,7 @@ export class Applier {
       if (!this.lockDirty) return;
       this.lockDirty = false;
       const text = formatLock(this.lock);
-      this.observer.wrote?.(LOCK_FILE, digestBytes(Buffer.from(text)));
+      this.emit({ type: "written", path: LOCK_FILE, digest: digestBytes(Buffer.from(text)) });
       await writeAtomic(join(this.root, LOCK_FILE), text);
     });
     await this.lockWrite;

@@ -1,6 +1,6 @@
 import type { Store } from "../cache/store.js";
 import { ChargenError } from "../core/errors.js";
-import { decide, outputDigestOf, RecordedOutputs, referenceStates, type Decision } from "../graph/planner.js";
+import { Decider, type Decision } from "../graph/planner.js";
 import { estimatePrice, estimateReadPrice } from "../providers/catalog.js";
 import { readShape } from "../graph/budget.js";
 import type { TargetRecord } from "../graph/analyzer.js";
@@ -24,7 +24,7 @@ export interface PlannedTarget {
 export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest"> | undefined, force: boolean): PlannedTarget[] {
   const producerOf = new Map([...ws.records.values()].map((r) => [r.output, r.id]));
   const rebuilt = new Set<string>();
-  const recorded = new RecordedOutputs(ws.lock);
+  const decider = new Decider({ lock: ws.lock, disk: ws.disk, refusal: (p) => ws.guard.refusal(p), store, force, missingReferences: missingReferencesPolicy(ws.rules) });
   const planned: PlannedTarget[] = [];
   for (const id of ws.selected) {
     const record = ws.records.get(id)!;
@@ -33,26 +33,9 @@ export function planWorkspace(ws: Workspace, store: Pick<Store, "find" | "latest
       planned.push({ id, decision: { status: "error", reasons: [resolved.message] }, estimatedCostUsd: undefined });
       continue;
     }
-    const refs = referenceStates(
-      record.references,
-      (p) => recorded.referenceDigest(p, ws.disk),
-      (p) => {
-        const up = producerOf.get(p);
-        return up && rebuilt.has(up) ? up : undefined;
-      },
-      (p) => ws.guard.refusal(p),
-    );
-    const lock = ws.lock.get(id);
-    const decision = decide({
-      record,
-      settings: resolved.settings,
-      refs,
-      lock,
-      outputDigest: outputDigestOf(record, lock, ws.disk),
-      produced: (k, d) => store?.find(k, d) !== undefined,
-      restorable: (k) => store?.latest(k) !== undefined,
-      force,
-      missingReferences: missingReferencesPolicy(ws.rules),
+    const { decision } = decider.decide(record, resolved.settings, (p) => {
+      const up = producerOf.get(p);
+      return up && rebuilt.has(up) ? up : undefined;
     });
     if (decision.status === "stale" || decision.status === "pending") rebuilt.add(id);
     const paid = (decision.status === "stale" && !decision.restorable) || decision.status === "pending";
