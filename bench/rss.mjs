@@ -3,10 +3,10 @@
  * Peak RSS of a full placeholder build, 500 targets vs 2,000 (the goal: the larger under 250 MB
  * and at most 1.3x the smaller). Each repetition builds a fresh copy of a synthetic workspace
  * (bench/gen-workspace.mjs, 50 or 200 chapters of 10 images, 250 characters) under
- * /usr/bin/time -v, with the Node flags of chargen's own entry (its shebang), as `npx chargen` runs.
+ * /usr/bin/time -v, with the Node flags and variables of chargen's own entry (its shebang), as `npx chargen` runs.
  *
  * Usage: npm run build && node bench/rss.mjs [--reps 3] [--chargen dist/src/cli.js] [--plain]
- *   --plain   run `node cli.js` without the shebang's flags (as `node dist/src/cli.js` does)
+ *   --plain   run `node cli.js` without the shebang's flags and variables (as `node dist/src/cli.js` does)
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, readFileSync, rmSync } from "node:fs";
@@ -23,8 +23,10 @@ const { values } = parseArgs({
 const REPS = Number(values.reps);
 const CLI = resolve(values.chargen);
 const WORK = resolve("bench/work");
-// "#!/usr/bin/env -S node --flag ..." -> ["--flag", ...]
-const NODE_FLAGS = values.plain ? [] : readFileSync(CLI, "utf8").split("\n", 1)[0].split(/\s+/).filter((w) => w.startsWith("--"));
+// "#!/usr/bin/env -S NAME=value node --flag ..." -> ["--flag", ...] and { NAME: "value" }
+const SHEBANG = values.plain ? [] : readFileSync(CLI, "utf8").split("\n", 1)[0].split(/\s+/);
+const NODE_FLAGS = SHEBANG.filter((w) => w.startsWith("--"));
+const NODE_ENV = Object.fromEntries(SHEBANG.filter((w) => /^[A-Z_]+=/.test(w)).map((w) => w.split("=", 2)));
 
 function workspace(targets) {
   const dir = join(WORK, `rss-${targets}`);
@@ -41,7 +43,7 @@ function build(source) {
   rmSync(ws, { recursive: true, force: true });
   cpSync(source, ws, { recursive: true });
   const args = ["-v", process.execPath, ...NODE_FLAGS, CLI, "build", "--provider", "placeholder", "-C", ws];
-  const r = spawnSync("/usr/bin/time", args, { encoding: "utf8", env: { ...process.env, CHARGEN_PLACEHOLDER_LATENCY_MS: "0" }, maxBuffer: 1 << 26 });
+  const r = spawnSync("/usr/bin/time", args, { encoding: "utf8", env: { ...process.env, ...NODE_ENV, CHARGEN_PLACEHOLDER_LATENCY_MS: "0" }, maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`build of ${ws} exited ${r.status}\n${r.stderr.slice(-2000)}`);
   const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
@@ -63,7 +65,7 @@ for (let i = 0; i < REPS; i++) {
   // Alternate which size goes first, so that the machine's load weighs on both alike.
   for (const n of i % 2 ? [...sizes].reverse() : sizes) samples[n].push(build(sources[n]));
 }
-console.log(`node ${NODE_FLAGS.join(" ")} (${process.version}), ${REPS} repetitions`);
+console.log(`${Object.entries(NODE_ENV).map(([k, v]) => `${k}=${v} `).join("")}node ${NODE_FLAGS.join(" ")} (${process.version}), ${REPS} repetitions`);
 for (const n of sizes) {
   const rss = samples[n].map((s) => s.rssMb);
   console.log(`${String(n).padStart(5)} targets: peak RSS median ${median(rss).toFixed(0)} MB [${rss.map((x) => x.toFixed(0)).join(", ")}], wall median ${median(samples[n].map((s) => s.seconds)).toFixed(1)} s`);

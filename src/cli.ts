@@ -1,7 +1,10 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --heap-growing-percent=50
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=16 --heap-growing-percent=50
 // The V8 flags bound a build's peak memory (see BENCHMARKS.md, "Peak memory"): what a build keeps
 // alive is small and flat, but by default V8 grows the young generation to 128 MB and lets the old
 // one reach several times its live size before collecting, so the peak grew with the build's length.
+// The fixed mmap threshold keeps glibc from raising it after each large buffer freed, which left
+// later ones in its heap as holes it never gave back: the process grew with the targets built.
+// Neither can be set once Node runs.
 // The entry stays loadable by older Node versions (no import that they lack): it checks the
 // version before anything else is loaded, so that an unsupported Node gets a sentence, not a
 // stack trace. Keep MINIMUM_NODE in step with package.json's engines.
