@@ -17,6 +17,7 @@ import { annotation, formatSummary, summarise, type Report, type TargetReport } 
 import { printable } from "../report/escape.js";
 import { silentProgress, type Progress } from "../report/progress.js";
 import { missingReferencesPolicy } from "../rules/api.js";
+import { SCENE_SPECS_RULE } from "../rules/story.js";
 import { Applier } from "../workspace/applier.js";
 import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
@@ -109,7 +110,7 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
     options.out(`${t.status.padEnd(8)} ${printable(t.id)}${cost}\n${[...t.reasons, ...(route ? [`route: ${route}`] : [])].map((r) => `         ${printable(r)}\n`).join("")}`);
     if (options.githubActions && options.mode === "check") options.out(annotation(t) + "\n");
   }
-  if (options.mode === "dry-run") options.out(analysisLine(ws, report.targets));
+  if (options.mode === "dry-run") options.out(analysisLine(ws, report.targets) + unknownYet(ws, report.targets));
   options.out(formatSummary(report) + "\n");
   return exitCode;
 }
@@ -135,6 +136,14 @@ function laterRound(earlier: Report, later: Report): Report {
   const targets = later.targets.map((t) => (t.status === "fresh" && before.get(t.id) && before.get(t.id)!.status !== "skipped" ? before.get(t.id)! : t));
   const { providerCalls, exitCode } = later.summary;
   return { ...later, targets, summary: summarise(targets, later.diagnostics, { providerCalls: providerCalls + earlier.summary.providerCalls, durationMs: later.summary.durationMs, exitCode }) };
+}
+
+/** What a dry run cannot know yet: the images of each chapter whose specification is still to be read. */
+function unknownYet(ws: Workspace, targets: TargetReport[]): string {
+  return targets
+    .filter((t) => t.status === "stale" && ws.records.get(t.id)?.rule === SCENE_SPECS_RULE)
+    .map((t) => `${printable(ws.records.get(t.id)!.source.file.split("/").slice(0, 2).join("/"))}: images not known until its specification is read\n`)
+    .join("");
 }
 
 function planStatus(p: PlannedTarget): TargetReport["status"] {

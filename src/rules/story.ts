@@ -14,7 +14,7 @@
 import { numberChapters, frontText, naturalOrder, splitFrontMatter, type Chapter } from "../story/book.js";
 import type { SceneSpecOptions } from "../story/instructions.js";
 import { LEDGER_KEY } from "../story/owned.js";
-import { elementsAnswer, elementsReading, knownElements, sceneSpecAnswer, sceneSpecReading, type Reading } from "../story/readings.js";
+import { appearsIn, elementsAnswer, elementsReading, knownElements, sceneSpecAnswer, sceneSpecReading, type Reading } from "../story/readings.js";
 import { elementSource, workspaceChapter } from "../story/sources.js";
 import { applyElements, applySceneSpecs } from "../story/write-back.js";
 import type { ReadPart } from "../model/target.js";
@@ -138,7 +138,8 @@ export function sceneSpecs(options: SceneSpecRuleOptions = {}): Rule {
       if (which === "unspecified" && hasAuthoredEntries(file.doc.contents)) return;
       const read = chapter(ctx, folder);
       if (!read) return;
-      const elements = knownElements(ctx.readYaml(ELEMENTS_FILE)?.doc.toJS());
+      // Only the elements of this chapter: a re-read of the book that changes another chapter's elements leaves this reading fresh.
+      const elements = knownElements(ctx.readYaml(ELEMENTS_FILE)?.doc.toJS()).filter((e) => appearsIn(e, folder));
       const characters = elements.filter((e) => e.kind !== "place").map((e) => ({ slug: e.slug, name: e.name }));
       ctx.emit({
         ...dataTarget({
