@@ -43,10 +43,14 @@ describe("a book read into images, in one build", () => {
     expect(first.report.diagnostics).toEqual([]);
     const images = CHAPTERS.flatMap((c) => chapterYaml(ws, c).images.map((e) => imageTarget(c, e)));
     expect(images.length).toBeGreaterThanOrEqual(3);
-    // Each reading once, then each image once: the first image is asked for after its chapter was read.
+    // Each reading once and each image once: the elements first, each chapter's images after its own reading.
     expect(first.calls[0]).toBe("story/elements");
-    expect(first.calls.slice(1, 4).sort()).toEqual(CHAPTERS.map((c) => `chapters/${c}/scene-specs`));
-    expect(first.calls.slice(4).sort()).toEqual([...images].sort());
+    const readings = CHAPTERS.map((c) => `chapters/${c}/scene-specs`);
+    expect([...first.calls].sort()).toEqual(["story/elements", ...readings, ...images].sort());
+    for (const c of CHAPTERS) {
+      const read = first.calls.indexOf(`chapters/${c}/scene-specs`);
+      for (const id of images.filter((i) => i.startsWith(`chapters/${c}/`))) expect(first.calls.indexOf(id)).toBeGreaterThan(read);
+    }
     for (const c of CHAPTERS) {
       for (const e of chapterYaml(ws, c).images) {
         expect(e.image_inventory?.[0]?.path).toBe(`images/${e.custom_id}.png`);
@@ -111,6 +115,27 @@ describe("a book read into images, in one build", () => {
     expect(dry.code).toBe(0);
     for (const c of CHAPTERS) expect(dry.stdout).toContain(`chapters/${c}: images not known until its specification is read\n`);
     expect(dry.stdout).toContain("stale    story/elements");
+  });
+});
+
+describe("pipelined", () => {
+  it("a chapter's images start as soon as its specification is written, while a later chapter is still being read", async () => {
+    const ws = await bookWorkspace();
+    const log = join(ws, ".calls.log");
+    // Two at a time, each call taking 500 ms: chapters 1 and 2 are read together, chapter 3 when one of them is done.
+    const r = await chargen(ws, ["build", "-j", "2"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log, CHARGEN_PLACEHOLDER_LATENCY_MS: "500" } });
+    expect(r.code).toBe(0);
+    // One round: the images were added to the running build, not planned in a next one.
+    expect(r.stderr.match(/targets to build$/gm)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^chargen: \d+ more targets? to build, from what a reading wrote$/m);
+    const lines = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split("\t"))
+      .map(([id, , started, , answered]) => ({ id: id!, started: Number(started), answered: Number(answered) }));
+    const lastReading = Math.max(...lines.filter((l) => l.id.endsWith("/scene-specs")).map((l) => l.answered));
+    const firstImage = Math.min(...lines.filter((l) => !l.id.endsWith("/scene-specs") && l.id !== "story/elements").map((l) => l.started));
+    expect(firstImage).toBeLessThan(lastReading);
   });
 });
 

@@ -10,6 +10,7 @@ import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/e
 import { EXIT } from "../core/exit.js";
 import { recordedAnswer, targetReport } from "../report/target.js";
 import { Executor, REPLAN } from "../graph/executor.js";
+import type { TargetRecord } from "../graph/analyzer.js";
 import type { BuildEvent, TargetOutcome } from "../model/events.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
@@ -195,7 +196,7 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       if (interrupted) executor.stop();
     };
     try {
-      report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor });
+      report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor, pipelined: true });
       // Targets whose prompt reads what a data target of this build wrote (a character's
       // appearance) were not sent on the old text, and a data target's write-back may have written
       // new entries (a chapter's specifications): planned again from the files as they are now, and built.
@@ -205,7 +206,7 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
         const seen = new Set(report.targets.map((t) => t.id));
         planned = await openWorkspace(options);
         if (!replan && planned.selected.every((id) => seen.has(id))) break;
-        const again = await buildOnce({ ws: planned, options, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor });
+        const again = await buildOnce({ ws: planned, options, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true });
         report = laterRound(report, again);
       }
     } finally {
@@ -250,10 +251,25 @@ export interface BuildOnceSetup {
   onExecutor?: (executor: Executor) => void;
   /** Hears the build's events too, after the progress view (the watcher: chargen's own writes). */
   listen?: (event: BuildEvent) => void;
+  /**
+   * One pipeline: what a data target writes is planned at once (a chapter's images start as soon
+   * as its specification is written, while other chapters are still being read), not in a next round.
+   */
+  pipelined?: boolean;
 }
 
-export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen }: BuildOnceSetup): Promise<Report> {
+export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen, pipelined }: BuildOnceSetup): Promise<Report> {
   ensureGitFiles(ws.root);
+  // The newest plan opened while the build runs (pipelined): what a target planned again is built and written back from.
+  let latest = { ws, opened: 0 };
+  let opening = 0;
+  const replan = async (): Promise<Workspace> => {
+    const opened = ++opening;
+    const next = await openWorkspace({ root: ws.root, patterns: options.patterns, providerOverride: options.providerOverride, modelOverride: options.modelOverride });
+    if (opened > latest.opened) latest = { ws: next, opened };
+    return next;
+  };
+  const spec = (id: string) => latest.ws.analysis.spec(id) ?? ws.analysis.spec(id);
   const { store, clock } = session;
   // The build's one event stream: --explain adds where each target went to what made it stale.
   const emit = (event: BuildEvent) => {
@@ -261,7 +277,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
     progress.emit(options.explain && o && o.status !== "fresh" ? { type: "done", outcome: { ...o, reasons: [...o.reasons, `route: ${routeOf(ws, o.id) ?? "none"}`] } } : event);
     listen?.(event);
   };
-  const applier = new Applier({ root: ws.root, rules: ws.rules, disk: ws.disk, lock: ws.lock, spec: (id) => ws.analysis.spec(id), emit });
+  const applier = new Applier({ root: ws.root, rules: ws.rules, disk: ws.disk, lock: ws.lock, spec, emit });
   if (ws.lockNeedsRewrite) applier.rewriteLock();
   const hub = new ProviderHub({
     rules: ws.rules,
@@ -280,11 +296,12 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
       size: (p) => ws.disk.size(p),
       readBytes: (p) => ws.disk.readBytes(p),
       refusal: (p) => ws.guard.refusal(p),
-      spec: (id) => ws.analysis.spec(id),
+      spec,
       store,
       hub,
       apply: (app) => applier.apply(app),
       inBatch: options.inBatch ?? inBatchKeys(ws.root),
+      ...(pipelined ? { live: { plan: replan, grows: (record: TargetRecord) => record.rule === SCENE_SPECS_RULE } } : {}),
       clock,
     },
     options: {
