@@ -56,7 +56,7 @@ export interface ExecutorEffects {
   refusal(path: string): string | undefined;
   spec(id: string): TargetSpec | undefined;
   store: ExecutorStore;
-  hub: Pick<ProviderHub, "generate" | "unsendable"> & Partial<Pick<ProviderHub, "read">>;
+  hub: Pick<ProviderHub, "generate" | "unsendable"> & Partial<Pick<ProviderHub, "read" | "maxInFlight">>;
   /** Write the output, write back into the YAML, record in the lock. */
   apply(app: Application): Promise<void>;
   /** Why a key must not be generated now (a batch job will bring it: "in batch <id>, submitted <time>"), or undefined. */
@@ -123,6 +123,8 @@ export class Executor {
   private readonly scheduling = new AbortController();
   private readonly inFlight = new AbortController();
   private readonly jobs: Pool;
+  /** Per provider and model (see modelGate). */
+  private readonly modelGates = new Map<string, Pool>();
   /**
    * Targets between starting work and being applied: a result waits with its image bytes for the
    * one-at-a-time write-back, so without this bound a fast provider (or a big restore) would hold
@@ -342,15 +344,26 @@ export class Executor {
       const error = asChargenError(e);
       return { id, status: "failed", reasons: [error.message], error };
     }
+    // A model's queue waits at its own gate, holding no build-wide slot: a chapter's images start
+    // while twenty readings wait for a reading model that takes two at a time.
+    const gate = this.modelGate(settings);
+    let gated = false;
     try {
+      await gate?.acquire(this.scheduling.signal);
+      gated = !!gate;
       await this.jobs.acquire(this.scheduling.signal);
     } catch {
+      if (gated) gate!.release();
       return { id, status: "skipped", reasons: ["interrupted before it started"] };
     }
+    const release = () => {
+      this.jobs.release();
+      gate?.release();
+    };
     // Known before starting: nothing reaches a stopped provider, or one whose key is not set.
     const refused = this.effects.hub.unsendable(settings.provider);
     if (refused) {
-      this.jobs.release();
+      release();
       return { id, status: "skipped", reasons: [refused.message], error: refused };
     }
     const model = `${settings.provider}/${settings.model}`;
@@ -358,7 +371,7 @@ export class Executor {
     const estimate = base === undefined ? undefined : base * (this.overrun.get(model) ?? 1);
     const overBudget = this.overBudget(estimate);
     if (overBudget) {
-      this.jobs.release();
+      release();
       return { id, status: "skipped", reasons: [overBudget] };
     }
     this.inFlightUsd += estimate ?? 0;
@@ -388,7 +401,7 @@ export class Executor {
       if (this.options.failFast || error.kind === "internal") this.stop();
       return { id, status: "failed", reasons: [error.message], error };
     } finally {
-      this.jobs.release();
+      release();
       this.inFlightUsd -= estimate ?? 0;
       this.emit({ type: "generated", id });
     }
@@ -397,6 +410,18 @@ export class Executor {
     const action = recorded ?? recordAnswer(result);
     await this.effects.apply({ ...app, action, bytes: result.bytes });
     return { id, status: "built", reasons: decision.reasons, ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }) };
+  }
+
+  /** The gate of a provider's model: at most as many of its targets hold job slots as it takes requests at once. */
+  private modelGate(settings: ModelSettings): Pool | undefined {
+    const id = `${settings.provider}/${settings.model}`;
+    let gate = this.modelGates.get(id);
+    if (!gate) {
+      const max = this.effects.hub.maxInFlight?.(settings.provider, settings.model);
+      if (max === undefined) return undefined;
+      this.modelGates.set(id, (gate = new Pool({ maxInFlight: max, perMinute: Infinity }, this.effects.clock)));
+    }
+    return gate;
   }
 
   /** Why starting one more generation would break `--max-cost`, or undefined when it would not. */
