@@ -57,10 +57,11 @@ function chapters(ctx: RuleContext): Chapter[] {
     .glob(CHAPTERS)
     .map((p) => p.split("/")[1]!)
     .sort(naturalOrder);
-  return numberChapters(folders.flatMap((folder) => {
+  const drafts = folders.flatMap((folder) => {
     const text = ctx.readText(`chapters/${folder}/content.md`);
     return text === undefined ? [] : [workspaceChapter(folder, text)];
-  }));
+  });
+  return numberChapters(drafts);
 }
 
 /** One chapter, read alone: numbered by its front matter's `chapter_number` (as init writes it), else by its place among the chapters. */

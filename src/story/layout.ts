@@ -38,8 +38,9 @@ export default defineRules({
     ...builtIn.rules,
     // The recurring characters, creatures and places, each with a visual description, into story/elements.yaml.
     storyElements(),
-    // Each chapter's images[]: how many images a chapter gets, and of which kinds (hero, anchor, beat, detail, supporting).
-    sceneSpecs({ images: { min: 1, max: 3 } }),
+    // Each chapter's images[]: how many images a chapter gets, and of which kinds (kinds: hero, anchor, beat,
+    // detail, supporting). Every chapter is read, also one where you added entries of your own (they are kept).
+    sceneSpecs({ images: { min: 1, max: 3 }, chapters: "all" }),
   ],
   // Images, and (read) the model that reads the text.
   defaults: { ...builtIn.defaults },
