@@ -125,11 +125,8 @@ function analysisLine(ws: Workspace, targets: TargetReport[]): string {
   return `analysis: ${reads.length} data target${reads.length === 1 ? "" : "s"} to read, estimated $${usd.toFixed(2)}${unknown ? ` (${unknown} of unknown cost)` : ""}\n`;
 }
 
-/**
- * Rounds of one build: a data target writes what later prompts read at most once per dependency
- * level (a book's elements, then each chapter's specifications, then their images, then what reads those).
- */
-const MAX_ROUNDS = 4;
+/** Rounds of one build: a data target writes what later prompts read at most once per dependency level. */
+const MAX_ROUNDS = 3;
 
 /** One report for two rounds of a build: the later round's, where each target that round found fresh keeps what the earlier did to it. */
 function laterRound(earlier: Report, later: Report): Report {
@@ -197,16 +194,11 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
     };
     try {
       report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor, pipelined: true });
-      // Targets whose prompt reads what a data target of this build wrote (a character's
-      // appearance) were not sent on the old text, and a data target's write-back may have written
-      // new entries (a chapter's specifications): planned again from the files as they are now, and built.
-      for (let round = 1, planned = ws; !interrupted && round < MAX_ROUNDS; round++) {
-        const replan = report.targets.some((t) => t.error?.code === REPLAN);
-        if (!replan && !report.targets.some((t) => (t.status === "built" || t.status === "cached") && planned.records.get(t.id)?.kind === "data")) break;
-        const seen = new Set(report.targets.map((t) => t.id));
-        planned = await openWorkspace(options);
-        if (!replan && planned.selected.every((id) => seen.has(id))) break;
-        const again = await buildOnce({ ws: planned, options, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true });
+      // The build is pipelined (what a reading writes is planned and built at once); a target that
+      // could not be planned again in place (a write-back removed or renamed it meanwhile) was not
+      // sent on the old text: planned again from the files as they are now, and built.
+      for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN); round++) {
+        const again = await buildOnce({ ws: await openWorkspace(options), options, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true });
         report = laterRound(report, again);
       }
     } finally {
