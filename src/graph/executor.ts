@@ -140,7 +140,7 @@ export class Executor {
    */
   private readonly overrun = new Map<string, number>();
   private readonly decider: Decider;
-  /** The plan after the latest data target's write-back, opened once per write-back (see replan). */
+  /** The plan after the latest data target's write-back, opened once per write-back (see plan). */
   private livePlan: Promise<LivePlan> | undefined;
   /** Targets added while the build ran, in the order they were added. */
   private readonly added: string[] = [];
