@@ -6,6 +6,7 @@ export { characterScenes, type CharacterSceneOptions } from "./rules/characters.
 export { locationImages, type LocationImageOptions } from "./rules/locations.js";
 export { CANON_INSTRUCTIONS, canonCheck, describeImages, DESCRIBE_INSTRUCTIONS, type CanonCheckOptions, type DescribeOptions } from "./rules/analysis.js";
 export { APPEARANCE_INSTRUCTIONS, characterAppearance, type AppearanceOptions } from "./rules/appearance.js";
+export { ELEMENTS_FILE, sceneSpecs, storyElements, type SceneSpecRuleOptions, type StoryElementsOptions } from "./rules/story.js";
 export { answerSchema, dataTarget } from "./rules/data-target.js";
 export { locationEntries, type LocationEntry, type LocationEntryKind, type ShapeProblem } from "./rules/location-shapes.js";
 export {

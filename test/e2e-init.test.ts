@@ -30,7 +30,7 @@ describe("chargen init --from-book", () => {
         'skipped book.epub#OEBPS/notes.xhtml "notes.xhtml": outside the reading order (linear="no")',
         'skipped book.epub#OEBPS/ack.xhtml "Acknowledgements": front or back matter (acknowledgements)',
         'skipped book.epub#OEBPS/author.xhtml "About the Author": front or back matter (about the author)',
-        "laid out 3 chapters, 6 parts skipped in story: 6 files",
+        "laid out 3 chapters, 6 parts skipped in story: 8 files",
         "",
       ].join("\n"),
     );
@@ -42,6 +42,8 @@ describe("chargen init --from-book", () => {
       "chapters/ch02-the-drowned-marker/imagery.yaml",
       "chapters/ch03-lamplight/content.md",
       "chapters/ch03-lamplight/imagery.yaml",
+      "chargen.rules.ts",
+      "story/elements.yaml",
     ]);
     expect(readFileSync(join(story, "chapters/ch01-the-grey-tide/content.md"), "utf8")).toBe(
       [
@@ -76,10 +78,17 @@ describe("chargen init --from-book", () => {
     const book = await readBook(join(dir, "book.epub"));
     const laidOut = await readBook(story);
     expect(laidOut.chapters.map((c) => [c.title, c.digest])).toEqual(book.chapters.map((c) => [c.title, c.digest]));
-    // The chapter rule reads the laid-out workspace: nothing to build yet, no diagnostic.
+    // The laid-out workspace's rules read it: the elements and each chapter's specification to read, no image known yet, no diagnostic.
     const plan = await chargen(story, ["build", "--dry-run", "--json"]);
     expect(plan.code).toBe(0);
-    expect(JSON.parse(plan.stdout)).toMatchObject({ targets: [], diagnostics: [] });
+    const report = JSON.parse(plan.stdout) as { targets: { id: string; status: string }[]; diagnostics: unknown[] };
+    expect(report.diagnostics).toEqual([]);
+    expect(report.targets.map((t) => [t.id, t.status])).toEqual([
+      ["story/elements", "stale"],
+      ["chapters/ch01-the-grey-tide/scene-specs", "stale"],
+      ["chapters/ch02-the-drowned-marker/scene-specs", "stale"],
+      ["chapters/ch03-lamplight/scene-specs", "stale"],
+    ]);
   });
 
   it("a folder of markdown chapters, with -n: prints the files it would write and writes none", async () => {
@@ -93,6 +102,8 @@ describe("chargen init --from-book", () => {
     expect(dry.stdout).toBe(
       [
         'skipped 99-about-the-author.md "About the Author": front or back matter (about the author)',
+        "would write chargen.rules.ts",
+        "would write story/elements.yaml",
         "would write chapters/ch01-first-tide/content.md",
         "would write chapters/ch01-first-tide/imagery.yaml",
         "would write chapters/ch02-second-tide/content.md",

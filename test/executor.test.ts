@@ -404,3 +404,93 @@ describe("executor: a second Ctrl-C", () => {
     expect(h.applied()).toEqual([]);
   });
 });
+
+describe("executor: a live plan (pipelined build)", () => {
+  const readSpec = (id: string, rule: string): TargetSpec => ({
+    ...spec(id),
+    rule,
+    output: `answer:${id}`,
+    read: { instructions: "read", version: "t/1", texts: [{ label: "text", text: id }], schema: { name: "answer", schema: { type: "object" } } },
+  });
+  const drawn = (id: string, prompt: string): TargetSpec => ({ ...spec(id), prompt: { parts: part("scenario", prompt), negative: [], compiler: "test/1" }, after: ["read"] });
+  const recordOf = (s: TargetSpec): TargetRecord => ({ ...record(s), ...(s.read ? { kind: "data" as const } : {}), ...(s.after ? { after: s.after } : {}) });
+
+  /** A reading whose write-back rewrites "old"'s prompt and adds "added" (after it): the plan as it is once it is written. */
+  function setup(live: boolean) {
+    const prompts: Record<string, string> = {};
+    const opened: string[] = [];
+    let written = false;
+    const before = { read: readSpec("read", "specs"), old: drawn("old", "draw old v1") };
+    const after = { ...before, old: drawn("old", "draw old v2"), added: drawn("added", "draw added") };
+    const specs = () => (written ? after : before) as Record<string, TargetSpec>;
+    const plan = (s: Record<string, TargetSpec>) => {
+      const records = Object.values(s).map(recordOf);
+      return {
+        graph: buildGraph(records),
+        records: new Map(records.map((r) => [r.id, r])),
+        settings: new Map<string, Resolved | ChargenError>(records.map((r) => [r.id, { settings, adjustments: [], route: "test" }])),
+        selected: records.map((r) => r.id),
+      };
+    };
+    const first = plan(before);
+    const effects: ExecutorEffects = {
+      digest: () => undefined,
+      readBytes: () => new Uint8Array(),
+      size: () => undefined,
+      refusal: () => undefined,
+      spec: (id) => specs()[id],
+      store: { latest: () => undefined, find: () => undefined, readBlob: () => undefined, put: (bytes, r) => ({ ...r, blob: "b" }) },
+      hub: {
+        unsendable: () => undefined,
+        generate: async (request) => {
+          prompts[request.targetId] = request.prompt;
+          return image(request.targetId);
+        },
+        read: async (request, _provider, _queue, onAnswer) => {
+          const answer = { json: {}, metadata: {} };
+          onAnswer?.(answer);
+          return answer;
+        },
+      },
+      apply: async (app) => {
+        if (app.record.id === "read") written = true;
+      },
+      ...(live
+        ? {
+            live: {
+              plan: async () => {
+                opened.push(written ? "after" : "before");
+                return plan(specs());
+              },
+              grows: (r: TargetRecord) => r.rule === "specs",
+            },
+          }
+        : {}),
+      clock: new FakeClock(),
+    };
+    const executor = new Executor({ ...first, lock: new Map(), effects, options: { force: false, failFast: false, jobs: 2, missingReferences: "fail", price: () => 0 } });
+    return { run: () => executor.run(first.selected), prompts, opened };
+  }
+
+  it("the targets a write-back adds join the running build, and a target whose prompt it rewrote is sent on the new prompt; the plan is opened once", async () => {
+    const h = setup(true);
+    const outcomes = await h.run();
+    expect(outcomes.map((o) => [o.id, o.status])).toEqual([
+      ["read", "built"],
+      ["old", "built"],
+      ["added", "built"],
+    ]);
+    expect(h.prompts).toEqual({ old: "draw old v2", added: "draw added" });
+    expect(h.opened).toEqual(["after"]);
+  });
+
+  it("without one, the rewritten target is skipped with REPLAN and nothing is added: the caller plans a next round", async () => {
+    const h = setup(false);
+    const outcomes = await h.run();
+    expect(outcomes.map((o) => [o.id, o.status, o.error?.details.code])).toEqual([
+      ["read", "built", undefined],
+      ["old", "skipped", "REPLAN"],
+    ]);
+    expect(h.prompts).toEqual({});
+  });
+});

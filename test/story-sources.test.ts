@@ -104,7 +104,7 @@ describe("reading a book", () => {
     expect(book.chapters.map((c) => [c.slug, c.title])).toEqual([["ch01-ash-and-compass", "Ash and Compass"]]);
     expect(book.chapters[0]!.text).toMatch(/^> \[EPIGRAPH\]/);
     // Laid out again (init --from-book on a workspace), its numbered folder is renumbered, not numbered twice.
-    expect(layoutWorkspace(book).map((f) => f.path)).toEqual(["chapters/ch01-ash-and-compass/content.md", "chapters/ch01-ash-and-compass/imagery.yaml"]);
+    expect(layoutWorkspace(book).map((f) => f.path)).toEqual(["chargen.rules.ts", "story/elements.yaml", "chapters/ch01-ash-and-compass/content.md", "chapters/ch01-ash-and-compass/imagery.yaml"]);
     expect(book.elements.map((e) => [e.kind, e.slug, e.name])).toEqual([
       ["character", "borin-stonehand", "Borin Stonehand"],
       ["character", "veyra-thornwake", "Veyra Thornwake"],

@@ -10,6 +10,7 @@ import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/e
 import { EXIT } from "../core/exit.js";
 import { recordedAnswer, targetReport } from "../report/target.js";
 import { Executor, REPLAN } from "../graph/executor.js";
+import type { TargetRecord } from "../graph/analyzer.js";
 import type { BuildEvent, TargetOutcome } from "../model/events.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
@@ -17,6 +18,7 @@ import { annotation, formatSummary, summarise, type Report, type TargetReport } 
 import { printable } from "../report/escape.js";
 import { silentProgress, type Progress } from "../report/progress.js";
 import { missingReferencesPolicy } from "../rules/api.js";
+import { SCENE_SPECS_RULE } from "../rules/story.js";
 import { Applier } from "../workspace/applier.js";
 import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
@@ -109,7 +111,7 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
     options.out(`${t.status.padEnd(8)} ${printable(t.id)}${cost}\n${[...t.reasons, ...(route ? [`route: ${route}`] : [])].map((r) => `         ${printable(r)}\n`).join("")}`);
     if (options.githubActions && options.mode === "check") options.out(annotation(t) + "\n");
   }
-  if (options.mode === "dry-run") options.out(analysisLine(ws, report.targets));
+  if (options.mode === "dry-run") options.out(analysisLine(ws, report.targets) + unknownYet(ws, report.targets));
   options.out(formatSummary(report) + "\n");
   return exitCode;
 }
@@ -132,6 +134,14 @@ function laterRound(earlier: Report, later: Report): Report {
   const targets = later.targets.map((t) => (t.status === "fresh" && before.get(t.id) && before.get(t.id)!.status !== "skipped" ? before.get(t.id)! : t));
   const { providerCalls, exitCode } = later.summary;
   return { ...later, targets, summary: summarise(targets, later.diagnostics, { providerCalls: providerCalls + earlier.summary.providerCalls, durationMs: later.summary.durationMs, exitCode }) };
+}
+
+/** What a dry run cannot know yet: the images of each chapter whose specification is still to be read. */
+function unknownYet(ws: Workspace, targets: TargetReport[]): string {
+  return targets
+    .filter((t) => t.status === "stale" && ws.records.get(t.id)?.rule === SCENE_SPECS_RULE)
+    .map((t) => `${printable(ws.records.get(t.id)!.source.file.split("/").slice(0, 2).join("/"))}: images not known until its specification is read\n`)
+    .join("");
 }
 
 function planStatus(p: PlannedTarget): TargetReport["status"] {
@@ -183,11 +193,12 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       if (interrupted) executor.stop();
     };
     try {
-      report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor });
-      // Targets whose prompt reads what a data target of this build wrote (a character's
-      // appearance) were not sent on the old text: planned again from the files as they are now, and built.
+      report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor, pipelined: true });
+      // The build is pipelined (what a reading writes is planned and built at once); a target that
+      // could not be planned again in place (a write-back removed or renamed it meanwhile) was not
+      // sent on the old text: planned again from the files as they are now, and built.
       for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN); round++) {
-        const again = await buildOnce({ ws: await openWorkspace(options), options, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor });
+        const again = await buildOnce({ ws: await openWorkspace(options), options, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true });
         report = laterRound(report, again);
       }
     } finally {
@@ -232,10 +243,25 @@ export interface BuildOnceSetup {
   onExecutor?: (executor: Executor) => void;
   /** Hears the build's events too, after the progress view (the watcher: chargen's own writes). */
   listen?: (event: BuildEvent) => void;
+  /**
+   * One pipeline: what a data target writes is planned at once (a chapter's images start as soon
+   * as its specification is written, while other chapters are still being read), not in a next round.
+   */
+  pipelined?: boolean;
 }
 
-export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen }: BuildOnceSetup): Promise<Report> {
+export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen, pipelined }: BuildOnceSetup): Promise<Report> {
   ensureGitFiles(ws.root);
+  // The newest plan opened while the build runs (pipelined): what a target planned again is built and written back from.
+  let latest = { ws, opened: 0 };
+  let opening = 0;
+  const replan = async (): Promise<Workspace> => {
+    const opened = ++opening;
+    const next = await openWorkspace({ root: ws.root, patterns: options.patterns, providerOverride: options.providerOverride, modelOverride: options.modelOverride });
+    if (opened > latest.opened) latest = { ws: next, opened };
+    return next;
+  };
+  const spec = (id: string) => latest.ws.analysis.spec(id) ?? ws.analysis.spec(id);
   const { store, clock } = session;
   // The build's one event stream: --explain adds where each target went to what made it stale.
   const emit = (event: BuildEvent) => {
@@ -243,7 +269,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
     progress.emit(options.explain && o && o.status !== "fresh" ? { type: "done", outcome: { ...o, reasons: [...o.reasons, `route: ${routeOf(ws, o.id) ?? "none"}`] } } : event);
     listen?.(event);
   };
-  const applier = new Applier({ root: ws.root, rules: ws.rules, disk: ws.disk, lock: ws.lock, spec: (id) => ws.analysis.spec(id), emit });
+  const applier = new Applier({ root: ws.root, rules: ws.rules, disk: ws.disk, lock: ws.lock, spec, emit });
   if (ws.lockNeedsRewrite) applier.rewriteLock();
   const hub = new ProviderHub({
     rules: ws.rules,
@@ -262,11 +288,12 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
       size: (p) => ws.disk.size(p),
       readBytes: (p) => ws.disk.readBytes(p),
       refusal: (p) => ws.guard.refusal(p),
-      spec: (id) => ws.analysis.spec(id),
+      spec,
       store,
       hub,
       apply: (app) => applier.apply(app),
       inBatch: options.inBatch ?? inBatchKeys(ws.root),
+      ...(pipelined ? { live: { plan: replan, grows: (record: TargetRecord) => record.rule === SCENE_SPECS_RULE } } : {}),
       clock,
     },
     options: {

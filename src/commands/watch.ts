@@ -86,6 +86,8 @@ export async function watch(options: WatchOptions): Promise<number> {
         progress,
         startedAt,
         onExecutor: (e) => (executor = e),
+        // What a reading writes (a chapter's new entries) is built in this run: its writes start none.
+        pipelined: true,
         // chargen's own writes are known by their digest: their file events start no run.
         listen: (event) => {
           if (event.type === "written") ownWrites.wrote(event.path, event.digest, planFiles.has(event.path) || sourcePatterns.some((p) => matchesGlob(event.path, p)));

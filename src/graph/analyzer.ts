@@ -144,6 +144,11 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
         }
         return s;
       },
+      readText(p) {
+        if (outside(p, "a rule read")) return undefined;
+        result.deps[p] = disk.digest(p) ?? null;
+        return result.deps[p] === null ? undefined : disk.readText(p);
+      },
       exists(p) {
         if (outside(p, "a rule looked up")) return false;
         result.deps[p] = disk.digest(p) ?? null;

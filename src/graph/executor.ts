@@ -56,12 +56,28 @@ export interface ExecutorEffects {
   refusal(path: string): string | undefined;
   spec(id: string): TargetSpec | undefined;
   store: ExecutorStore;
-  hub: Pick<ProviderHub, "generate" | "unsendable"> & Partial<Pick<ProviderHub, "read">>;
+  hub: Pick<ProviderHub, "generate" | "unsendable"> & Partial<Pick<ProviderHub, "read" | "maxInFlight">>;
   /** Write the output, write back into the YAML, record in the lock. */
   apply(app: Application): Promise<void>;
   /** Why a key must not be generated now (a batch job will bring it: "in batch <id>, submitted <time>"), or undefined. */
   inBatch?(key: string): string | undefined;
+  /**
+   * With it, the build is one pipeline: a target whose prompt a data target of this build rewrote
+   * is planned again in place (`plan()`: the workspace planned from the files as they are now),
+   * and after the write-back of a data target that `grows` the plan (a chapter's specification),
+   * the targets it added start at once. Without it, such a target is skipped with REPLAN and the
+   * caller plans a next round.
+   */
+  live?: { plan(): Promise<LivePlan>; grows(record: TargetRecord): boolean };
   clock: Clock;
+}
+
+/** The plan as it stands after a write-back: what the executor adds, or plans a target again from. */
+export interface LivePlan {
+  graph: Pick<Graph, "deps">;
+  records: Map<string, TargetRecord>;
+  settings: Map<string, Resolved | ChargenError>;
+  selected: readonly string[];
 }
 
 export interface ExecutorOptions {
@@ -107,6 +123,8 @@ export class Executor {
   private readonly scheduling = new AbortController();
   private readonly inFlight = new AbortController();
   private readonly jobs: Pool;
+  /** Per provider and model (see modelGate). */
+  private readonly modelGates = new Map<string, Pool>();
   /**
    * Targets between starting work and being applied: a result waits with its image bytes for the
    * one-at-a-time write-back, so without this bound a fast provider (or a big restore) would hold
@@ -122,6 +140,12 @@ export class Executor {
    */
   private readonly overrun = new Map<string, number>();
   private readonly decider: Decider;
+  /** The plan after the latest data target's write-back, opened once per write-back (see plan). */
+  private livePlan: Promise<LivePlan> | undefined;
+  /** Targets added while the build ran, in the order they were added. */
+  private readonly added: string[] = [];
+  /** Per target planned again: the data targets whose writes its new plan has seen. */
+  private readonly replannedAfter = new Map<string, Set<string>>();
 
   private readonly graph: Graph;
   private readonly records: Map<string, TargetRecord>;
@@ -162,7 +186,47 @@ export class Executor {
 
   /** Run `ids` (and whatever they reference) and return every outcome. */
   async run(ids: readonly string[]): Promise<TargetOutcome[]> {
-    return Promise.all(ids.map((id) => this.outcome(id)));
+    const outcomes = await Promise.all(ids.map((id) => this.outcome(id)));
+    // Targets write-backs added while these ran (started already), and what those added in turn.
+    for (let seen = 0; seen < this.added.length; ) {
+      const batch = this.added.slice(seen);
+      seen = this.added.length;
+      outcomes.push(...(await Promise.all(batch.map((id) => this.outcome(id)))));
+    }
+    return outcomes;
+  }
+
+  /** The current plan: opened anew after each data target's write-back, shared until the next. */
+  private plan(live: NonNullable<ExecutorEffects["live"]>): Promise<LivePlan> {
+    return (this.livePlan ??= live.plan());
+  }
+
+  /** After a write-back that grows the plan: the targets the plan has now and this build had not, started at once. */
+  private async grow(live: NonNullable<ExecutorEffects["live"]>): Promise<void> {
+    const plan = await this.plan(live);
+    this.include(plan, plan.selected);
+  }
+
+  /**
+   * Take a target's record, settings and edges from a newer plan; `ids` this build has not seen
+   * (and the unseen targets they depend on) are added to it and started.
+   */
+  private include(plan: LivePlan, ids: readonly string[], replaced?: string): void {
+    const fresh: string[] = [];
+    const take = (id: string) => {
+      const record = plan.records.get(id);
+      if ((this.records.has(id) && id !== replaced) || !record) return;
+      this.records.set(id, record);
+      this.settings.set(id, plan.settings.get(id)!);
+      this.graph.deps.set(id, plan.graph.deps.get(id) ?? []);
+      if (id !== replaced) fresh.push(id);
+      for (const d of this.graph.deps.get(id)!) take(d);
+    };
+    ids.forEach(take);
+    if (!fresh.length) return;
+    this.added.push(...fresh);
+    this.emit({ type: "added", count: fresh.length });
+    for (const id of fresh) void this.outcome(id);
   }
 
   private outcome(id: string): Promise<TargetOutcome> {
@@ -189,10 +253,18 @@ export class Executor {
     const badUpstream = ups.find((u) => u.status === "failed" || u.status === "skipped");
     if (badUpstream) return { id, status: "skipped", reasons: [`upstream ${badUpstream.id} ${badUpstream.status}`] };
     // Its prompt was compiled before this data target wrote what it reads: planned again, never sent stale.
-    const rewrote = ups.find((u) => record.after?.includes(u.id) && (u.status === "built" || u.status === "cached"));
-    if (rewrote) {
-      const error = new ChargenError("target", `${rewrote.id} wrote what its prompt reads: planned again`, { code: REPLAN });
-      return { id, status: "skipped", reasons: [error.message], error };
+    const seen = this.replannedAfter.get(id);
+    const wrote = ups.filter((u) => record.after?.includes(u.id) && (u.status === "built" || u.status === "cached") && !seen?.has(u.id));
+    if (wrote.length) {
+      const live = this.effects.live;
+      const again = live ? await this.plan(live) : undefined;
+      if (!again?.records.has(id)) {
+        const error = new ChargenError("target", `${wrote[0]!.id} wrote what its prompt reads: planned again`, { code: REPLAN });
+        return { id, status: "skipped", reasons: [error.message], error };
+      }
+      this.replannedAfter.set(id, new Set([...(seen ?? []), ...wrote.map((u) => u.id)]));
+      this.include(again, [id], id);
+      return this.runTarget(id);
     }
 
     const resolved = this.settings.get(id)!;
@@ -223,11 +295,20 @@ export class Executor {
     } catch {
       return { id, status: "skipped", reasons: ["interrupted before it started"] };
     }
+    let outcome: TargetOutcome;
     try {
-      return await this.restoreOrGenerate(id, record, resolved.settings, decision, refs);
+      outcome = await this.restoreOrGenerate(id, record, resolved.settings, decision, refs);
     } finally {
       this.pipeline.release();
     }
+    const live = this.effects.live;
+    if (live && record.kind === "data" && (outcome.status === "built" || outcome.status === "cached")) {
+      // Its write-back changed the files: the next plan is read from them.
+      this.livePlan = undefined;
+      // It may have written what plans more targets (a chapter's specification): they start now.
+      if (live.grows(record)) await this.grow(live);
+    }
+    return outcome;
   }
 
   private async restoreOrGenerate(
@@ -263,15 +344,26 @@ export class Executor {
       const error = asChargenError(e);
       return { id, status: "failed", reasons: [error.message], error };
     }
+    // A model's queue waits at its own gate, holding no build-wide slot: a chapter's images start
+    // while twenty readings wait for a reading model that takes two at a time.
+    const gate = this.modelGate(settings);
+    let gated = false;
     try {
+      await gate?.acquire(this.scheduling.signal);
+      gated = !!gate;
       await this.jobs.acquire(this.scheduling.signal);
     } catch {
+      if (gated) gate!.release();
       return { id, status: "skipped", reasons: ["interrupted before it started"] };
     }
+    const release = () => {
+      this.jobs.release();
+      gate?.release();
+    };
     // Known before starting: nothing reaches a stopped provider, or one whose key is not set.
     const refused = this.effects.hub.unsendable(settings.provider);
     if (refused) {
-      this.jobs.release();
+      release();
       return { id, status: "skipped", reasons: [refused.message], error: refused };
     }
     const model = `${settings.provider}/${settings.model}`;
@@ -279,7 +371,7 @@ export class Executor {
     const estimate = base === undefined ? undefined : base * (this.overrun.get(model) ?? 1);
     const overBudget = this.overBudget(estimate);
     if (overBudget) {
-      this.jobs.release();
+      release();
       return { id, status: "skipped", reasons: [overBudget] };
     }
     this.inFlightUsd += estimate ?? 0;
@@ -309,7 +401,7 @@ export class Executor {
       if (this.options.failFast || error.kind === "internal") this.stop();
       return { id, status: "failed", reasons: [error.message], error };
     } finally {
-      this.jobs.release();
+      release();
       this.inFlightUsd -= estimate ?? 0;
       this.emit({ type: "generated", id });
     }
@@ -318,6 +410,18 @@ export class Executor {
     const action = recorded ?? recordAnswer(result);
     await this.effects.apply({ ...app, action, bytes: result.bytes });
     return { id, status: "built", reasons: decision.reasons, ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }) };
+  }
+
+  /** The gate of a provider's model: at most as many of its targets hold job slots as it takes requests at once. */
+  private modelGate(settings: ModelSettings): Pool | undefined {
+    const id = `${settings.provider}/${settings.model}`;
+    let gate = this.modelGates.get(id);
+    if (!gate) {
+      const max = this.effects.hub.maxInFlight?.(settings.provider, settings.model);
+      if (max === undefined) return undefined;
+      this.modelGates.set(id, (gate = new Pool({ maxInFlight: max, perMinute: Infinity }, this.effects.clock)));
+    }
+    return gate;
   }
 
   /** Why starting one more generation would break `--max-cost`, or undefined when it would not. */

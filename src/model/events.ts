@@ -19,6 +19,8 @@ export interface TargetOutcome {
 export type BuildEvent =
   /** Planned: how many targets, and how many are not fresh. Emitted by the build command. */
   | { type: "planned"; total: number; toRun: number }
+  /** Executor: targets a data target's write-back added to the running build (a chapter's new entries). */
+  | { type: "added"; count: number }
   /** Executor: a target starts restoring from the cache or generating (takes a job slot). */
   | { type: "started"; id: string; action: "generating" | "restoring" }
   /** Executor: its request is over and its job slot free; recording and applying follow. */

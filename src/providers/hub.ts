@@ -224,6 +224,11 @@ export class ProviderHub {
     return p;
   }
 
+  /** How many requests a provider's model takes at once (its pool's limit); undefined for a provider chargen does not know. */
+  maxInFlight(provider: string, model: string): number | undefined {
+    return providerInfo(provider) ? this.pool(provider, model).limits.maxInFlight : undefined;
+  }
+
   private pool(provider: string, model: string): Pool {
     const id = `${provider}/${model}`;
     let pool = this.pools.get(id);

@@ -36,6 +36,9 @@ export class PlainProgress implements Progress {
       case "planned":
         this.toRun = event.toRun;
         return this.write(event.toRun ? `chargen: ${event.toRun} of ${event.total} targets to build` : `chargen: all ${event.total} targets are fresh`);
+      case "added":
+        this.toRun += event.count;
+        return this.write(`chargen: ${event.count} more target${event.count === 1 ? "" : "s"} to build, from what a reading wrote`);
       case "started":
         if (event.action === "generating") this.write(`[${this.finished}/${this.toRun}] generating ${event.id}`);
         return;
@@ -100,6 +103,9 @@ export class TtyProgress implements Progress {
     switch (event.type) {
       case "planned":
         this.total = event.toRun;
+        break;
+      case "added":
+        this.total += event.count;
         break;
       case "started":
         // Restoring from the cache is no generation: it takes no job slot.

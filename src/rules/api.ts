@@ -23,6 +23,8 @@ export interface RuleContext {
   report(diagnostic: Omit<Diagnostic, "file"> & { file?: string }): void;
   /** Read another workspace YAML file (cached per build). A change to it re-plans this source. */
   readYaml(path: string): SourceFile | undefined;
+  /** Read another workspace file as text (a chapter's content.md), undefined when absent. A change to it re-plans this source. */
+  readText(path: string): string | undefined;
   /** Whether a workspace file exists. Its appearance or removal re-plans this source. */
   exists(path: string): boolean;
   /** Workspace files matching a fast-glob pattern, sorted. A change to the matches re-plans this source. */

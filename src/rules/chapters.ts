@@ -25,6 +25,7 @@ import { logRun } from "./runs-log.js";
 import { appearanceEdges, chapterPalette, characterIdentity, type CharacterIdentity } from "./sections.js";
 import { sceneIds } from "./characters.js";
 import { placeReference } from "./locations.js";
+import { bookCharacter, specificationAfter } from "./story.js";
 import { gluePrompt, styleGlue, withReferences, type StyleGlue } from "./style.js";
 import { get, items, js, shapeOf, str, strings } from "../yaml/access.js";
 
@@ -111,6 +112,7 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
         }
         const refs = depictedReferences(ctx, { file, imageId: customId, targetId: id }, get(entry, "depicts_characters"), maxRefs, {
           idsOf: (c) => strings(characters.get(c), "reference_images"),
+          noPortrait: (c) => bookCharacter(ctx, c),
         });
         const place = options.placeReference ? placeOf(ctx, entry, moments) : undefined;
         // An unlisted id that names a character scene is that scene's image, sent last (the analyzer
@@ -138,7 +140,7 @@ export function chapterImages(options: ChapterImageOptions = {}): Rule {
           ...(unlisted.length ? { unlisted } : {}),
           requested,
           output: `chapters/${folder}/images/${customId}.${imageExtension(requested, ctx.rules)}`,
-          ...appearanceEdges(cast.people),
+          ...withAfter(appearanceEdges(cast.people).after, specificationAfter(ctx, root, folder, customId)),
           writeBack: { customId, record: recordContent(entry, customId, moments) } satisfies ChapterWriteBack,
         });
       });
@@ -168,7 +170,8 @@ interface ChapterWriteBack {
 
 /** Title, description and alt text of a chapter image, from its moment and its own fields. */
 function recordContent(entry: Node, customId: string, moments: Map<string, Node>): RecordContent {
-  const title = str(moments.get(str(entry, "source_moment") ?? ""), "title") ?? customId;
+  // A book's entries (the story reading's) name their moment in the entry itself.
+  const title = str(moments.get(str(entry, "source_moment") ?? ""), "title") ?? str(entry, "moment") ?? customId;
   const description = prose(str(entry, "visual_description")) ?? prose(str(entry, "prompt_used")) ?? title;
   const imageType = str(entry, "image_type");
   return {
@@ -213,6 +216,12 @@ function depictedCast(ctx: RuleContext, entry: Node, characters: Map<string, Nod
   // States written as a list or a line rather than a map: kept as written.
   if (!isMapLike(states) && flatten(states)) others.push(flatten(states));
   return { people, others };
+}
+
+/** The `after` of a target from two lists of data targets it comes after; none when both are empty. */
+function withAfter(...lists: (readonly string[] | undefined)[]): { after?: string[] } {
+  const after = [...new Set(lists.flatMap((l) => l ?? []))];
+  return after.length ? { after } : {};
 }
 
 function isMapLike(value: unknown): boolean {

@@ -177,7 +177,7 @@ export function depictedReferences(
   site: Omit<ReferenceSite, "node">,
   depicts: Node | undefined,
   max: number,
-  options: { idsOf?: (slug: string) => string[]; exclude?: string } = {},
+  options: { idsOf?: (slug: string) => string[]; exclude?: string; noPortrait?: (slug: string) => boolean } = {},
 ): ResolvedReferences {
   const out: ResolvedReferences = { references: [], unresolved: [], unlisted: [], made: [] };
   const seq = isSeq(depicts) ? (depicts.items as Node[]) : [];
@@ -196,6 +196,8 @@ export function depictedReferences(
       out.unresolved.push(`character ${JSON.stringify(slug)}: not a safe character slug`);
       return;
     }
+    // Known only by the story's elements: nothing to reference, and nothing missing.
+    if (options.noPortrait?.(slug)) return;
     const r = resolveCharacterReferences(ctx, slug, options.idsOf?.(slug) ?? [], max, { ...site, node: item });
     out.references.push(...r.references.filter((ref) => !out.references.some((o) => o.path === ref.path)));
     out.unresolved.push(...r.unresolved);

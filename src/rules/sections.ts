@@ -4,6 +4,7 @@ import type { ReferenceInput } from "../model/target.js";
 import type { RuleContext } from "./api.js";
 import { part, type PromptPart } from "../model/prompt-ir.js";
 import { characterImageryFile } from "./references.js";
+import { elementCharacter } from "./story.js";
 import { flatten, labelled, prose, withoutKey } from "./rule-kit.js";
 import { get, pick, pickJs, pickStrings, str } from "../yaml/access.js";
 
@@ -64,13 +65,13 @@ export interface CharacterIdentity {
   slug: string;
   name: string;
   appearance?: string;
-  /** The `visual_consistency` lines of their image-ideas.yaml. */
+  /** The `visual_consistency` lines of their image-ideas.yaml (else of the elements file). */
   consistency: string[];
   /** What they are doing and how they look in this one image (a chapter's `character_states`). */
   state?: string;
   /** "the subject" of a character scene, "companion", ... */
   part?: string;
-  /** The data target that writes their appearance in this build (see rules/appearance.ts): a prompt that reads it comes after it. */
+  /** The data target that writes their appearance in this build (rules/appearance.ts, or the story elements): a prompt that reads it comes after it. */
   appearanceFrom?: string;
 }
 
@@ -91,13 +92,25 @@ export function characterIdentity(ctx: RuleContext, slug: string, name?: string,
   const ideas = ideasRoot ?? ctx.readYaml(`characters/${slug}/image-ideas.yaml`)?.doc.contents;
   const character = get(ideas, "character");
   const appearance = prose(str(imagery, "appearance"));
+  const consistency = pickStrings([ideas, character], "visual_consistency");
+  // A character with no files of their own (a book's): the elements file the story reading wrote.
+  const element = appearance || consistency.length ? undefined : elementCharacter(ctx, slug);
+  if (element) {
+    return {
+      slug,
+      name: name ?? element.name ?? titleCase(slug),
+      ...(element.appearance ? { appearance: prose(element.appearance)! } : {}),
+      ...(element.from ? { appearanceFrom: element.from } : {}),
+      consistency: element.consistency,
+    };
+  }
   const from = appearanceFrom(ctx, slug);
   return {
     slug,
     name: name ?? str(character, "name") ?? titleCase(slug),
     ...(appearance ? { appearance } : {}),
     ...(from ? { appearanceFrom: from } : {}),
-    consistency: pickStrings([ideas, character], "visual_consistency"),
+    consistency,
   };
 }
 

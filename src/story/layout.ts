@@ -19,8 +19,46 @@ export function chapterFolder(chapter: Chapter, total: number): string {
   return `ch${String(chapter.number).padStart(total >= 100 ? 3 : 2, "0")}-${chapter.slug.replace(/^ch\d+-(?=.)/, "")}`;
 }
 
+/**
+ * The workspace's rules: chargen's built-in rules and the story rules, which read the chapters into
+ * story elements and specifications (off in the built-in rules: a curated workspace's
+ * specifications are the author's).
+ */
+export const STORY_RULES = `/**
+ * This workspace's rules: chargen's built-in rules, and the story rules, which read the chapters'
+ * content.md into story/elements.yaml and each chapter's images[] (specifications), whose images
+ * the same build then makes. \`chargen build -n\` shows what would be read and its cost first.
+ */
+import builtIn from "chargen/rules";
+import { defineRules, sceneSpecs, storyElements } from "chargen";
+
+export default defineRules({
+  ...builtIn,
+  rules: [
+    ...builtIn.rules,
+    // The recurring characters, creatures and places, each with a visual description, into story/elements.yaml.
+    storyElements(),
+    // Each chapter's images[]: how many images a chapter gets, and of which kinds (kinds: hero, anchor, beat,
+    // detail, supporting). Every chapter is read, also one where you added entries of your own (they are kept).
+    sceneSpecs({ images: { min: 1, max: 3 }, chapters: "all" }),
+  ],
+  // Images, and (read) the model that reads the text.
+  defaults: { ...builtIn.defaults },
+});
+`;
+
+/** What the story-elements reading starts from: an elements file with none yet (the author may list their own). */
+export const EMPTY_ELEMENTS = `# The story's recurring characters, creatures and places: chargen's story reading writes them from the
+# chapters; an entry you edit or add is yours and is never overwritten.
+characters: []
+places: []
+`;
+
 export function layoutWorkspace(book: Book): LaidOutFile[] {
-  return book.chapters.flatMap((chapter) => {
+  return [
+    { path: "chargen.rules.ts", text: STORY_RULES },
+    { path: "story/elements.yaml", text: EMPTY_ELEMENTS },
+    ...book.chapters.flatMap((chapter) => {
     const folder = chapterFolder(chapter, book.chapters.length);
     const front = stringify({ title: chapter.title, chapter_number: chapter.number, chapter_slug: folder, source: chapter.source }, { lineWidth: 0 });
     const imagery = stringify(
@@ -31,5 +69,6 @@ export function layoutWorkspace(book: Book): LaidOutFile[] {
       { path: `chapters/${folder}/content.md`, text: `---\n${front}---\n\n${chapter.text}` },
       { path: `chapters/${folder}/imagery.yaml`, text: `# Image specifications of this chapter: chargen's story rules write images[] from content.md.\n${imagery}` },
     ];
-  });
+    }),
+  ];
 }

@@ -46,7 +46,12 @@ export interface KnownElement {
   kind: string;
   description: string;
   zones?: { slug: string; name: string }[];
+  /** Slugs of the chapters it appears in, as the elements file lists them; empty when it lists none. */
+  chapters: string[];
 }
+
+/** Whether an element belongs to a chapter's reading: it appears in the chapter, or lists no chapters (an author's element for the whole book). */
+export const appearsIn = (element: KnownElement, chapterSlug: string): boolean => element.chapters.length === 0 || element.chapters.includes(chapterSlug);
 
 /**
  * The elements an elements file lists (`characters[]` and `places[]` as applyElements writes them,
@@ -58,8 +63,10 @@ export function knownElements(elementsFile: unknown): KnownElement[] {
     return Array.isArray(value) ? value.filter((e): e is Record<string, unknown> => !!e && typeof e === "object") : [];
   };
   const text = (v: unknown) => (typeof v === "string" ? v : "");
-  const characters = list("characters").map((c) => ({ slug: text(c.slug), name: text(c.name), kind: text(c.kind) || "character", description: text(c.appearance) }));
+  const chapters = (v: unknown) => (Array.isArray(v) ? v.filter((c): c is string => typeof c === "string") : []);
+  const characters = list("characters").map((c) => ({ slug: text(c.slug), name: text(c.name), kind: text(c.kind) || "character", description: text(c.appearance), chapters: chapters(c.chapters) }));
   const places = list("places").map((p) => ({
+    chapters: chapters(p.chapters),
     slug: text(p.slug),
     name: text(p.name),
     kind: "place",

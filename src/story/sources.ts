@@ -67,25 +67,38 @@ export function readWorkspace(root: string): Book {
       skipped.push({ source, title: folder, reason: `the folder name is not a safe name (${unsafeName(folder)})` });
       continue;
     }
-    const { front, body } = splitFrontMatter(readFileSync(join(root, source), "utf8"));
-    drafts.push({ title: frontText(front, "title") ?? firstHeading(body) ?? folder, text: body, source, slug: folder });
+    drafts.push(workspaceChapter(folder, readFileSync(join(root, source), "utf8")));
   }
-  return { chapters: numberChapters(drafts), elements: [...readElements(root, "character", "profile.md"), ...readElements(root, "location", "description.md")], skipped };
+  return { chapters: numberChapters(drafts), elements: [...readElements(root, "character"), ...readElements(root, "location")], skipped };
 }
 
 /** `characters/<slug>/profile.md` or `locations/<slug>/description.md`, one element each. */
-function readElements(root: string, kind: ElementSource["kind"], file: string): ElementSource[] {
+function readElements(root: string, kind: ElementSource["kind"]): ElementSource[] {
   const dir = join(root, `${kind}s`);
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return [];
   return folders(dir).flatMap((slug) => {
-    const source = `${kind}s/${slug}/${file}`;
+    const source = elementFile(kind, slug);
     if (unsafeName(slug) !== undefined || !statSync(join(root, source), { throwIfNoEntry: false })?.isFile()) return [];
-    const { front, body } = splitFrontMatter(readFileSync(join(root, source), "utf8"));
-    // "Borin Stonehand – Profile", "Azure Pavilion – Physical Description": the name is before the dash.
-    const name = frontText(front, "name") ?? firstHeading(body)?.split(/\s+[–—-]\s+/)[0] ?? slug;
-    const text = normaliseText(body);
-    return [{ kind, slug, name, text, digest: digestText(text), source }];
+    return [elementSource(kind, slug, readFileSync(join(root, source), "utf8"))];
   });
+}
+
+/** The file of an element's canon text in a workspace: a character's `profile.md`, a location's `description.md`. */
+export const elementFile = (kind: ElementSource["kind"], slug: string): string => `${kind}s/${slug}/${kind === "character" ? "profile.md" : "description.md"}`;
+
+/** A workspace chapter, `chapters/<folder>/content.md`: its title from the front matter, else its first heading, else its folder. */
+export function workspaceChapter(folder: string, text: string): ChapterDraft {
+  const { front, body } = splitFrontMatter(text);
+  return { title: frontText(front, "title") ?? firstHeading(body) ?? folder, text: body, source: `chapters/${folder}/content.md`, slug: folder };
+}
+
+/** An element's canon text (see elementFile) as an element source. */
+export function elementSource(kind: ElementSource["kind"], slug: string, text: string): ElementSource {
+  const { front, body } = splitFrontMatter(text);
+  // "Borin Stonehand – Profile", "Azure Pavilion – Physical Description": the name is before the dash.
+  const name = frontText(front, "name") ?? firstHeading(body)?.split(/\s+[–—-]\s+/)[0] ?? slug;
+  const normalised = normaliseText(body);
+  return { kind, slug, name, text: normalised, digest: digestText(normalised), source: elementFile(kind, slug) };
 }
 
 /** A folder of `.md`, `.markdown` or `.txt` chapters, in natural order of their file names. */

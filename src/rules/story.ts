@@ -1,0 +1,208 @@
+/**
+ * The story rules: a book's text read into specifications, as data targets of the same build.
+ *
+ *   story/elements.yaml            -> story/elements                (every chapter's content.md, and
+ *                                     the characters' profile.md and locations' description.md as canon)
+ *   chapters/<folder>/imagery.yaml -> chapters/<folder>/scene-specs (content.md + the elements file's entries)
+ *
+ * A chapter's specification comes after the elements (an `after` edge: when the elements are
+ * written in a build, it is planned again on what was written), and its write-back writes the
+ * chapter's `images[]`, each of which is an image target of the chapter rule, after it in turn.
+ * Opt-in: a workspace laid out by `chargen init --from-book` lists them in its rules; the built-in
+ * rules do not (a curated tree's specifications are the author's, and every new entry is a paid image).
+ */
+import { numberChapters, frontText, naturalOrder, splitFrontMatter, type Chapter } from "../story/book.js";
+import type { SceneSpecOptions } from "../story/instructions.js";
+import { LEDGER_KEY } from "../story/owned.js";
+import { appearsIn, elementsAnswer, elementsReading, knownElements, sceneSpecAnswer, sceneSpecReading, type Reading } from "../story/readings.js";
+import { elementSource, workspaceChapter } from "../story/sources.js";
+import { applyElements, applySceneSpecs } from "../story/write-back.js";
+import type { ReadPart } from "../model/target.js";
+import { get, items, str, strings } from "../yaml/access.js";
+import type { Rule, RuleContext } from "./api.js";
+import { dataTarget } from "./data-target.js";
+
+export const STORY_ELEMENTS_RULE = "story-elements";
+export const SCENE_SPECS_RULE = "scene-specs";
+/** The elements file: the book's recurring characters, creatures and places, each with a visual description. */
+export const ELEMENTS_FILE = "story/elements.yaml";
+export const ELEMENTS_TARGET = "story/elements";
+export const sceneSpecTarget = (folder: string): string => `chapters/${folder}/scene-specs`;
+
+const CHAPTERS = "chapters/*/content.md";
+
+export interface StoryElementsOptions {
+  mediaResolution?: ReadPart["mediaResolution"];
+}
+
+export interface SceneSpecRuleOptions extends SceneSpecOptions {
+  /**
+   * Which chapters are read: "unspecified" (the default) only those whose `images[]` has no entry
+   * the author wrote (empty, or only chargen's): a curated chapter is never re-specified; "all" every chapter.
+   */
+  chapters?: "unspecified" | "all";
+}
+
+const asReadPart = (reading: Reading, mediaResolution?: ReadPart["mediaResolution"]): ReadPart => ({
+  instructions: reading.instructions.text,
+  version: reading.instructions.version,
+  texts: reading.texts,
+  schema: reading.schema,
+  ...(mediaResolution ? { mediaResolution } : {}),
+});
+
+/** The workspace's chapters in natural order of their folders, each numbered by its position. */
+function chapters(ctx: RuleContext): Chapter[] {
+  const folders = ctx
+    .glob(CHAPTERS)
+    .map((p) => p.split("/")[1]!)
+    .sort(naturalOrder);
+  const drafts = folders.flatMap((folder) => {
+    const text = ctx.readText(`chapters/${folder}/content.md`);
+    return text === undefined ? [] : [workspaceChapter(folder, text)];
+  });
+  return numberChapters(drafts);
+}
+
+/** One chapter, read alone: numbered by its front matter's `chapter_number` (as init writes it), else by its place among the chapters. */
+function chapter(ctx: RuleContext, folder: string): Chapter | undefined {
+  const text = ctx.readText(`chapters/${folder}/content.md`);
+  if (text === undefined) return undefined;
+  const number = Number(frontText(splitFrontMatter(text).front, "chapter_number"));
+  if (Number.isInteger(number) && number > 0) return { ...numberChapters([workspaceChapter(folder, text)])[0]!, number };
+  return chapters(ctx).find((c) => c.slug === folder);
+}
+
+/**
+ * The story elements of the whole workspace: one data target, `story/elements`, planned from the
+ * elements file (which `init --from-book` writes empty), written back into it entry by entry: an
+ * entry the author edited or added is theirs and is never overwritten.
+ */
+export function storyElements(options: StoryElementsOptions = {}): Rule {
+  return {
+    name: STORY_ELEMENTS_RULE,
+    sources: [ELEMENTS_FILE],
+    plan(file, ctx) {
+      const book = {
+        chapters: chapters(ctx),
+        elements: (["character", "location"] as const).flatMap((kind) =>
+          ctx.glob(kind === "character" ? "characters/*/profile.md" : "locations/*/description.md").flatMap((p) => {
+            const text = ctx.readText(p);
+            return text === undefined ? [] : [elementSource(kind, p.split("/")[1]!, text)];
+          }),
+        ),
+        skipped: [],
+      };
+      if (!book.chapters.length) return;
+      ctx.emit(
+        dataTarget({
+          id: ELEMENTS_TARGET,
+          rule: STORY_ELEMENTS_RULE,
+          source: { file: file.path, line: 1, column: 1 },
+          read: asReadPart(elementsReading(book), options.mediaResolution),
+          images: [],
+          writeBack: null,
+        }),
+      );
+    },
+    writeBack({ outcome, edit }) {
+      if (outcome.rehearsal || !outcome.answer) return;
+      applyElements(edit(ELEMENTS_FILE), elementsAnswer(outcome.answer, outcome.target.id));
+    },
+  };
+}
+
+/** Whether the rule set has the story-elements rule: what a reader of the elements file comes after. */
+export const elementsRuleOn = (ctx: RuleContext): boolean => ctx.rules.rules.some((r) => r.name === STORY_ELEMENTS_RULE);
+
+/** Whether a chapter file has an entry the author wrote (not in chargen's ledger): then "unspecified" leaves it alone. */
+function hasAuthoredEntries(root: unknown): boolean {
+  const ledger = get(get(root, LEDGER_KEY), "images");
+  return items(root, "images").some((entry) => {
+    const id = str(entry, "custom_id");
+    return id === undefined || get(ledger, id) === undefined;
+  });
+}
+
+/**
+ * One chapter's scene specification: a data target per chapter imagery file that has a
+ * `content.md` beside it, reading the chapter and the elements file's entries; its write-back
+ * writes the chapter's `images[]` (see story/write-back.ts applySceneSpecs).
+ */
+export function sceneSpecs(options: SceneSpecRuleOptions = {}): Rule {
+  const { chapters: which = "unspecified", ...reading } = options;
+  return {
+    name: SCENE_SPECS_RULE,
+    sources: ["chapters/*/imagery.yaml"],
+    plan(file, ctx) {
+      const folder = file.path.split("/")[1]!;
+      if (which === "unspecified" && hasAuthoredEntries(file.doc.contents)) return;
+      const read = chapter(ctx, folder);
+      if (!read) return;
+      // Only the elements of this chapter: a re-read of the book that changes another chapter's elements leaves this reading fresh.
+      const elements = knownElements(ctx.readYaml(ELEMENTS_FILE)?.doc.toJS()).filter((e) => appearsIn(e, folder));
+      const characters = elements.filter((e) => e.kind !== "place").map((e) => ({ slug: e.slug, name: e.name }));
+      ctx.emit({
+        ...dataTarget({
+          id: sceneSpecTarget(folder),
+          rule: SCENE_SPECS_RULE,
+          source: { file: file.path, line: 1, column: 1 },
+          read: asReadPart(sceneSpecReading(read, elements, reading)),
+          images: [],
+          writeBack: { folder, characters },
+        }),
+        ...(elementsRuleOn(ctx) ? { after: [ELEMENTS_TARGET] } : {}),
+      });
+    },
+    writeBack({ outcome, edit }) {
+      if (outcome.rehearsal || !outcome.answer) return;
+      const { folder, characters } = outcome.target.writeBack as { folder: string; characters: Known[] };
+      const answer = sceneSpecAnswer(outcome.answer, outcome.target.id, reading);
+      applySceneSpecs(edit(outcome.target.source.file), folder, { ...answer, images: answer.images.map((image) => ({ ...image, depicts_characters: depicted(image.depicts_characters, characters) })) });
+    },
+  };
+}
+
+type Known = { slug: string; name: string };
+
+/**
+ * The characters an entry depicts, as slugs of the elements file: a name the reading gave instead
+ * of a slug is mapped to it; anyone the elements do not know is left out (there is no one to draw
+ * them from), so that every depicted slug has an identity for the prompt.
+ */
+function depicted(given: readonly string[], characters: readonly Known[]): string[] {
+  const slugOf = (g: string) => characters.find((c) => c.slug === g || c.name.toLowerCase() === g.trim().toLowerCase())?.slug;
+  return [...new Set(given.flatMap((g) => slugOf(g) ?? []))];
+}
+
+/**
+ * A character the elements file knows and the workspace has no files of (a book's): there is no
+ * portrait to reference; the prompt's identity section describes them.
+ */
+export function bookCharacter(ctx: RuleContext, slug: string): boolean {
+  return !ctx.exists(`characters/${slug}/imagery.yaml`) && !ctx.exists(`characters/${slug}/images/portrait.png`) && elementCharacter(ctx, slug) !== undefined;
+}
+
+/**
+ * The `after` of a chapter image whose entry chargen's reading wrote (its id is in the file's
+ * ledger): the chapter's specification, which may rewrite it in this build. The author's entries
+ * wait for nothing.
+ */
+export function specificationAfter(ctx: RuleContext, root: unknown, folder: string, customId: string): string[] {
+  if (!ctx.rules.rules.some((r) => r.name === SCENE_SPECS_RULE)) return [];
+  return get(get(get(root, LEDGER_KEY), "images"), customId) === undefined ? [] : [sceneSpecTarget(folder)];
+}
+
+/** A character of the elements file (`characters[]`, by slug): its appearance and visual consistency lines. */
+export function elementCharacter(ctx: RuleContext, slug: string): { name?: string; appearance?: string; consistency: string[]; from?: string } | undefined {
+  const entry = items(ctx.readYaml(ELEMENTS_FILE)?.doc.contents, "characters").find((c) => str(c, "slug") === slug);
+  if (!entry) return undefined;
+  const name = str(entry, "name");
+  const appearance = str(entry, "appearance");
+  return {
+    ...(name ? { name } : {}),
+    ...(appearance ? { appearance } : {}),
+    consistency: strings(entry, "visual_consistency"),
+    ...(elementsRuleOn(ctx) ? { from: ELEMENTS_TARGET } : {}),
+  };
+}

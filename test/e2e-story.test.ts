@@ -1,0 +1,170 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { buildJson, chargen, edit, exampleWorkspace } from "./support/cli.js";
+import { scratchDir } from "./support/tmp.js";
+
+const CHAPTERS = ["ch01-the-grey-tide", "ch02-the-drowned-marker", "ch03-lamplight"];
+
+/** A three-chapter markdown book laid out by `init --from-book`, its rules sending everything to the placeholder. */
+async function bookWorkspace(): Promise<string> {
+  const dir = scratchDir("chargen-story-");
+  mkdirSync(join(dir, "book"));
+  writeFileSync(
+    join(dir, "book", "01-grey-tide.md"),
+    "# The Grey Tide\n\nFog came in early that year. Nell Farrow rowed out past the jetty with her brass lantern.\n\nThe lighthouse stood dark on the point. Old Tobias waited on the quay, coat flapping.\n",
+  );
+  writeFileSync(
+    join(dir, "book", "02-drowned-marker.md"),
+    "# The Drowned Marker\n\nAt low water the marker stone showed green with weed. Nell traced the carved letters.\n\nTobias said nothing. Gulls wheeled over the mudflats.\n",
+  );
+  writeFileSync(join(dir, "book", "03-lamplight.md"), "# Lamplight\n\nNell climbed the spiral stair of the lighthouse. The lamp room smelled of oil and salt.\n\nShe lit the great lamp and the beam swept the bay.\n");
+  const init = await chargen(dir, ["init", "--from-book", "book", "ws"]);
+  expect(init.code).toBe(0);
+  const ws = join(dir, "ws");
+  edit(join(ws, "chargen.rules.ts"), "defaults: { ...builtIn.defaults }", 'defaults: { ...builtIn.defaults, provider: "placeholder", model: "placeholder-1", read: { provider: "placeholder", model: "placeholder-1" } }');
+  return ws;
+}
+
+type Entry = { custom_id: string; prompt_used?: string; moment: string; image_inventory?: { path: string }[] };
+const chapterFile = (ws: string, chapter: string) => join(ws, "chapters", chapter, "imagery.yaml");
+const chapterYaml = (ws: string, chapter: string) => parse(readFileSync(chapterFile(ws, chapter), "utf8")) as { images: Entry[]; chargen?: { images: Record<string, string> } };
+const imageTarget = (chapter: string, entry: Pick<Entry, "custom_id">) => `chapters/${chapter}/${entry.custom_id}`;
+/** The entries chargen's last reading of a chapter proposed (its ledger without the dropped ones), with their digests. */
+const proposed = (ws: string, chapter: string) => Object.entries(chapterYaml(ws, chapter).chargen?.images ?? {}).filter(([, digest]) => !digest.startsWith("dropped"));
+
+describe("a book read into images, in one build", () => {
+  it("text -> elements -> each chapter's specifications -> their images; a second build makes 0 calls", async () => {
+    const ws = await bookWorkspace();
+    const first = await buildJson(ws);
+    expect(first.stderr).not.toMatch(/warning|error/);
+    expect(first.code).toBe(0);
+    expect(first.report.diagnostics).toEqual([]);
+    const images = CHAPTERS.flatMap((c) => chapterYaml(ws, c).images.map((e) => imageTarget(c, e)));
+    expect(images.length).toBeGreaterThanOrEqual(3);
+    // Each reading once and each image once: the elements first, each chapter's images after its own reading.
+    expect(first.calls[0]).toBe("story/elements");
+    const readings = CHAPTERS.map((c) => `chapters/${c}/scene-specs`);
+    expect([...first.calls].sort()).toEqual(["story/elements", ...readings, ...images].sort());
+    for (const c of CHAPTERS) {
+      const read = first.calls.indexOf(`chapters/${c}/scene-specs`);
+      for (const id of images.filter((i) => i.startsWith(`chapters/${c}/`))) expect(first.calls.indexOf(id)).toBeGreaterThan(read);
+    }
+    for (const c of CHAPTERS) {
+      for (const e of chapterYaml(ws, c).images) {
+        expect(e.image_inventory?.[0]?.path).toBe(`images/${e.custom_id}.png`);
+        expect(readFileSync(join(ws, "chapters", c, "images", `${e.custom_id}.png`)).subarray(1, 4).toString()).toBe("PNG");
+      }
+    }
+    const elements = parse(readFileSync(join(ws, "story", "elements.yaml"), "utf8")) as { characters: unknown[]; places: unknown[] };
+    expect(elements.characters.length + elements.places.length).toBeGreaterThan(0);
+
+    const second = await buildJson(ws);
+    expect(second.code).toBe(0);
+    expect(second.calls).toEqual([]);
+    expect(second.report.summary).toMatchObject({ built: 0, providerCalls: 0 });
+  });
+
+  it("editing a paragraph of chapter 2 re-reads chapter 2 only and draws only the entries that changed; reverting it costs nothing", async () => {
+    const ws = await bookWorkspace();
+    expect((await buildJson(ws)).code).toBe(0);
+
+    const before = new Map(proposed(ws, "ch02-the-drowned-marker"));
+    const content = join(ws, "chapters", "ch02-the-drowned-marker", "content.md");
+    const original = readFileSync(content, "utf8");
+    edit(content, "Gulls wheeled over the mudflats.", "Gulls wheeled over the mudflats, crying.");
+    const edited = await buildJson(ws);
+    expect(edited.code).toBe(0);
+    const changed = proposed(ws, "ch02-the-drowned-marker").filter(([id, digest]) => before.get(id) !== digest);
+    expect(changed.length).toBeGreaterThan(0);
+    // The elements read the whole book (one call; the placeholder's elements name no chapter, so no other chapter reads them),
+    // then chapter 2, then the images of its entries that changed.
+    expect(edited.calls.slice(0, 2)).toEqual(["story/elements", "chapters/ch02-the-drowned-marker/scene-specs"]);
+    expect(edited.calls.slice(2).sort()).toEqual(changed.map(([id]) => imageTarget("ch02-the-drowned-marker", { custom_id: id })).sort());
+
+    // Back to the text as it was: both readings come from the cache, the entries come back unchanged, and no image is drawn again.
+    writeFileSync(content, original);
+    const reverted = await buildJson(ws);
+    expect(reverted.code).toBe(0);
+    expect(reverted.calls).toEqual([]);
+    expect(new Map(proposed(ws, "ch02-the-drowned-marker"))).toEqual(before);
+  });
+
+  it("an author's edit to a generated entry survives the next reading of its chapter, and its image is redrawn from the edit", async () => {
+    const ws = await bookWorkspace();
+    expect((await buildJson(ws)).code).toBe(0);
+    const chapter = "ch03-lamplight";
+    const entry = chapterYaml(ws, chapter).images[0]!;
+    const file = chapterFile(ws, chapter);
+    const text = readFileSync(file, "utf8");
+    const mine = "The keeper's daughter at the great lamp, her face lit gold from below.";
+    writeFileSync(file, text.replace(/^(    prompt_used: ).*$/m, `$1"${mine}"`));
+    edit(join(ws, "chapters", chapter, "content.md"), "She lit the great lamp", "At last she lit the great lamp");
+    const next = await buildJson(ws);
+    expect(next.code).toBe(0);
+    expect(next.calls).toContain(`chapters/${chapter}/scene-specs`);
+    const kept = chapterYaml(ws, chapter).images.find((e) => e.custom_id === entry.custom_id)!;
+    expect(kept.prompt_used).toBe(mine);
+    expect(next.report.targets.find((t: { id: string }) => t.id === imageTarget(chapter, entry))).toMatchObject({ status: "built" });
+  });
+
+  it("-n before anything is read: the readings with their cost, and each chapter's images said to be unknown until its specification is read", async () => {
+    const ws = await bookWorkspace();
+    const dry = await chargen(ws, ["build", "-n"]);
+    expect(dry.code).toBe(0);
+    for (const c of CHAPTERS) expect(dry.stdout).toContain(`chapters/${c}: images not known until its specification is read\n`);
+    expect(dry.stdout).toContain("stale    story/elements");
+  });
+});
+
+describe("pipelined", () => {
+  it("a chapter's images start as soon as its specification is written, while a later chapter is still being read", async () => {
+    const ws = await bookWorkspace();
+    const log = join(ws, ".calls.log");
+    // Two at a time, each call taking 500 ms: chapters 1 and 2 are read together, chapter 3 when one of them is done.
+    const r = await chargen(ws, ["build", "-j", "2"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log, CHARGEN_PLACEHOLDER_LATENCY_MS: "500" } });
+    expect(r.code).toBe(0);
+    // One round: the images were added to the running build, not planned in a next one.
+    expect(r.stderr.match(/targets to build$/gm)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^chargen: \d+ more targets? to build, from what a reading wrote$/m);
+    const lines = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split("\t"))
+      .map(([id, , started, , answered]) => ({ id: id!, started: Number(started), answered: Number(answered) }));
+    const lastReading = Math.max(...lines.filter((l) => l.id.endsWith("/scene-specs")).map((l) => l.answered));
+    const firstImage = Math.min(...lines.filter((l) => !l.id.endsWith("/scene-specs") && l.id !== "story/elements").map((l) => l.started));
+    expect(firstImage).toBeLessThan(lastReading);
+  });
+});
+
+describe("the story rules are opt-in", () => {
+  it("the built-in rules plan no story target in a MemoryQuill workspace, even with chapter texts beside its specifications", async () => {
+    const ws = exampleWorkspace();
+    writeFileSync(join(ws, "chapters", "ch01-the-grey-tide", "content.md"), "---\ntitle: The Grey Tide\n---\n\nFog came in early.\n");
+    mkdirSync(join(ws, "story"));
+    writeFileSync(join(ws, "story", "elements.yaml"), "characters: []\nplaces: []\n");
+    const plan = await chargen(ws, ["build", "--dry-run", "--json"]);
+    expect(plan.code).toBe(0);
+    const ids = (JSON.parse(plan.stdout) as { targets: { id: string }[] }).targets.map((t) => t.id);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.filter((id) => id === "story/elements" || id.endsWith("/scene-specs"))).toEqual([]);
+  });
+
+  it("turned on in a MemoryQuill workspace's rules, a chapter whose specifications the author wrote is not read; one with none is", async () => {
+    const ws = exampleWorkspace();
+    for (const c of ["ch01-the-grey-tide", "ch02-the-drowned-marker"]) writeFileSync(join(ws, "chapters", c, "content.md"), `---\ntitle: ${c}\n---\n\nFog came in early.\n`);
+    mkdirSync(join(ws, "chapters", "ch09-new"));
+    writeFileSync(join(ws, "chapters", "ch09-new", "content.md"), "---\ntitle: New\nchapter_number: 9\n---\n\nThe tide turned.\n");
+    writeFileSync(join(ws, "chapters", "ch09-new", "imagery.yaml"), "metadata:\n  slug: ch09-new\nimages: []\n");
+    const rules = readFileSync(join(ws, "chargen.rules.ts"), "utf8")
+      .replace('import { defineRules } from "chargen";', 'import { defineRules, sceneSpecs } from "chargen";')
+      .replace("...builtIn,", "...builtIn,\n  rules: [...builtIn.rules, sceneSpecs()],");
+    writeFileSync(join(ws, "chargen.rules.ts"), rules);
+    const plan = await chargen(ws, ["build", "--dry-run", "--json"]);
+    expect(plan.code).toBe(0);
+    const ids = (JSON.parse(plan.stdout) as { targets: { id: string }[] }).targets.map((t) => t.id);
+    expect(ids.filter((id) => id.endsWith("/scene-specs"))).toEqual(["chapters/ch09-new/scene-specs"]);
+  });
+});
