@@ -197,8 +197,10 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       // The build is pipelined (what a reading writes is planned and built at once); a target that
       // could not be planned again in place (a write-back removed or renamed it meanwhile) was not
       // sent on the old text: planned again from the files as they are now, and built.
-      for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN); round++) {
-        const again = await buildOnce({ ws: await openWorkspace(options), options, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true });
+      // A later round spends from what is left of --max-cost, and --fail-fast ends the build at a failure.
+      for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN) && !(options.failFast && report.summary.failed > 0); round++) {
+        const left = options.maxCostUsd === undefined ? undefined : Math.max(0, options.maxCostUsd - report.summary.costUsd);
+        const again = await buildOnce({ ws: await openWorkspace(options), options: { ...options, maxCostUsd: left }, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true });
         report = laterRound(report, again);
       }
     } finally {
