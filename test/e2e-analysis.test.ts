@@ -129,6 +129,23 @@ describe("analysis targets: describe inventory records", () => {
   });
 });
 
+describe("analysis targets: Git LFS pointers", () => {
+  it("an image that is a pointer (not pulled) is left out like an absent one: one warning, and --check and the build stay green", async () => {
+    const ws = workspace();
+    const oid = "a".repeat(64);
+    writeFileSync(join(ws, "characters/osric-vane/images/sketch-1.png"), `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize 48213\n`);
+    const dry = await chargen(ws, ["build", "-n", DESCRIBE]);
+    expect(dry.code).toBe(0);
+    expect([...dry.stdout.matchAll(/^stale +(\S+)/gm)].map((m) => m[1]).sort()).toEqual([NELL_PORTRAIT, OSRIC_SKETCHES[1]]);
+    const warnings = dry.stderr.split("\n").filter((l) => l.includes("Git LFS pointer"));
+    expect(warnings).toEqual(["characters/osric-vane/images/sketch-1.png: warning: this image is a Git LFS pointer (not pulled): analysis targets leave it out until `git lfs pull`"]);
+    const built = await buildJson(ws, [DESCRIBE]);
+    expect(built.code).toBe(0);
+    expect(describeCalls(built.calls)).toEqual([NELL_PORTRAIT, OSRIC_SKETCHES[1]]);
+    expect((await chargen(ws, ["build", "--check", DESCRIBE])).code).toBe(0);
+  });
+});
+
 describe("analysis targets: an analysis of a generated image", () => {
   it("is stale exactly when its image is regenerated, and restored free when the image is restored", async () => {
     const ws = exampleWorkspace();
