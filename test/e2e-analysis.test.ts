@@ -146,6 +146,22 @@ describe("analysis targets: Git LFS pointers", () => {
   });
 });
 
+describe("analysis targets: --provider naming a provider that cannot read", () => {
+  it("sends the images there and keeps the rules' read route for data targets, with one warning line", async () => {
+    const ws = workspace();
+    rmSync(join(ws, "chargen.rules.ts"));
+    const dry = await chargen(ws, ["build", "-n", "--json", "--provider", "workers-ai"]);
+    expect(dry.code).toBe(0);
+    const targets = JSON.parse(dry.stdout).targets as { id: string; provider: string }[];
+    const reads = targets.filter((t) => t.id.includes("/describe/"));
+    expect(reads.map((t) => t.id).sort()).toEqual([NELL_PORTRAIT, ...OSRIC_SKETCHES]);
+    expect(new Set(reads.map((t) => t.provider))).toEqual(new Set(["google"]));
+    expect(new Set(targets.filter((t) => !t.id.includes("/describe/")).map((t) => t.provider))).toEqual(new Set(["workers-ai"]));
+    const said = (JSON.parse(dry.stdout).diagnostics as { message: string }[]).filter((d) => d.message.includes("reads no images"));
+    expect(said.map((d) => d.message)).toEqual(["--provider workers-ai reads no images or texts: data targets keep the rules' read route"]);
+  });
+});
+
 describe("analysis targets: an analysis of a generated image", () => {
   it("is stale exactly when its image is regenerated, and restored free when the image is restored", async () => {
     const ws = exampleWorkspace();
