@@ -232,6 +232,17 @@ describe("chargen accept: today's inputs, the current outputs", () => {
   });
 });
 
+describe("chargen catalog after adoption", () => {
+  it("an adopted output is recorded (in the lock): catalog no longer lists it", async () => {
+    const ws = historyWorkspace();
+    const scene = RECORDED_IMAGES[`${ADA}/poling-through-embers`]!;
+    expect((await chargen(ws, ["catalog"])).stdout).toContain(`${scene}\t`);
+    expect((await chargen(ws, ["adopt"])).code).toBe(0);
+    expect(lockOf(ws)[`${ADA}/poling-through-embers`]!.output).toBe(scene);
+    expect((await chargen(ws, ["catalog"])).stdout).not.toContain(scene);
+  });
+});
+
 describe("chargen accept refuses what has no output of its own", () => {
   it("a data target: its answer was never written into the YAML; exit 2, the lock unchanged", async () => {
     const ws = exampleWorkspace();

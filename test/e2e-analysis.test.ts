@@ -3,7 +3,8 @@
  * description, alt text or tags get exactly those, once; an author's words are kept; a
  * regenerated image makes exactly its analysis stale, an identical one does not.
  */
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -264,8 +265,12 @@ describe("chargen catalog", () => {
     const before = files.map((f) => readFileSync(join(ws, f), "utf8"));
     const log = join(ws, ".calls.log");
     const written = await chargen(ws, ["catalog", "--write"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log } });
-    expect(written.code).toBe(0);
-    expect(written.stdout).toContain("3 of 3 recorded; 3 provider calls\n");
+    // The chapter's image matches none of its images (the placeholder's answer): ingestion reads a
+    // chapter's records only under an image entry, so it stays unrecorded, said by name.
+    expect(written.code).toBe(1);
+    expect(written.stdout).toContain("2 of 3 recorded; 3 provider calls\n");
+    expect(written.stdout).toContain(`not recorded ${found[2]}\n`);
+    expect(written.stderr).toContain(`${found[2]} matches none of the chapter's images, and ingestion reads a chapter's records only under an image entry: record it there by hand`);
     files.forEach((f, i) => {
       const text = readFileSync(join(ws, f), "utf8");
       expect(onlyAdded(before[i]!, text), f).toBe(true);
@@ -273,18 +278,48 @@ describe("chargen catalog", () => {
       expect(contractViolation(f, parse(text))).toBe(contractViolation(f, parse(before[i]!)));
     });
     expect(contractViolation(NELL, parse(readFileSync(join(ws, NELL), "utf8")))).toBeUndefined();
-    const chapter = parse(readFileSync(join(ws, files[1]!), "utf8"));
-    const found3 = [...(chapter.image_inventory ?? []), ...chapter.images.flatMap((e: { image_inventory?: unknown[] }) => e.image_inventory ?? [])].filter((r) => r.id === "found-3");
-    expect(found3).toHaveLength(1);
+    expect(readFileSync(join(ws, files[1]!), "utf8")).toBe(before[1]);
     const nell = inventory(ws, NELL).filter((r) => r.id.startsWith("found-"));
     expect(nell.map((r) => [r.id, r.path, r.type, r.status])).toEqual([
       ["found-1", "images/found-1.png", "imported", "draft"],
       ["found-2", "images/found-2.png", "imported", "draft"],
     ]);
     for (const r of nell) expect(typeof r.catalog.confidence).toBe("number");
-    expect((await chargen(ws, ["catalog"])).stdout).toBe("");
-    // Nothing is described twice: a second --write has nothing to record.
-    expect((await chargen(ws, ["catalog", "--write"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log } })).stdout).toBe("0 of 0 recorded; 0 provider calls\n");
+    expect((await chargen(ws, ["catalog"])).stdout).toBe(`${found[2]}\tchapters/ch01-the-grey-tide/imagery.yaml\n`);
+    // Nothing is described twice: a second --write pays for nothing (the chapter's answer is restored).
+    expect((await chargen(ws, ["catalog", "--write"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log } })).stdout).toContain("0 of 1 recorded; 0 provider calls\n");
+  });
+
+  it("-n says what --write would describe and its estimate, and writes nothing; --json with --write is a JSON report", async () => {
+    const ws = exampleWorkspace();
+    const image = "characters/nell-farrow/images/found-1.png";
+    writeFileSync(join(ws, image), Buffer.concat([readFileSync(join(ws, "characters/osric-vane/images/portrait.png")), Buffer.from("found")]));
+    const before = readFileSync(join(ws, NELL), "utf8");
+    const log = join(ws, ".calls.log");
+    const dry = await chargen(ws, ["catalog", "-n"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log } });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toBe(`stale    ${image}  $0.000\n         would be described\n1 image to describe (placeholder/placeholder-1), estimated $0.00; dry run: nothing written\n`);
+    expect(readFileSync(join(ws, NELL), "utf8")).toBe(before);
+    expect(existsSync(log)).toBe(false);
+    expect(existsSync(join(ws, "chargen.lock"))).toBe(false);
+
+    const written = await chargen(ws, ["catalog", "--write", "--json"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log } });
+    expect(written.code).toBe(0);
+    const report = JSON.parse(written.stdout);
+    expect(report.command).toBe("catalog");
+    expect(report.images).toEqual([expect.objectContaining({ path: image, entityFile: NELL, status: "recorded" })]);
+    expect(report.summary).toEqual({ providerCalls: 1, exitCode: 0 });
+  });
+
+  it("--write takes the build lock: it refuses while a build runs", async () => {
+    const ws = exampleWorkspace();
+    writeFileSync(join(ws, "characters/nell-farrow/images/found-1.png"), readFileSync(join(ws, "characters/osric-vane/images/portrait.png")));
+    mkdirSync(join(ws, ".chargen"), { recursive: true });
+    // This test's own process: alive, and older than the lock.
+    writeFileSync(join(ws, ".chargen/build.pid"), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }));
+    const r = await chargen(ws, ["catalog", "--write"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/another chargen build is running in this workspace \(pid \d+/);
   });
 });
 
@@ -298,5 +333,18 @@ describe("analysis targets: a rehearsal", () => {
     expect(rehearsal.code).toBe(0);
     expect(describeCalls(rehearsal.calls)).toEqual([NELL_PORTRAIT, ...OSRIC_SKETCHES].sort());
     expect([NELL, OSRIC].map((f) => readFileSync(join(ws, f), "utf8"))).toEqual(texts);
+  });
+
+  it("catalog --write --provider placeholder there records nothing, and says so", async () => {
+    const ws = exampleWorkspace();
+    rmSync(join(ws, "chargen.rules.ts"));
+    const image = "characters/nell-farrow/images/found-1.png";
+    writeFileSync(join(ws, image), readFileSync(join(ws, "characters/osric-vane/images/portrait.png")));
+    const before = readFileSync(join(ws, NELL), "utf8");
+    const r = await chargen(ws, ["catalog", "--write", "--provider", "placeholder"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`not recorded (rehearsal) ${image}\n`);
+    expect(r.stdout).toContain("0 of 1 recorded; 1 not recorded (rehearsal); 1 provider call\n");
+    expect(readFileSync(join(ws, NELL), "utf8")).toBe(before);
   });
 });

@@ -312,16 +312,22 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
 
 /**
  * A provider's missing key, once, as a configuration error (exit 2), at the first target that
- * needed it: the file that sends targets to that provider (or whose rules do).
+ * needed it: the file that sends targets to that provider (or whose rules do). `targets` are the
+ * workspace's, or those a command made of its own (catalog's).
  */
-function missingKeyDiagnostics(ws: Workspace, hub: ProviderHub, outcomes: TargetOutcome[]): Diagnostic[] {
+export function missingKeyDiagnostics(
+  ws: Workspace,
+  hub: ProviderHub,
+  outcomes: TargetOutcome[],
+  targets: Pick<Workspace, "settings" | "records"> = ws,
+): Diagnostic[] {
   const providerOf = (id: string) => {
-    const resolved = ws.settings.get(id);
+    const resolved = targets.settings.get(id);
     return resolved instanceof ChargenError ? undefined : resolved?.settings.provider;
   };
   return hub.missingKeys().map(({ provider, error }) => {
     const first = outcomes.find((o) => o.error?.details.code === Code.notSent && providerOf(o.id) === provider);
-    const source = first ? ws.records.get(first.id)!.source : undefined;
+    const source = first ? targets.records.get(first.id)!.source : undefined;
     return {
       severity: "error",
       file: source?.file ?? ws.rulesFile ?? "chargen.rules.ts",
