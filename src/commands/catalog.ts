@@ -1,5 +1,6 @@
 import { join, matchesGlob } from "node:path";
 import fg from "fast-glob";
+import { adoptHistory } from "../adopt/adopt.js";
 import { realClock } from "../core/clock.js";
 import { formatDiagnostic, type Diagnostic } from "../core/errors.js";
 import { EXIT } from "../core/exit.js";
@@ -60,9 +61,13 @@ export async function catalog(options: CatalogOptions): Promise<number> {
   }
 }
 
-/** The images under entity folders that no record names, no target makes and the lock records as no output. */
+/**
+ * The images under entity folders that no record names, no target makes, and neither the lock nor
+ * the workspace's history (what `adopt` would record) has as a target's output.
+ */
 function unrecordedImages(ws: Workspace, patterns: string[]): string[] {
-  const made = new Set([...[...ws.records.values()].map((r) => r.output), ...[...ws.lock.values()].map((e) => e.output)]);
+  const adoptable = adoptHistory(ws).flatMap((v) => (v.entry ? [v.entry.output] : []));
+  const made = new Set([...[...ws.records.values()].map((r) => r.output), ...[...ws.lock.values()].map((e) => e.output), ...adoptable]);
   const named = new Map<string, Set<string>>();
   return fg
     .sync(CATALOG_PATTERN, { cwd: ws.root, onlyFiles: true, ignore: [".chargen/**"] })
