@@ -80,6 +80,8 @@ describe("a stale appearance in batch mode", () => {
       "google/gemini-2.5-flash": ["characters/nell-farrow/profile/appearance"],
       "google/gemini-3-pro-image-preview": ["characters/osric-vane/counting-the-markers", "characters/osric-vane/the-ledger-of-lights", "locations/heron-point-light/overview"],
     });
+    // A read job says reads, not images.
+    expect(dry.stdout).toMatch(/^job google\/gemini-2\.5-flash: 1 read, ~\$/m);
     for (const id of ["reading-the-fog", "trimming-the-wick", "the-handover"]) {
       expect(dry.stdout + dry.stderr).toContain(`not submitted characters/nell-farrow/${id}: comes after characters/nell-farrow/profile/appearance, which is not fresh: submit it after that one is built\n`);
     }

@@ -251,6 +251,55 @@ describe("analysis targets: a character's appearance", () => {
   });
 });
 
+describe("analysis targets: their instructions' versions", () => {
+  /** The example's rules, with the describe and appearance instructions at these versions. */
+  const rulesAt = (describe: string, appearance: string) => `import builtIn from "chargen/rules";
+import { characterAppearance, defineRules, describeImages } from "chargen";
+export default defineRules({
+  ...builtIn,
+  routing: "rules",
+  defaults: { ...builtIn.defaults, provider: "placeholder", model: "placeholder-1", read: { provider: "placeholder", model: "placeholder-1" } },
+  rules: builtIn.rules.map((r) => (r.name === "describe-images" ? describeImages({ version: "${describe}" }) : r.name === "character-appearance" ? characterAppearance({ version: "${appearance}" }) : r)),
+});
+`;
+  const dryRun = async (ws: string) => {
+    const r = await chargen(ws, ["build", "-n", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as { targets: { id: string; status: string; reasons: string[]; estimatedCostUsd: number | null }[]; analysis: { dataTargets: number } };
+  };
+  const notFresh = (report: Awaited<ReturnType<typeof dryRun>>) => report.targets.filter((t) => t.status !== "fresh");
+
+  it("a new describe version makes exactly the describe targets stale; a new appearance version, the appearance and, re-planned after it, its readers", async () => {
+    const ws = workspace();
+    edit(join(ws, NELL), /\nappearance: [^\n]*/, "");
+    writeFileSync(join(ws, "chargen.rules.ts"), rulesAt("describe/1", "appearance/1"));
+    expect((await buildJson(ws)).code).toBe(0);
+    expect(notFresh(await dryRun(ws))).toEqual([]);
+    const appearance = "characters/nell-farrow/profile/appearance";
+    const readers = [...lockOf(ws)].filter(([, e]) => "character:nell-farrow" in e.inputs.prompt).map(([id]) => id).sort();
+    expect(readers.length).toBeGreaterThan(0);
+
+    writeFileSync(join(ws, "chargen.rules.ts"), rulesAt("describe/2", "appearance/1"));
+    const described = await dryRun(ws);
+    expect(notFresh(described).map((t) => t.id).sort()).toEqual([NELL_PORTRAIT, ...OSRIC_SKETCHES].sort());
+    expect(described.analysis.dataTargets).toBe(3);
+
+    writeFileSync(join(ws, "chargen.rules.ts"), rulesAt("describe/1", "appearance/2"));
+    const appeared = await dryRun(ws);
+    expect(notFresh(appeared).map((t) => t.id).sort()).toEqual([appearance, ...readers].sort());
+    for (const t of notFresh(appeared).filter((t) => t.id !== appearance)) {
+      expect(t.status).toBe("stale");
+      expect(t.reasons).toEqual([`re-planned after ${appearance}`]);
+      // Counted as rebuilt: its estimate is in the total.
+      expect(t.estimatedCostUsd).not.toBeNull();
+    }
+    expect(appeared.analysis.dataTargets).toBe(1);
+    const text = await chargen(ws, ["build", "-n"]);
+    for (const id of readers) expect(text.stdout).toMatch(new RegExp(`stale +${id}  \\$\\d+\\.\\d{3}\\n +re-planned after ${appearance}\\n`));
+    expect(text.stdout).toContain("analysis: 1 data target to read");
+  });
+});
+
 describe("chargen catalog", () => {
   it("lists exactly the unrecorded images; --write adds a valid record for each and changes no other byte", async () => {
     const ws = exampleWorkspace();
