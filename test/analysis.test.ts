@@ -12,7 +12,7 @@ import { promptSize } from "../src/graph/budget.js";
 import { buildGraph } from "../src/graph/dag.js";
 import { Executor, type Application, type ExecutorEffects } from "../src/graph/executor.js";
 import { promptDigests } from "../src/model/keys.js";
-import { BAD_ANSWER, checkedAnswer } from "../src/model/read.js";
+import { BAD_ANSWER, checkedAnswer, parseAnswer } from "../src/model/read.js";
 import type { JsonValue, ModelSettings, TargetSpec } from "../src/model/target.js";
 import { ProviderHub } from "../src/providers/hub.js";
 import { placeholderAnswer } from "../src/providers/placeholder-answer.js";
@@ -109,6 +109,23 @@ describe("data targets in the executor", () => {
     expect(h.calls).toHaveLength(1);
     expect(h.actions).toEqual([]);
     expect(h.applied).toEqual([]);
+  });
+});
+
+describe("parseAnswer, every provider's answer text as JSON", () => {
+  const fail = (message: string, code: string) => new ChargenError("target", `fake: ${message}`, { code });
+  it("parses JSON, and fails an empty or non-JSON answer with the provider's error, quoting it clipped", () => {
+    expect(parseAnswer('{"a":[1]}', fail, (t) => t)).toEqual({ a: [1] });
+    const thrown = (text: string) => {
+      try {
+        parseAnswer(text, fail, (t) => t.slice(0, 4));
+      } catch (e) {
+        return e as ChargenError;
+      }
+      throw new Error("no failure");
+    };
+    expect([thrown("").message, thrown("").details.code]).toEqual(["fake: the answer is empty", "EMPTY_ANSWER"]);
+    expect([thrown("Sure! {}").message, thrown("Sure! {}").details.code]).toEqual(['fake: the answer is not JSON: "Sure"', "NOT_JSON"]);
   });
 });
 

@@ -232,6 +232,48 @@ describe("chargen accept: today's inputs, the current outputs", () => {
   });
 });
 
+describe("chargen catalog after adoption", () => {
+  it("an adopted output, or one adoption would record, is recorded: catalog does not list it", async () => {
+    const ws = historyWorkspace();
+    const scene = RECORDED_IMAGES[`${ADA}/poling-through-embers`]!;
+    // Named only by the runs log: adoptable, not unrecorded.
+    expect((await chargen(ws, ["catalog"])).stdout).not.toContain(scene);
+    expect((await chargen(ws, ["adopt"])).code).toBe(0);
+    expect(lockOf(ws)[`${ADA}/poling-through-embers`]!.output).toBe(scene);
+    expect((await chargen(ws, ["catalog"])).stdout).not.toContain(scene);
+  });
+});
+
+describe("chargen accept refuses what has no output of its own", () => {
+  it("a data target: its answer was never written into the YAML; exit 2, the lock unchanged", async () => {
+    const ws = exampleWorkspace();
+    const describe = "characters/nell-farrow/describe/nell-farrow-portrait";
+    edit(join(ws, "characters/nell-farrow/imagery.yaml"), /\n\s+description: "Simple colour-block reference for Nell[^\n]*/, "");
+    await buildJson(ws);
+    const portrait = join(ws, "characters/nell-farrow/images/portrait.png");
+    writeFileSync(portrait, Buffer.concat([readFileSync(portrait), Buffer.from("retouched")]));
+    const before = lockOf(ws)[describe];
+    const r = await chargen(ws, ["accept", "--json", describe]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).targets).toEqual([
+      expect.objectContaining({ id: describe, status: "failed", reasons: [`cannot accept ${describe}: it is a data target, whose answer goes into the YAML only when it is read: build it`] }),
+    ]);
+    expect(lockOf(ws)[describe]).toEqual(before);
+  });
+
+  it("a placeholder rehearsal's card where the rules route to a real provider: exit 2, the lock unchanged", async () => {
+    const ws = historyWorkspace();
+    const target = UNRECORDED[0]!;
+    expect((await buildJson(ws, [...PLACEHOLDER, target])).code).toBe(0);
+    const card = lockOf(ws)[target]!;
+    expect(card.provider).toBe("placeholder");
+    const r = await chargen(ws, ["accept", target]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain(`failed   ${target}\n         cannot accept ${target}: its output ${card.output} is a placeholder rehearsal card, not the image: build it with the provider the rules route it to\n`);
+    expect(lockOf(ws)[target]).toEqual(card);
+  });
+});
+
 describe("Git LFS: pointers stand for the images they point to", () => {
   it("a pointer checkout of a built workspace is fresh for --check and builds nothing", async () => {
     const ws = exampleWorkspace();

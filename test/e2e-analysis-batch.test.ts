@@ -65,3 +65,25 @@ describe.each(["google", "openai"] as const)("analysis targets in batch mode on 
     expect(fake.creates()).toHaveLength(1);
   });
 });
+
+describe("a stale appearance in batch mode", () => {
+  it("the prompts that read it wait for it: exactly its read in one job, and no reader in the image job", async () => {
+    const ws = scratchExample();
+    edit(join(ws, "chargen.rules.ts"), 'provider: "placeholder", model: "placeholder-1", read: { provider: "placeholder", model: "placeholder-1" }', 'read: { provider: "google", model: "gemini-2.5-flash" }');
+    edit(join(ws, "characters/nell-farrow/imagery.yaml"), /\nappearance: [^\n]*/, "");
+    const dry = await chargen(ws, ["build", "--batch", "-n"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    const jobs = Object.fromEntries(
+      [...dry.stdout.matchAll(/^job (\S+): [^\n]*\n((?: {2}\S+\n)*)/gm)].map((m) => [m[1], m[2]!.trim().split("\n").map((l) => l.trim()).sort()]),
+    );
+    expect(jobs).toEqual({
+      "google/gemini-2.5-flash": ["characters/nell-farrow/profile/appearance"],
+      "google/gemini-3-pro-image-preview": ["characters/osric-vane/counting-the-markers", "characters/osric-vane/the-ledger-of-lights", "locations/heron-point-light/overview"],
+    });
+    // A read job says reads, not images.
+    expect(dry.stdout).toMatch(/^job google\/gemini-2\.5-flash: 1 read, ~\$/m);
+    for (const id of ["reading-the-fog", "trimming-the-wick", "the-handover"]) {
+      expect(dry.stdout + dry.stderr).toContain(`not submitted characters/nell-farrow/${id}: comes after characters/nell-farrow/profile/appearance, which is not fresh: submit it after that one is built\n`);
+    }
+  });
+});

@@ -7,7 +7,7 @@ import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildJson, edit, lockOf } from "./support/cli.js";
+import { buildJson, chargen, edit, lockOf } from "./support/cli.js";
 import { cleanUp, providerEnv, scratchExample, startFake } from "./support/e2e-providers.js";
 import type { FakeServer } from "./fakes/fake-server.js";
 import { contractViolation } from "../src/rules/memoryquill-contract.js";
@@ -79,5 +79,37 @@ describe.each(["google", "openai"] as const)("analysis targets through %s agains
     expect(again.code).toBe(0);
     expect(reads(fake)).toHaveLength(4);
     expect(Object.keys(sketch(ws, n).content!).sort()).toEqual(["alt_text", "description", "tags", "title"]);
+  });
+});
+
+describe("chargen catalog --write against the google fake", () => {
+  afterEach(cleanUp);
+  const FOUND = "characters/nell-farrow/images/found-1.png";
+
+  function catalogWorkspace(): string {
+    const ws = workspace("google");
+    copyFileSync(join(ws, "characters/osric-vane/images/portrait.png"), join(ws, FOUND));
+    return ws;
+  }
+
+  it("--max-cost keeps it from spending past the amount: nothing sent, nothing recorded", async () => {
+    const ws = catalogWorkspace();
+    const fake = await startFake("google");
+    const before = readFileSync(join(ws, "characters/nell-farrow/imagery.yaml"), "utf8");
+    const r = await chargen(ws, ["catalog", "--write", "--max-cost", "0"], { env: providerEnv("google", fake) });
+    expect(r.code).toBe(1);
+    expect(reads(fake)).toHaveLength(0);
+    expect(r.stdout).toMatch(/^skipped {2}characters\/nell-farrow\/images\/found-1\.png\n {9}.*not started: --max-cost 0 would be passed/m);
+    expect(r.stdout).toContain("0 of 1 recorded; 0 provider calls\n");
+    expect(readFileSync(join(ws, "characters/nell-farrow/imagery.yaml"), "utf8")).toBe(before);
+  });
+
+  it("a missing key is build's configuration error: exit 2, naming the variable, nothing sent", async () => {
+    const ws = catalogWorkspace();
+    const fake = await startFake("google");
+    const r = await chargen(ws, ["catalog", "--write"], { env: providerEnv("google", fake, "") });
+    expect(r.code).toBe(2);
+    expect(reads(fake)).toHaveLength(0);
+    expect(r.stderr).toContain("google: no API key: set GOOGLE_API_KEY or GEMINI_API_KEY");
   });
 });

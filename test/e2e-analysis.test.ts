@@ -3,7 +3,8 @@
  * description, alt text or tags get exactly those, once; an author's words are kept; a
  * regenerated image makes exactly its analysis stale, an identical one does not.
  */
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -129,6 +130,39 @@ describe("analysis targets: describe inventory records", () => {
   });
 });
 
+describe("analysis targets: Git LFS pointers", () => {
+  it("an image that is a pointer (not pulled) is left out like an absent one: one warning, and --check and the build stay green", async () => {
+    const ws = workspace();
+    const oid = "a".repeat(64);
+    writeFileSync(join(ws, "characters/osric-vane/images/sketch-1.png"), `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize 48213\n`);
+    const dry = await chargen(ws, ["build", "-n", DESCRIBE]);
+    expect(dry.code).toBe(0);
+    expect([...dry.stdout.matchAll(/^stale +(\S+)/gm)].map((m) => m[1]).sort()).toEqual([NELL_PORTRAIT, OSRIC_SKETCHES[1]]);
+    const warnings = dry.stderr.split("\n").filter((l) => l.includes("Git LFS pointer"));
+    expect(warnings).toEqual(["characters/osric-vane/images/sketch-1.png: warning: this image is a Git LFS pointer (not pulled): analysis targets leave it out until `git lfs pull`"]);
+    const built = await buildJson(ws, [DESCRIBE]);
+    expect(built.code).toBe(0);
+    expect(describeCalls(built.calls)).toEqual([NELL_PORTRAIT, OSRIC_SKETCHES[1]]);
+    expect((await chargen(ws, ["build", "--check", DESCRIBE])).code).toBe(0);
+  });
+});
+
+describe("analysis targets: --provider naming a provider that cannot read", () => {
+  it("sends the images there and keeps the rules' read route for data targets, with one warning line", async () => {
+    const ws = workspace();
+    rmSync(join(ws, "chargen.rules.ts"));
+    const dry = await chargen(ws, ["build", "-n", "--json", "--provider", "workers-ai"]);
+    expect(dry.code).toBe(0);
+    const targets = JSON.parse(dry.stdout).targets as { id: string; provider: string }[];
+    const reads = targets.filter((t) => t.id.includes("/describe/"));
+    expect(reads.map((t) => t.id).sort()).toEqual([NELL_PORTRAIT, ...OSRIC_SKETCHES]);
+    expect(new Set(reads.map((t) => t.provider))).toEqual(new Set(["google"]));
+    expect(new Set(targets.filter((t) => !t.id.includes("/describe/")).map((t) => t.provider))).toEqual(new Set(["workers-ai"]));
+    const said = (JSON.parse(dry.stdout).diagnostics as { message: string }[]).filter((d) => d.message.includes("reads no images"));
+    expect(said.map((d) => d.message)).toEqual(["--provider workers-ai reads no images or texts: data targets keep the rules' read route"]);
+  });
+});
+
 describe("analysis targets: an analysis of a generated image", () => {
   it("is stale exactly when its image is regenerated, and restored free when the image is restored", async () => {
     const ws = exampleWorkspace();
@@ -217,6 +251,55 @@ describe("analysis targets: a character's appearance", () => {
   });
 });
 
+describe("analysis targets: their instructions' versions", () => {
+  /** The example's rules, with the describe and appearance instructions at these versions. */
+  const rulesAt = (describe: string, appearance: string) => `import builtIn from "chargen/rules";
+import { characterAppearance, defineRules, describeImages } from "chargen";
+export default defineRules({
+  ...builtIn,
+  routing: "rules",
+  defaults: { ...builtIn.defaults, provider: "placeholder", model: "placeholder-1", read: { provider: "placeholder", model: "placeholder-1" } },
+  rules: builtIn.rules.map((r) => (r.name === "describe-images" ? describeImages({ version: "${describe}" }) : r.name === "character-appearance" ? characterAppearance({ version: "${appearance}" }) : r)),
+});
+`;
+  const dryRun = async (ws: string) => {
+    const r = await chargen(ws, ["build", "-n", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as { targets: { id: string; status: string; reasons: string[]; estimatedCostUsd: number | null }[]; analysis: { dataTargets: number } };
+  };
+  const notFresh = (report: Awaited<ReturnType<typeof dryRun>>) => report.targets.filter((t) => t.status !== "fresh");
+
+  it("a new describe version makes exactly the describe targets stale; a new appearance version, the appearance and, re-planned after it, its readers", async () => {
+    const ws = workspace();
+    edit(join(ws, NELL), /\nappearance: [^\n]*/, "");
+    writeFileSync(join(ws, "chargen.rules.ts"), rulesAt("describe/1", "appearance/1"));
+    expect((await buildJson(ws)).code).toBe(0);
+    expect(notFresh(await dryRun(ws))).toEqual([]);
+    const appearance = "characters/nell-farrow/profile/appearance";
+    const readers = [...lockOf(ws)].filter(([, e]) => "character:nell-farrow" in e.inputs.prompt).map(([id]) => id).sort();
+    expect(readers.length).toBeGreaterThan(0);
+
+    writeFileSync(join(ws, "chargen.rules.ts"), rulesAt("describe/2", "appearance/1"));
+    const described = await dryRun(ws);
+    expect(notFresh(described).map((t) => t.id).sort()).toEqual([NELL_PORTRAIT, ...OSRIC_SKETCHES].sort());
+    expect(described.analysis.dataTargets).toBe(3);
+
+    writeFileSync(join(ws, "chargen.rules.ts"), rulesAt("describe/1", "appearance/2"));
+    const appeared = await dryRun(ws);
+    expect(notFresh(appeared).map((t) => t.id).sort()).toEqual([appearance, ...readers].sort());
+    for (const t of notFresh(appeared).filter((t) => t.id !== appearance)) {
+      expect(t.status).toBe("stale");
+      expect(t.reasons).toEqual([`re-planned after ${appearance}`]);
+      // Counted as rebuilt: its estimate is in the total.
+      expect(t.estimatedCostUsd).not.toBeNull();
+    }
+    expect(appeared.analysis.dataTargets).toBe(1);
+    const text = await chargen(ws, ["build", "-n"]);
+    for (const id of readers) expect(text.stdout).toMatch(new RegExp(`stale +${id}  \\$\\d+\\.\\d{3}\\n +re-planned after ${appearance}\\n`));
+    expect(text.stdout).toContain("analysis: 1 data target to read");
+  });
+});
+
 describe("chargen catalog", () => {
   it("lists exactly the unrecorded images; --write adds a valid record for each and changes no other byte", async () => {
     const ws = exampleWorkspace();
@@ -231,8 +314,12 @@ describe("chargen catalog", () => {
     const before = files.map((f) => readFileSync(join(ws, f), "utf8"));
     const log = join(ws, ".calls.log");
     const written = await chargen(ws, ["catalog", "--write"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log } });
-    expect(written.code).toBe(0);
-    expect(written.stdout).toContain("3 of 3 recorded; 3 provider calls\n");
+    // The chapter's image matches none of its images (the placeholder's answer): ingestion reads a
+    // chapter's records only under an image entry, so it stays unrecorded, said by name.
+    expect(written.code).toBe(1);
+    expect(written.stdout).toContain("2 of 3 recorded; 3 provider calls\n");
+    expect(written.stdout).toContain(`not recorded ${found[2]}\n`);
+    expect(written.stderr).toContain(`${found[2]} matches none of the chapter's images, and ingestion reads a chapter's records only under an image entry: record it there by hand`);
     files.forEach((f, i) => {
       const text = readFileSync(join(ws, f), "utf8");
       expect(onlyAdded(before[i]!, text), f).toBe(true);
@@ -240,18 +327,48 @@ describe("chargen catalog", () => {
       expect(contractViolation(f, parse(text))).toBe(contractViolation(f, parse(before[i]!)));
     });
     expect(contractViolation(NELL, parse(readFileSync(join(ws, NELL), "utf8")))).toBeUndefined();
-    const chapter = parse(readFileSync(join(ws, files[1]!), "utf8"));
-    const found3 = [...(chapter.image_inventory ?? []), ...chapter.images.flatMap((e: { image_inventory?: unknown[] }) => e.image_inventory ?? [])].filter((r) => r.id === "found-3");
-    expect(found3).toHaveLength(1);
+    expect(readFileSync(join(ws, files[1]!), "utf8")).toBe(before[1]);
     const nell = inventory(ws, NELL).filter((r) => r.id.startsWith("found-"));
     expect(nell.map((r) => [r.id, r.path, r.type, r.status])).toEqual([
       ["found-1", "images/found-1.png", "imported", "draft"],
       ["found-2", "images/found-2.png", "imported", "draft"],
     ]);
     for (const r of nell) expect(typeof r.catalog.confidence).toBe("number");
-    expect((await chargen(ws, ["catalog"])).stdout).toBe("");
-    // Nothing is described twice: a second --write has nothing to record.
-    expect((await chargen(ws, ["catalog", "--write"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log } })).stdout).toBe("0 of 0 recorded; 0 provider calls\n");
+    expect((await chargen(ws, ["catalog"])).stdout).toBe(`${found[2]}\tchapters/ch01-the-grey-tide/imagery.yaml\n`);
+    // Nothing is described twice: a second --write pays for nothing (the chapter's answer is restored).
+    expect((await chargen(ws, ["catalog", "--write"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log } })).stdout).toContain("0 of 1 recorded; 0 provider calls\n");
+  });
+
+  it("-n says what --write would describe and its estimate, and writes nothing; --json with --write is a JSON report", async () => {
+    const ws = exampleWorkspace();
+    const image = "characters/nell-farrow/images/found-1.png";
+    writeFileSync(join(ws, image), Buffer.concat([readFileSync(join(ws, "characters/osric-vane/images/portrait.png")), Buffer.from("found")]));
+    const before = readFileSync(join(ws, NELL), "utf8");
+    const log = join(ws, ".calls.log");
+    const dry = await chargen(ws, ["catalog", "-n"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log } });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toBe(`stale    ${image}  $0.000\n         would be described\n1 image to describe (placeholder/placeholder-1), estimated $0.00; dry run: nothing written\n`);
+    expect(readFileSync(join(ws, NELL), "utf8")).toBe(before);
+    expect(existsSync(log)).toBe(false);
+    expect(existsSync(join(ws, "chargen.lock"))).toBe(false);
+
+    const written = await chargen(ws, ["catalog", "--write", "--json"], { env: { CHARGEN_PLACEHOLDER_CALL_LOG: log } });
+    expect(written.code).toBe(0);
+    const report = JSON.parse(written.stdout);
+    expect(report.command).toBe("catalog");
+    expect(report.images).toEqual([expect.objectContaining({ path: image, entityFile: NELL, status: "recorded" })]);
+    expect(report.summary).toEqual({ providerCalls: 1, exitCode: 0 });
+  });
+
+  it("--write takes the build lock: it refuses while a build runs", async () => {
+    const ws = exampleWorkspace();
+    writeFileSync(join(ws, "characters/nell-farrow/images/found-1.png"), readFileSync(join(ws, "characters/osric-vane/images/portrait.png")));
+    mkdirSync(join(ws, ".chargen"), { recursive: true });
+    // This test's own process: alive, and older than the lock.
+    writeFileSync(join(ws, ".chargen/build.pid"), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }));
+    const r = await chargen(ws, ["catalog", "--write"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/another chargen build is running in this workspace \(pid \d+/);
   });
 });
 
@@ -265,5 +382,18 @@ describe("analysis targets: a rehearsal", () => {
     expect(rehearsal.code).toBe(0);
     expect(describeCalls(rehearsal.calls)).toEqual([NELL_PORTRAIT, ...OSRIC_SKETCHES].sort());
     expect([NELL, OSRIC].map((f) => readFileSync(join(ws, f), "utf8"))).toEqual(texts);
+  });
+
+  it("catalog --write --provider placeholder there records nothing, and says so", async () => {
+    const ws = exampleWorkspace();
+    rmSync(join(ws, "chargen.rules.ts"));
+    const image = "characters/nell-farrow/images/found-1.png";
+    writeFileSync(join(ws, image), readFileSync(join(ws, "characters/osric-vane/images/portrait.png")));
+    const before = readFileSync(join(ws, NELL), "utf8");
+    const r = await chargen(ws, ["catalog", "--write", "--provider", "placeholder"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`not recorded (rehearsal) ${image}\n`);
+    expect(r.stdout).toContain("0 of 1 recorded; 1 not recorded (rehearsal); 1 provider call\n");
+    expect(readFileSync(join(ws, NELL), "utf8")).toBe(before);
   });
 });

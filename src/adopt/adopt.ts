@@ -4,7 +4,7 @@ import { lfsObjectId } from "../core/lfs.js";
 import type { LockEntry } from "../cache/lockfile.js";
 import type { PlannedTarget } from "../workspace/plan.js";
 import type { Workspace } from "../workspace/open.js";
-import { ChargenError } from "../core/errors.js";
+import { ChargenError, Code } from "../core/errors.js";
 import type { TargetRecord } from "../graph/analyzer.js";
 import { keyOf } from "../model/keys.js";
 import { keyInputs, outputDigestOf, RecordedOutputs, referenceStates } from "../graph/planner.js";
@@ -21,6 +21,8 @@ export interface Verdict {
   entry?: LockEntry;
   /** Stale because its recorded image was made for another scenario, or other inputs. */
   recordOutdated?: true;
+  /** Why it was refused (a user error: the command exits 2). */
+  refused?: ChargenError;
 }
 
 /**
@@ -94,6 +96,11 @@ export function acceptOutputs(ws: Workspace, decisions: Map<string, PlannedTarge
     const record = ws.records.get(id)!;
     const settings = settingsOf(ws, id);
     const lock = ws.lock.get(id);
+    const refused = notAcceptable(ws, record, lock);
+    if (refused) {
+      verdicts.push({ id, status: "failed", reasons: [refused.message], refused });
+      continue;
+    }
     const output = lock?.output ?? record.output;
     const digest = outputDigestOf(record, lock, ws.disk);
     if (!settings || decision.status === "blocked" || decision.status === "error") {
@@ -126,6 +133,19 @@ export function acceptOutputs(ws: Workspace, decisions: Map<string, PlannedTarge
     });
   }
   return verdicts;
+}
+
+/**
+ * Why a target's output cannot be accepted: a data target's answer lives in the YAML its write-back
+ * never wrote, and a rehearsal's card (the placeholder, where the rules route elsewhere) is not the image.
+ */
+function notAcceptable(ws: Workspace, record: TargetRecord, lock: LockEntry | undefined): ChargenError | undefined {
+  const refuse = (why: string) => new ChargenError("user", `cannot accept ${record.id}: ${why}`, { code: Code.notAcceptable, file: record.source.file, line: record.source.line });
+  if (record.kind === "data") return refuse("it is a data target, whose answer goes into the YAML only when it is read: build it");
+  if (lock?.provider === "placeholder" && routedSettings(ws, record)?.provider !== "placeholder") {
+    return refuse(`its output ${lock.output} is a placeholder rehearsal card, not the image: build it with the provider the rules route it to`);
+  }
+  return undefined;
 }
 
 /** The settings this command resolved for a target (with `--provider` / `--model`). */

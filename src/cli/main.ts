@@ -208,11 +208,21 @@ const catalog = command({
   arity: { min: 0, max: Infinity },
   options: {
     write: flag("describe each (an analysis target) and append a record for it to its entity's imagery.yaml"),
+    "dry-run": flag("what --write would describe, and what it would cost; no provider call, no write", "n"),
+    "max-cost": valued("USD", "with --write: start no read that would take the spend past USD", amount("--max-cost", "an amount in USD")),
     json,
     provider,
   },
   async run(values, patterns) {
-    return (await import("../commands/catalog.js")).catalog({ ...common(values), patterns, write: values.write ?? false, env: process.env });
+    if (values["max-cost"] !== undefined && !values.write) throw usageError("--max-cost goes with --write");
+    return (await import("../commands/catalog.js")).catalog({
+      ...common(values),
+      patterns,
+      write: values.write ?? false,
+      dryRun: values["dry-run"] ?? false,
+      ...(values["max-cost"] === undefined ? {} : { maxCostUsd: values["max-cost"] }),
+      env: process.env,
+    });
   },
 });
 

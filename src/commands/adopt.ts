@@ -35,7 +35,7 @@ export async function adoptOrAccept(command: "adopt" | "accept", options: AdoptO
     if (options.dryRun) remember(ws, verdicts);
     else await recordInLock(ws, verdicts);
     const targets = verdicts.map((v) => targetReport(ws, v.id, v.status, v.reasons, undefined));
-    const exitCode = ws.diagnostics.some((d) => d.severity === "error") ? EXIT.error : EXIT.ok;
+    const exitCode = ws.diagnostics.some((d) => d.severity === "error") || verdicts.some((v) => v.refused) ? EXIT.error : EXIT.ok;
     const report: Report = {
       command,
       targets,

@@ -96,11 +96,20 @@ export async function planBatch(ctx: BatchContext, ws: Workspace, options: Pick<
   const left: LeftOut[] = [];
   const groups = new Map<string, PlanLine[]>();
   let budget = options.maxCostUsd ?? Infinity;
-  for (const p of planWorkspace(ws, ctx.actions, options.force)) {
+  const decided = planWorkspace(ws, ctx.actions, options.force);
+  const notFresh = new Set(decided.filter((p) => p.decision.status !== "fresh").map((p) => p.id));
+  for (const p of decided) {
     const d = p.decision;
     if (d.status === "fresh") continue;
     if (d.status === "pending" || d.status === "modified" || d.status === "blocked" || d.status === "error") {
       left.push(d.status === "pending" ? { id: p.id, reason: `${d.reasons.join("; ")}: submit it after that one is built`, afterUpstream: true } : { id: p.id, reason: d.reasons.join("; ") });
+      continue;
+    }
+    // Its prompt reads what a stale data target will write (a character's appearance): sent now,
+    // it would be paid for on the old text and again on the new one.
+    const before = ws.records.get(p.id)!.after?.find((id) => notFresh.has(id));
+    if (before) {
+      left.push({ id: p.id, reason: `comes after ${before}, which is not fresh: submit it after that one is built`, afterUpstream: true });
       continue;
     }
     if (d.restorable) {

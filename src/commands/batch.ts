@@ -105,7 +105,8 @@ async function planJobs(options: BuildOptions): Promise<{ exitCode: number } | {
   if (options.json) options.out(JSON.stringify({ command: "batch-dry-run", jobs: plan.jobs.map((j) => ({ provider: j.provider, model: j.model, lines: j.lines.map((l) => ({ id: l.targetId, key: l.key, estimatedCostUsd: l.estimatedCostUsd ?? null })) })), left: plan.left, estimatedCostUsd: cost }, null, 2) + "\n");
   else {
     for (const j of plan.jobs) {
-      options.out(`job ${j.provider}/${j.model}: ${j.lines.length} images, ~$${round(j.lines.reduce((m, l) => m + (l.estimatedCostUsd ?? 0), 0)).toFixed(3)} at batch price\n`);
+      const what = j.kind === "data" ? "read" : "image";
+      options.out(`job ${j.provider}/${j.model}: ${j.lines.length} ${what}${j.lines.length === 1 ? "" : "s"}, ~$${round(j.lines.reduce((m, l) => m + (l.estimatedCostUsd ?? 0), 0)).toFixed(3)} at batch price\n`);
       for (const l of j.lines) options.out(`  ${l.targetId}\n`);
     }
     for (const l of plan.left) options.out(`not submitted ${l.id}: ${l.reason}\n`);

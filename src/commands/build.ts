@@ -79,10 +79,14 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   // them, so that the next check does not re-read what this one learnt. Best effort: a read-only
   // checkout still checks.
   const inBatch = inBatchKeys(ws.root);
+  const replanned = options.mode === "dry-run" ? replannedAfter(ws, planned) : new Map<string, string>();
   const targets = planned.map((p) => {
     // Not fresh, but paid for already: say which job brings it, and count no cost for it.
     const batch = p.decision.status === "stale" && !p.decision.restorable ? inBatch(p.decision.key) : undefined;
-    return batch ? targetReport(ws, p.id, "pending", [...p.decision.reasons, batch], 0) : targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd);
+    if (batch) return targetReport(ws, p.id, "pending", [...p.decision.reasons, batch], 0);
+    const after = replanned.get(p.id);
+    if (after) return targetReport(ws, p.id, "stale", [`re-planned after ${after}`], wouldCost(ws, p.id));
+    return targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd);
   });
   // Fresh only by an adoption kept in memory is not fresh on disk: nothing to replay.
   const allFresh = targets.every((t) => t.status === "fresh") && !history.some((v) => v.entry);
@@ -96,6 +100,7 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
       targets,
       diagnostics: ws.diagnostics,
       summary: summarise(targets, ws.diagnostics, { providerCalls: 0, durationMs: Date.now() - startedAt, exitCode }),
+      ...(options.mode === "dry-run" ? { analysis: analysisOf(ws, targets) } : {}),
     },
     history,
   );
@@ -111,18 +116,47 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
     options.out(`${t.status.padEnd(8)} ${printable(t.id)}${cost}\n${[...t.reasons, ...(route ? [`route: ${route}`] : [])].map((r) => `         ${printable(r)}\n`).join("")}`);
     if (options.githubActions && options.mode === "check") options.out(annotation(t) + "\n");
   }
-  if (options.mode === "dry-run") options.out(analysisLine(ws, report.targets) + unknownYet(ws, report.targets));
+  if (report.analysis) options.out(analysisLine(report.analysis));
+  if (options.mode === "dry-run") options.out(unknownYet(ws, report.targets));
   options.out(formatSummary(report) + "\n");
   return exitCode;
 }
 
-/** What the dry run would spend on analysis (data targets), apart: the real tree has a thousand records to describe. Empty when none. */
-function analysisLine(ws: Workspace, targets: TargetReport[]): string {
+/**
+ * Fresh targets that come after one this build will run (a character's appearance their prompt
+ * reads): the build plans them again once it is written. The dry run cannot know their new prompt,
+ * so it counts them, conservatively, as rebuilt. By id, the not-fresh target each comes after.
+ */
+function replannedAfter(ws: Workspace, planned: PlannedTarget[]): Map<string, string> {
+  const notFresh = new Set(planned.filter((p) => p.decision.status !== "fresh").map((p) => p.id));
+  const replanned = new Map<string, string>();
+  // In graph order: a target after a re-planned one is re-planned too.
+  for (const p of planned) {
+    const after = p.decision.status === "fresh" ? ws.records.get(p.id)!.after?.find((id) => notFresh.has(id)) : undefined;
+    if (!after) continue;
+    replanned.set(p.id, after);
+    notFresh.add(p.id);
+  }
+  return replanned;
+}
+
+/** A target's estimated price under this build's settings (undefined when unknown). */
+function wouldCost(ws: Workspace, id: string): number | undefined {
+  const resolved = ws.settings.get(id);
+  return resolved && !(resolved instanceof ChargenError) ? targetPrice(ws.records.get(id)!, resolved.settings, ws.rules) : undefined;
+}
+
+/** What the dry run would spend on analysis (data targets), apart: the real tree has a thousand records to describe. */
+function analysisOf(ws: Workspace, targets: TargetReport[]): NonNullable<Report["analysis"]> {
   const reads = targets.filter((t) => t.status === "stale" && ws.records.get(t.id)?.kind === "data");
-  if (!reads.length) return "";
-  const unknown = reads.filter((t) => t.estimatedCostUsd === null).length;
   const usd = reads.reduce((n, t) => n + (t.estimatedCostUsd ?? 0), 0);
-  return `analysis: ${reads.length} data target${reads.length === 1 ? "" : "s"} to read, estimated $${usd.toFixed(2)}${unknown ? ` (${unknown} of unknown cost)` : ""}\n`;
+  return { dataTargets: reads.length, estimatedCostUsd: Math.round(usd * 1e6) / 1e6, unknownCost: reads.filter((t) => t.estimatedCostUsd === null).length };
+}
+
+/** The analysis line of the dry run; empty when there is nothing to read. */
+function analysisLine({ dataTargets, estimatedCostUsd, unknownCost }: NonNullable<Report["analysis"]>): string {
+  if (!dataTargets) return "";
+  return `analysis: ${dataTargets} data target${dataTargets === 1 ? "" : "s"} to read, estimated $${estimatedCostUsd.toFixed(2)}${unknownCost ? ` (${unknownCost} of unknown cost)` : ""}\n`;
 }
 
 /** Rounds of one build: a data target writes what later prompts read at most once per dependency level. */
@@ -341,16 +375,22 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
 
 /**
  * A provider's missing key, once, as a configuration error (exit 2), at the first target that
- * needed it: the file that sends targets to that provider (or whose rules do).
+ * needed it: the file that sends targets to that provider (or whose rules do). `targets` are the
+ * workspace's, or those a command made of its own (catalog's).
  */
-function missingKeyDiagnostics(ws: Workspace, hub: ProviderHub, outcomes: TargetOutcome[]): Diagnostic[] {
+export function missingKeyDiagnostics(
+  ws: Workspace,
+  hub: ProviderHub,
+  outcomes: TargetOutcome[],
+  targets: Pick<Workspace, "settings" | "records"> = ws,
+): Diagnostic[] {
   const providerOf = (id: string) => {
-    const resolved = ws.settings.get(id);
+    const resolved = targets.settings.get(id);
     return resolved instanceof ChargenError ? undefined : resolved?.settings.provider;
   };
   return hub.missingKeys().map(({ provider, error }) => {
     const first = outcomes.find((o) => o.error?.details.code === Code.notSent && providerOf(o.id) === provider);
-    const source = first ? ws.records.get(first.id)!.source : undefined;
+    const source = first ? targets.records.get(first.id)!.source : undefined;
     return {
       severity: "error",
       file: source?.file ?? ws.rulesFile ?? "chargen.rules.ts",

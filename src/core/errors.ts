@@ -25,6 +25,8 @@ export const Code = {
   bug: "BUG",
   /** The action journal is in a format newer than this chargen reads. */
   newerJournal: "NEWER_JOURNAL",
+  /** `accept` of what has no output of its own to accept: a data target, or a rehearsal's placeholder card. */
+  notAcceptable: "NOT_ACCEPTABLE",
 } as const;
 
 export interface ErrorDetails {

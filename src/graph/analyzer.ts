@@ -4,6 +4,7 @@ import type { Rule, RuleContext, RuleSet, SourceFile } from "../rules/api.js";
 import { parseSource } from "../rules/source.js";
 import { canonicalJson, digestText } from "../core/hash.js";
 import { unsafePath } from "../core/boundary.js";
+import { LFS_POINTER_MAX_BYTES, parseLfsPointer } from "../core/lfs.js";
 import type { Disk } from "../cache/disk.js";
 import { cutDigests, promptSize, type PromptSize } from "./budget.js";
 import { promptDigests, type PromptDigests } from "../model/keys.js";
@@ -41,6 +42,8 @@ export interface FileAnalysis {
   deps: Record<string, string | null>;
   targets: TargetRecord[];
   diagnostics: Diagnostic[];
+  /** Files `isPulled` found to be Git LFS pointers: said once per build, as a count. */
+  pointers?: string[];
 }
 
 export interface ParseCacheData {
@@ -102,6 +105,16 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
 
   const load = (path: string): SourceFile | Diagnostic | undefined =>
     disk.digest(path) === undefined ? undefined : parseSource(path, disk.readText(path));
+  // Whether a file is an LFS pointer, once per build: only a small file's first bytes are read.
+  const pointerFiles = new Map<string, boolean>();
+  const isPointer = (path: string): boolean => {
+    let pointer = pointerFiles.get(path);
+    if (pointer === undefined) {
+      const size = disk.stamp(path)?.size;
+      pointerFiles.set(path, (pointer = size !== undefined && size <= LFS_POINTER_MAX_BYTES && parseLfsPointer(disk.readBytes(path)) !== undefined));
+    }
+    return pointer;
+  };
   const sharedSource = (path: string): SourceFile | Diagnostic | undefined => {
     if (!shared.has(path)) shared.set(path, load(path));
     return shared.get(path);
@@ -153,6 +166,12 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
         if (outside(p, "a rule looked up")) return false;
         result.deps[p] = disk.digest(p) ?? null;
         return result.deps[p] !== null;
+      },
+      isPulled(p) {
+        if (!ctx.exists(p)) return false;
+        if (!isPointer(p)) return true;
+        (result.pointers ??= []).push(p);
+        return false;
       },
       glob(pattern) {
         result.deps[GLOB_DEP + pattern] = depState(GLOB_DEP + pattern);
@@ -225,6 +244,15 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
       claimed.set(t.output, t);
       targets.push(resolveUnlisted(t, outputs, say));
     }
+  }
+
+  const pointers = [...new Set(Object.values(files).flatMap((f) => f.pointers ?? []))].sort();
+  if (pointers.length) {
+    diagnostics.push({
+      severity: "warning",
+      file: pointers[0]!,
+      message: `${pointers.length === 1 ? "this image is a Git LFS pointer" : `this and ${pointers.length - 1} other images are Git LFS pointers`} (not pulled): analysis targets leave ${pointers.length === 1 ? "it" : "them"} out until \`git lfs pull\``,
+    });
   }
 
   return {

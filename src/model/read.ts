@@ -26,6 +26,19 @@ export function readPrompt(read: ReadPart): PromptIR {
 /** Where a data target's answer is said to go: no file (it goes into the YAML); unique, and no image's name. */
 export const dataOutput = (id: string): string => `answer:${id}`;
 
+/**
+ * A model's answer text as JSON; an empty or non-JSON answer is the target's failure, made by the
+ * provider's `fail` (which names the provider) and quoting the text through its `clip`.
+ */
+export function parseAnswer(text: string, fail: (message: string, code: string) => ChargenError, clip: (text: string) => string): JsonValue {
+  if (!text) throw fail("the answer is empty", "EMPTY_ANSWER");
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    throw fail(`the answer is not JSON: "${clip(text)}"`, "NOT_JSON");
+  }
+}
+
 /** The error code of an answer that does not match its schema: the target fails, nothing is recorded. */
 export const BAD_ANSWER = "BAD_ANSWER";
 

@@ -29,7 +29,7 @@ import { costFromTokens, estimateImagePrice, pricesOf, type PriceTable, type Tok
 import { promptText } from "./prompt-text.js";
 import { toFormat } from "./transcode.js";
 import type { DataRequest, DataResult, ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule, ReferenceImage, Usage } from "./types.js";
-import type { JsonValue } from "../model/target.js";
+import { parseAnswer } from "../model/read.js";
 
 
 export interface GoogleConfig {
@@ -327,13 +327,7 @@ export function readData(response: GenerateContentResponse, request: Pick<DataRe
     const detail = [candidate?.finishMessage, text && `the model said: "${clip(text)}"`].filter(Boolean).join("; ");
     throw targetError(`${FINISH_REASONS[reason] ?? `generation ended with ${reason}`} (${reason})${detail ? `; ${detail}` : ""}`, reason);
   }
-  if (!text) throw targetError("the answer is empty", "EMPTY_ANSWER");
-  let json: JsonValue;
-  try {
-    json = JSON.parse(text) as JsonValue;
-  } catch {
-    throw targetError(`the answer is not JSON: "${clip(text)}"`, "NOT_JSON");
-  }
+  const json = parseAnswer(text, targetError, clip);
   const meta = response.usageMetadata;
   const { tokens, costUsd } = meta ? tokenCost(meta, request.model, prices) : { tokens: undefined, costUsd: undefined };
   return {

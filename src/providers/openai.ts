@@ -16,7 +16,7 @@ import { classify, headerGetter, networkCode, redact, retryAfterFromHeaders, typ
 import { costFromTokens, estimateImagePrice, pricesOf, type PriceTable } from "./prices.js";
 import { promptText } from "./prompt-text.js";
 import type { DataRequest, DataResult, ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule, Usage } from "./types.js";
-import type { JsonValue } from "../model/target.js";
+import { parseAnswer } from "../model/read.js";
 
 
 /** The edits endpoint takes at most this many images. */
@@ -218,13 +218,7 @@ export function readData(response: ModelResponse & { _request_id?: string | null
     const reason = response.incomplete_details?.reason ?? "unknown";
     throw targetError(`the answer is incomplete (${reason})${text ? `; the model said: "${clip(text)}"` : ""}`, reason);
   }
-  if (!text) throw targetError("the answer is empty", "EMPTY_ANSWER");
-  let json: JsonValue;
-  try {
-    json = JSON.parse(text) as JsonValue;
-  } catch {
-    throw targetError(`the answer is not JSON: "${clip(text)}"`, "NOT_JSON");
-  }
+  const json = parseAnswer(text, targetError, clip);
   const u = response.usage;
   // Images are input tokens, counted in input_tokens; reasoning is billed as output.
   const costUsd = u ? costFromTokens("openai", request.model, { textInput: u.input_tokens, textOutput: u.output_tokens }, prices) : undefined;

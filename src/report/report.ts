@@ -48,6 +48,8 @@ export interface Report {
   targets: TargetReport[];
   diagnostics: Diagnostic[];
   summary: Summary;
+  /** The dry run's analysis apart: data targets to read, and their estimate. */
+  analysis?: { dataTargets: number; estimatedCostUsd: number; unknownCost: number };
 }
 
 export function summarise(targets: TargetReport[], diagnostics: Diagnostic[], extra: Pick<Summary, "providerCalls" | "durationMs" | "exitCode">): Summary {

@@ -81,8 +81,8 @@ export function describeImages(options: DescribeOptions = {}): Rule {
         const ours = str(get(node, "analysis"), "target_id") === id;
         if (!ours && missingContent(node).length === 0) continue;
         const image = resolveInside(folder, recordPath);
-        // Not described blind: a record whose file is absent (not pulled, not made yet) waits for it.
-        if (image.refused || seen.has(id) || !ctx.exists(image.path)) continue;
+        // Not described blind: a record whose file is absent (not made yet) or an LFS pointer (not pulled) waits for it.
+        if (image.refused || seen.has(id) || !ctx.isPulled(image.path)) continue;
         seen.add(id);
         const title = str(get(node, "content"), "title");
         ctx.emit(
@@ -227,7 +227,7 @@ export function canonCheck(options: CanonCheckOptions = {}): Rule {
         // Not over an author's own canon_analysis; none without lines to check against.
         if (!lines.length || (canon !== undefined && str(canon, "target_id") !== id) || unsafePath(path)) continue;
         // A recorded image must be there to be read; a scene's image is made before its check runs.
-        if (at && !ctx.exists(path)) continue;
+        if (at && !ctx.isPulled(path)) continue;
         const recordPath = at ? str(at.node, "path")! : posix.relative(folder, path);
         ctx.emit(
           dataTarget({

@@ -27,6 +27,11 @@ export interface RuleContext {
   readText(path: string): string | undefined;
   /** Whether a workspace file exists. Its appearance or removal re-plans this source. */
   exists(path: string): boolean;
+  /**
+   * Whether a workspace file is there with its content: false when absent, and when it is a Git LFS
+   * pointer (a checkout without `git lfs pull`), which a model cannot read. Re-plans like `exists`.
+   */
+  isPulled(path: string): boolean;
   /** Workspace files matching a fast-glob pattern, sorted. A change to the matches re-plans this source. */
   glob(pattern: string): string[];
   /** The rule set's settings (reference policy and so on). */

@@ -72,7 +72,7 @@ export function characterAppearance(options: AppearanceOptions = {}): Rule {
         ...(lines ? [{ label: `Visual consistency of ${name}`, text: lines }] : []),
       ];
       const portrait = referencePortrait(characterInventory(ctx, slug) ?? [])?.path ?? `characters/${slug}/images/portrait.png`;
-      const images = ctx.exists(portrait) ? [{ path: portrait, role: `character:${slug}`, label: `${name}: reference portrait` }] : [];
+      const images = ctx.isPulled(portrait) ? [{ path: portrait, role: `character:${slug}`, label: `${name}: reference portrait` }] : [];
       if (!texts.length && !images.length) return;
       ctx.emit(
         dataTarget({

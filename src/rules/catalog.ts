@@ -13,6 +13,7 @@ import { answerSchema, dataTarget } from "./data-target.js";
 import { keepingContract } from "./memoryquill-contract.js";
 import { appendRecord } from "./rule-kit.js";
 import { slugify } from "../core/slug.js";
+import { ChargenError } from "../core/errors.js";
 
 export const CATALOG_RULE = "catalog";
 
@@ -136,10 +137,19 @@ export function catalogRule(): Rule {
           model: outcome.settings.model,
         },
       };
-      // A chapter's records live under the image entry they belong to (where ingestion reads them).
-      const entries = items(editor.doc.contents, "images");
-      const entry = match && data.entityFile.startsWith("chapters/") ? entries.findIndex((e) => str(e, "custom_id") === match.id) : -1;
-      keepingContract(editor, () => appendRecord(editor, entry >= 0 ? ["images", entry, "image_inventory"] : ["image_inventory"], record));
+      if (!data.entityFile.startsWith("chapters/")) {
+        keepingContract(editor, () => appendRecord(editor, ["image_inventory"], record));
+        return;
+      }
+      // A chapter's records live under the image entry they belong to: ingestion ignores a
+      // top-level image_inventory in a chapter (contract A.3), so an image matching none stays unrecorded.
+      const entry = match ? items(editor.doc.contents, "images").findIndex((e) => str(e, "custom_id") === match.id) : -1;
+      if (entry < 0) {
+        throw new ChargenError("target", `${posix.join(posix.dirname(data.entityFile), data.path)} matches none of the chapter's images, and ingestion reads a chapter's records only under an image entry: record it there by hand`, {
+          file: data.entityFile,
+        });
+      }
+      keepingContract(editor, () => appendRecord(editor, ["images", entry, "image_inventory"], record));
     },
   };
 }

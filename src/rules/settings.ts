@@ -99,8 +99,13 @@ export function resolveSettings(requested: RequestedSettings, rules: RuleSet, ov
  */
 export function resolveReadSettings(rules: RuleSet, overrides: SettingsOverrides = {}): Resolved {
   const read = rules.defaults?.read;
-  const provider = overrides.provider ?? read?.provider ?? rules.defaults?.provider;
-  const providerFrom = overrides.provider ? "--provider" : read?.provider ? "the rules' defaults.read" : "the rules' defaults";
+  // `--provider` naming an image-only provider chooses the images' route: reads keep the rules' one.
+  const overridden = overrides.provider === undefined ? undefined : providerInfo(overrides.provider);
+  const cannotRead = overridden !== undefined && !overridden.defaultReadModel;
+  const chosen = cannotRead ? undefined : overrides.provider;
+  const adjustments = cannotRead ? [`--provider ${overrides.provider} reads no images or texts: data targets keep the rules' read route`] : [];
+  const provider = chosen ?? read?.provider ?? rules.defaults?.provider;
+  const providerFrom = chosen ? "--provider" : read?.provider ? "the rules' defaults.read" : "the rules' defaults";
   if (!provider) {
     throw new ChargenError("user", 'no provider for reading: the rules name none; choose one in chargen.rules.ts (defaults: { read: { provider: "google" } }) or with --provider', { field: "provider" });
   }
@@ -114,7 +119,7 @@ export function resolveReadSettings(rules: RuleSet, overrides: SettingsOverrides
   const modelFrom = rulesModel ? "the rules' defaults.read" : `${provider}'s reading model`;
   const from = providerFrom === modelFrom ? `provider and model from ${providerFrom}` : `provider from ${providerFrom}, model from ${modelFrom}`;
   // `format` is keyed but means nothing to a read: fixed, so that it never makes one stale.
-  return { settings: { provider, model, format: "png", n: 1 }, adjustments: [], route: `${provider}/${model}: ${from}` };
+  return { settings: { provider, model, format: "png", n: 1 }, adjustments, route: `${provider}/${model}: ${from}` };
 }
 
 /** A model this provider cannot serve (retired, or on an endpoint chargen does not call): the error names the mapping to add. */

@@ -75,7 +75,14 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
     try {
       const overrides = { provider: options.providerOverride, model: options.modelOverride };
       if (t.kind === "data") {
-        settings.set(t.id, resolveReadSettings(loaded.rules, overrides));
+        const resolved = resolveReadSettings(loaded.rules, overrides);
+        settings.set(t.id, resolved);
+        // Said once per build: every data target reads on the same route.
+        for (const adjustment of resolved.adjustments) {
+          if (reported.has(adjustment)) continue;
+          reported.add(adjustment);
+          diagnostics.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, message: adjustment });
+        }
         continue;
       }
       const resolved = resolveSettings(t.requested, loaded.rules, overrides);
