@@ -1,12 +1,15 @@
 /**
  * The story rules: a book's text read into specifications, as data targets of the same build.
  *
- *   story/elements.yaml            -> story/elements                (every chapter's content.md, and
+ *   story/elements.yaml            -> chapters/<folder>/elements    (one per chapter: its content.md, and
  *                                     the characters' profile.md and locations' description.md as canon)
  *   chapters/<folder>/imagery.yaml -> chapters/<folder>/scene-specs (content.md + the elements file's entries)
  *
- * A chapter's specification comes after the elements (an `after` edge: when the elements are
- * written in a build, it is planned again on what was written), and its write-back writes the
+ * Each chapter's elements answer is merged into the elements file (story/write-back.ts
+ * applyChapterElements), so that an edit to one chapter re-reads that chapter's elements only. A
+ * chapter's specification comes after the elements readings of that chapter and the earlier ones
+ * (`after` edges: when they are written in a build, it is planned again on what was written; it
+ * reads only the elements of its chapter, so it is stale only when one of those changed), and its write-back writes the
  * chapter's `images[]`, each of which is an image target of the chapter rule, after it in turn.
  * Opt-in: a workspace laid out by `chargen init --from-book` lists them in its rules; the built-in
  * rules do not (a curated tree's specifications are the author's, and every new entry is a paid image).
@@ -16,7 +19,7 @@ import type { SceneSpecOptions } from "../story/instructions.js";
 import { LEDGER_KEY } from "../story/owned.js";
 import { appearsIn, elementsAnswer, elementsReading, knownElements, sceneSpecAnswer, sceneSpecReading, type Reading } from "../story/readings.js";
 import { elementSource, workspaceChapter } from "../story/sources.js";
-import { applyElements, applySceneSpecs } from "../story/write-back.js";
+import { applyChapterElements, applySceneSpecs } from "../story/write-back.js";
 import type { ReadPart } from "../model/target.js";
 import { get, items, str, strings } from "../yaml/access.js";
 import type { Rule, RuleContext } from "./api.js";
@@ -26,7 +29,8 @@ export const STORY_ELEMENTS_RULE = "story-elements";
 export const SCENE_SPECS_RULE = "scene-specs";
 /** The elements file: the book's recurring characters, creatures and places, each with a visual description. */
 export const ELEMENTS_FILE = "story/elements.yaml";
-export const ELEMENTS_TARGET = "story/elements";
+/** A chapter's elements reading. */
+export const elementsTarget = (folder: string): string => `chapters/${folder}/elements`;
 export const sceneSpecTarget = (folder: string): string => `chapters/${folder}/scene-specs`;
 
 const CHAPTERS = "chapters/*/content.md";
@@ -74,40 +78,38 @@ function chapter(ctx: RuleContext, folder: string): Chapter | undefined {
 }
 
 /**
- * The story elements of the whole workspace: one data target, `story/elements`, planned from the
- * elements file (which `init --from-book` writes empty), written back into it entry by entry: an
- * entry the author edited or added is theirs and is never overwritten.
+ * The story elements of the workspace: a data target per chapter, `chapters/<folder>/elements`,
+ * planned from the elements file (which `init --from-book` writes empty), each answer merged into it
+ * entry by entry: an entry the author edited or added is theirs and is never overwritten.
  */
 export function storyElements(options: StoryElementsOptions = {}): Rule {
   return {
     name: STORY_ELEMENTS_RULE,
     sources: [ELEMENTS_FILE],
     plan(file, ctx) {
-      const book = {
-        chapters: chapters(ctx),
-        elements: (["character", "location"] as const).flatMap((kind) =>
-          ctx.glob(kind === "character" ? "characters/*/profile.md" : "locations/*/description.md").flatMap((p) => {
-            const text = ctx.readText(p);
-            return text === undefined ? [] : [elementSource(kind, p.split("/")[1]!, text)];
-          }),
-        ),
-        skipped: [],
-      };
-      if (!book.chapters.length) return;
-      ctx.emit(
-        dataTarget({
-          id: ELEMENTS_TARGET,
-          rule: STORY_ELEMENTS_RULE,
-          source: { file: file.path, line: 1, column: 1 },
-          read: asReadPart(elementsReading(book), options.mediaResolution),
-          images: [],
-          writeBack: null,
+      const canon = (["character", "location"] as const).flatMap((kind) =>
+        ctx.glob(kind === "character" ? "characters/*/profile.md" : "locations/*/description.md").flatMap((p) => {
+          const text = ctx.readText(p);
+          return text === undefined ? [] : [elementSource(kind, p.split("/")[1]!, text)];
         }),
       );
+      for (const read of chapters(ctx)) {
+        ctx.emit(
+          dataTarget({
+            id: elementsTarget(read.slug),
+            rule: STORY_ELEMENTS_RULE,
+            source: { file: file.path, line: 1, column: 1 },
+            read: asReadPart(elementsReading({ chapters: [read], elements: canon, skipped: [] }), options.mediaResolution),
+            images: [],
+            writeBack: { folder: read.slug },
+          }),
+        );
+      }
     },
     writeBack({ outcome, edit }) {
       if (outcome.rehearsal || !outcome.answer) return;
-      applyElements(edit(ELEMENTS_FILE), elementsAnswer(outcome.answer, outcome.target.id));
+      const { folder } = outcome.target.writeBack as { folder: string };
+      applyChapterElements(edit(ELEMENTS_FILE), folder, elementsAnswer(outcome.answer, outcome.target.id), naturalOrder);
     },
   };
 }
@@ -151,7 +153,7 @@ export function sceneSpecs(options: SceneSpecRuleOptions = {}): Rule {
           images: [],
           writeBack: { folder, characters },
         }),
-        ...(elementsRuleOn(ctx) ? { after: [ELEMENTS_TARGET] } : {}),
+        ...(elementsRuleOn(ctx) ? { after: chapters(ctx).filter((c) => naturalOrder(c.slug, folder) <= 0).map((c) => elementsTarget(c.slug)) } : {}),
       });
     },
     writeBack({ outcome, edit }) {
@@ -199,10 +201,12 @@ export function elementCharacter(ctx: RuleContext, slug: string): { name?: strin
   if (!entry) return undefined;
   const name = str(entry, "name");
   const appearance = str(entry, "appearance");
+  // Its description is the one its first chapter's reading gave.
+  const first = strings(entry, "chapters").sort(naturalOrder)[0];
   return {
     ...(name ? { name } : {}),
     ...(appearance ? { appearance } : {}),
     consistency: strings(entry, "visual_consistency"),
-    ...(elementsRuleOn(ctx) ? { from: ELEMENTS_TARGET } : {}),
+    ...(first && elementsRuleOn(ctx) ? { from: elementsTarget(first) } : {}),
   };
 }

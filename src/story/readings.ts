@@ -54,7 +54,7 @@ export interface KnownElement {
 export const appearsIn = (element: KnownElement, chapterSlug: string): boolean => element.chapters.length === 0 || element.chapters.includes(chapterSlug);
 
 /**
- * The elements an elements file lists (`characters[]` and `places[]` as applyElements writes them,
+ * The elements an elements file lists (`characters[]` and `places[]` as applyChapterElements writes them,
  * the author's edits included), for the scene readings. Entries without a slug and a name are left out.
  */
 export function knownElements(elementsFile: unknown): KnownElement[] {
