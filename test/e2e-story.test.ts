@@ -27,7 +27,13 @@ async function bookWorkspace(): Promise<string> {
   return ws;
 }
 
-type Entry = { custom_id: string; prompt_used?: string; moment: string; image_inventory?: { path: string }[] };
+type Entry = { custom_id: string; prompt_used?: string; moment: string; depicts_characters?: string[]; image_inventory?: { path: string }[] };
+type Element = { slug: string; chapters?: string[] };
+/** The elements file's characters and places, by slug. */
+const elementsYaml = (ws: string): [string, Element][] => {
+  const data = parse(readFileSync(join(ws, "story", "elements.yaml"), "utf8")) as { characters?: Element[]; places?: Element[] };
+  return [...(data.characters ?? []), ...(data.places ?? [])].map((e) => [e.slug, e]);
+};
 const chapterFile = (ws: string, chapter: string) => join(ws, "chapters", chapter, "imagery.yaml");
 const chapterYaml = (ws: string, chapter: string) => parse(readFileSync(chapterFile(ws, chapter), "utf8")) as { images: Entry[]; chargen?: { images: Record<string, string> } };
 const imageTarget = (chapter: string, entry: Pick<Entry, "custom_id">) => `chapters/${chapter}/${entry.custom_id}`;
@@ -43,10 +49,13 @@ describe("a book read into images, in one build", () => {
     expect(first.report.diagnostics).toEqual([]);
     const images = CHAPTERS.flatMap((c) => chapterYaml(ws, c).images.map((e) => imageTarget(c, e)));
     expect(images.length).toBeGreaterThanOrEqual(3);
-    // Each reading once and each image once: the elements first, each chapter's images after its own reading.
-    expect(first.calls[0]).toBe("story/elements");
+    // Each reading once and each image once: a chapter's specification after the elements of that chapter and the earlier ones, its images after it.
+    const elementReadings = CHAPTERS.map((c) => `chapters/${c}/elements`);
     const readings = CHAPTERS.map((c) => `chapters/${c}/scene-specs`);
-    expect([...first.calls].sort()).toEqual(["story/elements", ...readings, ...images].sort());
+    expect([...first.calls].sort()).toEqual([...elementReadings, ...readings, ...images].sort());
+    CHAPTERS.forEach((c, i) => {
+      for (const earlier of elementReadings.slice(0, i + 1)) expect(first.calls.indexOf(readings[i]!)).toBeGreaterThan(first.calls.indexOf(earlier));
+    });
     for (const c of CHAPTERS) {
       const read = first.calls.indexOf(`chapters/${c}/scene-specs`);
       for (const id of images.filter((i) => i.startsWith(`chapters/${c}/`))) expect(first.calls.indexOf(id)).toBeGreaterThan(read);
@@ -66,11 +75,12 @@ describe("a book read into images, in one build", () => {
     expect(second.report.summary).toMatchObject({ built: 0, providerCalls: 0 });
   });
 
-  it("editing a paragraph of chapter 2 re-reads chapter 2 only and draws only the entries that changed; reverting it costs nothing", async () => {
+  it("editing a paragraph of chapter 2 re-reads chapter 2 only and draws only the images whose entries (or the elements they depict) changed; reverting it costs nothing", async () => {
     const ws = await bookWorkspace();
     expect((await buildJson(ws)).code).toBe(0);
 
     const before = new Map(proposed(ws, "ch02-the-drowned-marker"));
+    const elementsBefore = elementsYaml(ws);
     const content = join(ws, "chapters", "ch02-the-drowned-marker", "content.md");
     const original = readFileSync(content, "utf8");
     edit(content, "Gulls wheeled over the mudflats.", "Gulls wheeled over the mudflats, crying.");
@@ -78,10 +88,17 @@ describe("a book read into images, in one build", () => {
     expect(edited.code).toBe(0);
     const changed = proposed(ws, "ch02-the-drowned-marker").filter(([id, digest]) => before.get(id) !== digest);
     expect(changed.length).toBeGreaterThan(0);
-    // The elements read the whole book (one call; the placeholder's elements name no chapter, so no other chapter reads them),
-    // then chapter 2, then the images of its entries that changed.
-    expect(edited.calls.slice(0, 2)).toEqual(["story/elements", "chapters/ch02-the-drowned-marker/scene-specs"]);
-    expect(edited.calls.slice(2).sort()).toEqual(changed.map(([id]) => imageTarget("ch02-the-drowned-marker", { custom_id: id })).sort());
+    // Chapter 2's readings only (its elements, then its specification: the other chapters' elements did not change), then the images of its entries that changed.
+    expect(edited.calls.slice(0, 2)).toEqual(["chapters/ch02-the-drowned-marker/elements", "chapters/ch02-the-drowned-marker/scene-specs"]);
+    const elementsAfter = elementsYaml(ws);
+    // An element changed when what the prompts draw from changed (not only its chapters): only chapter 2's.
+    const drawn = ({ chapters: _, ...entry }: Element) => JSON.stringify(entry);
+    const was = new Map(elementsBefore);
+    const is = new Map(elementsAfter);
+    const changedElements = new Set([...was.keys(), ...is.keys()].filter((slug) => !was.has(slug) || !is.has(slug) || drawn(was.get(slug)!) !== drawn(is.get(slug)!)));
+    for (const slug of changedElements) expect([...(was.get(slug)?.chapters ?? []), ...(is.get(slug)?.chapters ?? [])]).toContain("ch02-the-drowned-marker");
+    const redrawn = chapterYaml(ws, "ch02-the-drowned-marker").images.filter((e) => changed.some(([id]) => id === e.custom_id) || (e.depicts_characters ?? []).some((c) => changedElements.has(c)));
+    expect(edited.calls.slice(2).sort()).toEqual(redrawn.map((e) => imageTarget("ch02-the-drowned-marker", e)).sort());
 
     // Back to the text as it was: both readings come from the cache, the entries come back unchanged, and no image is drawn again.
     writeFileSync(content, original);
@@ -114,7 +131,7 @@ describe("a book read into images, in one build", () => {
     const dry = await chargen(ws, ["build", "-n"]);
     expect(dry.code).toBe(0);
     for (const c of CHAPTERS) expect(dry.stdout).toContain(`chapters/${c}: images not known until its specification is read\n`);
-    expect(dry.stdout).toContain("stale    story/elements");
+    for (const c of CHAPTERS) expect(dry.stdout).toContain(`stale    chapters/${c}/elements`);
   });
 });
 
@@ -134,7 +151,7 @@ describe("pipelined", () => {
       .map((l) => l.split("\t"))
       .map(([id, , started, , answered]) => ({ id: id!, started: Number(started), answered: Number(answered) }));
     const lastReading = Math.max(...lines.filter((l) => l.id.endsWith("/scene-specs")).map((l) => l.answered));
-    const firstImage = Math.min(...lines.filter((l) => !l.id.endsWith("/scene-specs") && l.id !== "story/elements").map((l) => l.started));
+    const firstImage = Math.min(...lines.filter((l) => !l.id.endsWith("/scene-specs") && !l.id.endsWith("/elements")).map((l) => l.started));
     expect(firstImage).toBeLessThan(lastReading);
   });
 });

@@ -144,6 +144,7 @@ export function sceneSpecs(options: SceneSpecRuleOptions = {}): Rule {
       // Only the elements of this chapter: a re-read of the book that changes another chapter's elements leaves this reading fresh.
       const elements = knownElements(ctx.readYaml(ELEMENTS_FILE)?.doc.toJS()).filter((e) => appearsIn(e, folder));
       const characters = elements.filter((e) => e.kind !== "place").map((e) => ({ slug: e.slug, name: e.name }));
+      const places = elements.filter((e) => e.kind === "place").map((e) => ({ slug: e.slug, name: e.name, zones: e.zones ?? [] }));
       ctx.emit({
         ...dataTarget({
           id: sceneSpecTarget(folder),
@@ -151,21 +152,36 @@ export function sceneSpecs(options: SceneSpecRuleOptions = {}): Rule {
           source: { file: file.path, line: 1, column: 1 },
           read: asReadPart(sceneSpecReading(read, elements, reading)),
           images: [],
-          writeBack: { folder, characters },
+          writeBack: { folder, characters, places },
         }),
         ...(elementsRuleOn(ctx) ? { after: chapters(ctx).filter((c) => naturalOrder(c.slug, folder) <= 0).map((c) => elementsTarget(c.slug)) } : {}),
       });
     },
     writeBack({ outcome, edit }) {
       if (outcome.rehearsal || !outcome.answer) return;
-      const { folder, characters } = outcome.target.writeBack as { folder: string; characters: Known[] };
+      const { folder, characters, places } = outcome.target.writeBack as { folder: string; characters: Known[]; places: KnownPlace[] };
       const answer = sceneSpecAnswer(outcome.answer, outcome.target.id, reading);
-      applySceneSpecs(edit(outcome.target.source.file), folder, { ...answer, images: answer.images.map((image) => ({ ...image, depicts_characters: depicted(image.depicts_characters, characters) })) });
+      applySceneSpecs(edit(outcome.target.source.file), folder, {
+        ...answer,
+        images: answer.images.map((image) => ({ ...image, depicts_characters: depicted(image.depicts_characters, characters), ...setting(image.location, image.zone, places) })),
+      });
     },
   };
 }
 
 type Known = { slug: string; name: string };
+type KnownPlace = Known & { zones: Known[] };
+
+const known = <K extends Known>(given: string, list: readonly K[]): K | undefined => list.find((k) => k.slug === given || k.name.toLowerCase() === given.trim().toLowerCase());
+
+/**
+ * An entry's location and zone as slugs of the elements file (a name given instead is mapped to its
+ * slug), or none: a place the elements do not know has no location files to look up.
+ */
+function setting(location: string | null, zone: string | null, places: readonly KnownPlace[]): { location: string | null; zone: string | null } {
+  const place = location === null ? undefined : known(location, places);
+  return { location: place?.slug ?? null, zone: (place && zone !== null && known(zone, place.zones)?.slug) || null };
+}
 
 /**
  * The characters an entry depicts, as slugs of the elements file: a name the reading gave instead
@@ -173,8 +189,7 @@ type Known = { slug: string; name: string };
  * them from), so that every depicted slug has an identity for the prompt.
  */
 function depicted(given: readonly string[], characters: readonly Known[]): string[] {
-  const slugOf = (g: string) => characters.find((c) => c.slug === g || c.name.toLowerCase() === g.trim().toLowerCase())?.slug;
-  return [...new Set(given.flatMap((g) => slugOf(g) ?? []))];
+  return [...new Set(given.flatMap((g) => known(g, characters)?.slug ?? []))];
 }
 
 /**
