@@ -231,6 +231,18 @@ describe("pool", () => {
     expect(granted).toHaveLength(6);
   });
 
+  it("grants the highest priority waiting first, first come first served among equals", async () => {
+    const pool = new Pool({ maxInFlight: 1, perMinute: 100 }, realClock);
+    await pool.acquire();
+    const granted: string[] = [];
+    for (const [name, priority] of [["a0", 0], ["b1", 1], ["c0", 0], ["d1", 1]] as const) void pool.acquire(undefined, priority).then(() => granted.push(name));
+    for (let i = 0; i < 4; i++) {
+      pool.release();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(granted).toEqual(["b1", "d1", "a0", "c0"]);
+  });
+
   it("a waiter whose signal aborts leaves the queue", async () => {
     const pool = new Pool({ maxInFlight: 1, perMinute: 100 }, realClock);
     await pool.acquire();

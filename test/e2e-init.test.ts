@@ -78,13 +78,15 @@ describe("chargen init --from-book", () => {
     const book = await readBook(join(dir, "book.epub"));
     const laidOut = await readBook(story);
     expect(laidOut.chapters.map((c) => [c.title, c.digest])).toEqual(book.chapters.map((c) => [c.title, c.digest]));
-    // The laid-out workspace's rules read it: the elements and each chapter's specification to read, no image known yet, no diagnostic.
+    // The laid-out workspace's rules read it: each chapter's elements and specification to read, no image known yet, no diagnostic.
     const plan = await chargen(story, ["build", "--dry-run", "--json"]);
     expect(plan.code).toBe(0);
     const report = JSON.parse(plan.stdout) as { targets: { id: string; status: string }[]; diagnostics: unknown[] };
     expect(report.diagnostics).toEqual([]);
     expect(report.targets.map((t) => [t.id, t.status])).toEqual([
-      ["story/elements", "stale"],
+      ["chapters/ch01-the-grey-tide/elements", "stale"],
+      ["chapters/ch02-the-drowned-marker/elements", "stale"],
+      ["chapters/ch03-lamplight/elements", "stale"],
       ["chapters/ch01-the-grey-tide/scene-specs", "stale"],
       ["chapters/ch02-the-drowned-marker/scene-specs", "stale"],
       ["chapters/ch03-lamplight/scene-specs", "stale"],

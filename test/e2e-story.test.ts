@@ -1,38 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { startGeminiBatchFake, type BatchFake } from "./fakes/batch-fake.js";
+import { bookWorkspace, chapterFile, chapterState, chapterYaml, CHAPTERS, imageTarget, proposed, redrawnSince } from "./support/book.js";
 import { buildJson, chargen, edit, exampleWorkspace } from "./support/cli.js";
-import { scratchDir } from "./support/tmp.js";
-
-const CHAPTERS = ["ch01-the-grey-tide", "ch02-the-drowned-marker", "ch03-lamplight"];
-
-/** A three-chapter markdown book laid out by `init --from-book`, its rules sending everything to the placeholder. */
-async function bookWorkspace(): Promise<string> {
-  const dir = scratchDir("chargen-story-");
-  mkdirSync(join(dir, "book"));
-  writeFileSync(
-    join(dir, "book", "01-grey-tide.md"),
-    "# The Grey Tide\n\nFog came in early that year. Nell Farrow rowed out past the jetty with her brass lantern.\n\nThe lighthouse stood dark on the point. Old Tobias waited on the quay, coat flapping.\n",
-  );
-  writeFileSync(
-    join(dir, "book", "02-drowned-marker.md"),
-    "# The Drowned Marker\n\nAt low water the marker stone showed green with weed. Nell traced the carved letters.\n\nTobias said nothing. Gulls wheeled over the mudflats.\n",
-  );
-  writeFileSync(join(dir, "book", "03-lamplight.md"), "# Lamplight\n\nNell climbed the spiral stair of the lighthouse. The lamp room smelled of oil and salt.\n\nShe lit the great lamp and the beam swept the bay.\n");
-  const init = await chargen(dir, ["init", "--from-book", "book", "ws"]);
-  expect(init.code).toBe(0);
-  const ws = join(dir, "ws");
-  edit(join(ws, "chargen.rules.ts"), "defaults: { ...builtIn.defaults }", 'defaults: { ...builtIn.defaults, provider: "placeholder", model: "placeholder-1", read: { provider: "placeholder", model: "placeholder-1" } }');
-  return ws;
-}
-
-type Entry = { custom_id: string; prompt_used?: string; moment: string; image_inventory?: { path: string }[] };
-const chapterFile = (ws: string, chapter: string) => join(ws, "chapters", chapter, "imagery.yaml");
-const chapterYaml = (ws: string, chapter: string) => parse(readFileSync(chapterFile(ws, chapter), "utf8")) as { images: Entry[]; chargen?: { images: Record<string, string> } };
-const imageTarget = (chapter: string, entry: Pick<Entry, "custom_id">) => `chapters/${chapter}/${entry.custom_id}`;
-/** The entries chargen's last reading of a chapter proposed (its ledger without the dropped ones), with their digests. */
-const proposed = (ws: string, chapter: string) => Object.entries(chapterYaml(ws, chapter).chargen?.images ?? {}).filter(([, digest]) => !digest.startsWith("dropped"));
+import { providerEnv, SECRET } from "./support/e2e-providers.js";
 
 describe("a book read into images, in one build", () => {
   it("text -> elements -> each chapter's specifications -> their images; a second build makes 0 calls", async () => {
@@ -43,10 +16,13 @@ describe("a book read into images, in one build", () => {
     expect(first.report.diagnostics).toEqual([]);
     const images = CHAPTERS.flatMap((c) => chapterYaml(ws, c).images.map((e) => imageTarget(c, e)));
     expect(images.length).toBeGreaterThanOrEqual(3);
-    // Each reading once and each image once: the elements first, each chapter's images after its own reading.
-    expect(first.calls[0]).toBe("story/elements");
+    // Each reading once and each image once: a chapter's specification after the elements of that chapter and the earlier ones, its images after it.
+    const elementReadings = CHAPTERS.map((c) => `chapters/${c}/elements`);
     const readings = CHAPTERS.map((c) => `chapters/${c}/scene-specs`);
-    expect([...first.calls].sort()).toEqual(["story/elements", ...readings, ...images].sort());
+    expect([...first.calls].sort()).toEqual([...elementReadings, ...readings, ...images].sort());
+    CHAPTERS.forEach((c, i) => {
+      for (const earlier of elementReadings.slice(0, i + 1)) expect(first.calls.indexOf(readings[i]!)).toBeGreaterThan(first.calls.indexOf(earlier));
+    });
     for (const c of CHAPTERS) {
       const read = first.calls.indexOf(`chapters/${c}/scene-specs`);
       for (const id of images.filter((i) => i.startsWith(`chapters/${c}/`))) expect(first.calls.indexOf(id)).toBeGreaterThan(read);
@@ -66,29 +42,26 @@ describe("a book read into images, in one build", () => {
     expect(second.report.summary).toMatchObject({ built: 0, providerCalls: 0 });
   });
 
-  it("editing a paragraph of chapter 2 re-reads chapter 2 only and draws only the entries that changed; reverting it costs nothing", async () => {
+  it("editing a paragraph of chapter 2 re-reads chapter 2 only and draws only the images whose entries (or the elements they depict) changed; reverting it costs nothing", async () => {
     const ws = await bookWorkspace();
     expect((await buildJson(ws)).code).toBe(0);
 
-    const before = new Map(proposed(ws, "ch02-the-drowned-marker"));
+    const before = chapterState(ws, "ch02-the-drowned-marker");
     const content = join(ws, "chapters", "ch02-the-drowned-marker", "content.md");
     const original = readFileSync(content, "utf8");
     edit(content, "Gulls wheeled over the mudflats.", "Gulls wheeled over the mudflats, crying.");
     const edited = await buildJson(ws);
     expect(edited.code).toBe(0);
-    const changed = proposed(ws, "ch02-the-drowned-marker").filter(([id, digest]) => before.get(id) !== digest);
-    expect(changed.length).toBeGreaterThan(0);
-    // The elements read the whole book (one call; the placeholder's elements name no chapter, so no other chapter reads them),
-    // then chapter 2, then the images of its entries that changed.
-    expect(edited.calls.slice(0, 2)).toEqual(["story/elements", "chapters/ch02-the-drowned-marker/scene-specs"]);
-    expect(edited.calls.slice(2).sort()).toEqual(changed.map(([id]) => imageTarget("ch02-the-drowned-marker", { custom_id: id })).sort());
+    // Chapter 2's readings only (its elements, then its specification: the other chapters' elements did not change), then the images of its entries that changed.
+    expect(edited.calls.slice(0, 2)).toEqual(["chapters/ch02-the-drowned-marker/elements", "chapters/ch02-the-drowned-marker/scene-specs"]);
+    expect(edited.calls.slice(2).sort()).toEqual(redrawnSince(ws, before));
 
     // Back to the text as it was: both readings come from the cache, the entries come back unchanged, and no image is drawn again.
     writeFileSync(content, original);
     const reverted = await buildJson(ws);
     expect(reverted.code).toBe(0);
     expect(reverted.calls).toEqual([]);
-    expect(new Map(proposed(ws, "ch02-the-drowned-marker"))).toEqual(before);
+    expect(new Map(proposed(ws, "ch02-the-drowned-marker"))).toEqual(before.entries);
   });
 
   it("an author's edit to a generated entry survives the next reading of its chapter, and its image is redrawn from the edit", async () => {
@@ -114,7 +87,7 @@ describe("a book read into images, in one build", () => {
     const dry = await chargen(ws, ["build", "-n"]);
     expect(dry.code).toBe(0);
     for (const c of CHAPTERS) expect(dry.stdout).toContain(`chapters/${c}: images not known until its specification is read\n`);
-    expect(dry.stdout).toContain("stale    story/elements");
+    for (const c of CHAPTERS) expect(dry.stdout).toContain(`stale    chapters/${c}/elements`);
   });
 });
 
@@ -134,7 +107,7 @@ describe("pipelined", () => {
       .map((l) => l.split("\t"))
       .map(([id, , started, , answered]) => ({ id: id!, started: Number(started), answered: Number(answered) }));
     const lastReading = Math.max(...lines.filter((l) => l.id.endsWith("/scene-specs")).map((l) => l.answered));
-    const firstImage = Math.min(...lines.filter((l) => !l.id.endsWith("/scene-specs") && l.id !== "story/elements").map((l) => l.started));
+    const firstImage = Math.min(...lines.filter((l) => !l.id.endsWith("/scene-specs") && !l.id.endsWith("/elements")).map((l) => l.started));
     expect(firstImage).toBeLessThan(lastReading);
   });
 });
@@ -166,5 +139,54 @@ describe("the story rules are opt-in", () => {
     expect(plan.code).toBe(0);
     const ids = (JSON.parse(plan.stdout) as { targets: { id: string }[] }).targets.map((t) => t.id);
     expect(ids.filter((id) => id.endsWith("/scene-specs"))).toEqual(["chapters/ch09-new/scene-specs"]);
+  });
+});
+
+describe("the story rules through build --batch", () => {
+  const running: BatchFake[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((f) => f.stop()));
+  });
+
+  it("each step's readings in one job, the images after them in the next build's job: exact lines per job, no live call", async () => {
+    const fake = await startGeminiBatchFake({ apiKey: SECRET });
+    running.push(fake);
+    const ws = await bookWorkspace();
+    edit(join(ws, "chargen.rules.ts"), /defaults: \{[^\n]*\}/, 'defaults: { ...builtIn.defaults, provider: "google", model: "gemini-2.5-flash-image", read: { provider: "google", model: "gemini-2.5-flash" } }');
+    const env = { ...providerEnv("google", fake), CHARGEN_BATCH_POLL_MS: "20" };
+    const run = (args: string[]) => chargen(ws, args, { env });
+    /** What `build --batch -n` would submit: each job's targets, sorted; then submit it (exiting `code`) and collect it. */
+    const step = async (code = 0) => {
+      const dry = await run(["build", "--batch", "-n"]);
+      expect(dry.code, dry.stderr).toBe(0);
+      const jobs = Object.fromEntries([...dry.stdout.matchAll(/^job (\S+): [^\n]*\n((?: {2}\S+\n)*)/gm)].map((m) => [m[1], m[2]!.trim().split("\n").map((l) => l.trim()).sort()]));
+      const submitted = await run(["build", "--batch"]);
+      expect(submitted.code, submitted.stderr).toBe(code);
+      waited = submitted.stdout + submitted.stderr;
+      const collected = await run(["batch", "collect"]);
+      expect(collected.code, collected.stderr).toBe(0);
+      return jobs;
+    };
+    let waited = "";
+    const each = (what: string) => CHAPTERS.map((c) => `chapters/${c}/${what}`);
+    // The specifications come after the elements: not submitted with them (exit 1, each said), submitted by the next build.
+    expect(await step(1)).toEqual({ "google/gemini-2.5-flash": each("elements") });
+    expect(waited.match(/^not submitted .*$/gm)).toEqual(
+      each("scene-specs").map((id) => `not submitted ${id}: comes after chapters/${CHAPTERS[0]}/elements, which is not fresh: submit it after that one is built`),
+    );
+    expect(await step()).toEqual({ "google/gemini-2.5-flash": each("scene-specs") });
+    const images = CHAPTERS.flatMap((c) => chapterYaml(ws, c).images.map((e) => imageTarget(c, e))).sort();
+    expect(images.length).toBeGreaterThanOrEqual(3);
+    expect(await step()).toEqual({ "google/gemini-2.5-flash-image": images });
+    expect(fake.jobs.map((j) => j.lines.length)).toEqual([3, 3, images.length]);
+    expect(fake.liveCalls()).toHaveLength(0);
+    // The batch fake answers every chapter alike, so the three images share one key; collect applies
+    // it to one of them (a known limit of batch mode: lines are matched by key), and a build
+    // restores the others from the cache without a call.
+    const restored = await run(["build"]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(fake.liveCalls()).toHaveLength(0);
+    const check = await run(["build", "--check"]);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
   });
 });

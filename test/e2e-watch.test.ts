@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { bookWorkspace, chapterState, redrawnSince } from "./support/book.js";
 import { buildJson, calls, chargen, CH1, CLI, edit, exampleWorkspace, IMG2 } from "./support/cli.js";
 
 interface Watching {
@@ -175,6 +176,28 @@ describe("chargen build --watch", () => {
     mark = w.idles();
     writeFileSync(portrait, bytes);
     expect((await waitForCalls(w, mark, log, initial + 2 + deps)).slice(initial + 2)).toHaveLength(deps);
+    await w.stop();
+  });
+
+  it("the story rules: an edit to a chapter's text reads that chapter's elements and specification, and draws its changed entries, in the same run", async () => {
+    const ws = await bookWorkspace();
+    const log = join(ws, ".calls.log");
+    const w = startWatch(ws);
+    await w.waitForRuns(1);
+    await w.idleAfter(0);
+    const initial = calls(log).length;
+    const runs = w.runs();
+    const chapter = "ch02-the-drowned-marker";
+    const before = chapterState(ws, chapter);
+    const mark = w.idles();
+    edit(join(ws, "chapters", chapter, "content.md"), "Gulls wheeled over the mudflats.", "Gulls wheeled over the mudflats, crying.");
+    await w.waitForRuns(runs + 1);
+    await w.idleAfter(mark);
+    const made = calls(log).slice(initial);
+    expect(made.slice(0, 2)).toEqual([`chapters/${chapter}/elements`, `chapters/${chapter}/scene-specs`]);
+    expect(made.slice(2).sort()).toEqual(redrawnSince(ws, before));
+    // One run: the images of what the reading wrote joined it; the reading's own write-backs started none.
+    expect(w.runs()).toBe(runs + 1);
     await w.stop();
   });
 });

@@ -60,6 +60,10 @@ interface HarnessOptions {
   specNow?: (id: string) => TargetSpec | undefined;
   /** Why the provider takes nothing more (a stopped provider), asked before each send. */
   unsendable?: () => ChargenError | undefined;
+  /** Per target, its model (default: `settings`). */
+  settingsOf?: (id: string) => ModelSettings;
+  /** How many requests a model takes at once (its gate). */
+  maxInFlight?: (provider: string, model: string) => number | undefined;
 }
 
 /** An executor over in-memory effects; `generate` decides what the provider does per target. */
@@ -85,6 +89,7 @@ function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<Ima
     },
     hub: {
       unsendable: () => options.unsendable?.(),
+      ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
       generate: async (request, _provider, _queue, onAnswer) => {
         calls.push(request.targetId);
         const answer = await generate(request);
@@ -99,7 +104,7 @@ function harness(specs: TargetSpec[], generate: (r: ImageRequest) => Promise<Ima
     clock: new FakeClock(),
   };
   const records = specs.map(record);
-  const resolved = new Map<string, Resolved | ChargenError>(specs.map((s) => [s.id, { settings: options.settings ?? settings, adjustments: [], route: "test" }]));
+  const resolved = new Map<string, Resolved | ChargenError>(specs.map((s) => [s.id, { settings: options.settingsOf?.(s.id) ?? options.settings ?? settings, adjustments: [], route: "test" }]));
   const executor = new Executor({
     graph: buildGraph(records),
     records: new Map(records.map((r) => [r.id, r])),
@@ -235,6 +240,28 @@ function gatedProvider() {
   const generate = (r: ImageRequest) => new Promise<ImageResult>((resolve) => waiting.push({ id: r.targetId, release: () => resolve(image(r.targetId)) }));
   return { generate, waiting };
 }
+
+describe("executor: admission", () => {
+  it("targets queued at their model's gate hold no place in the pipeline: another model's target starts meanwhile", async () => {
+    const provider = gatedProvider();
+    // Two jobs, so a pipeline of four: five targets of a model that takes one at a time, then one of another model.
+    const ids = ["a1", "a2", "a3", "a4", "a5", "b"];
+    const h = harness(specsNamed(...ids), provider.generate, {
+      jobs: 2,
+      settingsOf: (id) => ({ ...settings, model: id.startsWith("a") ? "one-at-a-time" : "other" }),
+      maxInFlight: (_provider, model) => (model === "one-at-a-time" ? 1 : undefined),
+    });
+    const running = h.run();
+    await vi.waitUntil(() => provider.waiting.length === 2);
+    expect(h.calls).toEqual(["a1", "b"]);
+    for (let released = 0; released < ids.length; released++) {
+      await vi.waitUntil(() => provider.waiting.length > 0);
+      provider.waiting.shift()!.release();
+    }
+    expect(statuses(await running)).toEqual(ids.map((id) => [id, "built"]));
+    expect(h.calls).toEqual(["a1", "b", "a2", "a3", "a4", "a5"]);
+  });
+});
 
 describe("executor: --max-cost", () => {
   it("a provider that charges more than estimated raises the estimates: nothing more starts once the projection passes the limit", async () => {

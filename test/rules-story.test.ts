@@ -30,16 +30,17 @@ function book(): string {
 }
 
 describe("story rules", () => {
-  it("one elements reading of every chapter; one specification per chapter, after it, reading the chapter and only its own elements", () => {
+  it("an elements reading per chapter; one specification per chapter, after the elements readings of its chapter and the earlier ones, reading the chapter and only its own elements", () => {
     const a = plan(book(), rules);
     expect(a.diagnostics).toEqual([]);
     expect(a.targets.map((t) => [t.id, t.after ?? []])).toEqual([
-      ["story/elements", []],
-      ["chapters/ch01-grey-tide/scene-specs", ["story/elements"]],
-      ["chapters/ch02-marker/scene-specs", ["story/elements"]],
+      ["chapters/ch01-grey-tide/elements", []],
+      ["chapters/ch02-marker/elements", []],
+      ["chapters/ch01-grey-tide/scene-specs", ["chapters/ch01-grey-tide/elements"]],
+      ["chapters/ch02-marker/scene-specs", ["chapters/ch01-grey-tide/elements", "chapters/ch02-marker/elements"]],
     ]);
-    const elements = spec(a, "story/elements").read!;
-    expect(elements.texts.map((t) => t.label)).toEqual(["Chapter 1: The Grey Tide (slug ch01-grey-tide)", "Chapter 2: The Marker (slug ch02-marker)"]);
+    expect(spec(a, "chapters/ch01-grey-tide/elements").read!.texts.map((t) => t.label)).toEqual(["Chapter 1: The Grey Tide (slug ch01-grey-tide)"]);
+    expect(spec(a, "chapters/ch02-marker/elements").read!.texts.map((t) => t.label)).toEqual(["Chapter 2: The Marker (slug ch02-marker)"]);
     const ch1 = spec(a, "chapters/ch01-grey-tide/scene-specs").read!;
     expect(ch1.texts[0]!.text).toBe(
       "- nell-farrow: Nell Farrow, character. A wiry girl of twelve, salt-stiff braid, oilskin coat two sizes too big.\n- tobias: Tobias, character. An old keeper, white beard.\n",
@@ -76,10 +77,11 @@ describe("story rules", () => {
     const a = plan(root, rules);
     expect(a.diagnostics).toEqual([]);
     expect(a.targets.map((t) => [t.id, t.after ?? []])).toEqual([
-      ["chapters/ch01-grey-tide/ch01-grey-tide-fog", ["story/elements", "chapters/ch01-grey-tide/scene-specs"]],
+      ["chapters/ch01-grey-tide/ch01-grey-tide-fog", ["chapters/ch01-grey-tide/elements", "chapters/ch01-grey-tide/scene-specs"]],
       ["chapters/ch02-marker/mine", []],
-      ["story/elements", []],
-      ["chapters/ch01-grey-tide/scene-specs", ["story/elements"]],
+      ["chapters/ch01-grey-tide/elements", []],
+      ["chapters/ch02-marker/elements", []],
+      ["chapters/ch01-grey-tide/scene-specs", ["chapters/ch01-grey-tide/elements"]],
     ]);
     const image = spec(a, "chapters/ch01-grey-tide/ch01-grey-tide-fog");
     expect(image.prompt.parts.find((p) => p.role === "character:nell-farrow")?.text).toBe(

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { contractViolation } from "../src/rules/memoryquill-contract.js";
 import type { ElementsAnswer, SceneSpecAnswer, SceneSpecEntry } from "../src/story/instructions.js";
 import { contentDigest } from "../src/story/owned.js";
-import { applyElementFiles, applyElements, applySceneSpecs, IMAGE_OUTPUT_FIELDS, sceneEntries } from "../src/story/write-back.js";
+import { naturalOrder } from "../src/story/book.js";
+import { applyChapterElements, applyElementFiles, applySceneSpecs, IMAGE_OUTPUT_FIELDS, sceneEntries } from "../src/story/write-back.js";
 import { YamlEditor } from "../src/yaml/edit.js";
 
 const FILE = "chapters/ch01-the-grey-tide/imagery.yaml";
@@ -187,6 +188,9 @@ describe("writing an elements answer", () => {
     places: [{ name: "Low Water Light", aliases: [], description: "A lighthouse on a mudflat.", zones: [{ name: "Lamp room", description: "Brass and glass." }], chapters: ["ch01-the-grey-tide"] }],
   };
 
+  const ch1 = "ch01-the-grey-tide";
+  const applyElements = (editor: YamlEditor, answer: ElementsAnswer, chapter = ch1) => applyChapterElements(editor, chapter, answer, naturalOrder);
+
   it("starts the file, and keeps an author's edit of one element through the next reading", () => {
     const editor = YamlEditor.parse("# Story elements of The Lamp at Low Water\n", "story/elements.yaml");
     const outcomes = applyElements(editor, elements);
@@ -200,7 +204,8 @@ describe("writing an elements answer", () => {
     const text = editor.toString();
     const data = parse(text) as Record<string, Record<string, unknown>[]>;
     expect(data.characters![0]).toEqual({ slug: "nell-farrow", name: "Nell Farrow", kind: "character", aliases: ["Nell"], appearance: "Wiry, copper hair.", visual_consistency: ["copper hair"], chapters: ["ch01-the-grey-tide"] });
-    expect(data.characters![1]).toEqual({ slug: "the-fog-hound", name: "The Fog Hound", kind: "creature", appearance: "A dog of mist." });
+    // Each element lists the chapter whose reading named it, whatever the answer said.
+    expect(data.characters![1]).toEqual({ slug: "the-fog-hound", name: "The Fog Hound", kind: "creature", appearance: "A dog of mist.", chapters: [ch1] });
     expect(data.places![0]).toEqual({ slug: "low-water-light", name: "Low Water Light", description: "A lighthouse on a mudflat.", zones: [{ slug: "lamp-room", name: "Lamp room", description: "Brass and glass." }], chapters: ["ch01-the-grey-tide"] });
 
     const edited = text.replace("Wiry, copper hair.", "Wiry, copper hair, freckles.");
@@ -212,6 +217,65 @@ describe("writing an elements answer", () => {
     ]);
     const after = parse(again.toString()) as Record<string, Record<string, unknown>[]>;
     expect(after.characters!.map((c) => c.appearance)).toEqual(["Wiry, copper hair, freckles.", "A dog of mist. Taller."]);
+  });
+
+  it("merges the chapters' readings: an element lists each chapter naming it, keeps its first chapter's description, and goes with the last chapter that named it", () => {
+    const ch2 = "ch02-the-drowned-marker";
+    const ch3 = "ch03-lamplight";
+    const nell = (appearance: string) => ({ name: "Nell Farrow", kind: "character" as const, aliases: [], appearance, visual_consistency: [], chapters: [] });
+    const only = (...characters: ElementsAnswer["characters"]): ElementsAnswer => ({ characters, places: [] });
+    const editor = YamlEditor.parse("characters: []\nplaces: []\n", "story/elements.yaml");
+    // Chapter 2's reading comes first (readings run in parallel): its description stands until chapter 1's.
+    applyElements(editor, only(nell("Wet oilskin.")), ch2);
+    expect(applyElements(editor, only(nell("Copper braid."), { ...nell("A dog of mist."), name: "The Fog Hound", kind: "creature" }), ch1).characters).toEqual([
+      { id: "nell-farrow", status: "updated" },
+      { id: "the-fog-hound", status: "added" },
+    ]);
+    expect(applyElements(editor, only(nell("Soot on her face.")), ch3).characters).toEqual([
+      { id: "nell-farrow", status: "updated" },
+      { id: "the-fog-hound", status: "unchanged" },
+    ]);
+    const characters = () => (parse(editor.toString()) as { characters: { slug: string; appearance: string; chapters: string[] }[] }).characters.map((c) => [c.slug, c.appearance, c.chapters]);
+    expect(characters()).toEqual([
+      ["nell-farrow", "Copper braid.", [ch1, ch2, ch3]],
+      ["the-fog-hound", "A dog of mist.", [ch1]],
+    ]);
+    // The same answer again: not a byte changes. A later chapter's new description: nor does it.
+    const text = editor.toString();
+    applyElements(editor, only(nell("Wet oilskin.")), ch2);
+    applyElements(editor, only(nell("Soot, and a torn sleeve.")), ch3);
+    expect(editor.toString()).toBe(text);
+    // Chapter 1 read again without the hound: it goes; Nell is as she was.
+    expect(applyElements(editor, only(nell("Copper braid.")), ch1).characters).toEqual([
+      { id: "nell-farrow", status: "unchanged" },
+      { id: "the-fog-hound", status: "removed" },
+    ]);
+    expect(characters()).toEqual([["nell-farrow", "Copper braid.", [ch1, ch2, ch3]]]);
+    // Chapter 1 without Nell: she stays with chapters 2 and 3.
+    applyElements(editor, only(), ch1);
+    expect(characters()).toEqual([["nell-farrow", "Copper braid.", [ch2, ch3]]]);
+  });
+
+  it("an element the author edited or deleted stays theirs, whichever chapter's reading proposes it", () => {
+    const editor = YamlEditor.parse("characters: []\nplaces: []\n", "story/elements.yaml");
+    applyElements(editor, elements);
+    const mine = YamlEditor.parse(
+      editor
+        .toString()
+        .replace("Wiry, copper hair.", "Wiry, copper hair, freckles.")
+        .replace(/  - slug: the-fog-hound\n(    .*\n)+?(?=  - |places)/, ""),
+      "story/elements.yaml",
+    );
+    expect((parse(mine.toString()) as { characters: unknown[] }).characters).toHaveLength(1);
+    const chapter2 = applyElements(mine, { ...elements, places: [] }, "ch02-x");
+    expect(chapter2.characters).toEqual([
+      { id: "nell-farrow", status: "modified", proposed: true },
+      { id: "the-fog-hound", status: "deleted", proposed: true },
+    ]);
+    // Chapter 3's reading names neither: the deleted one is still remembered when chapter 2's names it again.
+    applyElements(mine, { characters: [], places: [] }, "ch03-y");
+    expect(applyElements(mine, { ...elements, places: [] }, "ch02-x").characters.map((o) => o.status)).toEqual(["modified", "deleted"]);
+    expect((parse(mine.toString()) as { characters: { appearance: string }[] }).characters.map((c) => c.appearance)).toEqual(["Wiry, copper hair, freckles."]);
   });
 
   it("in a workspace with characters/ and locations/ folders, each element is also a file in the contract's shape; the author's files are left alone", () => {

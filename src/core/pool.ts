@@ -6,6 +6,7 @@ export interface PoolLimits {
 }
 
 interface Waiter {
+  priority: number;
   grant: () => void;
   reject: (reason: unknown) => void;
 }
@@ -13,7 +14,8 @@ interface Waiter {
 /**
  * A provider quota needs both of Ninja's pool (at most N in flight) and Shake's throttle (at
  * most R started in any window of a minute). `pauseUntil` lets a 429 slow the whole pool down
- * rather than each request hammering on its own. Grants are first come, first served.
+ * rather than each request hammering on its own. Grants go to the highest priority waiting, first
+ * come, first served among equals.
  */
 export class Pool {
   private inFlight = 0;
@@ -28,10 +30,11 @@ export class Pool {
     private readonly windowMs = 60_000,
   ) {}
 
-  acquire(signal?: AbortSignal): Promise<void> {
+  acquire(signal?: AbortSignal, priority = 0): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const waiter: Waiter = {
+        priority,
         grant: () => {
           signal?.removeEventListener("abort", onAbort);
           resolve();
@@ -44,7 +47,8 @@ export class Pool {
         reject(signal!.reason);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.queue.push(waiter);
+      const before = this.queue.findIndex((w) => w.priority < priority);
+      this.queue.splice(before < 0 ? this.queue.length : before, 0, waiter);
       this.pump();
     });
   }

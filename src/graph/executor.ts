@@ -125,6 +125,8 @@ export class Executor {
   private readonly jobs: Pool;
   /** Per provider and model (see modelGate). */
   private readonly modelGates = new Map<string, Pool>();
+  /** Per target, its depth in the graph (see depth): a model's gate lets the deeper pass first. */
+  private readonly depths = new Map<string, number>();
   /**
    * Targets between starting work and being applied: a result waits with its image bytes for the
    * one-at-a-time write-back, so without this bound a fast provider (or a big restore) would hold
@@ -290,17 +292,7 @@ export class Executor {
       await this.effects.apply({ ...app, action: own, bytes: undefined });
       return { id, status: "cached", reasons: decision.reasons };
     }
-    try {
-      await this.pipeline.acquire(this.scheduling.signal);
-    } catch {
-      return { id, status: "skipped", reasons: ["interrupted before it started"] };
-    }
-    let outcome: TargetOutcome;
-    try {
-      outcome = await this.restoreOrGenerate(id, record, resolved.settings, decision, refs);
-    } finally {
-      this.pipeline.release();
-    }
+    const outcome = await this.restoreOrGenerate(id, record, resolved.settings, decision, refs);
     const live = this.effects.live;
     if (live && record.kind === "data" && (outcome.status === "built" || outcome.status === "cached")) {
       // Its write-back changed the files: the next plan is read from them.
@@ -322,11 +314,18 @@ export class Executor {
     const { key, inputs } = decision;
     const app = { record, settings, key, inputs };
     const previous = store.latest(key);
-    const bytes = previous && store.readBlob(previous.blob);
-    if (previous && bytes) {
-      this.emit({ type: "started", id, action: "restoring" });
-      await this.effects.apply({ ...app, action: previous, bytes });
-      return { id, status: "cached", reasons: decision.reasons };
+    if (previous) {
+      if (!(await this.enterPipeline())) return { id, status: "skipped", reasons: ["interrupted before it started"] };
+      try {
+        const bytes = store.readBlob(previous.blob);
+        if (bytes) {
+          this.emit({ type: "started", id, action: "restoring" });
+          await this.effects.apply({ ...app, action: previous, bytes });
+          return { id, status: "cached", reasons: decision.reasons };
+        }
+      } finally {
+        this.pipeline.release();
+      }
     }
 
     // Paid for already, in a provider's batch job: its result is collected, not bought twice.
@@ -337,29 +336,74 @@ export class Executor {
     if (!spec || !specMatches(record, spec)) {
       return { id, status: "skipped", reasons: [`${record.source.file} changed during the build; it is planned again next time`] };
     }
-    let references: ReferenceImage[];
-    try {
-      references = this.referenceImages(spec, refs);
-    } catch (e) {
-      const error = asChargenError(e);
-      return { id, status: "failed", reasons: [error.message], error };
-    }
-    // A model's queue waits at its own gate, holding no build-wide slot: a chapter's images start
-    // while twenty readings wait for a reading model that takes two at a time.
+    // A model's queue waits at its own gate, holding no build-wide slot nor a place in the
+    // pipeline: a chapter's images start while twenty readings wait for a reading model that takes
+    // two at a time. The deeper a target in the graph, the sooner it passes: a chapter's
+    // specification, whose images wait for it, before the next chapter's elements.
     const gate = this.modelGate(settings);
     let gated = false;
+    let piped = false;
     try {
-      await gate?.acquire(this.scheduling.signal);
+      await gate?.acquire(this.scheduling.signal, this.depth(id));
       gated = !!gate;
+      await this.pipeline.acquire(this.scheduling.signal);
+      piped = true;
       await this.jobs.acquire(this.scheduling.signal);
     } catch {
       if (gated) gate!.release();
+      if (piped) this.pipeline.release();
       return { id, status: "skipped", reasons: ["interrupted before it started"] };
     }
+    try {
+      return await this.generate(app, spec, decision, refs, gate);
+    } finally {
+      this.pipeline.release();
+    }
+  }
+
+  /** How many targets the longest chain of what a target comes after has (0: none). */
+  private depth(id: string): number {
+    let depth = this.depths.get(id);
+    if (depth === undefined) {
+      depth = (this.graph.deps.get(id) ?? []).reduce((n, d) => Math.max(n, 1 + this.depth(d)), 0);
+      this.depths.set(id, depth);
+    }
+    return depth;
+  }
+
+  /** Whether a place in the pipeline was taken (false: the build is stopping). */
+  private async enterPipeline(): Promise<boolean> {
+    try {
+      await this.pipeline.acquire(this.scheduling.signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Send one target (holding its gate, a job slot and a place in the pipeline: its references are read in it) and apply its answer. */
+  private async generate(
+    app: { record: TargetRecord; settings: ModelSettings; key: string; inputs: Extract<Decision, { status: "stale" }>["inputs"] },
+    spec: NonNullable<ReturnType<ExecutorEffects["spec"]>>,
+    decision: Extract<Decision, { status: "stale" }>,
+    refs: Map<string, RefState>,
+    gate: Pool | undefined,
+  ): Promise<TargetOutcome> {
+    const { store } = this.effects;
+    const { record, settings, key } = app;
+    const id = record.id;
     const release = () => {
       this.jobs.release();
       gate?.release();
     };
+    let references: ReferenceImage[];
+    try {
+      references = this.referenceImages(spec, refs);
+    } catch (e) {
+      release();
+      const error = asChargenError(e);
+      return { id, status: "failed", reasons: [error.message], error };
+    }
     // Known before starting: nothing reaches a stopped provider, or one whose key is not set.
     const refused = this.effects.hub.unsendable(settings.provider);
     if (refused) {

@@ -1,12 +1,15 @@
 /**
  * The story rules: a book's text read into specifications, as data targets of the same build.
  *
- *   story/elements.yaml            -> story/elements                (every chapter's content.md, and
+ *   story/elements.yaml            -> chapters/<folder>/elements    (one per chapter: its content.md, and
  *                                     the characters' profile.md and locations' description.md as canon)
  *   chapters/<folder>/imagery.yaml -> chapters/<folder>/scene-specs (content.md + the elements file's entries)
  *
- * A chapter's specification comes after the elements (an `after` edge: when the elements are
- * written in a build, it is planned again on what was written), and its write-back writes the
+ * Each chapter's elements answer is merged into the elements file (story/write-back.ts
+ * applyChapterElements), so that an edit to one chapter re-reads that chapter's elements only. A
+ * chapter's specification comes after the elements readings of that chapter and the earlier ones
+ * (`after` edges: when they are written in a build, it is planned again on what was written; it
+ * reads only the elements of its chapter, so it is stale only when one of those changed), and its write-back writes the
  * chapter's `images[]`, each of which is an image target of the chapter rule, after it in turn.
  * Opt-in: a workspace laid out by `chargen init --from-book` lists them in its rules; the built-in
  * rules do not (a curated tree's specifications are the author's, and every new entry is a paid image).
@@ -16,7 +19,7 @@ import type { SceneSpecOptions } from "../story/instructions.js";
 import { LEDGER_KEY } from "../story/owned.js";
 import { appearsIn, elementsAnswer, elementsReading, knownElements, sceneSpecAnswer, sceneSpecReading, type Reading } from "../story/readings.js";
 import { elementSource, workspaceChapter } from "../story/sources.js";
-import { applyElements, applySceneSpecs } from "../story/write-back.js";
+import { applyChapterElements, applySceneSpecs } from "../story/write-back.js";
 import type { ReadPart } from "../model/target.js";
 import { get, items, str, strings } from "../yaml/access.js";
 import type { Rule, RuleContext } from "./api.js";
@@ -26,7 +29,8 @@ export const STORY_ELEMENTS_RULE = "story-elements";
 export const SCENE_SPECS_RULE = "scene-specs";
 /** The elements file: the book's recurring characters, creatures and places, each with a visual description. */
 export const ELEMENTS_FILE = "story/elements.yaml";
-export const ELEMENTS_TARGET = "story/elements";
+/** A chapter's elements reading. */
+export const elementsTarget = (folder: string): string => `chapters/${folder}/elements`;
 export const sceneSpecTarget = (folder: string): string => `chapters/${folder}/scene-specs`;
 
 const CHAPTERS = "chapters/*/content.md";
@@ -74,40 +78,38 @@ function chapter(ctx: RuleContext, folder: string): Chapter | undefined {
 }
 
 /**
- * The story elements of the whole workspace: one data target, `story/elements`, planned from the
- * elements file (which `init --from-book` writes empty), written back into it entry by entry: an
- * entry the author edited or added is theirs and is never overwritten.
+ * The story elements of the workspace: a data target per chapter, `chapters/<folder>/elements`,
+ * planned from the elements file (which `init --from-book` writes empty), each answer merged into it
+ * entry by entry: an entry the author edited or added is theirs and is never overwritten.
  */
 export function storyElements(options: StoryElementsOptions = {}): Rule {
   return {
     name: STORY_ELEMENTS_RULE,
     sources: [ELEMENTS_FILE],
     plan(file, ctx) {
-      const book = {
-        chapters: chapters(ctx),
-        elements: (["character", "location"] as const).flatMap((kind) =>
-          ctx.glob(kind === "character" ? "characters/*/profile.md" : "locations/*/description.md").flatMap((p) => {
-            const text = ctx.readText(p);
-            return text === undefined ? [] : [elementSource(kind, p.split("/")[1]!, text)];
-          }),
-        ),
-        skipped: [],
-      };
-      if (!book.chapters.length) return;
-      ctx.emit(
-        dataTarget({
-          id: ELEMENTS_TARGET,
-          rule: STORY_ELEMENTS_RULE,
-          source: { file: file.path, line: 1, column: 1 },
-          read: asReadPart(elementsReading(book), options.mediaResolution),
-          images: [],
-          writeBack: null,
+      const canon = (["character", "location"] as const).flatMap((kind) =>
+        ctx.glob(kind === "character" ? "characters/*/profile.md" : "locations/*/description.md").flatMap((p) => {
+          const text = ctx.readText(p);
+          return text === undefined ? [] : [elementSource(kind, p.split("/")[1]!, text)];
         }),
       );
+      for (const read of chapters(ctx)) {
+        ctx.emit(
+          dataTarget({
+            id: elementsTarget(read.slug),
+            rule: STORY_ELEMENTS_RULE,
+            source: { file: file.path, line: 1, column: 1 },
+            read: asReadPart(elementsReading({ chapters: [read], elements: canon, skipped: [] }), options.mediaResolution),
+            images: [],
+            writeBack: { folder: read.slug },
+          }),
+        );
+      }
     },
     writeBack({ outcome, edit }) {
       if (outcome.rehearsal || !outcome.answer) return;
-      applyElements(edit(ELEMENTS_FILE), elementsAnswer(outcome.answer, outcome.target.id));
+      const { folder } = outcome.target.writeBack as { folder: string };
+      applyChapterElements(edit(ELEMENTS_FILE), folder, elementsAnswer(outcome.answer, outcome.target.id), naturalOrder);
     },
   };
 }
@@ -142,6 +144,7 @@ export function sceneSpecs(options: SceneSpecRuleOptions = {}): Rule {
       // Only the elements of this chapter: a re-read of the book that changes another chapter's elements leaves this reading fresh.
       const elements = knownElements(ctx.readYaml(ELEMENTS_FILE)?.doc.toJS()).filter((e) => appearsIn(e, folder));
       const characters = elements.filter((e) => e.kind !== "place").map((e) => ({ slug: e.slug, name: e.name }));
+      const places = elements.filter((e) => e.kind === "place").map((e) => ({ slug: e.slug, name: e.name, zones: e.zones ?? [] }));
       ctx.emit({
         ...dataTarget({
           id: sceneSpecTarget(folder),
@@ -149,21 +152,36 @@ export function sceneSpecs(options: SceneSpecRuleOptions = {}): Rule {
           source: { file: file.path, line: 1, column: 1 },
           read: asReadPart(sceneSpecReading(read, elements, reading)),
           images: [],
-          writeBack: { folder, characters },
+          writeBack: { folder, characters, places },
         }),
-        ...(elementsRuleOn(ctx) ? { after: [ELEMENTS_TARGET] } : {}),
+        ...(elementsRuleOn(ctx) ? { after: chapters(ctx).filter((c) => naturalOrder(c.slug, folder) <= 0).map((c) => elementsTarget(c.slug)) } : {}),
       });
     },
     writeBack({ outcome, edit }) {
       if (outcome.rehearsal || !outcome.answer) return;
-      const { folder, characters } = outcome.target.writeBack as { folder: string; characters: Known[] };
+      const { folder, characters, places } = outcome.target.writeBack as { folder: string; characters: Known[]; places: KnownPlace[] };
       const answer = sceneSpecAnswer(outcome.answer, outcome.target.id, reading);
-      applySceneSpecs(edit(outcome.target.source.file), folder, { ...answer, images: answer.images.map((image) => ({ ...image, depicts_characters: depicted(image.depicts_characters, characters) })) });
+      applySceneSpecs(edit(outcome.target.source.file), folder, {
+        ...answer,
+        images: answer.images.map((image) => ({ ...image, depicts_characters: depicted(image.depicts_characters, characters), ...setting(image.location, image.zone, places) })),
+      });
     },
   };
 }
 
 type Known = { slug: string; name: string };
+type KnownPlace = Known & { zones: Known[] };
+
+const known = <K extends Known>(given: string, list: readonly K[]): K | undefined => list.find((k) => k.slug === given || k.name.toLowerCase() === given.trim().toLowerCase());
+
+/**
+ * An entry's location and zone as slugs of the elements file (a name given instead is mapped to its
+ * slug), or none: a place the elements do not know has no location files to look up.
+ */
+function setting(location: string | null, zone: string | null, places: readonly KnownPlace[]): { location: string | null; zone: string | null } {
+  const place = location === null ? undefined : known(location, places);
+  return { location: place?.slug ?? null, zone: (place && zone !== null && known(zone, place.zones)?.slug) || null };
+}
 
 /**
  * The characters an entry depicts, as slugs of the elements file: a name the reading gave instead
@@ -171,8 +189,7 @@ type Known = { slug: string; name: string };
  * them from), so that every depicted slug has an identity for the prompt.
  */
 function depicted(given: readonly string[], characters: readonly Known[]): string[] {
-  const slugOf = (g: string) => characters.find((c) => c.slug === g || c.name.toLowerCase() === g.trim().toLowerCase())?.slug;
-  return [...new Set(given.flatMap((g) => slugOf(g) ?? []))];
+  return [...new Set(given.flatMap((g) => known(g, characters)?.slug ?? []))];
 }
 
 /**
@@ -199,10 +216,12 @@ export function elementCharacter(ctx: RuleContext, slug: string): { name?: strin
   if (!entry) return undefined;
   const name = str(entry, "name");
   const appearance = str(entry, "appearance");
+  // Its description is the one its first chapter's reading gave.
+  const first = strings(entry, "chapters").sort(naturalOrder)[0];
   return {
     ...(name ? { name } : {}),
     ...(appearance ? { appearance } : {}),
     consistency: strings(entry, "visual_consistency"),
-    ...(elementsRuleOn(ctx) ? { from: ELEMENTS_TARGET } : {}),
+    ...(first && elementsRuleOn(ctx) ? { from: elementsTarget(first) } : {}),
   };
 }

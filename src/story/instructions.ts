@@ -19,7 +19,7 @@ export type ImageType = (typeof IMAGE_TYPES)[number];
 /** `scene_mood` values MemoryQuill's strict reader accepts. */
 export const SCENE_MOODS = ["somber", "pastoral", "celebratory", "ethereal", "intimate", "kinetic", "ominous", "heroic", "clandestine", "tense", "reverent"] as const;
 
-export const ELEMENTS_VERSION = "story-elements/1";
+export const ELEMENTS_VERSION = "story-elements/2";
 export const SCENE_SPECS_VERSION = "scene-specs/1";
 
 /** Instructions as sent: the version they are keyed on and the system text. */
@@ -68,15 +68,16 @@ export type PlaceElement = z.infer<typeof placeElementSchema>;
 export function elementsInstructions(): Instructions {
   return {
     version: ELEMENTS_VERSION,
-    text: `You read a book to prepare its illustration. List its story elements: the recurring characters, the creatures, and the places, each with a visual description that an illustrator will use in every picture that shows it.
+    text: `You read a chapter of a book to prepare its illustration. List the story elements it shows: the characters, the creatures, and the places, each with a visual description that an illustrator will use in every picture that shows it.
 
 Rules:
-- Include a character, creature or place only when it appears in more than one scene or matters to how a scene looks. Leave out people who are only named.
+- Include a character, creature or place only when it is seen in the chapter or matters to how a scene looks. Leave out people who are only named.
 - Describe only what the text states or clearly implies. Do not invent features; where the text says nothing about a feature, leave it out.
 - Write descriptions as plain visual prose, present tense, without story events ("tall, stooped, white beard to the chest", not "who later betrays the crew").
 - When a profile or description text of an element is given, it is the author's canon: keep its facts and use its name.
 - Give each place the parts of it where scenes happen as zones.
-- Name the chapters each element appears in by the slugs given with the chapters.
+- Name the chapter by the slug given with it in each element's chapters.
+- Use the name the story uses most, as written: the other chapters' readings are merged with this one by name.
 - Answer with JSON only, in the schema given.`,
   };
 }

@@ -54,8 +54,10 @@ export interface KnownElement {
 export const appearsIn = (element: KnownElement, chapterSlug: string): boolean => element.chapters.length === 0 || element.chapters.includes(chapterSlug);
 
 /**
- * The elements an elements file lists (`characters[]` and `places[]` as applyElements writes them,
- * the author's edits included), for the scene readings. Entries without a slug and a name are left out.
+ * The elements an elements file lists (`characters[]` and `places[]` as applyChapterElements writes them,
+ * the author's edits included), for the scene readings: characters, then places, each in slug order
+ * (the chapters' readings are merged into the file in the order they finish, which must not change
+ * what a scene reading is sent). Entries without a slug and a name are left out.
  */
 export function knownElements(elementsFile: unknown): KnownElement[] {
   const list = (key: string) => {
@@ -73,7 +75,8 @@ export function knownElements(elementsFile: unknown): KnownElement[] {
     description: text(p.description),
     zones: (Array.isArray(p.zones) ? (p.zones as Record<string, unknown>[]) : []).map((z) => ({ slug: text(z?.slug), name: text(z?.name) })).filter((z) => z.slug),
   }));
-  return [...characters, ...places].filter((e) => e.slug && e.name);
+  const bySlug = (a: { slug: string }, b: { slug: string }) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0);
+  return [...characters.sort(bySlug), ...places.sort(bySlug)].filter((e) => e.slug && e.name);
 }
 
 /** One chapter's scene-specification reading: the story elements it may refer to by slug, then the chapter. */

@@ -6,9 +6,10 @@
  */
 import { MAX_NAME_BYTES } from "../core/boundary.js";
 import { SlugScope, slugify } from "../core/slug.js";
+import { isMap, isSeq } from "yaml";
 import type { YamlEditor } from "../yaml/edit.js";
 import type { CharacterElement, ElementsAnswer, PlaceElement, SceneSpecAnswer, SceneSpecEntry } from "./instructions.js";
-import { applyOwned, applyOwnedFields, type EntryOutcome, type EntryStatus, type OwnedList } from "./owned.js";
+import { applyOwned, applyOwnedFields, LEDGER_KEY, type EntryOutcome, type EntryStatus, type OwnedList } from "./owned.js";
 
 /** A chapter entry's output fields and records, which the image write-back fills: never chargen's reading. */
 export const IMAGE_OUTPUT_FIELDS = ["generated_at", "file_name", "file_path", "provider", "model", "provider_metadata", "image_inventory"] as const;
@@ -105,13 +106,50 @@ export function elementEntries(answer: ElementsAnswer): { characters: Record<str
   };
 }
 
-/** Write an elements answer into the elements file: its `characters[]` and `places[]`, each owned entry by entry. */
-export function applyElements(editor: YamlEditor, answer: ElementsAnswer): { characters: EntryOutcome[]; places: EntryOutcome[] } {
+const ELEMENT_LISTS = {
+  characters: { path: ["characters"], ledger: "characters", idKey: "slug" },
+  places: { path: ["places"], ledger: "places", idKey: "slug" },
+} satisfies Record<string, OwnedList>;
+
+/**
+ * Merge one chapter's elements answer into the elements file, whose entries the other chapters'
+ * readings wrote too: an element's `chapters` gains this chapter when the answer names it and loses
+ * it when not (an element no chapter names any more is removed); its description is the one the
+ * first of its chapters gave (`chapterOrder` sorts chapter slugs), so a later chapter's reading
+ * changes no description an earlier one gave. Ownership as applyOwned: the author's entries are
+ * kept as they are, an identical answer changes no byte.
+ */
+export function applyChapterElements(
+  editor: YamlEditor,
+  chapter: string,
+  answer: ElementsAnswer,
+  chapterOrder: (a: string, b: string) => number,
+): { characters: EntryOutcome[]; places: EntryOutcome[] } {
   const entries = elementEntries(answer);
-  return {
-    characters: applyOwned(editor, { path: ["characters"], ledger: "characters", idKey: "slug" }, entries.characters),
-    places: applyOwned(editor, { path: ["places"], ledger: "places", idKey: "slug" }, entries.places),
+  const merge = (list: OwnedList, answered: Record<string, unknown>[]) => {
+    const node = editor.doc.getIn(list.path);
+    const current = (isSeq(node) ? (node.toJSON() as unknown[]) : []).filter((e): e is Record<string, unknown> => !!e && typeof e === "object" && !Array.isArray(e));
+    const byId = new Map(answered.map((entry) => [String(entry[list.idKey]), entry]));
+    const proposed: Record<string, unknown>[] = [];
+    for (const entry of current) {
+      const id = entry[list.idKey];
+      if (typeof id !== "string") continue;
+      const mine = byId.get(id);
+      byId.delete(id);
+      const others = (Array.isArray(entry.chapters) ? entry.chapters : []).filter((c): c is string => typeof c === "string" && c !== chapter);
+      if (!mine && !others.length) continue;
+      const chapters = (mine ? [...others, chapter] : others).sort(chapterOrder);
+      // This chapter's description only where it is the element's first chapter.
+      proposed.push({ ...(mine && chapters[0] === chapter ? mine : entry), chapters });
+    }
+    for (const entry of byId.values()) proposed.push({ ...entry, chapters: [chapter] });
+    // An entry the author deleted (in the ledger, gone from the file) stays remembered as deleted, whichever chapter proposed it.
+    const ledger = editor.doc.getIn([LEDGER_KEY, list.ledger]);
+    const present = new Set(current.map((e) => e[list.idKey]));
+    for (const id of isMap(ledger) ? Object.keys(ledger.toJSON() as object) : []) if (!present.has(id) && !proposed.some((p) => p[list.idKey] === id)) proposed.push({ [list.idKey]: id });
+    return applyOwned(editor, list, proposed);
   };
+  return { characters: merge(ELEMENT_LISTS.characters, entries.characters), places: merge(ELEMENT_LISTS.places, entries.places) };
 }
 
 /** Which entity folders the workspace has: elements are also written there, in the contract's shapes. */
