@@ -79,6 +79,8 @@ export interface LeftOut {
   reason: string;
   /** Waits for an upstream target in this plan: a next wave can submit it once that one is applied. */
   afterUpstream?: boolean;
+  /** Carried by another line of this plan (one key): collecting applies that line's result to it too. */
+  carried?: boolean;
 }
 
 export interface BatchPlan {
@@ -98,6 +100,7 @@ export async function planBatch(ctx: BatchContext, ws: Workspace, options: Pick<
   let budget = options.maxCostUsd ?? Infinity;
   const decided = planWorkspace(ws, ctx.actions, options.force);
   const notFresh = new Set(decided.filter((p) => p.decision.status !== "fresh").map((p) => p.id));
+  const keyed = new Map<string, string>();
   for (const p of decided) {
     const d = p.decision;
     if (d.status === "fresh") continue;
@@ -119,6 +122,12 @@ export async function planBatch(ctx: BatchContext, ws: Workspace, options: Pick<
     const batch = inFlight.get(d.key);
     if (batch) {
       left.push({ id: p.id, reason: batch });
+      continue;
+    }
+    // Two targets with one key ask the same thing: one line is paid, and collecting applies its answer to both.
+    const twin = keyed.get(d.key);
+    if (twin) {
+      left.push({ id: p.id, reason: `the same request as ${twin}: its result is applied to both`, carried: true });
       continue;
     }
     const resolved = ws.settings.get(p.id);
@@ -166,6 +175,7 @@ export async function planBatch(ctx: BatchContext, ws: Workspace, options: Pick<
     };
     // One kind of line per job: an OpenAI batch has one endpoint.
     const group = `${settings.provider}\n${settings.model}\n${isDataLine(request) ? "data" : "image"}`;
+    keyed.set(d.key, p.id);
     const lines = groups.get(group);
     if (lines) lines.push(line);
     else groups.set(group, [line]);
@@ -428,6 +438,12 @@ async function apply(ctx: BatchContext, job: JobRecord, options: DriveOptions["b
     const overrides = { ...(job.overrides?.provider ? { providerOverride: job.overrides.provider } : {}), ...(job.overrides?.model ? { modelOverride: job.overrides.model } : {}) };
     const all = await openWorkspace({ root: ctx.root, patterns: [], ...overrides });
     const current = new Map(planWorkspace(all, ctx.actions, options.force).map((p) => [p.id, p.decision]));
+    // A target whose key a collected line carries, though another target's line it was (one key, one paid line), takes its result too.
+    const byKey = new Map(report.collected.map((c) => [c.key, c]));
+    for (const [id, d] of current) {
+      const c = d.status === "stale" && "key" in d ? byKey.get(d.key) : undefined;
+      if (c && !results.has(id)) results.set(id, { ...c, targetId: id });
+    }
     const wanted: string[] = [];
     for (const [id, c] of results) {
       const d = current.get(id);

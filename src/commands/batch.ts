@@ -62,7 +62,7 @@ async function submitWave(options: BuildOptions & { wait: boolean; pollMs: numbe
   for (const l of left) if (!(nextWave && l.afterUpstream)) options.err(`not submitted ${l.id}: ${l.reason}\n`);
   report(options, drove, summary);
   if (hasErrors) return { code: EXIT.error, nextWave: false };
-  const failed = drove.some((d) => d.error || (ctx.jobs.report(d.job.id)?.failed.length ?? 0) > 0) || left.some((l) => !(nextWave && l.afterUpstream));
+  const failed = drove.some((d) => d.error || (ctx.jobs.report(d.job.id)?.failed.length ?? 0) > 0) || left.some((l) => !l.carried && !(nextWave && l.afterUpstream));
   return { code: failed || (options.wait && !allApplied) ? EXIT.failed : EXIT.ok, nextWave };
 }
 
