@@ -1,7 +1,9 @@
-import { readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fs } from "./builtins.js";
 import { VERSION } from "./version.js";
+
+const { readdirSync, statSync } = fs;
 
 // dist/src: this file is dist/src/core/code-stamp.js.
 const here = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -16,17 +18,12 @@ let stamp: string | undefined;
 export function codeStamp(): string {
   if (stamp !== undefined) return stamp;
   const lines = [VERSION];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith(".js")) {
-        const st = statSync(path);
-        lines.push(`${path.slice(here.length)}:${st.size}:${st.mtimeMs}`);
-      }
-    }
-  };
-  walk(here);
+  // Code-unit order, not localeCompare: collation loads ICU, a tenth of a no-op check's time.
+  const files = readdirSync(here, { recursive: true, encoding: "utf8" }).filter((name) => name.endsWith(".js")).sort();
+  for (const name of files) {
+    const st = statSync(join(here, name));
+    lines.push(`${name}:${st.size}:${st.mtimeMs}`);
+  }
   const rules = statSync(join(here, "..", "chargen.rules.js"), { throwIfNoEntry: false });
   lines.push(`default-rules:${rules?.size}:${rules?.mtimeMs}`);
   return (stamp = lines.join("\n"));
