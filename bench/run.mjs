@@ -124,16 +124,16 @@ if (afterBuild) restoreCaches(AFTER_BUILD);
 setup.noopBuild = expect(chargen("build"), 0, "no-op chargen build"); // refreshes the caches
 const WARM = WS + ".warm";
 saveCaches(WARM);
-if (ROWS.has("(")) console.error("(a) no-op check, caches warm (after a no-op build)");
+if (ROWS.has("a")) console.error("(a) no-op check, caches warm (after a no-op build)");
 const noop = !ROWS.has("a") ? undefined : sideBySide("a", () => expect(chargen("build", "--check"), 0, "check"), () => ninja("-n"), { before: () => restoreCaches(WARM) });
 
-if (ROWS.has("(")) console.error("(b) cold plan (.chargen/ moved away) vs parsing the 1,000 chapter files");
+if (ROWS.has("b")) console.error("(b) cold plan (.chargen/ moved away) vs parsing the 1,000 chapter files");
 const cold = !ROWS.has("b") ? undefined : sideBySide("b", () => expect(chargen("build", "--dry-run"), 0, "dry run"), () => expect(parseOnly(), 0, "parse only"), {
   before: () => renameSync(CACHE, CACHE + ".saved"),
   after: () => (rmSync(CACHE, { recursive: true, force: true }), renameSync(CACHE + ".saved", CACHE)),
 });
 
-if (ROWS.has("(")) console.error("(c) one prompt edited in one chapter file, then check (ninja: the same file touched)");
+if (ROWS.has("c")) console.error("(c) one prompt edited in one chapter file, then check (ninja: the same file touched)");
 const oneEdit = !ROWS.has("c") ? undefined : sideBySide(
   "c",
   () => {
