@@ -7,6 +7,8 @@
  * Usage: npm run bench -- [--reps 7] [--reuse] [--chargen dist/src/cli.js --commit SHA] [--ws bench/work/ws]
  *   --reuse    keep an existing, built workspace (skip generating and the 10,000-image build)
  *   --chargen  the cli.js to measure, e.g. a snapshot made by bench/snapshot.sh (then --commit names it)
+ *   --rows     which measurements to take, e.g. "a0,a" (default all: a0,a,b,c)
+ * chargen runs with the Node flags and variables of its entry's shebang, as `npx chargen` runs it.
  */
 import { spawnSync, execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -22,12 +24,18 @@ const { values } = parseArgs({
     ws: { type: "string", default: "bench/work/ws" },
     out: { type: "string", default: "bench/results.json" },
     commit: { type: "string" }, // the commit a --chargen snapshot was built from, for results.json
+    rows: { type: "string", default: "a0,a,b,c" },
   },
 });
 const REPS = Number(values.reps);
 const WS = resolve(values.ws);
 const CLI = resolve(values.chargen);
 const NODE = process.execPath;
+const ROWS = new Set(values.rows.split(","));
+// "#!/usr/bin/env -S NAME=value node --flag ..." -> ["--flag", ...] and { NAME: "value" }
+const SHEBANG = readFileSync(CLI, "utf8").split("\n", 1)[0].split(/\s+/);
+const NODE_FLAGS = SHEBANG.filter((w) => w.startsWith("--"));
+const NODE_ENV = Object.fromEntries(SHEBANG.filter((w) => /^[A-Z_]+=/.test(w)).map((w) => w.split("=", 2)));
 const CACHE = join(WS, ".chargen");
 // chargen's private caches (not the store): a check may refresh them, so every repetition starts
 // from a saved copy, and each measurement is of one well-defined state.
@@ -47,16 +55,16 @@ function restoreCaches(dir) {
 }
 
 /** Run a command under /usr/bin/time -v: wall ms (measured here), peak RSS in MB, exit code, output. */
-function run(cmd, args) {
+function run(cmd, args, env = process.env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync("/usr/bin/time", ["-v", cmd, ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
+  const r = spawnSync("/usr/bin/time", ["-v", cmd, ...args], { encoding: "utf8", env, maxBuffer: 1 << 28 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN);
   return { ms, rssMb: rssKb / 1024, code: r.status, out: r.stdout, err: r.stderr };
 }
 
 // The placeholder by choice: the built-in rules route a MemoryQuill workspace to Gemini.
-const chargen = (...args) => run(NODE, [CLI, ...args, "--provider", "placeholder", "-C", WS]);
+const chargen = (...args) => run(NODE, [...NODE_FLAGS, CLI, ...args, "--provider", "placeholder", "-C", WS], { ...process.env, ...NODE_ENV });
 const ninja = (...args) => run("ninja", ["-C", WS, ...args]);
 const parseOnly = () => run(NODE, [resolve("bench/parse-only.mjs"), WS]);
 
@@ -108,7 +116,7 @@ if (!/no work to do/.test(ninja("-n").out)) throw new Error("ninja -n has work t
 
 const afterBuild = existsSync(AFTER_BUILD);
 if (afterBuild) console.error("(a0) the first no-op check after the initial build (its caches as the build left them)");
-const checkAfterBuild = afterBuild
+const checkAfterBuild = afterBuild && ROWS.has("a0")
   ? sideBySide("a0", () => expect(chargen("build", "--check"), 0, "check"), () => ninja("-n"), { before: () => restoreCaches(AFTER_BUILD) })
   : undefined;
 
@@ -116,17 +124,17 @@ if (afterBuild) restoreCaches(AFTER_BUILD);
 setup.noopBuild = expect(chargen("build"), 0, "no-op chargen build"); // refreshes the caches
 const WARM = WS + ".warm";
 saveCaches(WARM);
-console.error("(a) no-op check, caches warm (after a no-op build)");
-const noop = sideBySide("a", () => expect(chargen("build", "--check"), 0, "check"), () => ninja("-n"), { before: () => restoreCaches(WARM) });
+if (ROWS.has("a")) console.error("(a) no-op check, caches warm (after a no-op build)");
+const noop = !ROWS.has("a") ? undefined : sideBySide("a", () => expect(chargen("build", "--check"), 0, "check"), () => ninja("-n"), { before: () => restoreCaches(WARM) });
 
-console.error("(b) cold plan (.chargen/ moved away) vs parsing the 1,000 chapter files");
-const cold = sideBySide("b", () => expect(chargen("build", "--dry-run"), 0, "dry run"), () => expect(parseOnly(), 0, "parse only"), {
+if (ROWS.has("b")) console.error("(b) cold plan (.chargen/ moved away) vs parsing the 1,000 chapter files");
+const cold = !ROWS.has("b") ? undefined : sideBySide("b", () => expect(chargen("build", "--dry-run"), 0, "dry run"), () => expect(parseOnly(), 0, "parse only"), {
   before: () => renameSync(CACHE, CACHE + ".saved"),
   after: () => (rmSync(CACHE, { recursive: true, force: true }), renameSync(CACHE + ".saved", CACHE)),
 });
 
-console.error("(c) one prompt edited in one chapter file, then check (ninja: the same file touched)");
-const oneEdit = sideBySide(
+if (ROWS.has("c")) console.error("(c) one prompt edited in one chapter file, then check (ninja: the same file touched)");
+const oneEdit = !ROWS.has("c") ? undefined : sideBySide(
   "c",
   () => {
     const r = expect(chargen("build", "--check"), 1, "check after an edit");
@@ -154,10 +162,10 @@ const row = (what, baselineName, m, goal) => {
   const paired = stats(m.chargen.ms.samples.map((c, i) => c / m.baseline.ms.samples[i])).median;
   rows.push({ what, baselineName, ratio, pairedRatio: paired, goal, met: goal === undefined ? null : ratio <= goal, ...m });
 };
-if (checkAfterBuild) row("(a0) no-op `build --check` right after the initial build", "`ninja -n`", checkAfterBuild, 2);
-row("(a) no-op `build --check`, caches warm", "`ninja -n`", noop, 2);
-row("(b) cold `build --dry-run` (no `.chargen/`)", "parse 1,000 YAML files", cold, 1.5);
-row("(c) one-edit `build --check`", "`ninja -n` after touching it", oneEdit, undefined);
+if (checkAfterBuild) row("(a0) no-op `build --check` right after the initial build", "`ninja -n`", checkAfterBuild, 1.5);
+if (noop) row("(a) no-op `build --check`, caches warm", "`ninja -n`", noop, 1.5);
+if (cold) row("(b) cold `build --dry-run` (no `.chargen/`)", "parse 1,000 YAML files", cold, 1.5);
+if (oneEdit) row("(c) one-edit `build --check`", "`ninja -n` after touching it", oneEdit, undefined);
 
 const lines = [
   "| measurement | chargen median (min–max) | baseline | baseline median (min–max) | ratio of medians | paired ratio | goal | chargen peak RSS | baseline peak RSS |",

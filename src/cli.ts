@@ -19,6 +19,6 @@ if (major < MINIMUM_NODE[0] || (major === MINIMUM_NODE[0] && minor < MINIMUM_NOD
   process.exitCode = 2;
 } else {
   // V8's code cache on disk: later runs skip compiling chargen and its dependencies.
-  (await import("node:module")).enableCompileCache?.();
+  process.getBuiltinModule("node:module").enableCompileCache?.(); // not import(): see core/builtins.ts
   (await import("./cli/main.js")).run(process.argv.slice(2));
 }

@@ -1,7 +1,8 @@
 import { mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, cpSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { buildJson, chargen, CH1, edit, exampleWorkspace, IMG1 } from "./support/cli.js";
+import { buildJson, chargen, CH1, edit, exampleWorkspace, IMG1, ROOT } from "./support/cli.js";
 
 /** Age every file and folder (not the cache), as if the workspace had been built long ago. */
 function age(ws: string): void {
@@ -39,6 +40,36 @@ describe("the no-op fast path", () => {
       expect(r.stderr).toContain(NO_WORK);
       expect(r.stdout).toMatch(/^(14 fresh, 0 stale|0 built, 0 restored from cache, 14 fresh, 0 failed)/);
     }
+  });
+
+  it("loads only the modules a replay needs, --provider too (not the catalog, the workspace, the planner or fs.promises)", async () => {
+    const ws = await recorded();
+    const traced = { NODE_OPTIONS: `--import=${pathToFileURL(join(ROOT, "test", "support", "loaded-modules.mjs")).href}` };
+    expect((await chargen(ws, ["build", "--check", "--provider", "placeholder"])).code).toBe(0); // records under this option
+    const r = await chargen(ws, ["build", "--check", "--provider", "placeholder"], { env: traced });
+    expect(r.code).toBe(0);
+    const loaded = /\[modules\] (.*)/.exec(r.stderr)?.[1]?.split(" ").sort();
+    expect(loaded).toEqual(
+      [
+        "cli.js",
+        "cli/main.js",
+        "cli/contract.js",
+        "commands/fast-path.js",
+        "cache/fresh-stamp.js",
+        "core/builtins.js",
+        "cache/racy.js",
+        "core/code-stamp.js",
+        "core/debug.js",
+        "core/errors.js",
+        "core/signals.js",
+        "core/version.js",
+        "providers/names.js",
+        "report/escape.js",
+        "report/report.js",
+      ].sort(),
+    );
+    // `import from "node:fs"` would load it (core/builtins.ts): a tenth of the replay's time.
+    expect(r.stderr).toContain("[fs.promises] no");
   });
 
   it("still replays when unrelated files appear (a folder or a note at the workspace root)", async () => {

@@ -1,8 +1,11 @@
-import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import type { Stats } from "node:fs";
+import { join, sep } from "node:path";
+import { fs } from "../core/builtins.js";
 import { codeStamp } from "../core/code-stamp.js";
 import type { Diagnostic } from "../core/errors.js";
 import { stampTrusted } from "./racy.js";
+
+const { readFileSync, statSync } = fs;
 
 /**
  * The no-op fast path (how Ninja stays fast: it only stats). After a plan in which every target
@@ -14,22 +17,27 @@ import { stampTrusted } from "./racy.js";
  * plan runs.
  */
 export const FRESH_FILE = "fresh.json";
-const VERSION = 1;
-/** Stamp of a path that must stay absent. */
+const VERSION = 2;
+/** Size stamped for a path that must stay absent. */
 const ABSENT = -1;
-
-type Stamp = [path: string, size: number, mtimeMs: number, ino: number];
 
 export interface FreshResult {
   total: number;
   diagnostics: Diagnostic[];
 }
 
+/**
+ * The stamps are stored column by column: at 10,000 targets, four arrays parse in a fraction of
+ * the time of 13,000 small ones and leave the collector almost nothing to copy.
+ */
 interface FreshRecord {
   version: number;
   context: string;
   recordedAtMs: number;
-  stamps: Stamp[];
+  paths: string[];
+  sizes: number[];
+  mtimesMs: number[];
+  inodes: number[];
   result: FreshResult;
 }
 
@@ -38,10 +46,10 @@ export function freshContext(options: { providerOverride?: string | undefined; m
   return JSON.stringify([codeStamp(), options.providerOverride ?? null, options.modelOverride ?? null, options.patterns, options.force]);
 }
 
-function stampOf(root: string, path: string): Stamp {
-  const st = statSync(join(root, path), { throwIfNoEntry: false });
-  return st ? [path, st.isDirectory() ? 0 : st.size, st.mtimeMs, st.ino] : [path, ABSENT, 0, 0];
-}
+const MAY_BE_ABSENT = { throwIfNoEntry: false } as const;
+/** The root and a separator, to which each path is appended (`join` would normalise, 13,000 times at 10,000 targets). */
+const prefixOf = (root: string) => (root.endsWith(sep) ? root : root + sep);
+const sizeOf = (st: Stats | undefined) => (st === undefined ? ABSENT : st.isDirectory() ? 0 : st.size);
 
 /** The recorded result, when nothing it depended on has changed since. */
 export function replayFresh(root: string, cacheDir: string, context: string): FreshResult | undefined {
@@ -51,19 +59,39 @@ export function replayFresh(root: string, cacheDir: string, context: string): Fr
   } catch {
     return undefined;
   }
-  if (record.version !== VERSION || record.context !== context) return undefined;
-  for (const [path, size, mtimeMs, ino] of record.stamps) {
-    const now = stampOf(root, path);
-    if (now[1] !== size || now[2] !== mtimeMs || now[3] !== ino) return undefined;
-    if (size !== ABSENT && !stampTrusted(mtimeMs, record.recordedAtMs)) return undefined;
+  // A missing column reads as a stamp that does not match; a record that is no object is not ours.
+  if (record?.version !== VERSION || record.context !== context || !Array.isArray(record.paths)) return undefined;
+  const { paths, sizes, mtimesMs, inodes, recordedAtMs } = record;
+  // Relative to the root, as Ninja does: the kernel walks fewer components per stat (a sixth
+  // fewer microseconds). Synchronous, so no other code sees the working folder change.
+  let cwd: string | undefined;
+  try {
+    cwd = process.cwd();
+    process.chdir(root);
+    for (let i = 0; i < paths.length; i++) {
+      const st = statSync(paths[i]!, MAY_BE_ABSENT);
+      if (sizeOf(st) !== sizes[i]) return undefined;
+      if (st === undefined) continue;
+      if (st.mtimeMs !== mtimesMs[i] || st.ino !== inodes[i] || !stampTrusted(st.mtimeMs, recordedAtMs)) return undefined;
+    }
+  } catch {
+    return undefined; // the working folder is gone, the root cannot be entered, a path is no string: plan for real
+  } finally {
+    if (cwd !== undefined) process.chdir(cwd);
   }
   return record.result;
 }
 
 /** Record an all-fresh plan (`paths`: every file and folder it consulted, present or not, most likely to change first). */
 export async function recordFresh(root: string, cacheDir: string, context: string, paths: Iterable<string>, result: FreshResult, now = Date.now()): Promise<void> {
-  const stamps = [...new Set(paths)].map((p) => stampOf(root, p));
-  const record: FreshRecord = { version: VERSION, context, recordedAtMs: now, stamps, result };
+  const prefix = prefixOf(root);
+  const record: FreshRecord = { version: VERSION, context, recordedAtMs: now, paths: [...new Set(paths)], sizes: [], mtimesMs: [], inodes: [], result };
+  for (const path of record.paths) {
+    const st = statSync(prefix + path, MAY_BE_ABSENT);
+    record.sizes.push(sizeOf(st));
+    record.mtimesMs.push(st?.mtimeMs ?? 0);
+    record.inodes.push(st?.ino ?? 0);
+  }
   const { writeAtomic } = await import("../core/atomic.js");
   await writeAtomic(join(root, cacheDir, FRESH_FILE), JSON.stringify(record));
 }

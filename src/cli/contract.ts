@@ -7,8 +7,10 @@
  * one line itself); no CLI library: commander and the like print and exit on their own terms,
  * and the contract here is small.
  */
-import { parseArgs } from "node:util";
+import { util } from "../core/builtins.js";
 import { ChargenError } from "../core/errors.js";
+
+const { parseArgs } = util;
 
 export interface OptionSpec<T> {
   /** One-letter alias, e.g. "j" for `-j`. */

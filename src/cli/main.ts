@@ -2,13 +2,16 @@
  * chargen's commands, each declared with its options (src/cli/contract.ts): a new command or
  * option is an entry here, and its parsing, usage errors and help follow from the declaration.
  */
-import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { BuildOptions } from "../commands/build.js";
+import { fs } from "../core/builtins.js";
 import { isChargenError } from "../core/errors.js";
 import { printable } from "../report/escape.js";
 import { onStopSignals } from "../core/signals.js";
+import { PROVIDER_NAMES } from "../providers/names.js";
 import { command, commandHelp, commandName, flag, isUsageError, overviewHelp, parseCommand, usageError, valued, type CommandSpec, type GlobalValues } from "./contract.js";
+
+const { statSync } = fs;
 
 /** Output that ends quietly when its reader goes away (`chargen targets | head -1`). */
 function output(stream: NodeJS.WriteStream): (text: string) => void {
@@ -33,9 +36,8 @@ const amount = (option: string, what: string) => (text: string) => {
   if (!/^\d+(\.\d+)?$|^\.\d+$/.test(text.trim())) throw usageError(`${option} takes ${what} (a number, 0 or more), got "${text}"`);
   return Number(text);
 };
-const providerName = async (text: string) => {
-  const { PROVIDERS } = await import("../providers/catalog.js");
-  if (!Object.hasOwn(PROVIDERS, text)) throw usageError(`--provider: unknown provider "${text}" (known: ${Object.keys(PROVIDERS).join(", ")})`);
+const providerName = (text: string) => {
+  if (!(PROVIDER_NAMES as readonly string[]).includes(text)) throw usageError(`--provider: unknown provider "${text}" (known: ${PROVIDER_NAMES.join(", ")})`);
   return text;
 };
 /** gc's own readers of sizes and ages, their errors as usage errors. */

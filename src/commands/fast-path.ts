@@ -1,11 +1,13 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { freshContext, replayFresh } from "../cache/fresh-stamp.js";
+import { fs } from "../core/builtins.js";
 import "../core/debug.js"; // CHARGEN_DEBUG=stats shows that a replay did no work
 import { formatDiagnostic } from "../core/errors.js";
 import { printable } from "../report/escape.js";
 import { formatSummary, summarise } from "../report/report.js";
 import type { BuildOptions } from "./build.js";
+
+const { existsSync } = fs;
 
 /** `.chargen/`, spelt here too: this module must not import the workspace modules it saves loading. */
 const CACHE_DIR = ".chargen";

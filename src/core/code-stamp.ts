@@ -1,7 +1,9 @@
-import { readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fs } from "./builtins.js";
 import { VERSION } from "./version.js";
+
+const { readdirSync, statSync } = fs;
 
 // dist/src: this file is dist/src/core/code-stamp.js.
 const here = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -17,7 +19,8 @@ export function codeStamp(): string {
   if (stamp !== undefined) return stamp;
   const lines = [VERSION];
   const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    // Code-unit order, not localeCompare: collation loads ICU, several milliseconds of a no-op check.
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (entry.name.endsWith(".js")) {

@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { fs } from "./builtins.js";
+
+const { existsSync, readFileSync } = fs;
 
 /** The nearest package.json above this module: chargen's own, from src/core/ (tests) or dist/src/core/ (built). */
 function packageJson(): URL {

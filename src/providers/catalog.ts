@@ -4,6 +4,7 @@ import { googlePromptLimit, normaliseGoogle } from "./google-models.js";
 import { normaliseOpenAI, openaiPromptLimit } from "./openai-models.js";
 import { normaliseWorkersAi, workersAiPromptLimit, workersAiUnserviceable } from "./workers-ai-models.js";
 import { estimateImagePrice, estimateRead, withOverrides, type PriceTable, type ReadShape } from "./prices.js";
+import type { ProviderName } from "./names.js";
 import type { ProviderLimits, ProviderModule, ProviderSettings } from "./types.js";
 
 /**
@@ -118,7 +119,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     price: (settings, table) => estimateImagePrice(settings, table),
     load: async () => (await import("./workers-ai.js")).default,
   },
-};
+} satisfies Record<ProviderName, ProviderInfo>;
 
 export function providerInfo(name: string): ProviderInfo | undefined {
   return Object.hasOwn(PROVIDERS, name) ? PROVIDERS[name] : undefined;
