@@ -13,7 +13,7 @@ import { digestText } from "../core/hash.js";
 import type { JsonValue, ReadPart } from "../model/target.js";
 import type { YamlEditor, YamlPath } from "../yaml/edit.js";
 import { get, str, strings } from "../yaml/access.js";
-import type { BuildOutcome, Rule } from "./api.js";
+import type { BuildOutcome, Rule, WriteBackContext } from "./api.js";
 import { sceneOutputs } from "./characters.js";
 import { answerSchema, dataTarget } from "./data-target.js";
 import { keepingContract } from "./memoryquill-contract.js";
@@ -97,14 +97,12 @@ export function describeImages(options: DescribeOptions = {}): Rule {
         );
       }
     },
-    writeBack({ outcome, edit }) {
-      // A rehearsal's words stand for no real image: nothing of it goes into a record.
-      if (outcome.rehearsal || !outcome.answer) return;
-      const data = outcome.target.writeBack as unknown as DescribeWriteBack;
-      const editor = edit(data.file);
-      const at = findRecord(editor, data);
-      if (!at) return;
-      const answer = outcome.answer as Record<ContentField, JsonValue>;
+    writeBack(ctx) {
+      const found = recordToWrite(ctx);
+      if (!found) return;
+      const { outcome } = ctx;
+      const { editor, at } = found;
+      const answer = found.answer as Record<ContentField, JsonValue>;
       const node = editor.doc.getIn(at, true);
       const written = ownFields(node);
       const fill = missingContent(node).concat(CONTENT_FIELDS.filter((f) => written[f] !== undefined && written[f] === valueDigest(get(get(node, "content"), f)?.toJSON())));
@@ -163,6 +161,15 @@ function* inventoryRecords(node: unknown, path: YamlPath): Generator<{ list: Yam
 }
 
 /** The record's path in the file as it is now: by id and path in its list (the author may have reordered it). */
+/** The record an analysis answer goes into, opened for editing; none for a rehearsal (its words stand for no real image) or a record gone since. */
+function recordToWrite({ outcome, edit }: WriteBackContext): { editor: YamlEditor; at: YamlPath; answer: Record<string, JsonValue> } | undefined {
+  if (outcome.rehearsal || !outcome.answer) return undefined;
+  const data = outcome.target.writeBack as unknown as DescribeWriteBack;
+  const editor = edit(data.file);
+  const at = findRecord(editor, data);
+  return at ? { editor, at, answer: outcome.answer as Record<string, JsonValue> } : undefined;
+}
+
 function findRecord(editor: YamlEditor, data: DescribeWriteBack): YamlPath | undefined {
   const list = editor.doc.getIn(data.list, true);
   if (!isSeq(list)) return undefined;
@@ -241,13 +248,11 @@ export function canonCheck(options: CanonCheckOptions = {}): Rule {
         );
       }
     },
-    writeBack({ outcome, edit }) {
-      if (outcome.rehearsal || !outcome.answer) return;
-      const data = outcome.target.writeBack as unknown as DescribeWriteBack;
-      const editor = edit(data.file);
-      const at = findRecord(editor, data);
-      if (!at) return;
-      const answer = outcome.answer as Record<string, JsonValue>;
+    writeBack(ctx) {
+      const found = recordToWrite(ctx);
+      if (!found) return;
+      const { outcome } = ctx;
+      const { editor, at, answer } = found;
       keepingContract(editor, () =>
         editor.set(at, "canon_analysis", { ...answer, target_id: outcome.target.id, ir_hash: outcome.key, provider: outcome.settings.provider, model: outcome.settings.model, analyzed_at: outcome.generatedAt }),
       );
