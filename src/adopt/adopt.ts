@@ -25,6 +25,8 @@ export interface Verdict {
   refused?: ChargenError;
 }
 
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /**
  * Adoption: every selected target with no lock entry whose YAML already records a generated
  * image whose file is present gets that file as its output under today's key, with no provider
@@ -41,7 +43,10 @@ export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
   );
   const recorded = new RecordedOutputs(ws.lock);
   const verdicts: Verdict[] = [];
-  for (const id of ws.selected) {
+  // File by file, so that History keeps only a few parsed files; verdicts in the selection's order.
+  const order = new Map([...ws.selected].map((id, i) => [id, i]));
+  const byFile = [...ws.selected].sort((a, b) => byCodeUnit(ws.records.get(a)!.source.file, ws.records.get(b)!.source.file) || order.get(a)! - order.get(b)!);
+  for (const id of byFile) {
     const record = ws.records.get(id)!;
     // A rehearsal's card in the lock (the placeholder, where the rules route elsewhere) is no output
     // to keep: a recorded real image still takes its place. Any other entry is the target's output.
@@ -79,7 +84,7 @@ export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
       },
     });
   }
-  return verdicts;
+  return verdicts.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
 }
 
 /**
@@ -90,7 +95,10 @@ export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
 export function acceptOutputs(ws: Workspace, decisions: Map<string, PlannedTarget["decision"]>, now: Date = new Date()): Verdict[] {
   const recorded = new RecordedOutputs(ws.lock);
   const verdicts: Verdict[] = [];
-  for (const id of ws.selected) {
+  // File by file, so that History keeps only a few parsed files; verdicts in the selection's order.
+  const order = new Map([...ws.selected].map((id, i) => [id, i]));
+  const byFile = [...ws.selected].sort((a, b) => byCodeUnit(ws.records.get(a)!.source.file, ws.records.get(b)!.source.file) || order.get(a)! - order.get(b)!);
+  for (const id of byFile) {
     const decision = decisions.get(id)!;
     if (decision.status === "fresh") continue;
     const record = ws.records.get(id)!;

@@ -51,8 +51,12 @@ export interface HistoryDisk {
   readText(path: string): string | undefined;
 }
 
-/** Reads the history of one workspace; each YAML file is parsed once. */
+/** Parsed files kept at once: a build's memory must not grow with the workspace (the caller visits targets file by file). */
+const KEPT_SOURCES = 32;
+
+/** Reads the history of one workspace; each YAML file is parsed once while its targets are visited. */
 export class History {
+  /** Most recently used last. */
   private readonly sources = new Map<string, SourceFile | undefined>();
 
   /** `cards`: placeholder images count as history (only where the rules route to the placeholder). */
@@ -203,13 +207,19 @@ export class History {
   }
 
   private source(path: string): SourceFile | undefined {
-    if (!this.sources.has(path)) {
-      const text = this.disk.readText(path);
-      const parsed = text === undefined ? undefined : parseSource(path, text);
-      // A file that does not parse holds no history we can read; planning reports it.
-      this.sources.set(path, parsed && "doc" in parsed ? parsed : undefined);
+    if (this.sources.has(path)) {
+      const kept = this.sources.get(path);
+      this.sources.delete(path);
+      this.sources.set(path, kept);
+      return kept;
     }
-    return this.sources.get(path);
+    const text = this.disk.readText(path);
+    const parsed = text === undefined ? undefined : parseSource(path, text);
+    // A file that does not parse holds no history we can read; planning reports it.
+    const source = parsed && "doc" in parsed ? parsed : undefined;
+    this.sources.set(path, source);
+    if (this.sources.size > KEPT_SOURCES) this.sources.delete(this.sources.keys().next().value!);
+    return source;
   }
 
   private where(file: string, node: Node): string {
