@@ -331,11 +331,6 @@ export class Executor {
     // Paid for already, in a provider's batch job: its result is collected, not bought twice.
     const batch = this.effects.inBatch?.(key);
     if (batch) return { id, status: "pending", reasons: [batch] };
-    const spec = this.effects.spec(id);
-    // Its YAML changed since the plan: what would be sent is not what the key says. Next build.
-    if (!spec || !specMatches(record, spec)) {
-      return { id, status: "skipped", reasons: [`${record.source.file} changed during the build; it is planned again next time`] };
-    }
     // A model's queue waits at its own gate, holding no build-wide slot nor a place in the
     // pipeline: a chapter's images start while twenty readings wait for a reading model that takes
     // two at a time. The deeper a target in the graph, the sooner it passes: a chapter's
@@ -355,6 +350,14 @@ export class Executor {
       return { id, status: "skipped", reasons: ["interrupted before it started"] };
     }
     try {
+      // Read once it may go, not while it waits at its gate: what waits holds no spec (memory stays flat).
+      const spec = this.effects.spec(id);
+      // Its YAML changed since the plan: what would be sent is not what the key says. Next build.
+      if (!spec || !specMatches(record, spec)) {
+        this.jobs.release();
+        gate?.release();
+        return { id, status: "skipped", reasons: [`${record.source.file} changed during the build; it is planned again next time`] };
+      }
       return await this.generate(app, spec, decision, refs, gate);
     } finally {
       this.pipeline.release();
