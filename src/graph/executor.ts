@@ -227,7 +227,7 @@ export class Executor {
     ids.forEach(take);
     if (!fresh.length) return;
     this.added.push(...fresh);
-    this.emit({ type: "added", count: fresh.length });
+    this.emit({ type: "added", ids: fresh });
     for (const id of fresh) void this.outcome(id);
   }
 
