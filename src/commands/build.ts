@@ -5,6 +5,7 @@ import { JobStore } from "../batch/store.js";
 import { Store } from "../cache/store.js";
 import { writeJsonCache } from "../cache/json-file.js";
 import { realClock, type Clock } from "../core/clock.js";
+import { traceEvent } from "../core/debug.js";
 import type { Pool } from "../core/pool.js";
 import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/errors.js";
 import { EXIT } from "../core/exit.js";
@@ -92,17 +93,21 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   };
   // The plan is reported as a build is: from its events, each target's `done` saying what it would do.
   const reporter = new JsonReporter(options.mode);
-  reporter.log({ type: "planned", total: planned.length, toRun: planned.filter((p) => p.decision.status !== "fresh").length, ids: ws.selected });
-  for (const diagnostic of ws.diagnostics) reporter.log({ type: "diagnostic", diagnostic });
+  const log = (event: BuildEvent) => {
+    traceEvent(event);
+    reporter.log(event);
+  };
+  log({ type: "planned", total: planned.length, toRun: planned.filter((p) => p.decision.status !== "fresh").length, ids: ws.selected });
+  for (const diagnostic of ws.diagnostics) log({ type: "diagnostic", diagnostic });
   // Fresh only by an adoption kept in memory is not fresh on disk: nothing to replay.
   let allFresh = !history.some((v) => v.entry);
   for (const p of planned) {
     const { outcome, estimate } = wouldDo(p);
     allFresh &&= outcome.status === "fresh";
-    reporter.log({ type: "done", outcome, facts: targetFacts(ws, p.id, estimate) });
+    log({ type: "done", outcome, facts: targetFacts(ws, p.id, estimate) });
   }
   if (existsSync(join(ws.root, CACHE_DIR))) await saveCaches(ws, options, allFresh).catch(() => {});
-  reporter.log({ type: "ended", providerCalls: 0, durationMs: Date.now() - startedAt });
+  log({ type: "ended", providerCalls: 0, durationMs: Date.now() - startedAt });
   const planReport = reporter.report();
   const { exitCode } = planReport.summary;
   const report = withHistory(options.mode === "dry-run" ? { ...planReport, analysis: analysisOf(ws, planReport.targets) } : planReport, history);
@@ -302,6 +307,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
   const emit = (reported: BuildEvent) => {
     const id = reported.type === "done" ? reported.outcome.id : undefined;
     const event: BuildEvent = id && reported.type === "done" ? { ...reported, facts: targetFacts(ws, id, estimates.get(id), recordedAnswer(ws, store, id)) } : reported;
+    traceEvent(event);
     reporter.log(event);
     const o = event.type === "done" ? event.outcome : undefined;
     progress.emit(options.explain && o && o.status !== "fresh" ? { type: "done", outcome: { ...o, reasons: [...o.reasons, `route: ${routeOf(ws, o.id) ?? "none"}`] } } : event);
