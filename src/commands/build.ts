@@ -232,10 +232,9 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       // The build is pipelined (what a reading writes is planned and built at once); a target that
       // could not be planned again in place (a write-back removed or renamed it meanwhile) was not
       // sent on the old text: planned again from the files as they are now, and built.
-      // A later round spends from what is left of --max-cost, and --fail-fast ends the build at a failure.
+      // A later round counts what the earlier ones spent against --max-cost, and --fail-fast ends the build at a failure.
       for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN) && !(options.failFast && report.summary.failed > 0); round++) {
-        const left = options.maxCostUsd === undefined ? undefined : Math.max(0, options.maxCostUsd - report.summary.costUsd);
-        report = await buildOnce({ ws: await openWorkspace(options), options: { ...options, maxCostUsd: left }, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true, reporter });
+        report = await buildOnce({ ws: await openWorkspace(options), options: { ...options, spentUsd: report.summary.costUsd }, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true, reporter });
       }
     } finally {
       detach();
@@ -271,6 +270,8 @@ export interface BuildOnceSetup {
     explain?: boolean;
     /** Why a key is not to be generated (default: it is in an unfinished batch job). */
     inBatch?: (key: string) => string | undefined;
+    /** Spent by this build's earlier rounds: --max-cost counts it. */
+    spentUsd?: number;
   };
   session: Session;
   progress: Progress;
@@ -346,6 +347,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
       jobs: options.jobs,
       missingReferences: missingReferencesPolicy(ws.rules),
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
+      ...(options.spentUsd === undefined ? {} : { spentUsd: options.spentUsd }),
       price: (s) => estimatePrice(s, ws.rules),
       readPrice: (s, record) => targetPrice(record, s, ws.rules),
     },
