@@ -28,7 +28,7 @@ import { recordInLock, remember, withHistory } from "./adopt.js";
 import { exitCodeFor, type StopSignal } from "../core/signals.js";
 import { planWorkspace, targetPrice, type PlannedTarget } from "../workspace/plan.js";
 import { forgetFresh, freshContext, recordFresh } from "../cache/fresh-stamp.js";
-import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, routeOf, STAT_CACHE, type Workspace } from "../workspace/open.js";
+import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, routeOf, sentSpec, STAT_CACHE, type Workspace } from "../workspace/open.js";
 
 export interface BuildOptions {
   root: string;
@@ -300,7 +300,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
     if (opened > latest.opened) latest = { ws: next, opened };
     return next;
   };
-  const spec = (id: string) => latest.ws.analysis.spec(id) ?? ws.analysis.spec(id);
+  const spec = (id: string) => sentSpec(latest.ws, id) ?? sentSpec(ws, id);
   const { store, clock } = session;
   let estimates = new Map<string, number | undefined>();
   // The build's one event stream: a target's end carries what the report shows of it, and
