@@ -109,3 +109,31 @@ describe("the JSON report, from the build's events", () => {
     expect(() => reporter.log({ type: "done", outcome: { id: "a", status: "built", reasons: [] } })).toThrow(expect.objectContaining({ kind: "internal" }));
   });
 });
+
+describe("the JSON report, with what the workspace's history made of targets before the build", () => {
+  it("an adopted target that is fresh says adopted, with adoption's reasons; an outdated record's reasons come first, in every round", () => {
+    const reporter = new JsonReporter("build");
+    const events: BuildEvent[] = [
+      { type: "history", id: "a", verdict: "adopted", reasons: ["adopted chapters/a.png"] },
+      { type: "history", id: "b", verdict: "outdated", reasons: ["recorded image was made for another scenario"] },
+      { type: "history", id: "c", verdict: "adopted", reasons: ["adopted c.png"] },
+      { type: "planned", total: 3, toRun: 2, ids: ["a", "b", "c"] },
+      done("a", "fresh"),
+      done("b", "built", { reasons: ["never built"] }),
+      // Adopted, then changed since: it built, and says why it built.
+      done("c", "built", { reasons: ["prompt changed"] }),
+      { type: "ended", providerCalls: 2, durationMs: 1 },
+    ];
+    const lines = (r: ReturnType<JsonReporter["report"]>) => r.targets.map((t) => [t.id, t.status, t.reasons]);
+    const first = feed(reporter, events);
+    expect(lines(first)).toEqual([
+      ["a", "adopted", ["adopted chapters/a.png"]],
+      ["b", "built", ["recorded image was made for another scenario"]],
+      ["c", "built", ["prompt changed"]],
+    ]);
+    expect(first.summary).toMatchObject({ adopted: 1, built: 2, fresh: 0, exitCode: 0 });
+    // A next round finds them all fresh: the same report.
+    const second = feed(reporter, [{ type: "planned", total: 3, toRun: 0, ids: ["a", "b", "c"] }, done("a", "fresh"), done("b", "fresh"), done("c", "fresh"), { type: "ended", providerCalls: 0, durationMs: 2 }]);
+    expect(lines(second)).toEqual(lines(first));
+  });
+});

@@ -24,7 +24,7 @@ import { SCENE_SPECS_RULE } from "../rules/story.js";
 import { Applier } from "../workspace/applier.js";
 import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
-import { recordInLock, remember, withHistory } from "./adopt.js";
+import { historyEvents, recordInLock, remember } from "./adopt.js";
 import { exitCodeFor, type StopSignal } from "../core/signals.js";
 import { planWorkspace, targetPrice, type PlannedTarget } from "../workspace/plan.js";
 import { forgetFresh, freshContext, recordFresh } from "../cache/fresh-stamp.js";
@@ -93,10 +93,8 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   };
   // The plan is reported as a build is: from its events, each target's `done` saying what it would do.
   const reporter = new JsonReporter(options.mode);
-  const log = (event: BuildEvent) => {
-    traceEvent(event);
-    reporter.log(event);
-  };
+  const log = logTo(reporter);
+  historyEvents(history).forEach(log);
   log({ type: "planned", total: planned.length, toRun: planned.filter((p) => p.decision.status !== "fresh").length, ids: ws.selected });
   for (const diagnostic of ws.diagnostics) log({ type: "diagnostic", diagnostic });
   // Fresh only by an adoption kept in memory is not fresh on disk: nothing to replay.
@@ -110,7 +108,7 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   log({ type: "ended", providerCalls: 0, durationMs: Date.now() - startedAt });
   const planReport = reporter.report();
   const { exitCode } = planReport.summary;
-  const report = withHistory(options.mode === "dry-run" ? { ...planReport, analysis: analysisOf(ws, planReport.targets) } : planReport, history);
+  const report = options.mode === "dry-run" ? { ...planReport, analysis: analysisOf(ws, planReport.targets) } : planReport;
   if (options.json) {
     options.out(JSON.stringify(report, null, 2) + "\n");
     return exitCode;
@@ -165,6 +163,14 @@ function analysisLine({ dataTargets, estimatedCostUsd, unknownCost }: NonNullabl
   if (!dataTargets) return "";
   return `analysis: ${dataTargets} data target${dataTargets === 1 ? "" : "s"} to read, estimated $${estimatedCostUsd.toFixed(2)}${unknownCost ? ` (${unknownCost} of unknown cost)` : ""}\n`;
 }
+
+/** Events into the report, traced on the way (CHARGEN_DEBUG=events). */
+export const logTo =
+  (reporter: JsonReporter) =>
+  (event: BuildEvent): void => {
+    traceEvent(event);
+    reporter.log(event);
+  };
 
 /** Rounds of one build: a data target writes what later prompts read at most once per dependency level. */
 const MAX_ROUNDS = 3;
@@ -227,6 +233,7 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
     };
     // One report over the rounds: each round's targets keep what an earlier round did to them.
     const reporter = new JsonReporter("build");
+    historyEvents(history).forEach(logTo(reporter));
     try {
       report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor, pipelined: true, reporter });
       // The build is pipelined (what a reading writes is planned and built at once); a target that
@@ -239,7 +246,6 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
     } finally {
       detach();
     }
-    report = withHistory(report, history);
     if (interrupted) report.summary.exitCode = exitCodeFor(interrupted);
     else if (report.summary.exitCode === EXIT.ok && report.summary.built + report.summary.cached > 0) await settle(options);
     printReport(report, options);
@@ -308,8 +314,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
   const emit = (reported: BuildEvent) => {
     const id = reported.type === "done" ? reported.outcome.id : undefined;
     const event: BuildEvent = id && reported.type === "done" ? { ...reported, facts: targetFacts(ws, id, estimates.get(id), recordedAnswer(ws, store, id)) } : reported;
-    traceEvent(event);
-    reporter.log(event);
+    logTo(reporter)(event);
     const o = event.type === "done" ? event.outcome : undefined;
     progress.emit(options.explain && o && o.status !== "fresh" ? { type: "done", outcome: { ...o, reasons: [...o.reasons, `route: ${routeOf(ws, o.id) ?? "none"}`] } } : event);
     listen?.(event);

@@ -33,6 +33,12 @@ export type BuildEvent =
    * order. Emitted by the build command; a next round of the same build plans again.
    */
   | { type: "planned"; total: number; toRun: number; ids: readonly string[] }
+  /**
+   * Build command, before the build: what the workspace's history (the images its YAML records)
+   * made of a target: `adopted` as its output (it is then fresh), or `outdated` (the recorded image
+   * was made for other inputs; `reasons` say why it is stale).
+   */
+  | { type: "history"; id: string; verdict: "adopted" | "outdated"; reasons: string[] }
   /** Problems in the input or in what the build wrote, as the report lists them. Emitted by the build command. */
   | { type: "diagnostic"; diagnostic: Diagnostic }
   /** Executor: targets a data target's write-back added to the running build (a chapter's new entries). */

@@ -15,7 +15,8 @@ const NOT_DONE = new Set<TargetReport["status"]>(["failed", "skipped", "modified
  * A build may plan again and run a next round (see commands/build.ts): each `planned` starts one.
  * The report then lists the last round's targets, where a target that round found fresh keeps
  * what an earlier round did to it; provider calls add up over the rounds, diagnostics are the
- * last round's (it read the files as they are now).
+ * last round's (it read the files as they are now). What the workspace's history made of a
+ * target (`history`, before the build) holds for every round.
  */
 export class JsonReporter {
   /** This round's targets in the report's order: those selected, then those write-backs added. */
@@ -24,6 +25,7 @@ export class JsonReporter {
   private lines = new Map<string, TargetReport>();
   /** What earlier rounds reported, by id. */
   private earlier = new Map<string, TargetReport>();
+  private readonly history = new Map<string, { verdict: "adopted" | "outdated"; reasons: string[] }>();
   private diagnostics: Diagnostic[] = [];
   private providerCalls = 0;
   private durationMs = 0;
@@ -33,11 +35,14 @@ export class JsonReporter {
   log(event: BuildEvent): void {
     switch (event.type) {
       case "planned":
-        if (this.lines.size) this.earlier = new Map(this.targets().map((t) => [t.id, t]));
+        if (this.lines.size) this.earlier = new Map(this.rounds().map((t) => [t.id, t]));
         this.selected = event.ids;
         this.added = [];
         this.lines = new Map();
         this.diagnostics = [];
+        return;
+      case "history":
+        this.history.set(event.id, { verdict: event.verdict, reasons: event.reasons });
         return;
       case "added":
         this.added.push(...event.ids);
@@ -69,8 +74,17 @@ export class JsonReporter {
   }
 
   private targets(): TargetReport[] {
-    const ids = [...this.selected, ...this.added];
-    return ids.flatMap((id) => {
+    return this.rounds().map((line) => {
+      const h = this.history.get(line.id);
+      if (h?.verdict === "adopted") return line.status === "fresh" ? { ...line, status: "adopted", reasons: h.reasons } : line;
+      // An outdated record says why first; "never built" would only repeat it.
+      return h ? { ...line, reasons: [...h.reasons, ...line.reasons.filter((r) => r !== "never built")] } : line;
+    });
+  }
+
+  /** This round's lines, each it found fresh as an earlier round left it. */
+  private rounds(): TargetReport[] {
+    return [...this.selected, ...this.added].flatMap((id) => {
       const line = this.lines.get(id);
       if (!line) return [];
       const before = this.earlier.get(id);
