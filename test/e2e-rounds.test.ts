@@ -1,6 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import type { BuildEvent } from "../src/model/events.js";
+import { JsonReporter } from "../src/report/json-reporter.js";
 import { buildJson } from "./support/cli.js";
 import { cleanUp, generations, providerEnv, startFake } from "./support/e2e-providers.js";
 import { scratchDir } from "./support/tmp.js";
@@ -61,7 +63,12 @@ describe("a build's next round: a write-back renamed targets the running build h
     const fake = await startFake("google");
     const ws = renamingWorkspace();
     const r = await buildJson(ws, ["-j", "1"], { ...providerEnv("google", fake), CHARGEN_DEBUG: "events" });
-    expect(r.stderr.match(/"type":"planned"/g)?.length).toBe(2);
+    // Two rounds in one event stream, and the report is what that stream says.
+    const events = r.stderr.split("\n").filter((l) => l.startsWith("[event] ")).map((l) => JSON.parse(l.slice(8)) as BuildEvent);
+    expect(events.filter((e) => e.type === "planned")).toHaveLength(2);
+    const reporter = new JsonReporter("build");
+    events.forEach((e) => reporter.log(e));
+    expect(r.report).toEqual(reporter.report());
     expect(r.calls).toEqual(["pictures/rename"]);
     const prompts = generations(fake).map((g) => JSON.stringify(g.body).match(/A picture of ([\w-]+)/)![1]);
     expect(prompts).toEqual(["keep", "alpha-2", "gamma-2"]);

@@ -309,12 +309,17 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
   const spec = (id: string) => sentSpec(latest.ws, id) ?? sentSpec(ws, id);
   const { store, clock } = session;
   let estimates = new Map<string, number | undefined>();
-  // The build's one event stream: a target's end carries what the report shows of it, and
-  // --explain adds, for the person watching, where each target went to what made it stale.
-  const emit = (reported: BuildEvent) => {
-    const id = reported.type === "done" ? reported.outcome.id : undefined;
-    const event: BuildEvent = id && reported.type === "done" ? { ...reported, facts: targetFacts(ws, id, estimates.get(id), recordedAnswer(ws, store, id)) } : reported;
-    logTo(reporter)(event);
+  /** A target's end with what the report shows of it besides (where it is, its estimate, a data target's answer). */
+  const withFacts = (event: BuildEvent): BuildEvent => {
+    if (event.type !== "done") return event;
+    const { id } = event.outcome;
+    return { ...event, facts: targetFacts(ws, id, estimates.get(id), recordedAnswer(ws, store, id)) };
+  };
+  const log = logTo(reporter);
+  // The build's one event stream: --explain adds, for the person watching, where each target went to what made it stale.
+  const emit = (emitted: BuildEvent) => {
+    const event = withFacts(emitted);
+    log(event);
     const o = event.type === "done" ? event.outcome : undefined;
     progress.emit(options.explain && o && o.status !== "fresh" ? { type: "done", outcome: { ...o, reasons: [...o.reasons, `route: ${routeOf(ws, o.id) ?? "none"}`] } } : event);
     listen?.(event);
