@@ -4,6 +4,7 @@ import { acceptOutputs, adoptHistory, type Verdict } from "../adopt/adopt.js";
 import { formatDiagnostic } from "../core/errors.js";
 import { formatSummary, summarise, type Report } from "../report/report.js";
 import { writeAtomic } from "../core/atomic.js";
+import type { BuildEvent } from "../model/events.js";
 import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { EXIT } from "../core/exit.js";
 import { targetReport } from "../report/target.js";
@@ -70,18 +71,12 @@ export async function recordInLock(ws: Workspace, verdicts: Verdict[]): Promise<
 }
 
 /**
- * A build's report with what adoption did before it: adopted targets (fresh by then) say so, and
- * a target stale because its recorded image was made for another scenario or other inputs says that first.
+ * What adoption did before a build, as the build's events (the report reads them): adopted targets
+ * (fresh by then) say so, and a target stale because its recorded image was made for another
+ * scenario or other inputs says that first.
  */
-export function withHistory(report: Report, verdicts: Verdict[]): Report {
-  if (!verdicts.length) return report;
-  const byId = new Map(verdicts.map((v) => [v.id, v]));
-  const targets = report.targets.map((t) => {
-    const v = byId.get(t.id);
-    if (v?.status === "adopted" && t.status === "fresh") return { ...t, status: v.status, reasons: v.reasons };
-    if (v?.recordOutdated) return { ...t, reasons: [...v.reasons, ...t.reasons.filter((r) => r !== "never built")] };
-    return t;
-  });
-  const { providerCalls, durationMs, exitCode } = report.summary;
-  return { ...report, targets, summary: summarise(targets, report.diagnostics, { providerCalls, durationMs, exitCode }) };
+export function historyEvents(verdicts: Verdict[]): BuildEvent[] {
+  return verdicts.flatMap((v): BuildEvent[] =>
+    v.status === "adopted" ? [{ type: "history", id: v.id, verdict: "adopted", reasons: v.reasons }] : v.recordOutdated ? [{ type: "history", id: v.id, verdict: "outdated", reasons: v.reasons }] : [],
+  );
 }

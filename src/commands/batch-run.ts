@@ -17,7 +17,7 @@ import { Store } from "../cache/store.js";
 import { realClock, type Clock } from "../core/clock.js";
 import type { BuildOptions } from "./build.js";
 import { planWorkspace, targetPrice } from "../workspace/plan.js";
-import { CACHE_DIR, openWorkspace, withDependencies, type Workspace } from "../workspace/open.js";
+import { CACHE_DIR, openWorkspace, sentSpec, withDependencies, type Workspace } from "../workspace/open.js";
 import { asChargenError, ChargenError } from "../core/errors.js";
 import { dataRequest, imageRequest, JSON_TYPE, referenceImages } from "../graph/executor.js";
 import { checkedAnswer } from "../model/read.js";
@@ -139,7 +139,7 @@ export async function planBatch(ctx: BatchContext, ws: Workspace, options: Pick<
       continue;
     }
     const record = ws.records.get(p.id)!;
-    const spec = ws.analysis.spec(p.id);
+    const spec = sentSpec(ws, p.id);
     if (!spec) {
       left.push({ id: p.id, reason: `${record.source.file} changed while planning; run again` });
       continue;

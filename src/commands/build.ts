@@ -5,16 +5,18 @@ import { JobStore } from "../batch/store.js";
 import { Store } from "../cache/store.js";
 import { writeJsonCache } from "../cache/json-file.js";
 import { realClock, type Clock } from "../core/clock.js";
+import { traceEvent } from "../core/debug.js";
 import type { Pool } from "../core/pool.js";
 import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/errors.js";
 import { EXIT } from "../core/exit.js";
-import { recordedAnswer, targetReport } from "../report/target.js";
+import { recordedAnswer, targetFacts } from "../report/target.js";
+import { JsonReporter } from "../report/json-reporter.js";
 import { Executor, REPLAN } from "../graph/executor.js";
 import type { TargetRecord } from "../graph/analyzer.js";
 import type { BuildEvent, TargetOutcome } from "../model/events.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
-import { annotation, formatSummary, summarise, type Report, type TargetReport } from "../report/report.js";
+import { annotation, formatSummary, type Report, type TargetReport } from "../report/report.js";
 import { printable } from "../report/escape.js";
 import { silentProgress, type Progress } from "../report/progress.js";
 import { missingReferencesPolicy } from "../rules/api.js";
@@ -22,11 +24,11 @@ import { SCENE_SPECS_RULE } from "../rules/story.js";
 import { Applier } from "../workspace/applier.js";
 import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
-import { recordInLock, remember, withHistory } from "./adopt.js";
+import { historyEvents, recordInLock, remember } from "./adopt.js";
 import { exitCodeFor, type StopSignal } from "../core/signals.js";
 import { planWorkspace, targetPrice, type PlannedTarget } from "../workspace/plan.js";
 import { forgetFresh, freshContext, recordFresh } from "../cache/fresh-stamp.js";
-import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, routeOf, STAT_CACHE, type Workspace } from "../workspace/open.js";
+import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, routeOf, sentSpec, STAT_CACHE, type Workspace } from "../workspace/open.js";
 
 export interface BuildOptions {
   root: string;
@@ -80,30 +82,33 @@ async function plan(ws: Workspace, options: BuildOptions, startedAt: number): Pr
   // checkout still checks.
   const inBatch = inBatchKeys(ws.root);
   const replanned = options.mode === "dry-run" ? replannedAfter(ws, planned) : new Map<string, string>();
-  const targets = planned.map((p) => {
+  /** What a build would do to the target, and what that would cost. */
+  const wouldDo = (p: PlannedTarget): { outcome: TargetOutcome; estimate: number | undefined } => {
     // Not fresh, but paid for already: say which job brings it, and count no cost for it.
     const batch = p.decision.status === "stale" && !p.decision.restorable ? inBatch(p.decision.key) : undefined;
-    if (batch) return targetReport(ws, p.id, "pending", [...p.decision.reasons, batch], 0);
+    if (batch) return { outcome: { id: p.id, status: "pending", reasons: [...p.decision.reasons, batch] }, estimate: 0 };
     const after = replanned.get(p.id);
-    if (after) return targetReport(ws, p.id, "stale", [`re-planned after ${after}`], wouldCost(ws, p.id));
-    return targetReport(ws, p.id, planStatus(p), p.decision.reasons, p.estimatedCostUsd);
-  });
+    if (after) return { outcome: { id: p.id, status: "stale", reasons: [`re-planned after ${after}`] }, estimate: wouldCost(ws, p.id) };
+    return { outcome: { id: p.id, status: planStatus(p), reasons: p.decision.reasons }, estimate: p.estimatedCostUsd };
+  };
+  // The plan is reported as a build is: from its events, each target's `done` saying what it would do.
+  const reporter = new JsonReporter(options.mode);
+  const log = logTo(reporter);
+  historyEvents(history).forEach(log);
+  log({ type: "planned", total: planned.length, toRun: planned.filter((p) => p.decision.status !== "fresh").length, ids: ws.selected });
+  for (const diagnostic of ws.diagnostics) log({ type: "diagnostic", diagnostic });
   // Fresh only by an adoption kept in memory is not fresh on disk: nothing to replay.
-  const allFresh = targets.every((t) => t.status === "fresh") && !history.some((v) => v.entry);
+  let allFresh = !history.some((v) => v.entry);
+  for (const p of planned) {
+    const { outcome, estimate } = wouldDo(p);
+    allFresh &&= outcome.status === "fresh";
+    log({ type: "done", outcome, facts: targetFacts(ws, p.id, estimate) });
+  }
   if (existsSync(join(ws.root, CACHE_DIR))) await saveCaches(ws, options, allFresh).catch(() => {});
-  const hasErrors = ws.diagnostics.some((d) => d.severity === "error") || targets.some((t) => t.status === "failed");
-  const stale = targets.some((t) => t.status !== "fresh");
-  const exitCode = hasErrors ? EXIT.error : options.mode === "check" && stale ? EXIT.failed : EXIT.ok;
-  const report: Report = withHistory(
-    {
-      command: options.mode === "check" ? "check" : "dry-run",
-      targets,
-      diagnostics: ws.diagnostics,
-      summary: summarise(targets, ws.diagnostics, { providerCalls: 0, durationMs: Date.now() - startedAt, exitCode }),
-      ...(options.mode === "dry-run" ? { analysis: analysisOf(ws, targets) } : {}),
-    },
-    history,
-  );
+  log({ type: "ended", providerCalls: 0, durationMs: Date.now() - startedAt });
+  const planReport = reporter.report();
+  const { exitCode } = planReport.summary;
+  const report = options.mode === "dry-run" ? { ...planReport, analysis: analysisOf(ws, planReport.targets) } : planReport;
   if (options.json) {
     options.out(JSON.stringify(report, null, 2) + "\n");
     return exitCode;
@@ -159,16 +164,16 @@ function analysisLine({ dataTargets, estimatedCostUsd, unknownCost }: NonNullabl
   return `analysis: ${dataTargets} data target${dataTargets === 1 ? "" : "s"} to read, estimated $${estimatedCostUsd.toFixed(2)}${unknownCost ? ` (${unknownCost} of unknown cost)` : ""}\n`;
 }
 
+/** Events into the report, traced on the way (CHARGEN_DEBUG=events). */
+export const logTo =
+  (reporter: JsonReporter) =>
+  (event: BuildEvent): void => {
+    traceEvent(event);
+    reporter.log(event);
+  };
+
 /** Rounds of one build: a data target writes what later prompts read at most once per dependency level. */
 const MAX_ROUNDS = 3;
-
-/** One report for two rounds of a build: the later round's, where each target that round found fresh keeps what the earlier did to it. */
-function laterRound(earlier: Report, later: Report): Report {
-  const before = new Map(earlier.targets.map((t) => [t.id, t]));
-  const targets = later.targets.map((t) => (t.status === "fresh" && before.get(t.id) && before.get(t.id)!.status !== "skipped" ? before.get(t.id)! : t));
-  const { providerCalls, exitCode } = later.summary;
-  return { ...later, targets, summary: summarise(targets, later.diagnostics, { providerCalls: providerCalls + earlier.summary.providerCalls, durationMs: later.summary.durationMs, exitCode }) };
-}
 
 /** What a dry run cannot know yet: the images of each chapter whose specification is still to be read. */
 function unknownYet(ws: Workspace, targets: TargetReport[]): string {
@@ -226,21 +231,21 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       control = executor;
       if (interrupted) executor.stop();
     };
+    // One report over the rounds: each round's targets keep what an earlier round did to them.
+    const reporter = new JsonReporter("build");
+    historyEvents(history).forEach(logTo(reporter));
     try {
-      report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor, pipelined: true });
+      report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor, pipelined: true, reporter });
       // The build is pipelined (what a reading writes is planned and built at once); a target that
       // could not be planned again in place (a write-back removed or renamed it meanwhile) was not
       // sent on the old text: planned again from the files as they are now, and built.
-      // A later round spends from what is left of --max-cost, and --fail-fast ends the build at a failure.
+      // A later round counts what the earlier ones spent against --max-cost, and --fail-fast ends the build at a failure.
       for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN) && !(options.failFast && report.summary.failed > 0); round++) {
-        const left = options.maxCostUsd === undefined ? undefined : Math.max(0, options.maxCostUsd - report.summary.costUsd);
-        const again = await buildOnce({ ws: await openWorkspace(options), options: { ...options, maxCostUsd: left }, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true });
-        report = laterRound(report, again);
+        report = await buildOnce({ ws: await openWorkspace(options), options: { ...options, spentUsd: report.summary.costUsd }, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true, reporter });
       }
     } finally {
       detach();
     }
-    report = withHistory(report, history);
     if (interrupted) report.summary.exitCode = exitCodeFor(interrupted);
     else if (report.summary.exitCode === EXIT.ok && report.summary.built + report.summary.cached > 0) await settle(options);
     printReport(report, options);
@@ -271,6 +276,8 @@ export interface BuildOnceSetup {
     explain?: boolean;
     /** Why a key is not to be generated (default: it is in an unfinished batch job). */
     inBatch?: (key: string) => string | undefined;
+    /** Spent by this build's earlier rounds: --max-cost counts it. */
+    spentUsd?: number;
   };
   session: Session;
   progress: Progress;
@@ -279,6 +286,8 @@ export interface BuildOnceSetup {
   onExecutor?: (executor: Executor) => void;
   /** Hears the build's events too, after the progress view (the watcher: chargen's own writes). */
   listen?: (event: BuildEvent) => void;
+  /** Makes the report from the events (default: one for this build alone); a build of several rounds passes the same to each. */
+  reporter?: JsonReporter;
   /**
    * One pipeline: what a data target writes is planned at once (a chapter's images start as soon
    * as its specification is written, while other chapters are still being read), not in a next round.
@@ -286,7 +295,7 @@ export interface BuildOnceSetup {
   pipelined?: boolean;
 }
 
-export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen, pipelined }: BuildOnceSetup): Promise<Report> {
+export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen, pipelined, reporter = new JsonReporter("build") }: BuildOnceSetup): Promise<Report> {
   ensureGitFiles(ws.root);
   // The newest plan opened while the build runs (pipelined): what a target planned again is built and written back from.
   let latest = { ws, opened: 0 };
@@ -297,10 +306,20 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
     if (opened > latest.opened) latest = { ws: next, opened };
     return next;
   };
-  const spec = (id: string) => latest.ws.analysis.spec(id) ?? ws.analysis.spec(id);
+  const spec = (id: string) => sentSpec(latest.ws, id) ?? sentSpec(ws, id);
   const { store, clock } = session;
-  // The build's one event stream: --explain adds where each target went to what made it stale.
-  const emit = (event: BuildEvent) => {
+  let estimates = new Map<string, number | undefined>();
+  /** A target's end with what the report shows of it besides (where it is, its estimate, a data target's answer). */
+  const withFacts = (event: BuildEvent): BuildEvent => {
+    if (event.type !== "done") return event;
+    const { id } = event.outcome;
+    return { ...event, facts: targetFacts(ws, id, estimates.get(id), recordedAnswer(ws, store, id)) };
+  };
+  const log = logTo(reporter);
+  // The build's one event stream: --explain adds, for the person watching, where each target went to what made it stale.
+  const emit = (emitted: BuildEvent) => {
+    const event = withFacts(emitted);
+    log(event);
     const o = event.type === "done" ? event.outcome : undefined;
     progress.emit(options.explain && o && o.status !== "fresh" ? { type: "done", outcome: { ...o, reasons: [...o.reasons, `route: ${routeOf(ws, o.id) ?? "none"}`] } } : event);
     listen?.(event);
@@ -338,6 +357,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
       jobs: options.jobs,
       missingReferences: missingReferencesPolicy(ws.rules),
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
+      ...(options.spentUsd === undefined ? {} : { spentUsd: options.spentUsd }),
       price: (s) => estimatePrice(s, ws.rules),
       readPrice: (s, record) => targetPrice(record, s, ws.rules),
     },
@@ -346,7 +366,9 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
   onExecutor(executor);
 
   const planned = planWorkspace(ws, store, options.force);
-  emit({ type: "planned", total: planned.length, toRun: planned.filter((p) => p.decision.status !== "fresh").length });
+  estimates = new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
+  emit({ type: "planned", total: planned.length, toRun: planned.filter((p) => p.decision.status !== "fresh").length, ids: ws.selected });
+  for (const diagnostic of ws.diagnostics) emit({ type: "diagnostic", diagnostic });
   let outcomes: TargetOutcome[];
   try {
     outcomes = await executor.run(ws.selected);
@@ -358,19 +380,9 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
   }
   await saveCaches(ws, options, outcomes.every((o) => o.status === "fresh") && applier.warnings.length === 0);
 
-  const estimates = new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
-  const targets = outcomes.map((o) => targetReport(ws, o.id, o.status, o.reasons, estimates.get(o.id), o, recordedAnswer(ws, store, o.id)));
-  const diagnostics = [...ws.diagnostics, ...applier.warnings, ...missingKeyDiagnostics(ws, hub, outcomes), ...journalWarnings(ws.root, store)];
-  const hasErrors = diagnostics.some((d) => d.severity === "error");
-  const notDone = targets.some((t) => t.status === "failed" || t.status === "skipped" || t.status === "modified" || t.status === "pending");
-  const exitCode = hasErrors ? EXIT.error : notDone ? EXIT.failed : EXIT.ok;
-  const calls = Object.values(hub.callCounts()).reduce((a, b) => a + b, 0);
-  return {
-    command: "build",
-    targets,
-    diagnostics,
-    summary: summarise(targets, diagnostics, { providerCalls: calls, durationMs: Date.now() - startedAt, exitCode }),
-  };
+  for (const diagnostic of [...applier.warnings, ...missingKeyDiagnostics(ws, hub, outcomes), ...journalWarnings(ws.root, store)]) emit({ type: "diagnostic", diagnostic });
+  emit({ type: "ended", providerCalls: Object.values(hub.callCounts()).reduce((a, b) => a + b, 0), durationMs: Date.now() - startedAt });
+  return reporter.report();
 }
 
 /**

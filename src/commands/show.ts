@@ -8,7 +8,7 @@ import { promptText } from "../providers/prompt-text.js";
 import { renderNegative, renderPrompt } from "../model/prompt-ir.js";
 import { printDiagnosticsOf, type InspectOptions } from "./inspect.js";
 import { planWorkspace, targetPrice } from "../workspace/plan.js";
-import { CACHE_DIR, openWorkspace } from "../workspace/open.js";
+import { CACHE_DIR, openWorkspace, sentSpec } from "../workspace/open.js";
 
 /**
  * `chargen show ID...`: exactly what a build would send for each target, before paying for it:
@@ -23,7 +23,7 @@ export async function show(options: InspectOptions & { ids: string[] }): Promise
   const planned = new Map(planWorkspace(ws, store, false).map((p) => [p.id, p]));
   const shown = wanted.map((id) => {
     const record = ws.records.get(id)!;
-    const spec = ws.analysis.spec(id);
+    const spec = sentSpec(ws, id);
     if (!spec) throw new ChargenError("internal", `no spec for planned target ${id}`);
     const resolved = ws.settings.get(id)!;
     const prompt = cutPrompt(spec.prompt, record.cut ?? []);

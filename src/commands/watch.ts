@@ -2,7 +2,7 @@ import { join, matchesGlob, relative, sep } from "node:path";
 import { LOCK_FILE } from "../cache/lockfile.js";
 import { asChargenError } from "../core/errors.js";
 import type { Executor } from "../graph/executor.js";
-import { formatSummary, type Report } from "../report/report.js";
+import { formatSummary } from "../report/report.js";
 import { printable } from "../report/escape.js";
 import { RULES_FILES } from "../rules/load.js";
 import { OwnWrites } from "../watch/own-writes.js";
@@ -10,8 +10,9 @@ import { Watcher } from "../watch/watcher.js";
 import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
 import { adoptHistory } from "../adopt/adopt.js";
 import { exitCodeFor, type StopSignal } from "../core/signals.js";
-import { recordInLock, withHistory } from "./adopt.js";
-import { buildOnce, openSession, printProblems, type BuildOptions } from "./build.js";
+import { historyEvents, recordInLock } from "./adopt.js";
+import { buildOnce, logTo, openSession, printProblems, type BuildOptions } from "./build.js";
+import { JsonReporter } from "../report/json-reporter.js";
 import { CACHE_DIR, openWorkspace, type Workspace } from "../workspace/open.js";
 
 export interface WatchOptions extends Omit<BuildOptions, "mode" | "onInterrupt"> {
@@ -79,6 +80,8 @@ export async function watch(options: WatchOptions): Promise<number> {
       // As a plain build does: what the YAML records and the lock does not, adopted first.
       const history = options.noAdopt ? [] : adoptHistory(ws);
       await recordInLock(ws, history);
+      const reporter = new JsonReporter("build");
+      historyEvents(history).forEach(logTo(reporter));
       const built = await buildOnce({
         ws,
         options,
@@ -86,6 +89,7 @@ export async function watch(options: WatchOptions): Promise<number> {
         progress,
         startedAt,
         onExecutor: (e) => (executor = e),
+        reporter,
         // What a reading writes (a chapter's new entries) is built in this run: its writes start none.
         pipelined: true,
         // chargen's own writes are known by their digest: their file events start no run.
@@ -98,9 +102,8 @@ export async function watch(options: WatchOptions): Promise<number> {
         },
       });
       executor = undefined;
-      const report: Report = withHistory(built, history);
-      printProblems(report, options);
-      lastRun = `run ${runs}: ${formatSummary(report)}`;
+      printProblems(built, options);
+      lastRun = `run ${runs}: ${formatSummary(built)}`;
     } catch (e) {
       options.err(`chargen: ${printable(asChargenError(e).message)}\n`);
       lastRun = `run ${runs} failed`;

@@ -28,3 +28,12 @@ export const preciseNow = (): number => performance.timeOrigin + performance.now
 export const traceDurable = topics.includes("durable")
   ? (stage: "recorded" | "durable", targetId: string): void => void process.stderr.write(`[${stage}] ${targetId}\t${preciseNow().toFixed(3)}\n`)
   : (): void => {};
+
+/**
+ * `CHARGEN_DEBUG=events` prints each event of a build's stream as one JSON line (`[event] {...}`),
+ * as every reporter read it (an error as its kind, details and message): the JSON report can be
+ * checked against the stream it was made from.
+ */
+export const traceEvent = topics.includes("events")
+  ? (event: object): void => void process.stderr.write(`[event] ${JSON.stringify(event, (_key, v: unknown) => (v instanceof Error ? { ...v, message: v.message } : v))}\n`)
+  : (): void => {};

@@ -33,6 +33,8 @@ export interface TargetRecord {
   promptSize: PromptSize;
   /** Sections cut to fit the model's length budget (see budget.ts); absent when nothing was cut. */
   cut?: string[];
+  /** References left out, past what the model takes (their paths; see workspace/open.ts); absent when all are sent. */
+  dropped?: string[];
 }
 
 /** What one rule made of one source file, valid while the file and everything it read are unchanged. */
@@ -298,9 +300,10 @@ function withinWorkspace(spec: TargetSpec, file: string, diagnostics: Diagnostic
 
 const locate = (t: TargetRecord) => ({ file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id });
 
-/** Whether `spec` is still the target `record` was planned from (its file may change during a build). */
+/** Whether `spec` (as sent: without the references `record` dropped) is still the target `record` was planned from (its file may change during a build). */
 export function specMatches(record: TargetRecord, spec: TargetSpec): boolean {
-  return canonicalJson(cutDigests(toRecord(spec), record.cut ?? [])) === canonicalJson(record);
+  const planned = { ...toRecord(spec), ...(record.dropped ? { dropped: record.dropped } : {}) };
+  return canonicalJson(cutDigests(planned, record.cut ?? [])) === canonicalJson(record);
 }
 
 export function toRecord(spec: TargetSpec): TargetRecord {

@@ -43,6 +43,12 @@ export function promptBudget(settings: ModelSettings, references: number, rules:
   return config?.models?.[settings.model]?.maxPromptChars ?? config?.maxPromptChars ?? providerInfo(settings.provider)?.promptLimit(settings.model, references);
 }
 
+/** Most reference images one request may carry: the rules' `maxReferenceImages` for the model, else the provider's, else the published limit. */
+export function referenceBudget(settings: ModelSettings, rules: RuleSet): number | undefined {
+  const config = rules.providers?.[settings.provider];
+  return config?.models?.[settings.model]?.maxReferenceImages ?? config?.maxReferenceImages ?? providerInfo(settings.provider)?.referenceLimit?.(settings.model);
+}
+
 /** The sections to cut so that a prompt of `size` fits `budget`, lowest priority first; [] when it fits. */
 export function sectionsToCut(size: PromptSize, budget: number): string[] {
   const cut: string[] = [];

@@ -88,6 +88,8 @@ export interface ExecutorOptions {
   missingReferences: "fail" | "warn";
   /** Stop starting generations before the projected spend would pass this (USD). */
   maxCostUsd?: number;
+  /** Spent already by this build's earlier rounds: counted against `maxCostUsd` as this run's own spending is. */
+  spentUsd?: number;
   /** Estimated price of one generation with these settings; undefined when unknown. */
   price(settings: ModelSettings): number | undefined;
   /** Estimated price of one read (a data target); undefined when unknown. */
@@ -159,6 +161,7 @@ export class Executor {
   constructor(setup: ExecutorSetup) {
     ({ graph: this.graph, records: this.records, settings: this.settings, effects: this.effects, options: this.options } = setup);
     this.emit = setup.emit ?? ignoreEvents;
+    this.spentUsd = this.options.spentUsd ?? 0;
     this.decider = new Decider({
       lock: setup.lock,
       disk: this.effects,
@@ -227,7 +230,7 @@ export class Executor {
     ids.forEach(take);
     if (!fresh.length) return;
     this.added.push(...fresh);
-    this.emit({ type: "added", count: fresh.length });
+    this.emit({ type: "added", ids: fresh });
     for (const id of fresh) void this.outcome(id);
   }
 

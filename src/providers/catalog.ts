@@ -1,7 +1,7 @@
 import type { GenerationSettings, ModelSettings } from "../model/target.js";
 import { GOOGLE_KEY_ENV, OPENAI_KEY_ENV, WORKERS_AI_ACCOUNT_ENV, WORKERS_AI_TOKEN_ENV } from "./credentials.js";
-import { googlePromptLimit, normaliseGoogle } from "./google-models.js";
-import { normaliseOpenAI, openaiPromptLimit } from "./openai-models.js";
+import { GOOGLE_REFERENCE_LIMIT, googlePromptLimit, normaliseGoogle } from "./google-models.js";
+import { normaliseOpenAI, OPENAI_REFERENCE_LIMIT, openaiPromptLimit } from "./openai-models.js";
 import { normaliseWorkersAi, workersAiPromptLimit, workersAiUnserviceable } from "./workers-ai-models.js";
 import { estimateImagePrice, estimateRead, withOverrides, type PriceTable, type ReadShape } from "./prices.js";
 import type { ProviderName } from "./names.js";
@@ -35,6 +35,8 @@ export interface ProviderInfo {
    * share Gemini's input tokens); undefined when it publishes none. The length budget's default.
    */
   promptLimit(model: string, references: number): number | undefined;
+  /** Most reference images one request of the model may carry; undefined when it publishes none. Past it, the lowest-priority ones are left out (workspace/open.ts). */
+  referenceLimit?(model: string): number | undefined;
   /** Bring a requested size / aspect to what the model accepts; returns what was adjusted. */
   normalise(settings: ModelSettings): { settings: ModelSettings; adjustments: string[] };
   /** Standard price of one image with these settings, for the dry run; undefined when unknown. */
@@ -78,6 +80,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     references: true,
     generation: ALL_GENERATION,
     promptLimit: googlePromptLimit,
+    referenceLimit: () => GOOGLE_REFERENCE_LIMIT,
     normalise: normaliseGoogle,
     price: (settings, table) => estimateImagePrice(settings, table),
     load: async () => (await import("./google.js")).default,
@@ -98,6 +101,7 @@ export const PROVIDERS: Record<string, ProviderInfo> = {
     references: true,
     generation: [],
     promptLimit: openaiPromptLimit,
+    referenceLimit: () => OPENAI_REFERENCE_LIMIT,
     normalise: normaliseOpenAI,
     price: (settings, table) => estimateImagePrice(settings, table),
     load: async () => (await import("./openai.js")).default,

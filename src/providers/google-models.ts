@@ -25,6 +25,13 @@ export function googlePromptLimit(model: string, references: number): number {
   return Math.max(0, tokens - references * TOKENS_PER_IMAGE) * CHARS_PER_TOKEN;
 }
 
+/**
+ * Reference images one request may carry: 14 on Gemini's image models (Google's image generation
+ * guide: up to 14 reference images, objects and people together). The guide says
+ * gemini-2.5-flash-image works best with up to 3, a recommendation, not a limit: not enforced.
+ */
+export const GOOGLE_REFERENCE_LIMIT = 14;
+
 /** Output pixels at 1K per aspect ratio (Gemini 3 image docs); 2K doubles each side, 4K quadruples. */
 const ONE_K: Record<string, Dimensions> = {
   "1:1": { width: 1024, height: 1024 },

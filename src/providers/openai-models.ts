@@ -18,6 +18,9 @@ export function openaiPromptLimit(model: string): number {
   return model.startsWith("dall-e-2") ? 1000 : model.startsWith("dall-e-3") ? 4000 : 32000;
 }
 
+/** Input images images.edit takes for GPT image models (the SDK's ImageEditParams: "up to 16 images"). */
+export const OPENAI_REFERENCE_LIMIT = 16;
+
 /** DALL-E era names, still in old chapter files. */
 const LEGACY_QUALITY: Record<string, string> = { hd: "high", standard: "medium" };
 

@@ -123,6 +123,8 @@ export interface ModelLimits {
   windowMs?: number;
   /** Longest prompt sent, in characters (negative included); longer ones lose sections, lowest priority first. Default: the model's published limit. */
   maxPromptChars?: number;
+  /** Most reference images sent with one request; past it, the lowest-priority ones are left out, and that is said. Default: the model's published limit. */
+  maxReferenceImages?: number;
 }
 
 export interface ProviderConfig extends ModelLimits {

@@ -37,8 +37,8 @@ export class PlainProgress implements Progress {
         this.toRun = event.toRun;
         return this.write(event.toRun ? `chargen: ${event.toRun} of ${event.total} targets to build` : `chargen: all ${event.total} targets are fresh`);
       case "added":
-        this.toRun += event.count;
-        return this.write(`chargen: ${event.count} more target${event.count === 1 ? "" : "s"} to build, from what a reading wrote`);
+        this.toRun += event.ids.length;
+        return this.write(`chargen: ${event.ids.length} more target${event.ids.length === 1 ? "" : "s"} to build, from what a reading wrote`);
       case "started":
         if (event.action === "generating") this.write(`[${this.finished}/${this.toRun}] generating ${event.id}`);
         return;
@@ -105,7 +105,7 @@ export class TtyProgress implements Progress {
         this.total = event.toRun;
         break;
       case "added":
-        this.total += event.count;
+        this.total += event.ids.length;
         break;
       case "started":
         // Restoring from the cache is no generation: it takes no job slot.

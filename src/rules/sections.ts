@@ -1,8 +1,8 @@
 import { isMap, isScalar, isSeq, type Node } from "yaml";
 import { appearanceFrom } from "./appearance.js";
-import type { ReferenceInput } from "../model/target.js";
+import type { ReferenceInput, TargetSpec } from "../model/target.js";
 import type { RuleContext } from "./api.js";
-import { part, type PromptPart } from "../model/prompt-ir.js";
+import { normaliseText, part, type PromptPart } from "../model/prompt-ir.js";
 import { characterImageryFile } from "./references.js";
 import { elementCharacter } from "./story.js";
 import { flatten, labelled, prose, withoutKey } from "./rule-kit.js";
@@ -204,13 +204,49 @@ export function referenceSection(
 ): { references: ReferenceInput[]; parts: PromptPart[] } {
   if (!references.length) return { references, parts: [] };
   const labelled = references.map((r) => ({ ...r, label: r.label ?? referenceLabel(r, names) }));
-  const list = labelled.map((r, i) => `image ${i + 1}, ${r.label}`).join("; ");
   const how = [
     references.some((r) => r.role !== "style") ? HOW[mode] : "",
     references.some((r) => r.role === "style") ? STYLE_ONLY : "",
   ].filter(Boolean);
-  const text = [`Reference images attached, in order: ${list}.`, ...how].join("\n");
+  const text = [referenceList(labelled), ...how].join("\n");
   return { references: labelled, parts: sectionPart(options, "references", text) };
+}
+
+/** The references section's first line: each image by its number, as sent. */
+const referenceList = (references: readonly ReferenceInput[]) => `Reference images attached, in order: ${references.map((r, i) => `image ${i + 1}, ${r.label}`).join("; ")}.`;
+
+/**
+ * The references to leave out so that at most `limit` are sent, lowest priority first: who is
+ * depicted (each character's first image) is kept longest, then their further images
+ * (continuity), then the place, then style and theme references; later before earlier.
+ */
+export function referencesOverLimit(references: readonly ReferenceInput[], limit: number): ReferenceInput[] {
+  if (references.length <= limit) return [];
+  const seen = new Set<string>();
+  const rank = (r: ReferenceInput) => {
+    if (r.role.startsWith("character:")) return seen.has(r.role) ? 1 : (seen.add(r.role), 0);
+    return r.role.startsWith("location:") ? 2 : 3;
+  };
+  const byPriority = references.map((r, i) => ({ r, i, rank: rank(r) })).sort((a, b) => a.rank - b.rank || a.i - b.i);
+  const left = new Set(byPriority.slice(limit).map((x) => x.i));
+  return references.filter((_, i) => left.has(i));
+}
+
+/**
+ * `spec` without the references at `paths`: the others keep their order, and the references
+ * section lists them numbered as they are now sent. A section worded otherwise (the rules' own
+ * wording) cannot be renumbered: it goes, rather than name images that are not sent.
+ */
+export function withoutReferences(spec: TargetSpec, paths: readonly string[]): TargetSpec {
+  if (!paths.length) return spec;
+  const kept = spec.references.filter((r) => !paths.includes(r.path));
+  // As part() stored it.
+  const before = normaliseText(referenceList(spec.references));
+  const parts = spec.prompt.parts.flatMap((p) => {
+    if (sectionOf(p.role) !== "references") return [p];
+    return p.text.includes(before) ? [{ ...p, text: p.text.replace(before, () => normaliseText(referenceList(kept))) }] : [];
+  });
+  return { ...spec, prompt: { ...spec.prompt, parts }, references: kept };
 }
 
 function sentence(text: string): string {

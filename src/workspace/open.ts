@@ -5,11 +5,11 @@ import { LOCK_FILE, readLock, type Lock } from "../cache/lockfile.js";
 import { readJsonCache } from "../cache/json-file.js";
 import { StatCache } from "../cache/stat-cache.js";
 import { ChargenError, type Diagnostic } from "../core/errors.js";
-import { analyze, type Analysis, type ParseCacheData, type TargetRecord } from "../graph/analyzer.js";
-import { cutDigests, promptBudget, sectionsToCut, sentLength } from "../graph/budget.js";
-import { sectionOf } from "../rules/sections.js";
+import { analyze, toRecord, type Analysis, type ParseCacheData, type TargetRecord } from "../graph/analyzer.js";
+import { cutDigests, promptBudget, referenceBudget, sectionsToCut, sentLength } from "../graph/budget.js";
+import { referencesOverLimit, sectionOf, withoutReferences } from "../rules/sections.js";
 import { buildGraph, type Graph } from "../graph/dag.js";
-import type { ModelSettings } from "../model/target.js";
+import type { ModelSettings, TargetSpec } from "../model/target.js";
 import type { RuleSet } from "../rules/api.js";
 import { loadRules, RULES_FILES } from "../rules/load.js";
 import { providerInfo } from "../providers/catalog.js";
@@ -89,10 +89,12 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
       settings.set(t.id, resolved);
       const blind = t.references.length > 0 && !providerInfo(resolved.settings.provider)!.references;
       const adjustments = blind ? [...resolved.adjustments, "reference images not sent (its models generate from the prompt alone)"] : resolved.adjustments;
-      const trimmed = fitBudget(t, resolved.settings, loaded.rules, blind);
-      if (trimmed) records.set(t.id, trimmed.record);
-      if (trimmed?.message) {
-        diagnostics.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message: trimmed.message });
+      const fitted = blind ? undefined : fitReferences(t, resolved.settings, loaded.rules, analysis);
+      const trimmed = fitBudget(fitted?.record ?? t, resolved.settings, loaded.rules, blind);
+      const record = trimmed?.record ?? fitted?.record;
+      if (record) records.set(t.id, record);
+      for (const message of [fitted?.message, trimmed?.message]) {
+        if (message) diagnostics.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message });
       }
       // Normalisation is reported, once per file and adjustment: never silent.
       for (const adjustment of adjustments) {
@@ -141,6 +143,32 @@ export const parseCacheVersion = PARSE_CACHE_VERSION;
 export function routeOf(ws: Pick<Workspace, "settings">, id: string): string | undefined {
   const resolved = ws.settings.get(id);
   return resolved && !(resolved instanceof ChargenError) ? resolved.route : undefined;
+}
+
+/**
+ * A target's record with no more reference images than its model takes (`referenceBudget`): past
+ * that, the lowest-priority ones (rules/sections.ts referencesOverLimit) are left out of what is
+ * sent, keyed and listed in its prompt, and the warning names them. Undefined when all are sent.
+ */
+function fitReferences(t: TargetRecord, settings: ModelSettings, rules: RuleSet, analysis: Analysis): { record: TargetRecord; message: string } | undefined {
+  const limit = referenceBudget(settings, rules);
+  if (limit === undefined || t.references.length <= limit) return undefined;
+  // Gone while planning (its file changed): the executor finds it changed and sends nothing.
+  const spec = analysis.spec(t.id);
+  if (!spec) return undefined;
+  const dropped = referencesOverLimit(t.references, limit);
+  const paths = dropped.map((r) => r.path);
+  return {
+    record: { ...toRecord(withoutReferences(spec, paths)), dropped: paths },
+    message: `${t.id}: ${t.references.length} reference images, over the ${limit} ${settings.provider}/${settings.model} takes: left out ${dropped.map((r) => r.label ?? r.path).join("; ")}`,
+  };
+}
+
+/** A target's spec as it is sent: without the references its model does not take (see fitReferences). */
+export function sentSpec(ws: Pick<Workspace, "analysis" | "records">, id: string): TargetSpec | undefined {
+  const spec = ws.analysis.spec(id);
+  const dropped = ws.records.get(id)?.dropped;
+  return spec && dropped ? withoutReferences(spec, dropped) : spec;
 }
 
 /**
