@@ -103,6 +103,22 @@ describe("a build's next round: a write-back renamed targets the running build h
     expect(r.code).toBe(1);
   });
 
+  it("a provider stopped in the first round (billing) gets no request in the next", async () => {
+    const fake = await startFake("google");
+    fake.inject({ kind: "billing" });
+    const ws = renamingWorkspace();
+    const r = await buildJson(ws, ["-j", "1"], providerEnv("google", fake));
+    expect(generations(fake).length).toBe(1);
+    expect(statusesOf(r.report)).toEqual([
+      ["pictures/rename", "built"],
+      ["pictures/alpha-2", "skipped"],
+      ["pictures/gamma-2", "skipped"],
+      ["pictures/keep", "failed"],
+    ]);
+    expect(r.report.targets[1].reasons[0]).toMatch(/^not sent: google was stopped earlier in this build/);
+    expect(r.code).toBe(1);
+  });
+
   it("--fail-fast: a failure in the first round ends the build there; without it, the next round runs", async () => {
     for (const failFast of [true, false]) {
       const fake = await startFake("google");
@@ -121,15 +137,16 @@ describe("a build's next round: a write-back renamed targets the running build h
         expect(r.report.targets[1].error.code).toBe("REPLAN");
         expect(r.code).toBe(1);
       } else {
-        // The second round sends keep again (it failed, so it is still stale) and the renamed pictures.
-        expect(generations(fake).length).toBe(4);
+        // The second round sends the renamed pictures only: keep failed in the first, and is reported as it was.
+        expect(generations(fake).length).toBe(3);
         expect(statusesOf(r.report)).toEqual([
           ["pictures/rename", "built"],
           ["pictures/alpha-2", "built"],
           ["pictures/gamma-2", "built"],
-          ["pictures/keep", "built"],
+          ["pictures/keep", "failed"],
         ]);
-        expect(r.code).toBe(0);
+        expect(r.report.summary).toMatchObject({ built: 3, failed: 1, providerCalls: 4 });
+        expect(r.code).toBe(1);
       }
     }
   });

@@ -234,14 +234,15 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
     // One report over the rounds: each round's targets keep what an earlier round did to them.
     const reporter = new JsonReporter("build");
     historyEvents(history).forEach(logTo(reporter));
+    const rounds = newRounds();
     try {
-      report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor, pipelined: true, reporter });
+      report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor, pipelined: true, reporter, rounds });
       // The build is pipelined (what a reading writes is planned and built at once); a target that
       // could not be planned again in place (a write-back removed or renamed it meanwhile) was not
       // sent on the old text: planned again from the files as they are now, and built.
       // A later round counts what the earlier ones spent against --max-cost, and --fail-fast ends the build at a failure.
       for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN) && !(options.failFast && report.summary.failed > 0); round++) {
-        report = await buildOnce({ ws: await openWorkspace(options), options: { ...options, spentUsd: report.summary.costUsd }, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true, reporter });
+        report = await buildOnce({ ws: await openWorkspace(options), options: { ...options, spentUsd: report.summary.costUsd }, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true, reporter, rounds });
       }
     } finally {
       detach();
@@ -288,6 +289,8 @@ export interface BuildOnceSetup {
   listen?: (event: BuildEvent) => void;
   /** Makes the report from the events (default: one for this build alone); a build of several rounds passes the same to each. */
   reporter?: JsonReporter;
+  /** What this build's earlier rounds leave it; this round adds to it. Absent: a build of one round. */
+  rounds?: Rounds;
   /**
    * One pipeline: what a data target writes is planned at once (a chapter's images start as soon
    * as its specification is written, while other chapters are still being read), not in a next round.
@@ -295,7 +298,21 @@ export interface BuildOnceSetup {
   pipelined?: boolean;
 }
 
-export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen, pipelined, reporter = new JsonReporter("build") }: BuildOnceSetup): Promise<Report> {
+/**
+ * What one round of a build leaves the next: outcomes that stand (a target that failed or was
+ * skipped is reported as it was, never sent again by a later round) and the providers stopped.
+ */
+export interface Rounds {
+  settled: Map<string, TargetOutcome>;
+  stopped: Map<string, ChargenError>;
+}
+
+export const newRounds = (): Rounds => ({ settled: new Map(), stopped: new Map() });
+
+/** A round's outcome that a later round keeps: not done, and not skipped only to be planned again (renamed by a write-back). */
+const stands = (o: TargetOutcome) => o.status !== "built" && o.status !== "cached" && o.status !== "fresh" && o.error?.details.code !== REPLAN;
+
+export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen, pipelined, reporter = new JsonReporter("build"), rounds }: BuildOnceSetup): Promise<Report> {
   ensureGitFiles(ws.root);
   // The newest plan opened while the build runs (pipelined): what a target planned again is built and written back from.
   let latest = { ws, opened: 0 };
@@ -332,6 +349,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
     clock,
     emit,
     pools: session.pools,
+    ...(rounds ? { stopped: rounds.stopped } : {}),
   });
   const executor = new Executor({
     graph: ws.graph,
@@ -358,6 +376,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
       missingReferences: missingReferencesPolicy(ws.rules),
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
       ...(options.spentUsd === undefined ? {} : { spentUsd: options.spentUsd }),
+      ...(rounds ? { settled: rounds.settled } : {}),
       price: (s) => estimatePrice(s, ws.rules),
       readPrice: (s, record) => targetPrice(record, s, ws.rules),
     },
@@ -372,6 +391,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
   let outcomes: TargetOutcome[];
   try {
     outcomes = await executor.run(ws.selected);
+    for (const o of outcomes) if (stands(o)) rounds?.settled.set(o.id, o);
     // Entries of targets that no longer exist go, but only when nothing can be hiding them.
     if (ws.complete) applier.forget([...ws.lock.keys()].filter((id) => !ws.records.has(id)));
   } finally {

@@ -90,6 +90,8 @@ export interface ExecutorOptions {
   maxCostUsd?: number;
   /** Spent already by this build's earlier rounds: counted against `maxCostUsd` as this run's own spending is. */
   spentUsd?: number;
+  /** Outcomes of this build's earlier rounds that stand: not run again (what depends on a failed one is skipped). */
+  settled?: ReadonlyMap<string, TargetOutcome>;
   /** Estimated price of one generation with these settings; undefined when unknown. */
   price(settings: ModelSettings): number | undefined;
   /** Estimated price of one read (a data target); undefined when unknown. */
@@ -162,6 +164,7 @@ export class Executor {
     ({ graph: this.graph, records: this.records, settings: this.settings, effects: this.effects, options: this.options } = setup);
     this.emit = setup.emit ?? ignoreEvents;
     this.spentUsd = this.options.spentUsd ?? 0;
+    for (const [id, o] of this.options.settled ?? []) this.outcomes.set(id, Promise.resolve(o));
     this.decider = new Decider({
       lock: setup.lock,
       disk: this.effects,

@@ -13,8 +13,8 @@ const NOT_DONE = new Set<TargetReport["status"]>(["failed", "skipped", "modified
  * `report()`. It keeps per target only its line in the report, never a prompt or an output.
  *
  * A build may plan again and run a next round (see commands/build.ts): each `planned` starts one.
- * The report then lists the last round's targets, where a target that round found fresh keeps
- * what an earlier round did to it; provider calls add up over the rounds, diagnostics are the
+ * The report then lists the last round's targets, where a target that round found fresh, or did
+ * not run again (it failed or was skipped in an earlier one), keeps what an earlier round did to it; provider calls add up over the rounds, diagnostics are the
  * last round's (it read the files as they are now). What the workspace's history made of a
  * target (`history`, before the build) holds for every round.
  */
@@ -82,12 +82,12 @@ export class JsonReporter {
     });
   }
 
-  /** This round's lines, each it found fresh as an earlier round left it. */
+  /** This round's lines, each it found fresh or did not run (an earlier round's outcome stands) as an earlier round left it. */
   private rounds(): TargetReport[] {
     return [...this.selected, ...this.added].flatMap((id) => {
       const line = this.lines.get(id);
-      if (!line) return [];
       const before = this.earlier.get(id);
+      if (!line) return before ? [before] : [];
       return [line.status === "fresh" && before && before.status !== "skipped" ? before : line];
     });
   }
