@@ -18,7 +18,7 @@ afterEach(cleanUp);
  * the build's next round plans the files as they are now and builds them. `pictures/keep` comes
  * after the reading too, under an id the reading does not change: planned again in place.
  */
-function renamingWorkspace(): string {
+function renamingWorkspace(googlePrices = ""): string {
   const ws = scratchDir("chargen-rounds-");
   writeFileSync(join(ws, "pictures.yaml"), "pictures: [alpha, gamma]\n");
   writeFileSync(
@@ -48,7 +48,7 @@ export default {
   routing: "rules",
   defaults: { provider: "google", model: "gemini-2.5-flash-image", read: { provider: "placeholder", model: "placeholder-1" } },
   // The reading is free and priced (an unpriced one would not start under --max-cost).
-  prices: { placeholder: { "placeholder-1": { image: {}, tokens: { textInput: 0, imageInput: 0, textOutput: 0, imageOutput: 0 } } } },
+  prices: { placeholder: { "placeholder-1": { image: {}, tokens: { textInput: 0, imageInput: 0, textOutput: 0, imageOutput: 0 } } }, ${googlePrices} },
   providers: { google: { maxInFlight: 1, perMinute: 1000 } },
 };
 `,
@@ -100,6 +100,23 @@ describe("a build's next round: a write-back renamed targets the running build h
     expect(r.report.targets.find((t: { id: string }) => t.id === "pictures/gamma-2").reasons[0]).toMatch(/^not started: --max-cost 0\.1 would be passed \(spent \$0\.0774, in flight ~\$0\.0000, this one ~\$0\.0390\)$/);
     expect(r.report.summary.costUsd).toBeLessThanOrEqual(0.1);
     expect(r.report.summary).toMatchObject({ built: 3, skipped: 1, providerCalls: 3, exitCode: 1 });
+    expect(r.code).toBe(1);
+  });
+
+  it("--max-cost spans the rounds with what the first learnt: its actual spend and how far costs ran over the estimate", async () => {
+    const fake = await startFake("google");
+    // Estimated at $0.01 a picture, each costs about $0.0387 (its tokens): after the first (keep, round one), estimates are
+    // scaled by that. $0.06 leaves no room for a second: one at $0.01 would pass it.
+    const ws = renamingWorkspace(`google: { "gemini-2.5-flash-image": { image: { "*": 0.01 } } }`);
+    const r = await buildJson(ws, ["-j", "1", "--max-cost", "0.06"], providerEnv("google", fake));
+    expect(generations(fake).length).toBe(1);
+    expect(statusesOf(r.report)).toEqual([
+      ["pictures/rename", "built"],
+      ["pictures/alpha-2", "skipped"],
+      ["pictures/gamma-2", "skipped"],
+      ["pictures/keep", "built"],
+    ]);
+    expect(r.report.targets[1].reasons).toEqual(["not started: --max-cost 0.06 would be passed (spent $0.0387, in flight ~$0.0000, this one ~$0.0387)"]);
     expect(r.code).toBe(1);
   });
 

@@ -11,7 +11,7 @@ import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/e
 import { EXIT } from "../core/exit.js";
 import { recordedAnswer, targetFacts } from "../report/target.js";
 import { JsonReporter } from "../report/json-reporter.js";
-import { Executor, REPLAN } from "../graph/executor.js";
+import { Executor, newSpending, REPLAN, type Spending } from "../graph/executor.js";
 import type { TargetRecord } from "../graph/analyzer.js";
 import type { BuildEvent, TargetOutcome } from "../model/events.js";
 import { estimatePrice } from "../providers/catalog.js";
@@ -242,7 +242,7 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       // sent on the old text: planned again from the files as they are now, and built.
       // A later round counts what the earlier ones spent against --max-cost, and --fail-fast ends the build at a failure.
       for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN) && !(options.failFast && report.summary.failed > 0); round++) {
-        report = await buildOnce({ ws: await openWorkspace(options), options: { ...options, spentUsd: report.summary.costUsd }, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true, reporter, rounds });
+        report = await buildOnce({ ws: await openWorkspace(options), options, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true, reporter, rounds });
       }
     } finally {
       detach();
@@ -277,8 +277,6 @@ export interface BuildOnceSetup {
     explain?: boolean;
     /** Why a key is not to be generated (default: it is in an unfinished batch job). */
     inBatch?: (key: string) => string | undefined;
-    /** Spent by this build's earlier rounds: --max-cost counts it. */
-    spentUsd?: number;
   };
   session: Session;
   progress: Progress;
@@ -300,14 +298,16 @@ export interface BuildOnceSetup {
 
 /**
  * What one round of a build leaves the next: outcomes that stand (a target that failed or was
- * skipped is reported as it was, never sent again by a later round) and the providers stopped.
+ * skipped is reported as it was, never sent again by a later round), the providers stopped, and
+ * what was spent (--max-cost spans the rounds).
  */
 export interface Rounds {
   settled: Map<string, TargetOutcome>;
   stopped: Map<string, ChargenError>;
+  spending: Spending;
 }
 
-export const newRounds = (): Rounds => ({ settled: new Map(), stopped: new Map() });
+export const newRounds = (): Rounds => ({ settled: new Map(), stopped: new Map(), spending: newSpending() });
 
 /** A round's outcome that a later round keeps: not done, and not skipped only to be planned again (renamed by a write-back). */
 const stands = (o: TargetOutcome) => o.status !== "built" && o.status !== "cached" && o.status !== "fresh" && o.error?.details.code !== REPLAN;
@@ -375,8 +375,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
       jobs: options.jobs,
       missingReferences: missingReferencesPolicy(ws.rules),
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
-      ...(options.spentUsd === undefined ? {} : { spentUsd: options.spentUsd }),
-      ...(rounds ? { settled: rounds.settled } : {}),
+      ...(rounds ? { settled: rounds.settled, spending: rounds.spending } : {}),
       price: (s) => estimatePrice(s, ws.rules),
       readPrice: (s, record) => targetPrice(record, s, ws.rules),
     },
