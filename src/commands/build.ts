@@ -211,11 +211,8 @@ export function openSession(root: string, clock: Clock = realClock): Session {
 async function build(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
   const buildLock = BuildLock.acquire(join(ws.root, CACHE_DIR, BUILD_PID), (m) => options.err(`chargen: warning: ${m}\n`));
   try {
-    const history = options.noAdopt ? [] : adoptHistory(ws);
-    await recordInLock(ws, history);
-    const adopted = history.filter((v) => v.status === "adopted").length;
-    if (adopted) options.err(`adopted ${adopted} image${adopted > 1 ? "s" : ""} the workspace already records (no provider call; --no-adopt to skip)\n`);
-    const progress = options.json ? silentProgress : await options.progress();
+    // The current round's view.
+    let progress: Progress = silentProgress;
     let control: Executor | undefined;
     let interrupted: StopSignal | undefined;
     const detach = options.onInterrupt((signal) => {
@@ -226,24 +223,19 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       } else control?.abort();
     });
     let report: Report;
-    const session = openSession(ws.root, options.clock);
-    const onExecutor = (executor: Executor) => {
-      control = executor;
-      if (interrupted) executor.stop();
-    };
-    // One report over the rounds: each round's targets keep what an earlier round did to them.
-    const reporter = new JsonReporter("build");
-    historyEvents(history).forEach(logTo(reporter));
-    const rounds = newRounds();
     try {
-      report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor, pipelined: true, reporter, rounds });
-      // The build is pipelined (what a reading writes is planned and built at once); a target that
-      // could not be planned again in place (a write-back removed or renamed it meanwhile) was not
-      // sent on the old text: planned again from the files as they are now, and built.
-      // A later round counts what the earlier ones spent against --max-cost, and --fail-fast ends the build at a failure.
-      for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN) && !(options.failFast && report.summary.failed > 0); round++) {
-        report = await buildOnce({ ws: await openWorkspace(options), options, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true, reporter, rounds });
-      }
+      report = await buildInRounds({
+        ws,
+        options,
+        session: openSession(ws.root, options.clock),
+        progress: async () => (progress = options.json ? silentProgress : await options.progress()),
+        startedAt,
+        onExecutor: (executor) => {
+          control = executor;
+          if (interrupted) executor.stop();
+        },
+        interrupted: () => interrupted !== undefined,
+      });
     } finally {
       detach();
     }
@@ -254,6 +246,38 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
   } finally {
     buildLock.release();
   }
+}
+
+/** What a build in rounds is given: a round's setup, its progress view made per round, and whether it was interrupted (no next round then). */
+export interface RoundsSetup extends Omit<BuildOnceSetup, "options" | "progress" | "reporter" | "rounds" | "pipelined"> {
+  options: BuildOnceSetup["options"] & Pick<BuildOptions, "noAdopt" | "root" | "err">;
+  /** A round's progress view. */
+  progress(): Promise<Progress>;
+  interrupted(): boolean;
+}
+
+/**
+ * A build (`build`, and each run of `build --watch`): the images the workspace's history records
+ * adopted first, then rounds of one pipelined build. A target that could not be planned again in
+ * place (a write-back removed or renamed it meanwhile) was not sent on the old text: the next round
+ * plans the files as they are now and builds what it has not reported yet. The rounds share one
+ * report, the spending --max-cost counts and the providers stopped; --fail-fast ends the build at
+ * a failure.
+ */
+export async function buildInRounds({ ws, options, progress, interrupted, ...round }: RoundsSetup): Promise<Report> {
+  const history = options.noAdopt ? [] : adoptHistory(ws);
+  await recordInLock(ws, history);
+  const adopted = history.filter((v) => v.status === "adopted").length;
+  if (adopted) options.err(`adopted ${adopted} image${adopted > 1 ? "s" : ""} the workspace already records (no provider call; --no-adopt to skip)\n`);
+  // One report over the rounds: each round's targets keep what an earlier round did to them.
+  const reporter = new JsonReporter("build");
+  historyEvents(history).forEach(logTo(reporter));
+  const rounds = newRounds();
+  let report = await buildOnce({ ...round, ws, options, progress: await progress(), pipelined: true, reporter, rounds });
+  for (let n = 1; !interrupted() && n < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN) && !(options.failFast && report.summary.failed > 0); n++) {
+    report = await buildOnce({ ...round, ws: await openWorkspace(options), options, progress: await progress(), pipelined: true, reporter, rounds });
+  }
+  return report;
 }
 
 /**
