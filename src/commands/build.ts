@@ -235,6 +235,7 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
           if (interrupted) executor.stop();
         },
         interrupted: () => interrupted !== undefined,
+        withAnswers: options.json,
       });
     } finally {
       detach();
@@ -254,6 +255,8 @@ export interface RoundsSetup extends Omit<BuildOnceSetup, "options" | "progress"
   /** A round's progress view. */
   progress(): Promise<Progress>;
   interrupted(): boolean;
+  /** The report carries data targets' answers (--json prints them): read from the store once it is made. */
+  withAnswers?: boolean;
 }
 
 /**
@@ -264,7 +267,7 @@ export interface RoundsSetup extends Omit<BuildOnceSetup, "options" | "progress"
  * report, the spending --max-cost counts and the providers stopped; --fail-fast ends the build at
  * a failure.
  */
-export async function buildInRounds({ ws, options, progress, interrupted, ...round }: RoundsSetup): Promise<Report> {
+export async function buildInRounds({ ws, options, progress, interrupted, withAnswers, ...round }: RoundsSetup): Promise<Report> {
   const history = options.noAdopt ? [] : adoptHistory(ws);
   await recordInLock(ws, history);
   const adopted = history.filter((v) => v.status === "adopted").length;
@@ -274,10 +277,13 @@ export async function buildInRounds({ ws, options, progress, interrupted, ...rou
   historyEvents(history).forEach(logTo(reporter));
   const rounds = newRounds();
   let report = await buildOnce({ ...round, ws, options, progress: await progress(), pipelined: true, reporter, rounds });
+  let last = ws;
   for (let n = 1; !interrupted() && n < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN) && !(options.failFast && report.summary.failed > 0); n++) {
-    report = await buildOnce({ ...round, ws: await openWorkspace(options), options, progress: await progress(), pipelined: true, reporter, rounds });
+    last = await openWorkspace(options);
+    report = await buildOnce({ ...round, ws: last, options, progress: await progress(), pipelined: true, reporter, rounds });
   }
-  return report;
+  // The last round's lock records what every round wrote.
+  return withAnswers ? reporter.report((id) => recordedAnswer(last, round.session.store, id)) : report;
 }
 
 /**
@@ -350,11 +356,11 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
   const spec = (id: string) => sentSpec(latest.ws, id) ?? sentSpec(ws, id);
   const { store, clock } = session;
   let estimates = new Map<string, number | undefined>();
-  /** A target's end with what the report shows of it besides (where it is, its estimate, a data target's answer). */
+  /** A target's end with what the report shows of it besides (where it is, its estimate). */
   const withFacts = (event: BuildEvent): BuildEvent => {
     if (event.type !== "done") return event;
     const { id } = event.outcome;
-    return { ...event, facts: targetFacts(ws, id, estimates.get(id), recordedAnswer(ws, store, id)) };
+    return { ...event, facts: targetFacts(ws, id, estimates.get(id)) };
   };
   const log = logTo(reporter);
   // The build's one event stream: --explain adds, for the person watching, where each target went to what made it stale.

@@ -1,5 +1,5 @@
 import type { ChargenError, Diagnostic } from "../core/errors.js";
-import type { JsonValue, TargetStatus } from "./target.js";
+import type { TargetStatus } from "./target.js";
 
 /** How a target ended in this build. */
 export interface TargetOutcome {
@@ -11,15 +11,13 @@ export interface TargetOutcome {
   costUsd?: number;
 }
 
-/** What the report shows of a target besides how it ended: where it comes from and goes, what it was estimated to cost, a data target's answer. */
+/** What the report shows of a target besides how it ended: where it comes from and goes, what it was estimated to cost. */
 export interface TargetFacts {
   output: string;
   source: { file: string; line: number };
   provider: string | null;
   model: string | null;
   estimatedCostUsd: number | null;
-  /** A data target's answer, as recorded. */
-  answer?: JsonValue;
 }
 
 /**

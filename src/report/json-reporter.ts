@@ -1,6 +1,7 @@
 import { ChargenError, Code, type Diagnostic } from "../core/errors.js";
 import { EXIT } from "../core/exit.js";
 import type { BuildEvent } from "../model/events.js";
+import type { JsonValue } from "../model/target.js";
 import { summarise, type Report, type TargetReport } from "./report.js";
 import { reportLine } from "./target.js";
 
@@ -10,7 +11,8 @@ const NOT_DONE = new Set<TargetReport["status"]>(["failed", "skipped", "modified
 /**
  * The report `--json` prints (and the closing summary line reads), made from the build's one
  * event stream as it goes (Wireit's loggers are the model): `log(event)` for every event, then
- * `report()`. It keeps per target only its line in the report, never a prompt or an output.
+ * `report()`. It keeps per target only its line in the report, never a prompt, an output or a data
+ * target's answer (those are read from the store when the report is made, and only for --json).
  *
  * A build may plan again and run a next round (see commands/build.ts): each `planned` starts one.
  * The report then lists the last round's targets, where a target that round found fresh, or did
@@ -62,8 +64,12 @@ export class JsonReporter {
     }
   }
 
-  report(): Report {
-    const targets = this.targets();
+  /** The report; with `answerOf`, each target's line carries what it gives (a data target's answer, read now from the store). */
+  report(answerOf?: (id: string) => JsonValue | undefined): Report {
+    const targets = this.targets().map((line) => {
+      const answer = answerOf?.(line.id);
+      return answer === undefined ? line : { ...line, answer };
+    });
     const { diagnostics } = this;
     return {
       command: this.command,
