@@ -89,6 +89,11 @@ describe("reference images past what the model takes (Gemini: 14)", () => {
     const again = await buildJson(ws, [], env);
     expect(again.report.summary).toMatchObject({ fresh: 2, providerCalls: 0 });
     expect(generations(fake)).toHaveLength(2);
+    // What was fitted is cached with the file's plan: a plan on a warm cache parses nothing, fitting included.
+    writeFileSync(join(ws, "refs/c1-2.png"), pngBytes(4, 4, 97));
+    const check = await chargen(ws, ["build", "--check"], { env: { ...env, CHARGEN_DEBUG: "stats" } });
+    expect(check.code).toBe(1);
+    expect(check.stderr).toMatch(/\[stats\] yaml\.parsed=0 /);
     // A kept one changing rebuilds it.
     writeFileSync(join(ws, "refs/c1-1.png"), pngBytes(4, 4, 98));
     expect((await buildJson(ws, [], env)).report.targets.map((t: { id: string; status: string }) => [t.id, t.status])).toEqual([

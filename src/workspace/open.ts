@@ -157,13 +157,13 @@ export function routeOf(ws: Pick<Workspace, "settings">, id: string): string | u
 function fitReferences(t: TargetRecord, settings: ModelSettings, rules: RuleSet, analysis: Analysis): { record: TargetRecord; message: string } | undefined {
   const limit = referenceBudget(settings, rules);
   if (limit === undefined || t.references.length <= limit) return undefined;
-  // Gone while planning (its file changed): the executor finds it changed and sends nothing.
-  const spec = analysis.spec(t.id);
-  if (!spec) return undefined;
   const dropped = referencesOverLimit(t.references, limit);
   const paths = dropped.map((r) => r.path);
+  const record = analysis.fitted(t, limit, (spec) => ({ ...toRecord(withoutReferences(spec, paths)), dropped: paths }));
+  // Gone while planning (its file changed): the executor finds it changed and sends nothing.
+  if (!record) return undefined;
   return {
-    record: { ...toRecord(withoutReferences(spec, paths)), dropped: paths },
+    record,
     message: `${t.id}: ${t.references.length} reference images, over the ${limit} ${settings.provider}/${settings.model} takes: left out ${dropped.map((r) => r.label ?? r.path).join("; ")}`,
   };
 }
