@@ -33,8 +33,8 @@ export interface TargetRecord {
   promptSize: PromptSize;
   /** Sections cut to fit the model's length budget (see budget.ts); absent when nothing was cut. */
   cut?: string[];
-  /** References left out, past what the model takes (their paths; see workspace/open.ts); absent when all are sent. */
-  dropped?: string[];
+  /** References left out, past what the model takes (their positions in the references as planned; see workspace/open.ts); absent when all are sent. */
+  dropped?: number[];
 }
 
 /** What one rule made of one source file, valid while the file and everything it read are unchanged. */

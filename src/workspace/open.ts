@@ -158,13 +158,12 @@ function fitReferences(t: TargetRecord, settings: ModelSettings, rules: RuleSet,
   const limit = referenceBudget(settings, rules);
   if (limit === undefined || t.references.length <= limit) return undefined;
   const dropped = referencesOverLimit(t.references, limit);
-  const paths = dropped.map((r) => r.path);
-  const record = analysis.fitted(t, limit, (spec) => ({ ...toRecord(withoutReferences(spec, paths)), dropped: paths }));
+  const record = analysis.fitted(t, limit, (spec) => ({ ...toRecord(withoutReferences(spec, dropped)), dropped }));
   // Gone while planning (its file changed): the executor finds it changed and sends nothing.
   if (!record) return undefined;
   return {
     record,
-    message: `${t.id}: ${t.references.length} reference images, over the ${limit} ${settings.provider}/${settings.model} takes: left out ${dropped.map((r) => r.label ?? r.path).join("; ")}`,
+    message: `${t.id}: ${t.references.length} reference images, over the ${limit} ${settings.provider}/${settings.model} takes: left out ${dropped.map((i) => t.references[i]!.label ?? t.references[i]!.path).join("; ")}`,
   };
 }
 
