@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { pngBytes } from "./fakes/fake-server.js";
@@ -125,5 +125,18 @@ describe("a reference left out is not a dependency", () => {
     expect(selective.report.targets.map((t: { id: string; status: string }) => [t.id, t.status])).toEqual([["scenes/crowd", "built"]]);
     expect(generations(fake)).toHaveLength(3);
     expect(selective.code).toBe(0);
+  });
+});
+
+describe("maxReferenceImages in the rules", () => {
+  it("is a positive integer: any other value is a rules error naming the file and the field, and nothing is sent", async () => {
+    const fake = await startFake("google");
+    const ws = crowdWorkspace();
+    const rules = join(ws, "chargen.rules.ts");
+    writeFileSync(rules, readFileSync(rules, "utf8").replace("providers: { google: { maxInFlight: 1,", 'providers: { google: { models: { "gemini-3-pro-image-preview": { maxReferenceImages: 2.5 } }, maxInFlight: 1,'));
+    const r = await chargen(ws, ["build"], { env: providerEnv("google", fake) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("chargen.rules.ts: providers.google.models.gemini-3-pro-image-preview.maxReferenceImages must be a positive integer (it is 2.5)");
+    expect(generations(fake)).toHaveLength(0);
   });
 });

@@ -17,6 +17,10 @@ describe("reference images per request", () => {
     const lowered = { rules: [], providers: { google: { maxReferenceImages: 6, models: { "gemini-2.5-flash-image": { maxReferenceImages: 3 } } } } } as RuleSet;
     expect(referenceBudget(settings("google", "gemini-3-pro-image-preview"), lowered)).toBe(6);
     expect(referenceBudget(settings("google", "gemini-2.5-flash-image"), lowered)).toBe(3);
+    // It lowers the published limit, never raises it.
+    const raised = { rules: [], providers: { google: { maxReferenceImages: 20 }, placeholder: { maxReferenceImages: 5 } } } as RuleSet;
+    expect(referenceBudget(settings("google", "gemini-3-pro-image-preview"), raised)).toBe(14);
+    expect(referenceBudget(settings("placeholder", "placeholder-1"), raised)).toBe(5);
   });
 
   it("leaves out style first, then the place, then further images of a character, then (last) who is depicted; later before earlier", () => {
