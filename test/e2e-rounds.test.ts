@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { BuildEvent } from "../src/model/events.js";
+import type { ReportedEvent } from "../src/model/events.js";
 import { JsonReporter } from "../src/report/json-reporter.js";
 import { buildJson } from "./support/cli.js";
 import { cleanUp, generations, providerEnv, startFake } from "./support/e2e-providers.js";
@@ -15,7 +15,7 @@ describe("a build's next round: a write-back renamed targets the running build h
     const ws = renamingWorkspace();
     const r = await buildJson(ws, ["-j", "1"], { ...providerEnv("google", fake), CHARGEN_DEBUG: "events" });
     // Two rounds in one event stream, and the report is what that stream says.
-    const events = r.stderr.split("\n").filter((l) => l.startsWith("[event] ")).map((l) => JSON.parse(l.slice(8)) as BuildEvent);
+    const events = r.stderr.split("\n").filter((l) => l.startsWith("[event] ")).map((l) => JSON.parse(l.slice(8)) as ReportedEvent);
     expect(events.filter((e) => e.type === "planned")).toHaveLength(2);
     const reporter = new JsonReporter("build");
     events.forEach((e) => reporter.log(e));

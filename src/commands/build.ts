@@ -13,7 +13,7 @@ import { recordedAnswer, targetFacts } from "../report/target.js";
 import { JsonReporter } from "../report/json-reporter.js";
 import { Executor, newSpending, REPLAN, type Spending } from "../graph/executor.js";
 import type { TargetRecord } from "../graph/analyzer.js";
-import type { BuildEvent, TargetOutcome } from "../model/events.js";
+import type { BuildEvent, ReportedEvent, TargetOutcome } from "../model/events.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, type Report, type TargetReport } from "../report/report.js";
@@ -167,7 +167,7 @@ function analysisLine({ dataTargets, estimatedCostUsd, unknownCost }: NonNullabl
 /** Events into the report, traced on the way (CHARGEN_DEBUG=events). */
 export const logTo =
   (reporter: JsonReporter) =>
-  (event: BuildEvent): void => {
+  (event: ReportedEvent): void => {
     traceEvent(event);
     reporter.log(event);
   };
@@ -357,7 +357,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
   const { store, clock } = session;
   let estimates = new Map<string, number | undefined>();
   /** A target's end with what the report shows of it besides (where it is, its estimate). */
-  const withFacts = (event: BuildEvent): BuildEvent => {
+  const withFacts = (event: BuildEvent): ReportedEvent => {
     if (event.type !== "done") return event;
     const { id } = event.outcome;
     return { ...event, facts: targetFacts(ws, id, estimates.get(id)) };

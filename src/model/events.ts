@@ -47,7 +47,7 @@ export type BuildEvent =
   | { type: "generated"; id: string }
   /**
    * Executor: how the target ended; in a plan (--check, --dry-run), what it would do. The build
-   * command adds the target's `facts` before any reporter reads it.
+   * command adds the target's `facts` before any reporter reads it (ReportedEvent).
    */
   | { type: "done"; outcome: TargetOutcome; facts?: TargetFacts }
   /** Hub: a request failed in a way worth another attempt, made after `delayMs`. */
@@ -62,6 +62,9 @@ export type BuildEvent =
   | { type: "ended"; providerCalls: number; durationMs: number }
   /** A line for the person watching (an interrupt, what it does). */
   | { type: "note"; line: string };
+
+/** The stream as the JSON report reads it: every target's end with its facts (the build command adds them to the executor's). */
+export type ReportedEvent = Exclude<BuildEvent, { type: "done" }> | { type: "done"; outcome: TargetOutcome; facts: TargetFacts };
 
 export type EmitBuildEvent = (event: BuildEvent) => void;
 

@@ -1,6 +1,6 @@
-import { ChargenError, Code, type Diagnostic } from "../core/errors.js";
+import type { Diagnostic } from "../core/errors.js";
 import { EXIT } from "../core/exit.js";
-import type { BuildEvent } from "../model/events.js";
+import type { ReportedEvent } from "../model/events.js";
 import type { JsonValue } from "../model/target.js";
 import { summarise, type Report, type TargetReport } from "./report.js";
 import { reportLine } from "./target.js";
@@ -34,7 +34,7 @@ export class JsonReporter {
 
   constructor(private readonly command: "build" | "check" | "dry-run") {}
 
-  log(event: BuildEvent): void {
+  log(event: ReportedEvent): void {
     switch (event.type) {
       case "planned":
         if (this.lines.size) this.earlier = new Map(this.rounds().map((t) => [t.id, t]));
@@ -53,8 +53,6 @@ export class JsonReporter {
         this.diagnostics.push(event.diagnostic);
         return;
       case "done":
-        // The build command adds the facts to every target's event: one without them is a bug.
-        if (!event.facts) throw new ChargenError("internal", `report: ${event.outcome.id} ended without its facts`, { code: Code.bug });
         this.lines.set(event.outcome.id, reportLine(event.outcome, event.facts, this.command === "build"));
         return;
       case "ended":
