@@ -1,18 +1,18 @@
 import { describe, expect, it } from "vitest";
-import type { BuildEvent } from "../src/model/events.js";
+import type { ReportedEvent } from "../src/model/events.js";
 import { JsonReporter } from "../src/report/json-reporter.js";
 import { buildJson, CH1, chargen, edit, exampleWorkspace } from "./support/cli.js";
 import { join } from "node:path";
 
 /** The events a run traced (CHARGEN_DEBUG=events), in order. */
-const eventsOf = (stderr: string): BuildEvent[] =>
+const eventsOf = (stderr: string): ReportedEvent[] =>
   stderr
     .split("\n")
     .filter((l) => l.startsWith("[event] "))
-    .map((l) => JSON.parse(l.slice("[event] ".length)) as BuildEvent);
+    .map((l) => JSON.parse(l.slice("[event] ".length)) as ReportedEvent);
 
 /** The report those events make. */
-const reportOf = (command: "build" | "check" | "dry-run", events: BuildEvent[]) => {
+const reportOf = (command: "build" | "check" | "dry-run", events: ReportedEvent[]) => {
   const reporter = new JsonReporter(command);
   for (const e of events) reporter.log(e);
   return reporter.report();

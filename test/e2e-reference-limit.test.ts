@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { pngBytes } from "./fakes/fake-server.js";
@@ -17,10 +17,15 @@ const CROWD = [
 ];
 const FEW = CROWD.slice(0, 12).concat(CROWD.slice(16, 18));
 
-function crowdWorkspace(): string {
+/** With `harbourMade`, the place overview is no file but the output of a target of its own, planned first. */
+function crowdWorkspace(harbourMade = false): string {
   const ws = scratchDir("chargen-refs-");
   mkdirSync(join(ws, "refs"));
-  CROWD.forEach((r, i) => writeFileSync(join(ws, r.path), pngBytes(4, 4, i + 1)));
+  CROWD.forEach((r, i) => (harbourMade && r.path === "refs/harbour.png") || writeFileSync(join(ws, r.path), pngBytes(4, 4, i + 1)));
+  const harbour = harbourMade
+    ? `ctx.emit({ id: "places/harbour", rule: "scenes", source: { file: file.path, line: 1, column: 1 }, references: [], requested: {},
+        prompt: { compiler: "scenes/1", parts: [{ role: "scenario", text: "The harbour overview." }], negative: [] }, output: "refs/harbour.png" });`
+    : "";
   writeFileSync(join(ws, "scenes.yaml"), "scenes: [crowd, few]\n");
   writeFileSync(
     join(ws, "chargen.rules.ts"),
@@ -30,6 +35,7 @@ const scenes = {
   name: "scenes",
   sources: ["scenes.yaml"],
   plan(file, ctx) {
+    ${harbour}
     for (const name of file.doc.toJSON().scenes) {
       const section = referenceSection({}, "scene", refs[name], new Map());
       ctx.emit({ id: "scenes/" + name, rule: "scenes", source: { file: file.path, line: 1, column: 1 }, references: section.references, requested: {},
@@ -83,11 +89,54 @@ describe("reference images past what the model takes (Gemini: 14)", () => {
     const again = await buildJson(ws, [], env);
     expect(again.report.summary).toMatchObject({ fresh: 2, providerCalls: 0 });
     expect(generations(fake)).toHaveLength(2);
+    // What was fitted is cached with the file's plan: a plan on a warm cache parses nothing, fitting included.
+    writeFileSync(join(ws, "refs/c1-2.png"), pngBytes(4, 4, 97));
+    const check = await chargen(ws, ["build", "--check"], { env: { ...env, CHARGEN_DEBUG: "stats" } });
+    expect(check.code).toBe(1);
+    expect(check.stderr).toMatch(/\[stats\] yaml\.parsed=0 /);
     // A kept one changing rebuilds it.
     writeFileSync(join(ws, "refs/c1-1.png"), pngBytes(4, 4, 98));
     expect((await buildJson(ws, [], env)).report.targets.map((t: { id: string; status: string }) => [t.id, t.status])).toEqual([
       ["scenes/crowd", "built"],
       ["scenes/few", "built"],
     ]);
+  });
+});
+
+describe("a reference left out is not a dependency", () => {
+  it("its producer failing does not skip the scene, and building the scene alone does not make it", async () => {
+    const fake = await startFake("google");
+    // The harbour overview is sent first, and refused.
+    fake.inject({ kind: "safety", where: "prompt" });
+    const ws = crowdWorkspace(true);
+    const env = providerEnv("google", fake);
+    const r = await buildJson(ws, [], env);
+    expect(r.report.targets.map((t: { id: string; status: string }) => [t.id, t.status])).toEqual([
+      ["places/harbour", "failed"],
+      ["scenes/crowd", "built"],
+      // It sends the overview (14 images, all taken): that one waits for it.
+      ["scenes/few", "skipped"],
+    ]);
+    expect(generations(fake)).toHaveLength(2);
+    expect(r.code).toBe(1);
+
+    const alone = crowdWorkspace(true);
+    const selective = await buildJson(alone, ["scenes/crowd"], env);
+    expect(selective.report.targets.map((t: { id: string; status: string }) => [t.id, t.status])).toEqual([["scenes/crowd", "built"]]);
+    expect(generations(fake)).toHaveLength(3);
+    expect(selective.code).toBe(0);
+  });
+});
+
+describe("maxReferenceImages in the rules", () => {
+  it("is a positive integer: any other value is a rules error naming the file and the field, and nothing is sent", async () => {
+    const fake = await startFake("google");
+    const ws = crowdWorkspace();
+    const rules = join(ws, "chargen.rules.ts");
+    writeFileSync(rules, readFileSync(rules, "utf8").replace("providers: { google: { maxInFlight: 1,", 'providers: { google: { models: { "gemini-3-pro-image-preview": { maxReferenceImages: 2.5 } }, maxInFlight: 1,'));
+    const r = await chargen(ws, ["build"], { env: providerEnv("google", fake) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("chargen.rules.ts: providers.google.models.gemini-3-pro-image-preview.maxReferenceImages must be a positive integer (it is 2.5)");
+    expect(generations(fake)).toHaveLength(0);
   });
 });

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { bookWorkspace, chapterState, redrawnSince } from "./support/book.js";
 import { buildJson, calls, chargen, CH1, CLI, edit, exampleWorkspace, IMG2 } from "./support/cli.js";
+import { cleanUp, generations, providerEnv, startFake } from "./support/e2e-providers.js";
+import { renamingWorkspace } from "./support/rounds.js";
 
 interface Watching {
   child: ChildProcess;
@@ -19,8 +21,9 @@ interface Watching {
 }
 
 const running: ChildProcess[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const c of running.splice(0)) c.kill("SIGKILL");
+  await cleanUp();
 });
 
 function startWatch(ws: string, args: string[] = [], env: Record<string, string> = {}): Watching {
@@ -73,6 +76,18 @@ async function waitForCalls(w: Watching, mark: number, log: string, n: number): 
 const yamlFile = (ws: string) => join(ws, CH1, "imagery.yaml");
 
 describe("chargen build --watch", () => {
+  it("a run has rounds as a build does: what a write-back renamed is built in the same run, each picture sent once", async () => {
+    const fake = await startFake("google");
+    const ws = renamingWorkspace();
+    const w = startWatch(ws, ["-j", "1"], providerEnv("google", fake));
+    await w.waitForRuns(1);
+    await w.idleAfter(0);
+    expect(w.out()).toMatch(/^watch: run 1: 4 built, 0 restored from cache, 0 fresh, 0 failed/m);
+    expect(generations(fake).map((g) => JSON.stringify(g.body).match(/A picture of ([\w-]+)/)![1])).toEqual(["keep", "alpha-2", "gamma-2"]);
+    expect(w.runs()).toBe(1);
+    expect(await w.stop()).toBe(130);
+  });
+
   it("an edited prompt regenerates exactly that target once; a comment edit regenerates nothing; own write-backs start no run", async () => {
     const ws = exampleWorkspace();
     const w = startWatch(ws);

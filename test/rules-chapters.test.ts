@@ -109,6 +109,7 @@ describe("chapter images", () => {
     // too, last, where the listed id will stand after its write-back (so the prompt does not change then).
     expect(spec(both, "chapters/c/c-1").prompt.parts.at(-1)).toEqual({
       role: "references",
+      referenceMode: "scene",
       text:
         "Reference images attached, in order: image 1, Ada: identity portrait; image 2, Ada: identity portrait.\n" +
         "Each portrait fixes one named character: draw every named person so that they are recognisable from their own portrait, and keep them distinct from one another, never blending two faces into one. " +

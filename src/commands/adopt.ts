@@ -75,8 +75,8 @@ export async function recordInLock(ws: Workspace, verdicts: Verdict[]): Promise<
  * (fresh by then) say so, and a target stale because its recorded image was made for another
  * scenario or other inputs says that first.
  */
-export function historyEvents(verdicts: Verdict[]): BuildEvent[] {
-  return verdicts.flatMap((v): BuildEvent[] =>
+export function historyEvents(verdicts: Verdict[]): Extract<BuildEvent, { type: "history" }>[] {
+  return verdicts.flatMap((v): Extract<BuildEvent, { type: "history" }>[] =>
     v.status === "adopted" ? [{ type: "history", id: v.id, verdict: "adopted", reasons: v.reasons }] : v.recordOutdated ? [{ type: "history", id: v.id, verdict: "outdated", reasons: v.reasons }] : [],
   );
 }

@@ -11,9 +11,9 @@ import { ChargenError, Code, formatDiagnostic, type Diagnostic } from "../core/e
 import { EXIT } from "../core/exit.js";
 import { recordedAnswer, targetFacts } from "../report/target.js";
 import { JsonReporter } from "../report/json-reporter.js";
-import { Executor, REPLAN } from "../graph/executor.js";
+import { Executor, newSpending, REPLAN, type Spending } from "../graph/executor.js";
 import type { TargetRecord } from "../graph/analyzer.js";
-import type { BuildEvent, TargetOutcome } from "../model/events.js";
+import type { BuildEvent, ReportedEvent, TargetOutcome } from "../model/events.js";
 import { estimatePrice } from "../providers/catalog.js";
 import { ProviderHub } from "../providers/hub.js";
 import { annotation, formatSummary, type Report, type TargetReport } from "../report/report.js";
@@ -167,7 +167,7 @@ function analysisLine({ dataTargets, estimatedCostUsd, unknownCost }: NonNullabl
 /** Events into the report, traced on the way (CHARGEN_DEBUG=events). */
 export const logTo =
   (reporter: JsonReporter) =>
-  (event: BuildEvent): void => {
+  (event: ReportedEvent): void => {
     traceEvent(event);
     reporter.log(event);
   };
@@ -211,11 +211,8 @@ export function openSession(root: string, clock: Clock = realClock): Session {
 async function build(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
   const buildLock = BuildLock.acquire(join(ws.root, CACHE_DIR, BUILD_PID), (m) => options.err(`chargen: warning: ${m}\n`));
   try {
-    const history = options.noAdopt ? [] : adoptHistory(ws);
-    await recordInLock(ws, history);
-    const adopted = history.filter((v) => v.status === "adopted").length;
-    if (adopted) options.err(`adopted ${adopted} image${adopted > 1 ? "s" : ""} the workspace already records (no provider call; --no-adopt to skip)\n`);
-    const progress = options.json ? silentProgress : await options.progress();
+    // The current round's view.
+    let progress: Progress = silentProgress;
     let control: Executor | undefined;
     let interrupted: StopSignal | undefined;
     const detach = options.onInterrupt((signal) => {
@@ -226,23 +223,20 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
       } else control?.abort();
     });
     let report: Report;
-    const session = openSession(ws.root, options.clock);
-    const onExecutor = (executor: Executor) => {
-      control = executor;
-      if (interrupted) executor.stop();
-    };
-    // One report over the rounds: each round's targets keep what an earlier round did to them.
-    const reporter = new JsonReporter("build");
-    historyEvents(history).forEach(logTo(reporter));
     try {
-      report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor, pipelined: true, reporter });
-      // The build is pipelined (what a reading writes is planned and built at once); a target that
-      // could not be planned again in place (a write-back removed or renamed it meanwhile) was not
-      // sent on the old text: planned again from the files as they are now, and built.
-      // A later round counts what the earlier ones spent against --max-cost, and --fail-fast ends the build at a failure.
-      for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN) && !(options.failFast && report.summary.failed > 0); round++) {
-        report = await buildOnce({ ws: await openWorkspace(options), options: { ...options, spentUsd: report.summary.costUsd }, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true, reporter });
-      }
+      report = await buildInRounds({
+        ws,
+        options,
+        session: openSession(ws.root, options.clock),
+        progress: async () => (progress = options.json ? silentProgress : await options.progress()),
+        startedAt,
+        onExecutor: (executor) => {
+          control = executor;
+          if (interrupted) executor.stop();
+        },
+        interrupted: () => interrupted !== undefined,
+        withAnswers: options.json,
+      });
     } finally {
       detach();
     }
@@ -253,6 +247,43 @@ async function build(ws: Workspace, options: BuildOptions, startedAt: number): P
   } finally {
     buildLock.release();
   }
+}
+
+/** What a build in rounds is given: a round's setup, its progress view made per round, and whether it was interrupted (no next round then). */
+export interface RoundsSetup extends Omit<BuildOnceSetup, "options" | "progress" | "reporter" | "rounds" | "pipelined"> {
+  options: BuildOnceSetup["options"] & Pick<BuildOptions, "noAdopt" | "root" | "err">;
+  /** A round's progress view. */
+  progress(): Promise<Progress>;
+  interrupted(): boolean;
+  /** The report carries data targets' answers (--json prints them): read from the store once it is made. */
+  withAnswers?: boolean;
+}
+
+/**
+ * A build (`build`, and each run of `build --watch`): the images the workspace's history records
+ * adopted first, then rounds of one pipelined build. A target that could not be planned again in
+ * place (a write-back removed or renamed it meanwhile) was not sent on the old text: the next round
+ * plans the files as they are now and builds what it has not reported yet. The rounds share one
+ * report, the spending --max-cost counts and the providers stopped; --fail-fast ends the build at
+ * a failure.
+ */
+export async function buildInRounds({ ws, options, progress, interrupted, withAnswers, ...round }: RoundsSetup): Promise<Report> {
+  const history = options.noAdopt ? [] : adoptHistory(ws);
+  await recordInLock(ws, history);
+  const adopted = history.filter((v) => v.status === "adopted").length;
+  if (adopted) options.err(`adopted ${adopted} image${adopted > 1 ? "s" : ""} the workspace already records (no provider call; --no-adopt to skip)\n`);
+  // One report over the rounds: each round's targets keep what an earlier round did to them.
+  const reporter = new JsonReporter("build");
+  historyEvents(history).forEach(logTo(reporter));
+  const rounds = newRounds();
+  let report = await buildOnce({ ...round, ws, options, progress: await progress(), pipelined: true, reporter, rounds });
+  let last = ws;
+  for (let n = 1; !interrupted() && n < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN) && !(options.failFast && report.summary.failed > 0); n++) {
+    last = await openWorkspace(options);
+    report = await buildOnce({ ...round, ws: last, options, progress: await progress(), pipelined: true, reporter, rounds });
+  }
+  // The last round's lock records what every round wrote.
+  return withAnswers ? reporter.report((id) => recordedAnswer(last, round.session.store, id)) : report;
 }
 
 /**
@@ -276,8 +307,6 @@ export interface BuildOnceSetup {
     explain?: boolean;
     /** Why a key is not to be generated (default: it is in an unfinished batch job). */
     inBatch?: (key: string) => string | undefined;
-    /** Spent by this build's earlier rounds: --max-cost counts it. */
-    spentUsd?: number;
   };
   session: Session;
   progress: Progress;
@@ -288,6 +317,8 @@ export interface BuildOnceSetup {
   listen?: (event: BuildEvent) => void;
   /** Makes the report from the events (default: one for this build alone); a build of several rounds passes the same to each. */
   reporter?: JsonReporter;
+  /** What this build's earlier rounds leave it; this round adds to it. Absent: a build of one round. */
+  rounds?: Rounds;
   /**
    * One pipeline: what a data target writes is planned at once (a chapter's images start as soon
    * as its specification is written, while other chapters are still being read), not in a next round.
@@ -295,7 +326,23 @@ export interface BuildOnceSetup {
   pipelined?: boolean;
 }
 
-export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen, pipelined, reporter = new JsonReporter("build") }: BuildOnceSetup): Promise<Report> {
+/**
+ * What one round of a build leaves the next: outcomes that stand (a target that failed or was
+ * skipped is reported as it was, never sent again by a later round), the providers stopped, and
+ * what was spent (--max-cost spans the rounds).
+ */
+export interface Rounds {
+  settled: Map<string, TargetOutcome>;
+  stopped: Map<string, ChargenError>;
+  spending: Spending;
+}
+
+export const newRounds = (): Rounds => ({ settled: new Map(), stopped: new Map(), spending: newSpending() });
+
+/** A round's outcome that a later round keeps: not done, and not skipped only to be planned again (renamed by a write-back). */
+const stands = (o: TargetOutcome) => o.status !== "built" && o.status !== "cached" && o.status !== "fresh" && o.error?.details.code !== REPLAN;
+
+export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen, pipelined, reporter = new JsonReporter("build"), rounds }: BuildOnceSetup): Promise<Report> {
   ensureGitFiles(ws.root);
   // The newest plan opened while the build runs (pipelined): what a target planned again is built and written back from.
   let latest = { ws, opened: 0 };
@@ -309,11 +356,11 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
   const spec = (id: string) => sentSpec(latest.ws, id) ?? sentSpec(ws, id);
   const { store, clock } = session;
   let estimates = new Map<string, number | undefined>();
-  /** A target's end with what the report shows of it besides (where it is, its estimate, a data target's answer). */
-  const withFacts = (event: BuildEvent): BuildEvent => {
+  /** A target's end with what the report shows of it besides (where it is, its estimate). */
+  const withFacts = (event: BuildEvent): ReportedEvent => {
     if (event.type !== "done") return event;
     const { id } = event.outcome;
-    return { ...event, facts: targetFacts(ws, id, estimates.get(id), recordedAnswer(ws, store, id)) };
+    return { ...event, facts: targetFacts(ws, id, estimates.get(id)) };
   };
   const log = logTo(reporter);
   // The build's one event stream: --explain adds, for the person watching, where each target went to what made it stale.
@@ -332,6 +379,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
     clock,
     emit,
     pools: session.pools,
+    ...(rounds ? { stopped: rounds.stopped } : {}),
   });
   const executor = new Executor({
     graph: ws.graph,
@@ -357,7 +405,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
       jobs: options.jobs,
       missingReferences: missingReferencesPolicy(ws.rules),
       ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
-      ...(options.spentUsd === undefined ? {} : { spentUsd: options.spentUsd }),
+      ...(rounds ? { settled: rounds.settled, spending: rounds.spending } : {}),
       price: (s) => estimatePrice(s, ws.rules),
       readPrice: (s, record) => targetPrice(record, s, ws.rules),
     },
@@ -372,6 +420,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
   let outcomes: TargetOutcome[];
   try {
     outcomes = await executor.run(ws.selected);
+    for (const o of outcomes) if (stands(o)) rounds?.settled.set(o.id, o);
     // Entries of targets that no longer exist go, but only when nothing can be hiding them.
     if (ws.complete) applier.forget([...ws.lock.keys()].filter((id) => !ws.records.has(id)));
   } finally {

@@ -8,11 +8,8 @@ import { RULES_FILES } from "../rules/load.js";
 import { OwnWrites } from "../watch/own-writes.js";
 import { Watcher } from "../watch/watcher.js";
 import { BUILD_PID, BuildLock } from "../workspace/build-lock.js";
-import { adoptHistory } from "../adopt/adopt.js";
 import { exitCodeFor, type StopSignal } from "../core/signals.js";
-import { historyEvents, recordInLock } from "./adopt.js";
-import { buildOnce, logTo, openSession, printProblems, type BuildOptions } from "./build.js";
-import { JsonReporter } from "../report/json-reporter.js";
+import { buildInRounds, openSession, printProblems, type BuildOptions } from "./build.js";
 import { CACHE_DIR, openWorkspace, type Workspace } from "../workspace/open.js";
 
 export interface WatchOptions extends Omit<BuildOptions, "mode" | "onInterrupt"> {
@@ -76,22 +73,14 @@ export async function watch(options: WatchOptions): Promise<number> {
     planFiles = new Set(ws.analysis.files);
     sourcePatterns = ws.rules.rules.flatMap((r) => r.sources);
     try {
-      const progress = await options.progress();
-      // As a plain build does: what the YAML records and the lock does not, adopted first.
-      const history = options.noAdopt ? [] : adoptHistory(ws);
-      await recordInLock(ws, history);
-      const reporter = new JsonReporter("build");
-      historyEvents(history).forEach(logTo(reporter));
-      const built = await buildOnce({
+      const built = await buildInRounds({
         ws,
         options,
         session,
-        progress,
+        progress: options.progress,
         startedAt,
         onExecutor: (e) => (executor = e),
-        reporter,
-        // What a reading writes (a chapter's new entries) is built in this run: its writes start none.
-        pipelined: true,
+        interrupted: () => watcher.state === "stopping",
         // chargen's own writes are known by their digest: their file events start no run.
         listen: (event) => {
           if (event.type === "written") ownWrites.wrote(event.path, event.digest, planFiles.has(event.path) || sourcePatterns.some((p) => matchesGlob(event.path, p)));

@@ -33,8 +33,8 @@ export interface TargetRecord {
   promptSize: PromptSize;
   /** Sections cut to fit the model's length budget (see budget.ts); absent when nothing was cut. */
   cut?: string[];
-  /** References left out, past what the model takes (their paths; see workspace/open.ts); absent when all are sent. */
-  dropped?: string[];
+  /** References left out, past what the model takes (their positions in the references as planned; see workspace/open.ts); absent when all are sent. */
+  dropped?: number[];
 }
 
 /** What one rule made of one source file, valid while the file and everything it read are unchanged. */
@@ -46,6 +46,8 @@ export interface FileAnalysis {
   diagnostics: Diagnostic[];
   /** Files `isPulled` found to be Git LFS pointers: said once per build, as a count. */
   pointers?: string[];
+  /** Records fitted to a model's limit of reference images (see Analysis.fitted), by target id, with what they were fitted from. */
+  fitted?: Record<string, { from: string; record: TargetRecord }>;
 }
 
 export interface ParseCacheData {
@@ -62,6 +64,12 @@ export interface Analysis {
   globs: string[];
   /** The full spec of a target, re-parsing its source file when the plan came from the cache. */
   spec(id: string): TargetSpec | undefined;
+  /**
+   * `record` fitted by `fit` (given its spec) to at most `limit` reference images: kept with its
+   * file's analysis in the parse cache, so that a plan on a warm cache runs no rule to fit it again.
+   * Undefined when its spec is gone (its file changed).
+   */
+  fitted(record: TargetRecord, limit: number, fit: (spec: TargetSpec) => TargetRecord): TargetRecord | undefined;
   /** The parse cache to save for the next build. */
   cache: ParseCacheData;
   /** Whether the cache differs from the one read (a file was re-planned, added or removed). */
@@ -257,7 +265,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
     });
   }
 
-  return {
+  const analysis: Analysis = {
     targets,
     diagnostics,
     files: [...watched].sort(),
@@ -272,7 +280,22 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
       const found = specs.get(slot)?.get(id);
       return found && resolveUnlisted(found, outputs);
     },
+    fitted(record, limit, fit) {
+      const owner = ruleOf.get(record.id);
+      const file = owner && files[`${owner.rule.name}\u0000${owner.file}`];
+      // Its references are resolved across files (unlisted.ts): fitted anew when they change.
+      const from = JSON.stringify([limit, record.references]);
+      const kept = file?.fitted?.[record.id];
+      if (kept?.from === from) return kept.record;
+      const spec = analysis.spec(record.id);
+      if (!file || !spec) return undefined;
+      const fitted = fit(spec);
+      file.fitted = { ...file.fitted, [record.id]: { from, record: fitted } };
+      analysis.cacheChanged = true;
+      return fitted;
+    },
   };
+  return analysis;
 }
 
 /**

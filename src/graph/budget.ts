@@ -43,10 +43,12 @@ export function promptBudget(settings: ModelSettings, references: number, rules:
   return config?.models?.[settings.model]?.maxPromptChars ?? config?.maxPromptChars ?? providerInfo(settings.provider)?.promptLimit(settings.model, references);
 }
 
-/** Most reference images one request may carry: the rules' `maxReferenceImages` for the model, else the provider's, else the published limit. */
+/** Most reference images one request may carry: the published limit, lowered (never raised) by the rules' `maxReferenceImages` for the model, else the provider's. */
 export function referenceBudget(settings: ModelSettings, rules: RuleSet): number | undefined {
   const config = rules.providers?.[settings.provider];
-  return config?.models?.[settings.model]?.maxReferenceImages ?? config?.maxReferenceImages ?? providerInfo(settings.provider)?.referenceLimit?.(settings.model);
+  const own = config?.models?.[settings.model]?.maxReferenceImages ?? config?.maxReferenceImages;
+  const published = providerInfo(settings.provider)?.referenceLimit?.(settings.model);
+  return own === undefined ? published : Math.min(own, published ?? Infinity);
 }
 
 /** The sections to cut so that a prompt of `size` fits `budget`, lowest priority first; [] when it fits. */

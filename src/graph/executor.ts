@@ -88,13 +88,27 @@ export interface ExecutorOptions {
   missingReferences: "fail" | "warn";
   /** Stop starting generations before the projected spend would pass this (USD). */
   maxCostUsd?: number;
-  /** Spent already by this build's earlier rounds: counted against `maxCostUsd` as this run's own spending is. */
-  spentUsd?: number;
+  /** What this build's earlier rounds spent and learnt, counted against `maxCostUsd`; this run adds to it. */
+  spending?: Spending;
+  /** Outcomes of this build's earlier rounds that stand: not run again (what depends on a failed one is skipped). */
+  settled?: ReadonlyMap<string, TargetOutcome>;
   /** Estimated price of one generation with these settings; undefined when unknown. */
   price(settings: ModelSettings): number | undefined;
   /** Estimated price of one read (a data target); undefined when unknown. */
   readPrice?(settings: ModelSettings, record: TargetRecord): number | undefined;
 }
+
+/**
+ * Money a build spent, and per provider/model how far actual costs ran over the price table's
+ * estimate (input tokens, references): later estimates are scaled by it, so `--max-cost` learns as
+ * the build goes. A build's rounds share one.
+ */
+export interface Spending {
+  usd: number;
+  overrun: Map<string, number>;
+}
+
+export const newSpending = (): Spending => ({ usd: 0, overrun: new Map() });
 
 /** What an executor runs (the analysed workspace), with what effects and policy. */
 export interface ExecutorSetup {
@@ -135,14 +149,9 @@ export class Executor {
    * every image of the build in memory at once.
    */
   private readonly pipeline: Pool;
-  /** Money spent so far, and estimates of what is in flight: what `--max-cost` is checked against. */
-  private spentUsd = 0;
+  /** Money spent so far (and what costs ran over), and estimates of what is in flight: what `--max-cost` is checked against. */
+  private readonly spending: Spending;
   private inFlightUsd = 0;
-  /**
-   * Per provider/model, how far actual costs ran over the price table's estimate (input tokens,
-   * references): later estimates are scaled by it, so `--max-cost` learns as the build goes.
-   */
-  private readonly overrun = new Map<string, number>();
   private readonly decider: Decider;
   /** The plan after the latest data target's write-back, opened once per write-back (see plan). */
   private livePlan: Promise<LivePlan> | undefined;
@@ -161,7 +170,8 @@ export class Executor {
   constructor(setup: ExecutorSetup) {
     ({ graph: this.graph, records: this.records, settings: this.settings, effects: this.effects, options: this.options } = setup);
     this.emit = setup.emit ?? ignoreEvents;
-    this.spentUsd = this.options.spentUsd ?? 0;
+    this.spending = this.options.spending ?? newSpending();
+    for (const [id, o] of this.options.settled ?? []) this.outcomes.set(id, Promise.resolve(o));
     this.decider = new Decider({
       lock: setup.lock,
       disk: this.effects,
@@ -418,7 +428,7 @@ export class Executor {
     }
     const model = `${settings.provider}/${settings.model}`;
     const base = record.kind === "data" ? this.options.readPrice?.(settings, record) : this.options.price(settings);
-    const estimate = base === undefined ? undefined : base * (this.overrun.get(model) ?? 1);
+    const estimate = base === undefined ? undefined : base * (this.spending.overrun.get(model) ?? 1);
     const overBudget = this.overBudget(estimate);
     if (overBudget) {
       release();
@@ -455,8 +465,8 @@ export class Executor {
       this.inFlightUsd -= estimate ?? 0;
       this.emit({ type: "generated", id });
     }
-    this.spentUsd += result.costUsd ?? estimate ?? 0;
-    if (result.costUsd !== undefined && base) this.overrun.set(model, Math.max(this.overrun.get(model) ?? 1, result.costUsd / base));
+    this.spending.usd += result.costUsd ?? estimate ?? 0;
+    if (result.costUsd !== undefined && base) this.spending.overrun.set(model, Math.max(this.spending.overrun.get(model) ?? 1, result.costUsd / base));
     const action = recorded ?? recordAnswer(result);
     await this.effects.apply({ ...app, action, bytes: result.bytes });
     return { id, status: "built", reasons: decision.reasons, ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }) };
@@ -479,9 +489,9 @@ export class Executor {
     const max = this.options.maxCostUsd;
     if (max === undefined) return undefined;
     if (estimate === undefined) return `not started: its cost is unknown and --max-cost ${max} is set`;
-    const projected = this.spentUsd + this.inFlightUsd + estimate;
+    const projected = this.spending.usd + this.inFlightUsd + estimate;
     if (projected <= max + 1e-9) return undefined;
-    return `not started: --max-cost ${max} would be passed (spent $${this.spentUsd.toFixed(4)}, in flight ~$${this.inFlightUsd.toFixed(4)}, this one ~$${estimate.toFixed(4)})`;
+    return `not started: --max-cost ${max} would be passed (spent $${this.spending.usd.toFixed(4)}, in flight ~$${this.inFlightUsd.toFixed(4)}, this one ~$${estimate.toFixed(4)})`;
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { ChargenError, Diagnostic } from "../core/errors.js";
-import type { JsonValue, TargetStatus } from "./target.js";
+import type { TargetStatus } from "./target.js";
 
 /** How a target ended in this build. */
 export interface TargetOutcome {
@@ -11,15 +11,13 @@ export interface TargetOutcome {
   costUsd?: number;
 }
 
-/** What the report shows of a target besides how it ended: where it comes from and goes, what it was estimated to cost, a data target's answer. */
+/** What the report shows of a target besides how it ended: where it comes from and goes, what it was estimated to cost. */
 export interface TargetFacts {
   output: string;
   source: { file: string; line: number };
   provider: string | null;
   model: string | null;
   estimatedCostUsd: number | null;
-  /** A data target's answer, as recorded. */
-  answer?: JsonValue;
 }
 
 /**
@@ -49,7 +47,7 @@ export type BuildEvent =
   | { type: "generated"; id: string }
   /**
    * Executor: how the target ended; in a plan (--check, --dry-run), what it would do. The build
-   * command adds the target's `facts` before any reporter reads it.
+   * command adds the target's `facts` before any reporter reads it (ReportedEvent).
    */
   | { type: "done"; outcome: TargetOutcome; facts?: TargetFacts }
   /** Hub: a request failed in a way worth another attempt, made after `delayMs`. */
@@ -64,6 +62,9 @@ export type BuildEvent =
   | { type: "ended"; providerCalls: number; durationMs: number }
   /** A line for the person watching (an interrupt, what it does). */
   | { type: "note"; line: string };
+
+/** The stream as the JSON report reads it: every target's end with its facts (the build command adds them to the executor's). */
+export type ReportedEvent = Exclude<BuildEvent, { type: "done" }> | { type: "done"; outcome: TargetOutcome; facts: TargetFacts };
 
 export type EmitBuildEvent = (event: BuildEvent) => void;
 

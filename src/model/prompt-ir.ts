@@ -6,6 +6,12 @@ export interface PromptPart {
   /** What this part is, for explanations: "prompt", "style", "consistency", "character", ... */
   role: string;
   text: string;
+  /**
+   * A references section as chargen words it, for references used this way (rules/sections.ts
+   * referenceSection): made again for the references sent when some are left out. Not an input of
+   * the key (the text is).
+   */
+  referenceMode?: "character" | "scene" | "location";
 }
 
 export interface PromptIR {

@@ -34,6 +34,8 @@ export interface HubSetup {
   retry?: RetryPolicy;
   /** For the backoff's jitter. */
   random?: () => number;
+  /** Providers stopped by this build's earlier rounds (shared: a round stops them for the next ones too). */
+  stopped?: Map<string, ChargenError>;
 }
 
 /**
@@ -43,7 +45,7 @@ export interface HubSetup {
  */
 export class ProviderHub {
   private readonly instances = new Map<string, Promise<Provider>>();
-  private readonly stopped = new Map<string, ChargenError>();
+  private readonly stopped: Map<string, ChargenError>;
   /** Aborted when a provider is stopped: what waits for its pool is skipped at once. */
   private readonly stopSignals = new Map<string, AbortController>();
   private readonly attempts = new Map<string, number>();
@@ -62,6 +64,7 @@ export class ProviderHub {
     this.pools = setup.pools ?? new Map();
     this.retry = setup.retry ?? DEFAULT_RETRY;
     this.random = setup.random ?? Math.random;
+    this.stopped = setup.stopped ?? new Map();
   }
 
   /** Why this provider was stopped, if it was. */

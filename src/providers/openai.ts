@@ -14,13 +14,10 @@ import { ChargenError } from "../core/errors.js";
 import { OPENAI_KEY_ENV, requireKey } from "./credentials.js";
 import { classify, headerGetter, networkCode, redact, retryAfterFromHeaders, type Failure } from "./http-errors.js";
 import { costFromTokens, estimateImagePrice, pricesOf, type PriceTable } from "./prices.js";
+import { OPENAI_REFERENCE_LIMIT } from "./openai-models.js";
 import { promptText } from "./prompt-text.js";
 import type { DataRequest, DataResult, ImageRequest, ImageResult, Provider, ProviderFactoryOptions, ProviderModule, Usage } from "./types.js";
 import { parseAnswer } from "../model/read.js";
-
-
-/** The edits endpoint takes at most this many images. */
-const MAX_REFERENCES = 16;
 
 export interface OpenAIConfig {
   baseURL?: string;
@@ -54,8 +51,8 @@ export class OpenAIProvider implements Provider {
 
   async generate(request: ImageRequest): Promise<ImageResult> {
     const key = requireKey("openai", this.env, OPENAI_KEY_ENV);
-    if (request.references.length > MAX_REFERENCES) {
-      throw new ChargenError("target", `openai: at most ${MAX_REFERENCES} reference images per request, this target has ${request.references.length}`, {
+    if (request.references.length > OPENAI_REFERENCE_LIMIT) {
+      throw new ChargenError("target", `openai: at most ${OPENAI_REFERENCE_LIMIT} reference images per request, this target has ${request.references.length}`, {
         code: "TOO_MANY_REFERENCES",
       });
     }

@@ -1,6 +1,7 @@
-import { ChargenError, Code, type Diagnostic } from "../core/errors.js";
+import type { Diagnostic } from "../core/errors.js";
 import { EXIT } from "../core/exit.js";
-import type { BuildEvent } from "../model/events.js";
+import type { ReportedEvent } from "../model/events.js";
+import type { JsonValue } from "../model/target.js";
 import { summarise, type Report, type TargetReport } from "./report.js";
 import { reportLine } from "./target.js";
 
@@ -10,11 +11,12 @@ const NOT_DONE = new Set<TargetReport["status"]>(["failed", "skipped", "modified
 /**
  * The report `--json` prints (and the closing summary line reads), made from the build's one
  * event stream as it goes (Wireit's loggers are the model): `log(event)` for every event, then
- * `report()`. It keeps per target only its line in the report, never a prompt or an output.
+ * `report()`. It keeps per target only its line in the report, never a prompt, an output or a data
+ * target's answer (those are read from the store when the report is made, and only for --json).
  *
  * A build may plan again and run a next round (see commands/build.ts): each `planned` starts one.
- * The report then lists the last round's targets, where a target that round found fresh keeps
- * what an earlier round did to it; provider calls add up over the rounds, diagnostics are the
+ * The report then lists the last round's targets, where a target that round found fresh, or did
+ * not run again (it failed or was skipped in an earlier one), keeps what an earlier round did to it; provider calls add up over the rounds, diagnostics are the
  * last round's (it read the files as they are now). What the workspace's history made of a
  * target (`history`, before the build) holds for every round.
  */
@@ -32,7 +34,7 @@ export class JsonReporter {
 
   constructor(private readonly command: "build" | "check" | "dry-run") {}
 
-  log(event: BuildEvent): void {
+  log(event: ReportedEvent): void {
     switch (event.type) {
       case "planned":
         if (this.lines.size) this.earlier = new Map(this.rounds().map((t) => [t.id, t]));
@@ -51,8 +53,6 @@ export class JsonReporter {
         this.diagnostics.push(event.diagnostic);
         return;
       case "done":
-        // The build command adds the facts to every target's event: one without them is a bug.
-        if (!event.facts) throw new ChargenError("internal", `report: ${event.outcome.id} ended without its facts`, { code: Code.bug });
         this.lines.set(event.outcome.id, reportLine(event.outcome, event.facts, this.command === "build"));
         return;
       case "ended":
@@ -62,8 +62,12 @@ export class JsonReporter {
     }
   }
 
-  report(): Report {
-    const targets = this.targets();
+  /** The report; with `answerOf`, each target's line carries what it gives (a data target's answer, read now from the store). */
+  report(answerOf?: (id: string) => JsonValue | undefined): Report {
+    const targets = this.targets().map((line) => {
+      const answer = answerOf?.(line.id);
+      return answer === undefined ? line : { ...line, answer };
+    });
     const { diagnostics } = this;
     return {
       command: this.command,
@@ -82,12 +86,12 @@ export class JsonReporter {
     });
   }
 
-  /** This round's lines, each it found fresh as an earlier round left it. */
+  /** This round's lines, each it found fresh or did not run (an earlier round's outcome stands) as an earlier round left it. */
   private rounds(): TargetReport[] {
     return [...this.selected, ...this.added].flatMap((id) => {
       const line = this.lines.get(id);
-      if (!line) return [];
       const before = this.earlier.get(id);
+      if (!line) return before ? [before] : [];
       return [line.status === "fresh" && before && before.status !== "skipped" ? before : line];
     });
   }

@@ -11,7 +11,7 @@ export function targetReport(ws: Workspace, id: string, status: TargetReport["st
 }
 
 /** What the report shows of a target besides how it ended, from the workspace: carried by its `done` event. */
-export function targetFacts(ws: Workspace, id: string, estimate: number | undefined, answer?: JsonValue): TargetFacts {
+export function targetFacts(ws: Workspace, id: string, estimate: number | undefined): TargetFacts {
   const record = ws.records.get(id)!;
   const resolved = ws.settings.get(id);
   const settings = resolved && !(resolved instanceof ChargenError) ? resolved.settings : undefined;
@@ -22,12 +22,11 @@ export function targetFacts(ws: Workspace, id: string, estimate: number | undefi
     provider: settings?.provider ?? null,
     model: settings?.model ?? null,
     estimatedCostUsd: estimate === undefined ? null : round(estimate),
-    ...(answer === undefined ? {} : { answer }),
   };
 }
 
 /** A target's line in the report: how it ended (in a plan, what it would do) and its facts; `spent` is false in a plan (its cost is null). */
-export function reportLine(outcome: TargetOutcome, { answer, ...facts }: TargetFacts, spent: boolean): TargetReport {
+export function reportLine(outcome: TargetOutcome, facts: TargetFacts, spent: boolean): TargetReport {
   const { id, status, reasons, error } = outcome;
   return {
     id,
@@ -36,7 +35,6 @@ export function reportLine(outcome: TargetOutcome, { answer, ...facts }: TargetF
     ...facts,
     costUsd: spent ? round(outcome.costUsd ?? 0) : null,
     error: error ? { kind: error.kind, code: error.details.code ?? null, message: error.message } : null,
-    ...(answer === undefined ? {} : { answer }),
   };
 }
 

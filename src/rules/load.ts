@@ -5,6 +5,7 @@ import { digestText } from "../core/hash.js";
 import { ChargenError } from "../core/errors.js";
 import { codeStamp } from "../core/code-stamp.js";
 import type { RuleSet } from "./api.js";
+import type { ModelLimits } from "../providers/types.js";
 
 export const RULES_FILES = ["chargen.rules.ts", "chargen.rules.mts", "chargen.rules.js", "chargen.rules.mjs"];
 
@@ -64,4 +65,19 @@ function validate(rules: unknown, file: string): asserts rules is RuleSet {
   const names = (list as { name: string }[]).map((r) => r.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) fail(`two rules are named "${dup}"`);
+  validateLimits(rules as RuleSet, file);
+}
+
+/** The rules' own limits per provider and model: a count of reference images is a positive integer. */
+function validateLimits(rules: RuleSet, file: string): void {
+  const check = (at: string, limits: ModelLimits | undefined) => {
+    const value: unknown = limits?.maxReferenceImages;
+    if (value === undefined || (Number.isInteger(value) && (value as number) > 0)) return;
+    const field = `${at}.maxReferenceImages`;
+    throw new ChargenError("user", `${file}: ${field} must be a positive integer (it is ${JSON.stringify(value)})`, { file, field });
+  };
+  for (const [provider, config] of Object.entries(rules.providers ?? {})) {
+    check(`providers.${provider}`, config);
+    for (const [model, limits] of Object.entries(config?.models ?? {})) check(`providers.${provider}.models.${model}`, limits);
+  }
 }

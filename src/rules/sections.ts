@@ -2,7 +2,7 @@ import { isMap, isScalar, isSeq, type Node } from "yaml";
 import { appearanceFrom } from "./appearance.js";
 import type { ReferenceInput, TargetSpec } from "../model/target.js";
 import type { RuleContext } from "./api.js";
-import { normaliseText, part, type PromptPart } from "../model/prompt-ir.js";
+import { part, type PromptPart } from "../model/prompt-ir.js";
 import { characterImageryFile } from "./references.js";
 import { elementCharacter } from "./story.js";
 import { flatten, labelled, prose, withoutKey } from "./rule-kit.js";
@@ -166,7 +166,7 @@ export function chapterPalette(meta: Node | undefined): string | undefined {
 }
 
 /** How references are used, one mode per kind. */
-export type ReferenceMode = "character" | "scene" | "location";
+export type ReferenceMode = NonNullable<PromptPart["referenceMode"]>;
 
 /** What one reference is, in words, for the prompt and for a provider's label before the image (when its rule gave none). */
 export function referenceLabel(ref: ReferenceInput, names: ReadonlyMap<string, string>): string {
@@ -204,23 +204,26 @@ export function referenceSection(
 ): { references: ReferenceInput[]; parts: PromptPart[] } {
   if (!references.length) return { references, parts: [] };
   const labelled = references.map((r) => ({ ...r, label: r.label ?? referenceLabel(r, names) }));
+  const parts = sectionPart(options, "references", referenceText(mode, labelled));
+  // Worded as chargen words it, the section can be made again for fewer references (withoutReferences).
+  return { references: labelled, parts: options.references ? parts : parts.map((p) => ({ ...p, referenceMode: mode })) };
+}
+
+/** The references section's text: each image by its number, as sent, then how to use them. */
+function referenceText(mode: ReferenceMode, references: readonly ReferenceInput[]): string {
   const how = [
     references.some((r) => r.role !== "style") ? HOW[mode] : "",
     references.some((r) => r.role === "style") ? STYLE_ONLY : "",
   ].filter(Boolean);
-  const text = [referenceList(labelled), ...how].join("\n");
-  return { references: labelled, parts: sectionPart(options, "references", text) };
+  return [`Reference images attached, in order: ${references.map((r, i) => `image ${i + 1}, ${r.label}`).join("; ")}.`, ...how].join("\n");
 }
 
-/** The references section's first line: each image by its number, as sent. */
-const referenceList = (references: readonly ReferenceInput[]) => `Reference images attached, in order: ${references.map((r, i) => `image ${i + 1}, ${r.label}`).join("; ")}.`;
-
 /**
- * The references to leave out so that at most `limit` are sent, lowest priority first: who is
- * depicted (each character's first image) is kept longest, then their further images
- * (continuity), then the place, then style and theme references; later before earlier.
+ * The references to leave out so that at most `limit` are sent (their positions, in order), lowest
+ * priority first: who is depicted (each character's first image) is kept longest, then their
+ * further images (continuity), then the place, then style and theme references; later before earlier.
  */
-export function referencesOverLimit(references: readonly ReferenceInput[], limit: number): ReferenceInput[] {
+export function referencesOverLimit(references: readonly ReferenceInput[], limit: number): number[] {
   if (references.length <= limit) return [];
   const seen = new Set<string>();
   const rank = (r: ReferenceInput) => {
@@ -228,23 +231,25 @@ export function referencesOverLimit(references: readonly ReferenceInput[], limit
     return r.role.startsWith("location:") ? 2 : 3;
   };
   const byPriority = references.map((r, i) => ({ r, i, rank: rank(r) })).sort((a, b) => a.rank - b.rank || a.i - b.i);
-  const left = new Set(byPriority.slice(limit).map((x) => x.i));
-  return references.filter((_, i) => left.has(i));
+  return byPriority
+    .slice(limit)
+    .map((x) => x.i)
+    .sort((a, b) => a - b);
 }
 
 /**
- * `spec` without the references at `paths`: the others keep their order, and the references
- * section lists them numbered as they are now sent. A section worded otherwise (the rules' own
- * wording) cannot be renumbered: it goes, rather than name images that are not sent.
+ * `spec` without the references at the positions `dropped`: the others keep their order, and the
+ * references section is made again for them (numbered as they are now sent, the word on style
+ * references only if one is). A section the rules worded themselves cannot be: it goes, rather
+ * than name images that are not sent.
  */
-export function withoutReferences(spec: TargetSpec, paths: readonly string[]): TargetSpec {
-  if (!paths.length) return spec;
-  const kept = spec.references.filter((r) => !paths.includes(r.path));
-  // As part() stored it.
-  const before = normaliseText(referenceList(spec.references));
+export function withoutReferences(spec: TargetSpec, dropped: readonly number[]): TargetSpec {
+  if (!dropped.length) return spec;
+  const kept = spec.references.filter((_, i) => !dropped.includes(i));
   const parts = spec.prompt.parts.flatMap((p) => {
     if (sectionOf(p.role) !== "references") return [p];
-    return p.text.includes(before) ? [{ ...p, text: p.text.replace(before, () => normaliseText(referenceList(kept))) }] : [];
+    const mode = p.referenceMode;
+    return mode && kept.length ? part(p.role, referenceText(mode, kept)).map((made) => ({ ...made, referenceMode: mode })) : [];
   });
   return { ...spec, prompt: { ...spec.prompt, parts }, references: kept };
 }

@@ -61,13 +61,10 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   const disk = new RealDisk(root, stats);
   const previous = readJsonCache<ParseCacheData>(join(root, CACHE_DIR, PARSE_CACHE), PARSE_CACHE_VERSION);
   const analysis = analyze(loaded.rules, disk, previous, loaded.fingerprint);
-  const graph = buildGraph(analysis.targets);
   const { lock, rewrite: lockNeedsRewrite, conflicted } = readLock(join(root, LOCK_FILE), (output) => disk.digest(output));
   const records = new Map(analysis.targets.map((t) => [t.id, t]));
-  const diagnostics = [...analysis.diagnostics, ...graph.diagnostics];
-  if (conflicted) {
-    diagnostics.push({ severity: "warning", file: LOCK_FILE, message: "has git conflict markers: the entries of both sides are used; a build rewrites it without them (then git add it)" });
-  }
+  /** What resolving and fitting each target says. */
+  const resolving: Diagnostic[] = [];
 
   const settings = new Map<string, Resolved | ChargenError>();
   const reported = new Set<string>();
@@ -81,7 +78,7 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
         for (const adjustment of resolved.adjustments) {
           if (reported.has(adjustment)) continue;
           reported.add(adjustment);
-          diagnostics.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, message: adjustment });
+          resolving.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, message: adjustment });
         }
         continue;
       }
@@ -94,14 +91,14 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
       const record = trimmed?.record ?? fitted?.record;
       if (record) records.set(t.id, record);
       for (const message of [fitted?.message, trimmed?.message]) {
-        if (message) diagnostics.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message });
+        if (message) resolving.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message });
       }
       // Normalisation is reported, once per file and adjustment: never silent.
       for (const adjustment of adjustments) {
         const once = `${t.source.file}\n${adjustment}`;
         if (reported.has(once)) continue;
         reported.add(once);
-        diagnostics.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message: `${resolved.settings.provider}/${resolved.settings.model}: ${adjustment}` });
+        resolving.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message: `${resolved.settings.provider}/${resolved.settings.model}: ${adjustment}` });
       }
     } catch (e) {
       const error = e as ChargenError;
@@ -110,11 +107,18 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
       const once = `${t.source.file}\n${error.message}`;
       if (!reported.has(once)) {
         reported.add(once);
-        diagnostics.push({ severity: "error", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message: error.message });
+        resolving.push({ severity: "error", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message: error.message });
       }
     }
   }
 
+  // Edges from what is sent: a reference left out (fitReferences) is no dependency.
+  const graph = buildGraph([...records.values()]);
+  const diagnostics = [...analysis.diagnostics, ...graph.diagnostics];
+  if (conflicted) {
+    diagnostics.push({ severity: "warning", file: LOCK_FILE, message: "has git conflict markers: the entries of both sides are used; a build rewrites it without them (then git add it)" });
+  }
+  diagnostics.push(...resolving);
   const wanted = options.patterns.length ? graph.order.filter((id) => options.patterns.some((p) => matchesGlob(id, p) || id === p)) : graph.order;
   if (options.patterns.length && wanted.length === 0) {
     throw new ChargenError("user", `no target matches ${options.patterns.map((p) => JSON.stringify(p)).join(" ")} (try: chargen targets)`);
@@ -153,14 +157,13 @@ export function routeOf(ws: Pick<Workspace, "settings">, id: string): string | u
 function fitReferences(t: TargetRecord, settings: ModelSettings, rules: RuleSet, analysis: Analysis): { record: TargetRecord; message: string } | undefined {
   const limit = referenceBudget(settings, rules);
   if (limit === undefined || t.references.length <= limit) return undefined;
-  // Gone while planning (its file changed): the executor finds it changed and sends nothing.
-  const spec = analysis.spec(t.id);
-  if (!spec) return undefined;
   const dropped = referencesOverLimit(t.references, limit);
-  const paths = dropped.map((r) => r.path);
+  const record = analysis.fitted(t, limit, (spec) => ({ ...toRecord(withoutReferences(spec, dropped)), dropped }));
+  // Gone while planning (its file changed): the executor finds it changed and sends nothing.
+  if (!record) return undefined;
   return {
-    record: { ...toRecord(withoutReferences(spec, paths)), dropped: paths },
-    message: `${t.id}: ${t.references.length} reference images, over the ${limit} ${settings.provider}/${settings.model} takes: left out ${dropped.map((r) => r.label ?? r.path).join("; ")}`,
+    record,
+    message: `${t.id}: ${t.references.length} reference images, over the ${limit} ${settings.provider}/${settings.model} takes: left out ${dropped.map((i) => t.references[i]!.label ?? t.references[i]!.path).join("; ")}`,
   };
 }
 
