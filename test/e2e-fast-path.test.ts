@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, cpSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, cpSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -21,6 +21,17 @@ function age(ws: string): void {
 
 const STATS = { CHARGEN_DEBUG: "stats" };
 const NO_WORK = "[stats] yaml.parsed=0 file.hashed=0 provider.loaded=0";
+
+/**
+ * Whether `build --check` replayed the record: a plan, even one that parses nothing (its caches
+ * are warm), records it again, with the time it was taken.
+ */
+async function replays(ws: string): Promise<boolean> {
+  const record = () => readFileSync(join(ws, ".chargen", "fresh.json"), "utf8");
+  const before = record();
+  expect((await chargen(ws, ["build", "--check"])).code).toBe(0);
+  return record() === before;
+}
 
 /** Built, aged, and checked once so that the no-op record exists. */
 async function recorded(): Promise<string> {
@@ -76,9 +87,36 @@ describe("the no-op fast path", () => {
     const ws = await recorded();
     mkdirSync(join(ws, "drafts"));
     writeFileSync(join(ws, "NOTES.md"), "ideas\n");
-    const r = await chargen(ws, ["build", "--check"], { env: STATS });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain(NO_WORK);
+    expect(await replays(ws)).toBe(true);
+  });
+
+  it("still replays when a file no glob names appears in a folder a glob lists (a note next to a chapter's imagery.yaml)", async () => {
+    const ws = await recorded();
+    writeFileSync(join(ws, CH1, "notes.md"), "ideas\n");
+    mkdirSync(join(ws, CH1, "drafts"));
+    expect(await replays(ws)).toBe(true);
+  });
+
+  it("is refused when the file a glob names appears in a folder that had none, or disappears", async () => {
+    const ws = exampleWorkspace();
+    mkdirSync(join(ws, "chapters", "ch03-draft"));
+    writeFileSync(join(ws, "chapters", "ch03-draft", "notes.md"), "ideas\n");
+    await buildJson(ws);
+    age(ws);
+    expect((await chargen(ws, ["build", "--check"])).code).toBe(0);
+    expect(await replays(ws)).toBe(true);
+    writeFileSync(join(ws, "chapters", "ch03-draft", "imagery.yaml"), 'metadata:\n  slug: "ch03-draft"\nimages:\n  - custom_id: "ch03-img-01"\n    prompt_used: "A new harbour at dawn."\n');
+    const added = await chargen(ws, ["build", "--check"]);
+    expect(added.code).toBe(1);
+    expect(added.stdout).toMatch(/never built/);
+
+    rmSync(join(ws, "chapters", "ch03-draft", "imagery.yaml"));
+    expect((await chargen(ws, ["build", "--check"])).code).toBe(0); // records again, without the draft
+    rmSync(join(ws, CH1, "imagery.yaml"));
+    // A replay would say "14 fresh": the chapter's targets are gone from the plan.
+    const removed = await chargen(ws, ["build", "--check"]);
+    expect(removed.stdout).toMatch(/^\d+ fresh, 0 stale/);
+    expect(removed.stdout).not.toMatch(/^14 fresh/);
   });
 
   it("is refused when a source, a reference, an output, the lock or the rules change", async () => {
