@@ -24,8 +24,8 @@ export function fastPath(options: BuildOptions, startedAt: number): number | und
   const errors = result.diagnostics.some((d) => d.severity === "error");
   const exitCode = errors ? 2 : 0;
   for (const d of result.diagnostics) options.err(printable(formatDiagnostic(d)) + "\n");
-  const targets = Array.from({ length: result.total }, () => ({ status: "fresh" as const, costUsd: null, estimatedCostUsd: 0 }));
-  const summary = summarise(targets as Parameters<typeof summarise>[0], result.diagnostics, { providerCalls: 0, durationMs: Date.now() - startedAt, exitCode });
+  // Every target fresh: counted without a list of them (10,000 objects at 10,000 targets).
+  const summary = { ...summarise([], result.diagnostics, { providerCalls: 0, durationMs: Date.now() - startedAt, exitCode }), total: result.total, fresh: result.total };
   const command = options.mode === "check" ? "check" : options.mode;
   options.out(formatSummary({ command, targets: [], diagnostics: result.diagnostics, summary }) + "\n");
   return exitCode;
