@@ -84,8 +84,6 @@ describe("the no-op fast path", () => {
         "cache/fresh-stamp.js",
         "core/builtins.js",
         "cache/racy.js",
-        "core/code-stamp.js",
-        "core/debug.js",
         "core/errors.js",
         "core/signals.js",
         "core/version.js",

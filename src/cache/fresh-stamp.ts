@@ -1,9 +1,8 @@
 import type { Stats } from "node:fs";
 import { isAbsolute, join, sep } from "node:path";
 import { fs } from "../core/builtins.js";
-import { CODE_ROOT, codeFiles } from "../core/code-stamp.js";
 import type { Diagnostic } from "../core/errors.js";
-import { VERSION } from "../core/version.js";
+import { CODE_ROOT, VERSION } from "../core/version.js";
 import { stampTrusted } from "./racy.js";
 
 const { readFileSync, statSync } = fs;
@@ -92,6 +91,7 @@ export function replayFresh(root: string, cacheDir: string, context: string): Fr
  */
 export async function recordFresh(root: string, cacheDir: string, context: string, paths: Iterable<string>, result: FreshResult, now = Date.now()): Promise<void> {
   const prefix = prefixOf(root);
+  const { codeFiles } = await import("../core/code-stamp.js"); // not for a replay: it only reads the stamps
   const record: FreshRecord = { version: RECORD_VERSION, context, recordedAtMs: now, paths: [...new Set(paths), ...codeFiles()], sizes: [], mtimesMs: [], inodes: [], result };
   for (const path of record.paths) {
     const st = statSync(isAbsolute(path) ? path : prefix + path, MAY_BE_ABSENT);

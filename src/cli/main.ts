@@ -162,7 +162,7 @@ const build = command({
       return buildBatch({ ...options, wait: values.wait ?? false, pollMs: pollInterval(process.env) });
     }
     if (values.watch) return (await import("../commands/watch.js")).watch({ ...options, debounceMs: values.debounce ?? 100 });
-    const replayed = (await import("../commands/fast-path.js")).fastPath({ ...options, out: direct(1, out), err: direct(2, err) }, startedAt);
+    const replayed = await (await import("../commands/fast-path.js")).fastPath({ ...options, out: direct(1, out), err: direct(2, err) }, startedAt);
     return replayed ?? (await import("../commands/build.js")).runBuild(options);
   },
 });

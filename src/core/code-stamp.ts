@@ -1,12 +1,9 @@
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { fs } from "./builtins.js";
-import { VERSION } from "./version.js";
+import { CODE_ROOT, VERSION } from "./version.js";
 
 const { readdirSync, statSync } = fs;
 
-/** dist/src: this file is dist/src/core/code-stamp.js. */
-export const CODE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_RULES = join(CODE_ROOT, "..", "chargen.rules.js");
 
 /**
