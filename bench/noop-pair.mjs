@@ -7,7 +7,9 @@
  * into place before each of its runs; record them first with one `build --check` of each.
  * chargen runs with its entry's shebang flags and variables, as `npx chargen` runs it.
  *
- * Usage: node bench/noop-pair.mjs --a OLD/cli.js --a-fresh old-fresh.json --b dist/src/cli.js --b-fresh new-fresh.json [--reps 21] [--ws bench/work/ws]
+ * Usage: node bench/noop-pair.mjs --a OLD/cli.js --a-fresh old-fresh.json --b dist/src/cli.js --b-fresh new-fresh.json [--reps 21] [--ws bench/work/ws] [--cpu]
+ *   --cpu   also the CPU time of each run (all its threads, user and system), from `perf stat`
+ *           (Linux perf): steadier than wall time when other work shares the cores
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, readFileSync } from "node:fs";
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     "b-fresh": { type: "string" },
     reps: { type: "string", default: "21" },
     ws: { type: "string", default: "bench/work/ws" },
+    cpu: { type: "boolean", default: false },
   },
 });
 const WS = resolve(values.ws);
@@ -43,12 +46,15 @@ const commands = {
 };
 const names = Object.keys(commands);
 const samples = { a: [], b: [], ninja: [] };
+const cpu = { a: [], b: [], ninja: [] };
 for (let i = 0; i < Number(values.reps); i++) {
   for (const name of names.map((_, j) => names[(i + j) % names.length])) {
     const { cmd, args, env } = commands[name]();
+    const [run, runArgs] = values.cpu ? ["perf", ["stat", "-x,", "-e", "task-clock", cmd, ...args]] : [cmd, args];
     const t0 = performance.now();
-    const r = spawnSync(cmd, args, { env, encoding: "utf8" });
+    const r = spawnSync(run, runArgs, { env, encoding: "utf8" });
     const ms = performance.now() - t0;
+    if (values.cpu) cpu[name].push(Number(/^([\d.]+),msec,task-clock/m.exec(r.stderr)?.[1]));
     // A run that planned for real instead of replaying would measure something else.
     if (r.status !== 0 || (name !== "ninja" && !/^\d+ fresh, 0 stale; estimated \$0\.00 \(0\.\ds\)/.test(r.stdout))) throw new Error(`${name}: exit ${r.status}\n${r.stdout}${r.stderr}`);
     samples[name].push(ms);
@@ -64,4 +70,8 @@ for (const name of names) console.log(`${name.padEnd(5)} median ${median(samples
 for (const name of ["a", "b"]) {
   const paired = median(samples[name].map((ms, i) => ms / samples.ninja[i]));
   console.log(`${name} / ninja: ratio of medians ${(median(samples[name]) / median(samples.ninja)).toFixed(2)}×, paired ${paired.toFixed(2)}×`);
+}
+if (values.cpu) {
+  for (const name of names) console.log(`${name.padEnd(5)} CPU median ${median(cpu[name]).toFixed(0)} ms (${range(cpu[name])})`);
+  for (const name of ["a", "b"]) console.log(`${name} / ninja CPU: paired ${median(cpu[name].map((ms, i) => ms / cpu.ninja[i])).toFixed(2)}×`);
 }

@@ -1,8 +1,10 @@
-import { mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, cpSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, cpSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { buildJson, chargen, CH1, edit, exampleWorkspace, IMG1, ROOT } from "./support/cli.js";
+import { buildJson, chargen, CH1, CLI, edit, exampleWorkspace, IMG1, ROOT } from "./support/cli.js";
+import { scratchDir } from "./support/tmp.js";
 
 /** Age every file and folder (not the cache), as if the workspace had been built long ago. */
 function age(ws: string): void {
@@ -21,6 +23,30 @@ function age(ws: string): void {
 
 const STATS = { CHARGEN_DEBUG: "stats" };
 const NO_WORK = "[stats] yaml.parsed=0 file.hashed=0 provider.loaded=0";
+
+/**
+ * Whether `build --check` replayed the record: a plan, even one that parses nothing (its caches
+ * are warm), records it again, with the time it was taken.
+ */
+async function replays(ws: string, cli = CLI): Promise<boolean> {
+  const record = () => readFileSync(join(ws, ".chargen", "fresh.json"), "utf8");
+  const before = record();
+  expect(check(ws, cli).status).toBe(0);
+  return record() === before;
+}
+
+/** `chargen build --check` with the chargen at `cli`. */
+const check = (ws: string, cli: string) => spawnSync(process.execPath, [cli, "build", "--check"], { cwd: ws, env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" } });
+
+/** A copy of this chargen (its dist/, package.json and dependencies) in a folder of its own, built long ago. */
+function installedCopy(): string {
+  const dir = scratchDir("chargen-install-");
+  cpSync(join(ROOT, "dist"), join(dir, "dist"), { recursive: true });
+  cpSync(join(ROOT, "package.json"), join(dir, "package.json"));
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  age(join(dir, "dist"));
+  return join(dir, "dist", "src", "cli.js");
+}
 
 /** Built, aged, and checked once so that the no-op record exists. */
 async function recorded(): Promise<string> {
@@ -58,8 +84,6 @@ describe("the no-op fast path", () => {
         "cache/fresh-stamp.js",
         "core/builtins.js",
         "cache/racy.js",
-        "core/code-stamp.js",
-        "core/debug.js",
         "core/errors.js",
         "core/signals.js",
         "core/version.js",
@@ -76,9 +100,58 @@ describe("the no-op fast path", () => {
     const ws = await recorded();
     mkdirSync(join(ws, "drafts"));
     writeFileSync(join(ws, "NOTES.md"), "ideas\n");
-    const r = await chargen(ws, ["build", "--check"], { env: STATS });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain(NO_WORK);
+    expect(await replays(ws)).toBe(true);
+  });
+
+  it("still replays when a file no glob names appears in a folder a glob lists (a note next to a chapter's imagery.yaml)", async () => {
+    const ws = await recorded();
+    writeFileSync(join(ws, CH1, "notes.md"), "ideas\n");
+    mkdirSync(join(ws, CH1, "drafts"));
+    expect(await replays(ws)).toBe(true);
+  });
+
+  it("is refused when the file a glob names appears in a folder that had none, or disappears", async () => {
+    const ws = exampleWorkspace();
+    mkdirSync(join(ws, "chapters", "ch03-draft"));
+    writeFileSync(join(ws, "chapters", "ch03-draft", "notes.md"), "ideas\n");
+    await buildJson(ws);
+    age(ws);
+    expect((await chargen(ws, ["build", "--check"])).code).toBe(0);
+    expect(await replays(ws)).toBe(true);
+    writeFileSync(join(ws, "chapters", "ch03-draft", "imagery.yaml"), 'metadata:\n  slug: "ch03-draft"\nimages:\n  - custom_id: "ch03-img-01"\n    prompt_used: "A new harbour at dawn."\n');
+    const added = await chargen(ws, ["build", "--check"]);
+    expect(added.code).toBe(1);
+    expect(added.stdout).toMatch(/never built/);
+
+    rmSync(join(ws, "chapters", "ch03-draft", "imagery.yaml"));
+    expect((await chargen(ws, ["build", "--check"])).code).toBe(0); // records again, without the draft
+    rmSync(join(ws, CH1, "imagery.yaml"));
+    // A replay would say "14 fresh": the chapter's targets are gone from the plan.
+    const removed = await chargen(ws, ["build", "--check"]);
+    expect(removed.stdout).toMatch(/^\d+ fresh, 0 stale/);
+    expect(removed.stdout).not.toMatch(/^14 fresh/);
+  });
+
+  it("is refused when chargen's code changes (a module rewritten or added) and by another copy of chargen", async () => {
+    const ws = exampleWorkspace();
+    await buildJson(ws);
+    age(ws);
+    const cli = installedCopy();
+    expect(check(ws, cli).status).toBe(0); // records for this copy
+    expect(await replays(ws, cli)).toBe(true);
+
+    const module = join(cli, "..", "core", "errors.js");
+    writeFileSync(module, readFileSync(module)); // same bytes, rebuilt now
+    utimesSync(module, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect(await replays(ws, cli)).toBe(false);
+    expect(await replays(ws, cli)).toBe(true);
+
+    writeFileSync(join(cli, "..", "core", "new-module.js"), "export {};\n");
+    utimesSync(join(cli, "..", "core"), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect(await replays(ws, cli)).toBe(false);
+    expect(await replays(ws, cli)).toBe(true);
+
+    expect(await replays(ws, installedCopy())).toBe(false);
   });
 
   it("is refused when a source, a reference, an output, the lock or the rules change", async () => {

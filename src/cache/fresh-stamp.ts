@@ -1,8 +1,8 @@
 import type { Stats } from "node:fs";
-import { join, sep } from "node:path";
+import { isAbsolute, join, sep } from "node:path";
 import { fs } from "../core/builtins.js";
-import { codeStamp } from "../core/code-stamp.js";
 import type { Diagnostic } from "../core/errors.js";
+import { CODE_ROOT, VERSION } from "../core/version.js";
 import { stampTrusted } from "./racy.js";
 
 const { readFileSync, statSync } = fs;
@@ -11,13 +11,13 @@ const { readFileSync, statSync } = fs;
  * The no-op fast path (how Ninja stays fast: it only stats). After a plan in which every target
  * is fresh, `.chargen/fresh.json` records the stamp of every file and folder that plan consulted
  * (sources, files rules read, references, outputs, the lock, the rules file, the folders globs
- * walk) and what it found. A later check or build whose stamps all match would plan the same, so
- * it replays that result: no YAML, lock, cache, hasher or rules are loaded. Any difference, a
- * stamp too close to the file's mtime to be trusted (racy.ts), or another chargen, and the full
- * plan runs.
+ * walk, and chargen's own code: see core/code-stamp.ts) and what it found. A later check or
+ * build whose stamps all match would plan the same, so it replays that result: no YAML, lock,
+ * cache, hasher or rules are loaded. Any difference, a stamp too close to the file's mtime to be
+ * trusted (racy.ts), or another chargen, and the full plan runs.
  */
 export const FRESH_FILE = "fresh.json";
-const VERSION = 2;
+const RECORD_VERSION = 2;
 /** Size stamped for a path that must stay absent. */
 const ABSENT = -1;
 
@@ -41,9 +41,12 @@ interface FreshRecord {
   result: FreshResult;
 }
 
-/** What besides the files decides the plan: chargen's code and the command's options. */
+/**
+ * What besides the stamped files decides the plan: which chargen (its code is stamped with the
+ * files, so a rebuild or an upgrade re-plans) and the command's options.
+ */
 export function freshContext(options: { providerOverride?: string | undefined; modelOverride?: string | undefined; patterns: string[]; force: boolean }): string {
-  return JSON.stringify([codeStamp(), options.providerOverride ?? null, options.modelOverride ?? null, options.patterns, options.force]);
+  return JSON.stringify([VERSION, CODE_ROOT, options.providerOverride ?? null, options.modelOverride ?? null, options.patterns, options.force]);
 }
 
 const MAY_BE_ABSENT = { throwIfNoEntry: false } as const;
@@ -60,7 +63,7 @@ export function replayFresh(root: string, cacheDir: string, context: string): Fr
     return undefined;
   }
   // A missing column reads as a stamp that does not match; a record that is no object is not ours.
-  if (record?.version !== VERSION || record.context !== context || !Array.isArray(record.paths)) return undefined;
+  if (record?.version !== RECORD_VERSION || record.context !== context || !Array.isArray(record.paths)) return undefined;
   const { paths, sizes, mtimesMs, inodes, recordedAtMs } = record;
   // Relative to the root, as Ninja does: the kernel walks fewer components per stat (a sixth
   // fewer microseconds). Synchronous, so no other code sees the working folder change.
@@ -82,12 +85,16 @@ export function replayFresh(root: string, cacheDir: string, context: string): Fr
   return record.result;
 }
 
-/** Record an all-fresh plan (`paths`: every file and folder it consulted, present or not, most likely to change first). */
+/**
+ * Record an all-fresh plan (`paths`: every file and folder it consulted, present or not, most
+ * likely to change first, relative to the root) and chargen's code.
+ */
 export async function recordFresh(root: string, cacheDir: string, context: string, paths: Iterable<string>, result: FreshResult, now = Date.now()): Promise<void> {
   const prefix = prefixOf(root);
-  const record: FreshRecord = { version: VERSION, context, recordedAtMs: now, paths: [...new Set(paths)], sizes: [], mtimesMs: [], inodes: [], result };
+  const { codeFiles } = await import("../core/code-stamp.js"); // not for a replay: it only reads the stamps
+  const record: FreshRecord = { version: RECORD_VERSION, context, recordedAtMs: now, paths: [...new Set(paths), ...codeFiles()], sizes: [], mtimesMs: [], inodes: [], result };
   for (const path of record.paths) {
-    const st = statSync(prefix + path, MAY_BE_ABSENT);
+    const st = statSync(isAbsolute(path) ? path : prefix + path, MAY_BE_ABSENT);
     record.sizes.push(sizeOf(st));
     record.mtimesMs.push(st?.mtimeMs ?? 0);
     record.inodes.push(st?.ino ?? 0);

@@ -11,21 +11,60 @@ import { onStopSignals } from "../core/signals.js";
 import { PROVIDER_NAMES } from "../providers/names.js";
 import { command, commandHelp, commandName, flag, isUsageError, overviewHelp, parseCommand, usageError, valued, type CommandSpec, type GlobalValues } from "./contract.js";
 
-const { statSync } = fs;
+const { statSync, writeSync } = fs;
 
-/** Output that ends quietly when its reader goes away (`chargen targets | head -1`). */
-function output(stream: NodeJS.WriteStream): (text: string) => void {
+type Write = (text: string | Uint8Array) => void;
+
+/**
+ * Output that ends quietly when its reader goes away (`chargen targets | head -1`). The stream is
+ * made at the first write: making it loads Node's stream and socket modules, which a no-op check
+ * does without (see `direct`).
+ */
+function output(name: "stdout" | "stderr"): Write {
+  let stream: NodeJS.WriteStream | undefined;
   let closed = false;
-  stream.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EPIPE") throw e;
-    closed = true;
-  });
   return (text) => {
-    if (!closed) stream.write(text);
+    if (closed) return;
+    if (!stream) {
+      stream = process[name];
+      stream.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code !== "EPIPE") throw e;
+        closed = true;
+      });
+    }
+    stream.write(text);
   };
 }
-const out = output(process.stdout);
-const err = output(process.stderr);
+const out = output("stdout");
+const err = output("stderr");
+
+/**
+ * Output written straight to the file descriptor, for a command that writes alone and last (a
+ * replay: a few lines after everything else): no stream to make, a few milliseconds of a no-op
+ * check. A descriptor that would block (a full pipe left non-blocking by whoever shares it) gets
+ * the rest through the stream; Windows consoles always do (they take UTF-16, not bytes).
+ */
+export function direct(fd: number, stream: Write): (text: string) => void {
+  if (process.platform === "win32") return stream;
+  let closed = false;
+  let streamed = false;
+  return (text) => {
+    if (closed) return;
+    if (streamed) return stream(text);
+    const bytes = Buffer.from(text);
+    let done = 0;
+    try {
+      while (done < bytes.length) done += writeSync(fd, bytes, done);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EPIPE") closed = true;
+      else if (code === "EAGAIN") {
+        streamed = true;
+        stream(bytes.subarray(done));
+      } else throw e;
+    }
+  };
+}
 
 // Value readers: each names its option and says what it takes, on one line.
 const wholeNumber = (option: string, min: number) => (text: string) => {
@@ -97,7 +136,6 @@ const build = command({
     const startedAt = Date.now();
     if (values.check && values["dry-run"]) throw usageError("--check and --dry-run do not go together");
     if (values.watch && (values.check || values["dry-run"] || values.json)) throw usageError("--watch builds: it does not go with --check, --dry-run or --json");
-    const plainOutput = !process.stderr.isTTY || process.env.CI === "true" || values.explain;
     const options: BuildOptions = {
       ...common(values),
       patterns,
@@ -112,6 +150,7 @@ const build = command({
       githubActions: process.env.GITHUB_ACTIONS === "true",
       progress: async () => {
         const { PlainProgress, TtyProgress } = await import("../report/progress.js");
+        const plainOutput = !process.stderr.isTTY || process.env.CI === "true" || values.explain;
         return plainOutput ? new PlainProgress((l) => err(l + "\n"), values.explain ?? false) : TtyProgress.create();
       },
       onInterrupt: onStopSignals,
@@ -123,7 +162,7 @@ const build = command({
       return buildBatch({ ...options, wait: values.wait ?? false, pollMs: pollInterval(process.env) });
     }
     if (values.watch) return (await import("../commands/watch.js")).watch({ ...options, debounceMs: values.debounce ?? 100 });
-    const replayed = (await import("../commands/fast-path.js")).fastPath(options, startedAt);
+    const replayed = await (await import("../commands/fast-path.js")).fastPath({ ...options, out: direct(1, out), err: direct(2, err) }, startedAt);
     return replayed ?? (await import("../commands/build.js")).runBuild(options);
   },
 });

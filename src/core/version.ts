@@ -1,3 +1,5 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { fs } from "./builtins.js";
 
 const { existsSync, readFileSync } = fs;
@@ -9,6 +11,9 @@ function packageJson(): URL {
     if (url.pathname === "/package.json") throw new Error("chargen's package.json not found");
   }
 }
+
+/** chargen's compiled code, dist/src: this module is dist/src/core/version.js. */
+export const CODE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** chargen's own version, from its package.json. */
 export const VERSION: string = (JSON.parse(readFileSync(packageJson(), "utf8")) as { version: string }).version;

@@ -198,8 +198,9 @@ function fitBudget(t: TargetRecord, settings: ModelSettings, rules: RuleSet, bli
 /**
  * Every path a plan of `ws` consulted, present or absent: sources and files rules read,
  * references, outputs, the lock, the rules file candidates, and the folders its globs walked
- * (a new matching file changes its folder's mtime). What the no-op fast path stamps, in this
- * order: what an author edits first, outputs last, so that a changed source fails a replay early.
+ * (a new matching file changes its folder's mtime) or, for a glob ending in a plain file name,
+ * that file in each folder. What the no-op fast path stamps, in this order: what an author edits
+ * first, outputs last, so that a changed source fails a replay early.
  */
 export function consultedPaths(ws: Workspace): string[] {
   const paths = new Set<string>([...ws.analysis.files, LOCK_FILE, ...RULES_FILES]);
@@ -209,6 +210,7 @@ export function consultedPaths(ws: Workspace): string[] {
   for (const pattern of ws.analysis.globs) {
     const segments = pattern.split("/");
     let folders = ["."];
+    let anyDepth = false;
     for (let i = 0; i < segments.length - 1; i++) {
       const segment = segments[i]!;
       if (!fg.isDynamicPattern(segment)) {
@@ -217,10 +219,17 @@ export function consultedPaths(ws: Workspace): string[] {
       }
       for (const f of folders) paths.add(f);
       const prefix = segments.slice(0, i + 1).join("/");
-      folders = segment === "**" ? fg.sync(`${prefix}`, { cwd: ws.root, onlyDirectories: true, ignore }).concat(folders) : fg.sync(prefix, { cwd: ws.root, onlyDirectories: true, ignore });
-      if (segment === "**") break;
+      anyDepth = segment === "**";
+      folders = anyDepth ? fg.sync(`${prefix}`, { cwd: ws.root, onlyDirectories: true, ignore }).concat(folders) : fg.sync(prefix, { cwd: ws.root, onlyDirectories: true, ignore });
+      if (anyDepth) break;
     }
-    for (const f of folders) paths.add(f);
+    // A file name without wildcards (`chapters/*/imagery.yaml`) matches in a folder exactly when
+    // that file is there: its own stamp, present or absent, tells what the folder's would (and a
+    // source's is taken anyway), without re-planning for every other file added to the folder.
+    // (An escape spells a name differently from the file's: the folder is stamped.)
+    const name = segments.at(-1)!;
+    const nameOnly = !anyDepth && !fg.isDynamicPattern(name) && !name.includes("\\");
+    for (const f of folders) paths.add(nameOnly ? (f === "." ? name : `${f}/${name}`) : f);
   }
   for (const r of ws.records.values()) {
     if (r.kind !== "data") paths.add(r.output);
