@@ -203,51 +203,61 @@ export function openSession(root: string, clock: Clock = realClock): Session {
   return { store: new Store(join(root, CACHE_DIR)), pools: new Map(), clock };
 }
 
-async function build(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
+/**
+ * A build under the build lock: its rounds, then, when they changed the workspace, the settling
+ * re-plan. Not an async function: a suspended one keeps its parameters and locals alive, and the
+ * re-plan would hold the build's whole workspace (its records, lock, specs) besides its own.
+ */
+function build(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
   const buildLock = BuildLock.acquire(join(ws.root, CACHE_DIR, BUILD_PID), (m) => options.err(`chargen: warning: ${m}\n`));
+  return buildRounds(ws, options, startedAt)
+    .then(async ({ report, changed }) => {
+      if (changed) await settle(options);
+      printReport(report, options);
+      return report.summary.exitCode;
+    })
+    .finally(() => buildLock.release());
+}
+
+/** Adoption and the build's rounds; `changed`: it ended well and wrote into the workspace. */
+async function buildRounds(ws: Workspace, options: BuildOptions, startedAt: number): Promise<{ report: Report; changed: boolean }> {
+  const history = options.noAdopt ? [] : adoptHistory(ws);
+  await recordInLock(ws, history);
+  const adopted = history.filter((v) => v.status === "adopted").length;
+  if (adopted) options.err(`adopted ${adopted} image${adopted > 1 ? "s" : ""} the workspace already records (no provider call; --no-adopt to skip)\n`);
+  const progress = options.json ? silentProgress : await options.progress();
+  let control: Executor | undefined;
+  let interrupted: StopSignal | undefined;
+  const detach = options.onInterrupt((signal) => {
+    if (!interrupted) {
+      interrupted = signal;
+      control?.stop();
+      progress.emit({ type: "note", line: `interrupted${signal === "SIGINT" ? "" : ` (${signal})`}: letting requests in flight finish and be recorded (Ctrl-C again to abort them)` });
+    } else control?.abort();
+  });
+  let report: Report;
+  const session = openSession(ws.root, options.clock);
+  const onExecutor = (executor: Executor) => {
+    control = executor;
+    if (interrupted) executor.stop();
+  };
   try {
-    const history = options.noAdopt ? [] : adoptHistory(ws);
-    await recordInLock(ws, history);
-    const adopted = history.filter((v) => v.status === "adopted").length;
-    if (adopted) options.err(`adopted ${adopted} image${adopted > 1 ? "s" : ""} the workspace already records (no provider call; --no-adopt to skip)\n`);
-    const progress = options.json ? silentProgress : await options.progress();
-    let control: Executor | undefined;
-    let interrupted: StopSignal | undefined;
-    const detach = options.onInterrupt((signal) => {
-      if (!interrupted) {
-        interrupted = signal;
-        control?.stop();
-        progress.emit({ type: "note", line: `interrupted${signal === "SIGINT" ? "" : ` (${signal})`}: letting requests in flight finish and be recorded (Ctrl-C again to abort them)` });
-      } else control?.abort();
-    });
-    let report: Report;
-    const session = openSession(ws.root, options.clock);
-    const onExecutor = (executor: Executor) => {
-      control = executor;
-      if (interrupted) executor.stop();
-    };
-    try {
-      report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor, pipelined: true });
-      // The build is pipelined (what a reading writes is planned and built at once); a target that
-      // could not be planned again in place (a write-back removed or renamed it meanwhile) was not
-      // sent on the old text: planned again from the files as they are now, and built.
-      // A later round spends from what is left of --max-cost, and --fail-fast ends the build at a failure.
-      for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN) && !(options.failFast && report.summary.failed > 0); round++) {
-        const left = options.maxCostUsd === undefined ? undefined : Math.max(0, options.maxCostUsd - report.summary.costUsd);
-        const again = await buildOnce({ ws: await openWorkspace(options), options: { ...options, maxCostUsd: left }, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true });
-        report = laterRound(report, again);
-      }
-    } finally {
-      detach();
+    report = await buildOnce({ ws, options, session, progress, startedAt, onExecutor, pipelined: true });
+    // The build is pipelined (what a reading writes is planned and built at once); a target that
+    // could not be planned again in place (a write-back removed or renamed it meanwhile) was not
+    // sent on the old text: planned again from the files as they are now, and built.
+    // A later round spends from what is left of --max-cost, and --fail-fast ends the build at a failure.
+    for (let round = 1; !interrupted && round < MAX_ROUNDS && report.targets.some((t) => t.error?.code === REPLAN) && !(options.failFast && report.summary.failed > 0); round++) {
+      const left = options.maxCostUsd === undefined ? undefined : Math.max(0, options.maxCostUsd - report.summary.costUsd);
+      const again = await buildOnce({ ws: await openWorkspace(options), options: { ...options, maxCostUsd: left }, session, progress: options.json ? silentProgress : await options.progress(), startedAt, onExecutor, pipelined: true });
+      report = laterRound(report, again);
     }
-    report = withHistory(report, history);
-    if (interrupted) report.summary.exitCode = exitCodeFor(interrupted);
-    else if (report.summary.exitCode === EXIT.ok && report.summary.built + report.summary.cached > 0) await settle(options);
-    printReport(report, options);
-    return report.summary.exitCode;
   } finally {
-    buildLock.release();
+    detach();
   }
+  report = withHistory(report, history);
+  if (interrupted) report.summary.exitCode = exitCodeFor(interrupted);
+  return { report, changed: !interrupted && report.summary.exitCode === EXIT.ok && report.summary.built + report.summary.cached > 0 };
 }
 
 /**
