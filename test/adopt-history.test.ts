@@ -41,3 +41,19 @@ describe("recorded image paths", () => {
     expect(history.verdict(chapterTarget("img-01"), "k")).toMatchObject({ status: "adopted", image: { path: "chapters/ch01/images/img-01-1766000000000.png" } });
   });
 });
+
+describe("parsed files", () => {
+  it("are each read once while targets are visited file by file, and let go once others follow", () => {
+    const files: Record<string, string> = {};
+    const target = (chapter: string): TargetRecord => ({ ...chapterTarget("img-01"), id: `chapters/${chapter}/img-01`, source: { file: `chapters/${chapter}/imagery.yaml`, line: 2, column: 5 } });
+    const chapters = ["ch01", "ch02", "ch03", "ch04"];
+    for (const c of chapters) files[`chapters/${c}/imagery.yaml`] = `images:\n  - custom_id: "img-01"\n`;
+    const read: string[] = [];
+    const history = new History({ exists: (p) => p in files, readText: (p) => (read.push(p), files[p]) });
+    for (const c of chapters) for (let i = 0; i < 3; i++) history.verdict(target(c), "k");
+    expect(read.filter((p) => p.endsWith("imagery.yaml"))).toEqual(chapters.map((c) => `chapters/${c}/imagery.yaml`));
+    // Two entities later (each with its runs log), the first is parsed again: it was not kept.
+    history.verdict(target("ch01"), "k");
+    expect(read.filter((p) => p === "chapters/ch01/imagery.yaml")).toHaveLength(2);
+  });
+});

@@ -13,6 +13,7 @@ import { Pool } from "../src/core/pool.js";
 import { scratchDir } from "./support/tmp.js";
 
 const tmp = () => scratchDir("chargen-unit-");
+const lockText = (lock: Lock) => formatLock(lock).toString("utf8");
 const record = (key: string, at: string) => ({ key, targetId: "t", mimeType: "image/png", provider: "placeholder", model: "p", at, metadata: {} });
 
 describe("store", () => {
@@ -124,8 +125,8 @@ describe("chargen.lock", () => {
   it("is a fixed header then one line per target, sorted by id, every field kept (merge-friendly)", () => {
     const a: Lock = new Map([["b/2", entry("2")], ["a/1", { ...entry("1"), costUsd: 0.04 }]]);
     const b: Lock = new Map([...a].reverse());
-    const text = formatLock(a);
-    expect(text).toBe(formatLock(b));
+    const text = lockText(a);
+    expect(text).toBe(lockText(b));
     const lines = text.split("\n");
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/^# chargen\.lock version 2: /);
@@ -134,8 +135,12 @@ describe("chargen.lock", () => {
     expect(lines[3]).toBe("");
     // A field the reader does not know (added by a later chargen) is kept as data.
     const extra = new Map([["c/3", { ...entry("3"), outputSha256: "abc" } as LockEntry]]);
-    expect(readLock(write(formatLock(extra)))).toEqual({ lock: extra, rewrite: false, conflicted: false });
+    expect(readLock(write(lockText(extra)))).toEqual({ lock: extra, rewrite: false, conflicted: false });
     expect(readLock(write(text))).toEqual({ lock: a, rewrite: false, conflicted: false });
+    // Encoded line by line: characters of several UTF-8 bytes take their whole width.
+    const accented: Lock = new Map([["chapitres/été/île-01", { ...entry("1"), output: "chapitres/été/îles/île-01.png" }]]);
+    expect(readLock(write(lockText(accented)))).toEqual({ lock: accented, rewrite: false, conflicted: false });
+    expect(formatLock(accented).at(-1)).toBe(0x0a);
     expect(readLock(join(tmp(), "absent.lock"))).toEqual({ lock: new Map(), rewrite: false, conflicted: false });
   });
 
@@ -147,17 +152,17 @@ describe("chargen.lock", () => {
   it("two entries for one target (a union merge of two rebuilds): the one whose output is on disk, else the newest", () => {
     const older = { ...entry("1"), outputDigest: "old", builtAt: "2026-01-01T00:00:00.000Z" };
     const newer = { ...entry("1"), outputDigest: "new", builtAt: "2026-01-02T00:00:00.000Z" };
-    const path = write([formatLock(new Map([["a/1", newer]])).trimEnd(), JSON.stringify({ id: "a/1", ...older }), ""].join("\n"));
+    const path = write([lockText(new Map([["a/1", newer]])).trimEnd(), JSON.stringify({ id: "a/1", ...older }), ""].join("\n"));
     expect(readLock(path)).toEqual({ lock: new Map([["a/1", newer]]), rewrite: true, conflicted: false });
     expect(readLock(path, (output) => (output === older.output ? "old" : undefined)).lock.get("a/1")).toEqual(older);
     // Lines out of order (a union merge appends theirs after ours) are read, and rewritten sorted.
-    const unsorted = write([formatLock(new Map([["b/2", entry("2")]])).trimEnd(), JSON.stringify({ id: "a/1", ...entry("1") }), ""].join("\n"));
+    const unsorted = write([lockText(new Map([["b/2", entry("2")]])).trimEnd(), JSON.stringify({ id: "a/1", ...entry("1") }), ""].join("\n"));
     expect(readLock(unsorted)).toEqual({ lock: new Map([["a/1", entry("1")], ["b/2", entry("2")]]), rewrite: true, conflicted: false });
   });
 
   it("conflict markers (a merge without the union attribute) keep both sides' entries, in either format", () => {
-    const ours = formatLock(new Map([["a/1", entry("1")], ["c/3", entry("3")]])).split("\n");
-    const theirs = formatLock(new Map([["b/2", entry("2")], ["c/3", entry("3")]])).split("\n");
+    const ours = lockText(new Map([["a/1", entry("1")], ["c/3", entry("3")]])).split("\n");
+    const theirs = lockText(new Map([["b/2", entry("2")], ["c/3", entry("3")]])).split("\n");
     const conflicted = [ours[0], "<<<<<<< HEAD", ours[1], "||||||| base", "=======", theirs[1], ">>>>>>> other", ours[2], ""].join("\n");
     const both = new Map([["a/1", entry("1")], ["b/2", entry("2")], ["c/3", entry("3")]]);
     expect(readLock(write(conflicted))).toEqual({ lock: both, rewrite: true, conflicted: true });
@@ -169,7 +174,7 @@ describe("chargen.lock", () => {
   });
 
   it("a line that is not an entry is a user error naming its line", () => {
-    const text = formatLock(new Map([["a/1", entry("1")]])) + '{"id":"b/2","key":\n';
+    const text = lockText(new Map([["a/1", entry("1")]])) + '{"id":"b/2","key":\n';
     expect(() => readLock(write(text))).toThrow(ChargenError);
     expect(() => readLock(write(text))).toThrow(/chargen\.lock line 3 is not a lock entry/);
     expect(() => readLock(write("# chargen.lock version 9: from the future\n"))).toThrow(/unknown format \(version 9;/);

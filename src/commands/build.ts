@@ -208,45 +208,55 @@ export function openSession(root: string, clock: Clock = realClock): Session {
   return { store: new Store(join(root, CACHE_DIR)), pools: new Map(), clock };
 }
 
-async function build(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
+/**
+ * A build under the build lock: its rounds, then, when they changed the workspace, the settling
+ * re-plan. Not an async function: a suspended one keeps its parameters and locals alive, and the
+ * re-plan would hold the build's whole workspace (its records, lock, specs) besides its own.
+ */
+function build(ws: Workspace, options: BuildOptions, startedAt: number): Promise<number> {
   const buildLock = BuildLock.acquire(join(ws.root, CACHE_DIR, BUILD_PID), (m) => options.err(`chargen: warning: ${m}\n`));
+  return buildRounds(ws, options, startedAt)
+    .then(async ({ report, changed }) => {
+      if (changed) await settle(options);
+      printReport(report, options);
+      return report.summary.exitCode;
+    })
+    .finally(() => buildLock.release());
+}
+
+/** The build's rounds, Ctrl-C stopping them; `changed`: it ended well and wrote into the workspace. */
+async function buildRounds(ws: Workspace, options: BuildOptions, startedAt: number): Promise<{ report: Report; changed: boolean }> {
+  // The current round's view.
+  let progress: Progress = silentProgress;
+  let control: Executor | undefined;
+  let interrupted: StopSignal | undefined;
+  const detach = options.onInterrupt((signal) => {
+    if (!interrupted) {
+      interrupted = signal;
+      control?.stop();
+      progress.emit({ type: "note", line: `interrupted${signal === "SIGINT" ? "" : ` (${signal})`}: letting requests in flight finish and be recorded (Ctrl-C again to abort them)` });
+    } else control?.abort();
+  });
+  let report: Report;
   try {
-    // The current round's view.
-    let progress: Progress = silentProgress;
-    let control: Executor | undefined;
-    let interrupted: StopSignal | undefined;
-    const detach = options.onInterrupt((signal) => {
-      if (!interrupted) {
-        interrupted = signal;
-        control?.stop();
-        progress.emit({ type: "note", line: `interrupted${signal === "SIGINT" ? "" : ` (${signal})`}: letting requests in flight finish and be recorded (Ctrl-C again to abort them)` });
-      } else control?.abort();
+    report = await buildInRounds({
+      ws,
+      options,
+      session: openSession(ws.root, options.clock),
+      progress: async () => (progress = options.json ? silentProgress : await options.progress()),
+      startedAt,
+      onExecutor: (executor) => {
+        control = executor;
+        if (interrupted) executor.stop();
+      },
+      interrupted: () => interrupted !== undefined,
+      withAnswers: options.json,
     });
-    let report: Report;
-    try {
-      report = await buildInRounds({
-        ws,
-        options,
-        session: openSession(ws.root, options.clock),
-        progress: async () => (progress = options.json ? silentProgress : await options.progress()),
-        startedAt,
-        onExecutor: (executor) => {
-          control = executor;
-          if (interrupted) executor.stop();
-        },
-        interrupted: () => interrupted !== undefined,
-        withAnswers: options.json,
-      });
-    } finally {
-      detach();
-    }
-    if (interrupted) report.summary.exitCode = exitCodeFor(interrupted);
-    else if (report.summary.exitCode === EXIT.ok && report.summary.built + report.summary.cached > 0) await settle(options);
-    printReport(report, options);
-    return report.summary.exitCode;
   } finally {
-    buildLock.release();
+    detach();
   }
+  if (interrupted) report.summary.exitCode = exitCodeFor(interrupted);
+  return { report, changed: !interrupted && report.summary.exitCode === EXIT.ok && report.summary.built + report.summary.cached > 0 };
 }
 
 /** What a build in rounds is given: a round's setup, its progress view made per round, and whether it was interrupted (no next round then). */

@@ -189,11 +189,11 @@ export class Applier {
     for (const [path, editor] of editors) {
       try {
         if (!editor.changed) continue;
-        const text = editor.toString();
-        const digest = digestBytes(Buffer.from(text));
+        const bytes = Buffer.from(editor.toString());
+        const digest = digestBytes(bytes);
         this.emit({ type: "written", path, digest });
         this.written.set(path, digest);
-        await writeAtomic(join(this.root, path), text);
+        await writeAtomic(join(this.root, path), bytes);
         this.disk.wrote(path, digest);
       } catch (e) {
         for (const item of touched.get(path) ?? []) fail(item, e);
@@ -245,9 +245,9 @@ export class Applier {
     this.lockWrite = this.lockWrite.then(async () => {
       if (!this.lockDirty) return;
       this.lockDirty = false;
-      const text = formatLock(this.lock);
-      this.emit({ type: "written", path: LOCK_FILE, digest: digestBytes(Buffer.from(text)) });
-      await writeAtomic(join(this.root, LOCK_FILE), text);
+      const bytes = formatLock(this.lock);
+      this.emit({ type: "written", path: LOCK_FILE, digest: digestBytes(bytes) });
+      await writeAtomic(join(this.root, LOCK_FILE), bytes);
     });
     await this.lockWrite;
   }

@@ -1,0 +1,53 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { expect, test, vi } from "vitest";
+import { runBuild, type BuildOptions } from "../src/commands/build.js";
+import { silentProgress } from "../src/report/progress.js";
+import { exampleWorkspace } from "./support/cli.js";
+
+// What the build's memory holds is seen through a forced full collection and weak references.
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+/** Every workspace the build opens; at each opening, whether every one opened before it could be collected. */
+const opened = vi.hoisted(() => ({ workspaces: [] as WeakRef<object>[], earlierReleased: [] as boolean[] }));
+vi.mock("../src/workspace/open.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../src/workspace/open.js")>();
+  return {
+    ...real,
+    openWorkspace: async (options: Parameters<typeof real.openWorkspace>[0]) => {
+      gc();
+      opened.earlierReleased.push(opened.workspaces.every((ws) => ws.deref() === undefined));
+      const ws = await real.openWorkspace(options);
+      opened.workspaces.push(new WeakRef(ws));
+      return ws;
+    },
+  };
+});
+
+test("the settling re-plan opens its workspace once the build's is released (the peak holds one plan, not two)", async () => {
+  const root = exampleWorkspace();
+  const out: string[] = [];
+  const options: BuildOptions = {
+    root,
+    patterns: [],
+    mode: "build",
+    explain: false,
+    json: true,
+    jobs: 4,
+    force: false,
+    failFast: false,
+    env: { CHARGEN_PLACEHOLDER_LATENCY_MS: "0" },
+    githubActions: false,
+    out: (text) => out.push(text),
+    err: () => {},
+    progress: async () => silentProgress,
+    onInterrupt: () => () => {},
+  };
+  expect(await runBuild(options)).toBe(0);
+  const report = JSON.parse(out.join(""));
+  expect(report.summary.built).toBeGreaterThan(0);
+  // The build's own (and the re-plans it ran while it went), then the settling one, last.
+  expect(opened.workspaces.length).toBeGreaterThanOrEqual(2);
+  expect(opened.earlierReleased.at(-1)).toBe(true);
+});
