@@ -87,12 +87,14 @@ export function replayFresh(root: string, cacheDir: string, context: string): Fr
 
 /**
  * Record an all-fresh plan (`paths`: every file and folder it consulted, present or not, most
- * likely to change first, relative to the root) and chargen's code.
+ * likely to change first, relative to the root) and chargen's code. `plannedFromMs`: when the plan
+ * began; the stamps are taken now, so a file changed during the plan (read before its change,
+ * maybe) is stamped as too recent to trust, and the next check plans again.
  */
-export async function recordFresh(root: string, cacheDir: string, context: string, paths: Iterable<string>, result: FreshResult, now = Date.now()): Promise<void> {
+export async function recordFresh(root: string, cacheDir: string, context: string, paths: Iterable<string>, result: FreshResult, plannedFromMs: number): Promise<void> {
   const prefix = prefixOf(root);
   const { codeFiles } = await import("../core/code-stamp.js"); // not for a replay: it only reads the stamps
-  const record: FreshRecord = { version: RECORD_VERSION, context, recordedAtMs: now, paths: [...new Set(paths), ...codeFiles()], sizes: [], mtimesMs: [], inodes: [], result };
+  const record: FreshRecord = { version: RECORD_VERSION, context, recordedAtMs: plannedFromMs, paths: [...new Set(paths), ...codeFiles()], sizes: [], mtimesMs: [], inodes: [], result };
   for (const path of record.paths) {
     const st = statSync(isAbsolute(path) ? path : prefix + path, MAY_BE_ABSENT);
     record.sizes.push(sizeOf(st));
