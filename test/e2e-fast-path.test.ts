@@ -255,4 +255,18 @@ export default defineRules({
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/prompt changed/);
   });
+
+  it("is refused, and the targets re-planned, when a module the rules file imports changes", async () => {
+    const ws = await recorded((ws) => {
+      builtInRulesWith(ws, "  kinds: DEFAULT_KIND_STYLES,", "  kinds: { ...DEFAULT_KIND_STYLES, scene: SCENE_STYLE },");
+      edit(join(ws, "chargen.rules.ts"), /^import /m, 'import { SCENE_STYLE } from "./rules/helpers";\nimport ');
+      mkdirSync(join(ws, "rules"));
+      writeFileSync(join(ws, "rules", "helpers.ts"), 'export const SCENE_STYLE = "painted in oils";\n');
+    });
+    expect(await replays(ws)).toBe(true);
+    edit(join(ws, "rules", "helpers.ts"), "oils", "ink");
+    const r = await chargen(ws, ["build", "--check"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^stale +chapters\//m);
+  });
 });

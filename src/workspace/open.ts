@@ -35,6 +35,8 @@ export interface Workspace {
   root: string;
   rules: RuleSet;
   rulesFile: string | undefined;
+  /** The workspace's modules the rules file imported (see rules/load.ts). */
+  rulesModules: string[];
   disk: RealDisk;
   /** Which reference files may not be read (a symlink out of the workspace, not an image). */
   guard: ReferenceGuard;
@@ -129,7 +131,7 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   const selected = withDependencies(graph, wanted);
 
   const complete = options.patterns.length === 0 && !diagnostics.some((d) => d.severity === "error");
-  return { root, rules: loaded.rules, rulesFile: loaded.file, disk, guard: new ReferenceGuard(root), stats, analysis, graph, lock, lockNeedsRewrite, records, settings, selected, diagnostics, complete, openedAtMs };
+  return { root, rules: loaded.rules, rulesFile: loaded.file, rulesModules: loaded.modules, disk, guard: new ReferenceGuard(root), stats, analysis, graph, lock, lockNeedsRewrite, records, settings, selected, diagnostics, complete, openedAtMs };
 }
 
 /** `ids` and every target they depend on, in dependency order: Make's rule, building a target builds what it uses. */
@@ -200,13 +202,13 @@ function fitBudget(t: TargetRecord, settings: ModelSettings, rules: RuleSet, bli
 
 /**
  * Every path a plan of `ws` consulted, present or absent: sources and files rules read,
- * references, outputs, the lock, the rules file candidates, and the folders its globs walked
+ * references, outputs, the lock, the rules file candidates and the modules the rules imported, and the folders its globs walked
  * (a new matching file changes its folder's mtime) or, for a glob ending in a plain file name,
  * that file in each folder. What the no-op fast path stamps, in this order: what an author edits
  * first, outputs last, so that a changed source fails a replay early.
  */
 export function consultedPaths(ws: Workspace): string[] {
-  const paths = new Set<string>([...ws.analysis.files, LOCK_FILE, ...RULES_FILES]);
+  const paths = new Set<string>([...ws.analysis.files, LOCK_FILE, ...RULES_FILES, ...ws.rulesModules]);
   for (const pattern of ws.analysis.globs) for (const path of globStamps(ws.root, pattern)) paths.add(path);
   for (const r of ws.records.values()) {
     if (r.kind !== "data") paths.add(r.output);
