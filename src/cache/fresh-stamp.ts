@@ -13,8 +13,9 @@ const { readFileSync, statSync } = fs;
  * (sources, files rules read, references, outputs, the lock, the rules file and its modules, the
  * folders globs walk, and chargen's own code: see core/code-stamp.ts) and what it found. A later
  * check or build whose stamps all match would plan the same, so it replays that result: no YAML,
- * lock, cache, hasher or rules are loaded. Any difference, a stamp too close to the file's mtime to be
- * trusted (racy.ts), or another chargen, and the full plan runs.
+ * lock, cache, hasher or rules are loaded. Any difference, a stamp too close to the file's mtime
+ * to be trusted (racy.ts) or a file changed after the plan began, or another chargen, and the full
+ * plan runs.
  */
 export const FRESH_FILE = "fresh.json";
 const RECORD_VERSION = 2;
