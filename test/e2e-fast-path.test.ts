@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, cpSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, cpSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -48,12 +48,23 @@ function installedCopy(): string {
   return join(dir, "dist", "src", "cli.js");
 }
 
+/** chargen's built-in rules as a workspace's own file (placeholder provider), with `from` replaced by `to`. */
+function builtInRulesWith(ws: string, from: string, to: string): void {
+  const file = join(ws, "chargen.rules.ts");
+  cpSync(join(ROOT, "chargen.rules.ts"), file);
+  edit(file, /"\.\/src\/index\.js"/g, '"chargen"');
+  edit(file, /^  defaults: \{.*\},$/m, '  defaults: { provider: "placeholder", model: "placeholder-1", format: "png", read: { provider: "placeholder", model: "placeholder-1" } },');
+  edit(file, from, to);
+}
+
 /** Built, aged, and checked once so that the no-op record exists. */
-async function recorded(): Promise<string> {
+async function recorded(prepare: (ws: string) => void = () => {}): Promise<string> {
   const ws = exampleWorkspace();
+  prepare(ws);
   await buildJson(ws);
   age(ws);
-  expect((await chargen(ws, ["build", "--check"])).code).toBe(0);
+  const first = await chargen(ws, ["build", "--check"]);
+  expect(first.code, first.stderr).toBe(0);
   return ws;
 }
 
@@ -179,5 +190,83 @@ describe("the no-op fast path", () => {
       expect(r.code, what).toBe(code);
       expect(r.stdout, what).toMatch(expected);
     }
+  });
+
+  it("is refused when a file appears that a glob's literal-looking name matches as a pattern (`art(1).yaml` matches `art1.yaml`)", async () => {
+    const ws = await recorded((ws) => {
+      builtInRulesWith(ws, '"core/*art-direction*.yaml"', '"core/*/art(1).yaml"');
+      mkdirSync(join(ws, "core", "x"));
+    });
+    expect(await replays(ws)).toBe(true);
+    cpSync(join(ws, "core", "09-project-art-direction.yaml"), join(ws, "core", "x", "art1.yaml"));
+    const r = await chargen(ws, ["build", "--check"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/art direction added/);
+  });
+
+  it("is refused when a file appears in a subfolder of a glob ending in `**`", async () => {
+    const ws = await recorded((ws) => {
+      builtInRulesWith(ws, '"theme-reference/*.{png,jpg,jpeg,webp}"', '"theme-reference/**"');
+      mkdirSync(join(ws, "theme-reference", "looks"), { recursive: true });
+    });
+    expect(await replays(ws)).toBe(true);
+    cpSync(join(ws, "characters/nell-farrow/images/portrait.png"), join(ws, "theme-reference", "looks", "portrait.png"));
+    const r = await chargen(ws, ["build", "--check"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/theme-reference\/looks\/portrait\.png/);
+  });
+
+  it("is refused after a plan during which a source changed (the record is taken as of the plan's start)", async () => {
+    // The plan of the first chapter waits, after its YAML was read, until the test has edited it.
+    const ws = await recorded((ws) => {
+      writeFileSync(
+        join(ws, "chargen.rules.ts"),
+        `import builtIn from "chargen/rules";
+import { defineRules } from "chargen";
+import { existsSync, writeFileSync } from "node:fs";
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+export default defineRules({
+  ...builtIn,
+  routing: "rules",
+  defaults: { ...builtIn.defaults, provider: "placeholder", model: "placeholder-1", read: { provider: "placeholder", model: "placeholder-1" } },
+  rules: builtIn.rules.map((r) => ({ ...r, plan(file, ctx) {
+    const signal = process.env.PAUSE_PLAN;
+    if (signal && JSON.stringify(file).includes("ch01-the-grey-tide")) {
+      writeFileSync(signal + ".planning", "");
+      while (!existsSync(signal + ".edited")) pause(10);
+      pause(300); // a plan that goes on well after the edit
+    }
+    return r.plan(file, ctx);
+  } })),
+});
+`,
+      );
+    });
+    // Neither replayed nor answered from the parse cache: the chapter is planned again.
+    for (const cache of ["fresh.json", "plan.json"]) rmSync(join(ws, ".chargen", cache));
+    const signal = join(ws, "pause");
+    const slow = spawn(process.execPath, [CLI, "build", "--check"], { cwd: ws, env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", PAUSE_PLAN: signal }, stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => slow.on("exit", resolve));
+    while (!existsSync(signal + ".planning")) await new Promise((r) => setTimeout(r, 10));
+    edit(join(ws, CH1, "imagery.yaml"), "a tall white-bearded keeper", "a short keeper");
+    writeFileSync(signal + ".edited", "");
+    expect(await exited).toBe(0); // planned from the text before the edit
+    const r = await chargen(ws, ["build", "--check"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/prompt changed/);
+  });
+
+  it("is refused, and the targets re-planned, when a module the rules file imports changes", async () => {
+    const ws = await recorded((ws) => {
+      builtInRulesWith(ws, "  kinds: DEFAULT_KIND_STYLES,", "  kinds: { ...DEFAULT_KIND_STYLES, scene: SCENE_STYLE },");
+      edit(join(ws, "chargen.rules.ts"), /^import /m, 'import { SCENE_STYLE } from "./rules/helpers";\nimport ');
+      mkdirSync(join(ws, "rules"));
+      writeFileSync(join(ws, "rules", "helpers.ts"), 'export const SCENE_STYLE = "painted in oils";\n');
+    });
+    expect(await replays(ws)).toBe(true);
+    edit(join(ws, "rules", "helpers.ts"), "oils", "ink");
+    const r = await chargen(ws, ["build", "--check"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^stale +chapters\//m);
   });
 });

@@ -10,11 +10,12 @@ const { readFileSync, statSync } = fs;
 /**
  * The no-op fast path (how Ninja stays fast: it only stats). After a plan in which every target
  * is fresh, `.chargen/fresh.json` records the stamp of every file and folder that plan consulted
- * (sources, files rules read, references, outputs, the lock, the rules file, the folders globs
- * walk, and chargen's own code: see core/code-stamp.ts) and what it found. A later check or
- * build whose stamps all match would plan the same, so it replays that result: no YAML, lock,
- * cache, hasher or rules are loaded. Any difference, a stamp too close to the file's mtime to be
- * trusted (racy.ts), or another chargen, and the full plan runs.
+ * (sources, files rules read, references, outputs, the lock, the rules file and its modules, the
+ * folders globs walk, and chargen's own code: see core/code-stamp.ts) and what it found. A later
+ * check or build whose stamps all match would plan the same, so it replays that result: no YAML,
+ * lock, cache, hasher or rules are loaded. Any difference, a stamp too close to the file's mtime
+ * to be trusted (racy.ts) or a file changed after the plan began, or another chargen, and the full
+ * plan runs.
  */
 export const FRESH_FILE = "fresh.json";
 const RECORD_VERSION = 2;
@@ -87,12 +88,14 @@ export function replayFresh(root: string, cacheDir: string, context: string): Fr
 
 /**
  * Record an all-fresh plan (`paths`: every file and folder it consulted, present or not, most
- * likely to change first, relative to the root) and chargen's code.
+ * likely to change first, relative to the root) and chargen's code. `plannedFromMs`: when the plan
+ * began; the stamps are taken now, so a file changed during the plan (read before its change,
+ * maybe) is stamped as too recent to trust, and the next check plans again.
  */
-export async function recordFresh(root: string, cacheDir: string, context: string, paths: Iterable<string>, result: FreshResult, now = Date.now()): Promise<void> {
+export async function recordFresh(root: string, cacheDir: string, context: string, paths: Iterable<string>, result: FreshResult, plannedFromMs: number): Promise<void> {
   const prefix = prefixOf(root);
   const { codeFiles } = await import("../core/code-stamp.js"); // not for a replay: it only reads the stamps
-  const record: FreshRecord = { version: RECORD_VERSION, context, recordedAtMs: now, paths: [...new Set(paths), ...codeFiles()], sizes: [], mtimesMs: [], inodes: [], result };
+  const record: FreshRecord = { version: RECORD_VERSION, context, recordedAtMs: plannedFromMs, paths: [...new Set(paths), ...codeFiles()], sizes: [], mtimesMs: [], inodes: [], result };
   for (const path of record.paths) {
     const st = statSync(isAbsolute(path) ? path : prefix + path, MAY_BE_ABSENT);
     record.sizes.push(sizeOf(st));

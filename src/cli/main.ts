@@ -7,36 +7,14 @@ import type { BuildOptions } from "../commands/build.js";
 import { fs } from "../core/builtins.js";
 import { isChargenError } from "../core/errors.js";
 import { printable } from "../report/escape.js";
-import { onStopSignals } from "../core/signals.js";
+import { onStopSignals, quietOutput, type Write } from "../core/signals.js";
 import { PROVIDER_NAMES } from "../providers/names.js";
 import { command, commandHelp, commandName, flag, isUsageError, overviewHelp, parseCommand, usageError, valued, type CommandSpec, type GlobalValues } from "./contract.js";
 
 const { statSync, writeSync } = fs;
 
-type Write = (text: string | Uint8Array) => void;
-
-/**
- * Output that ends quietly when its reader goes away (`chargen targets | head -1`). The stream is
- * made at the first write: making it loads Node's stream and socket modules, which a no-op check
- * does without (see `direct`).
- */
-function output(name: "stdout" | "stderr"): Write {
-  let stream: NodeJS.WriteStream | undefined;
-  let closed = false;
-  return (text) => {
-    if (closed) return;
-    if (!stream) {
-      stream = process[name];
-      stream.on("error", (e: NodeJS.ErrnoException) => {
-        if (e.code !== "EPIPE") throw e;
-        closed = true;
-      });
-    }
-    stream.write(text);
-  };
-}
-const out = output("stdout");
-const err = output("stderr");
+const out = quietOutput("stdout");
+const err = quietOutput("stderr");
 
 /**
  * Output written straight to the file descriptor, for a command that writes alone and last (a

@@ -513,7 +513,7 @@ export async function saveCaches(ws: Workspace, options: Pick<BuildOptions, "pat
   const dir = join(ws.root, CACHE_DIR);
   await ws.stats.save(join(dir, STAT_CACHE));
   if (ws.analysis.cacheChanged) await writeJsonCache(join(dir, PARSE_CACHE), parseCacheVersion, ws.analysis.cache);
-  if (allFresh) await recordFresh(ws.root, CACHE_DIR, freshContext(options), consultedPaths(ws), { total: ws.selected.length, diagnostics: ws.diagnostics });
+  if (allFresh) await recordFresh(ws.root, CACHE_DIR, freshContext(options), consultedPaths(ws), { total: ws.selected.length, diagnostics: ws.diagnostics }, ws.openedAtMs);
   else await forgetFresh(ws.root, CACHE_DIR);
 }
 

@@ -1,3 +1,5 @@
+import { quietOutput } from "./signals.js";
+
 /**
  * `CHARGEN_DEBUG=stats` prints, on exit, how much work a command did (YAML files parsed, files
  * hashed, provider modules loaded): how a no-op build is shown, and tested, to do none of it.
@@ -11,9 +13,11 @@ export function count(name: string): void {
 }
 
 if (enabled) {
+  // Quietly, like every other output, when stderr's reader has gone (`2>&1 | head -0`).
+  const write = quietOutput("stderr");
   process.on("exit", () => {
     const names = ["yaml.parsed", "file.hashed", "provider.loaded"];
-    process.stderr.write(`[stats] ${names.map((n) => `${n}=${counters.get(n) ?? 0}`).join(" ")}\n`);
+    write(`[stats] ${names.map((n) => `${n}=${counters.get(n) ?? 0}`).join(" ")}\n`);
   });
 }
 

@@ -33,3 +33,26 @@ export function onStopSignals(handler: (signal: StopSignal) => void): () => void
 function ignoreClosedTerminal(): void {
   for (const stream of [process.stdout, process.stderr]) if (stream.listenerCount("error") === 0) stream.on("error", () => {});
 }
+
+export type Write = (text: string | Uint8Array) => void;
+
+/**
+ * Output that ends quietly when its reader goes away (`chargen targets | head -1`). The stream is
+ * made at the first write: making it loads Node's stream and socket modules, which a no-op check
+ * does without (see cli/main.ts `direct`).
+ */
+export function quietOutput(name: "stdout" | "stderr"): Write {
+  let stream: NodeJS.WriteStream | undefined;
+  let closed = false;
+  return (text) => {
+    if (closed) return;
+    if (!stream) {
+      stream = process[name];
+      stream.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code !== "EPIPE") throw e;
+        closed = true;
+      });
+    }
+    stream.write(text);
+  };
+}

@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { digestText } from "../core/hash.js";
 import { ChargenError } from "../core/errors.js";
@@ -13,6 +14,8 @@ export interface LoadedRules {
   rules: RuleSet;
   /** Workspace-relative rules file, or undefined for the built-in defaults. */
   file: string | undefined;
+  /** The workspace's own modules the rules file imported (not packages): workspace-relative, or absolute outside it. */
+  modules: string[];
   /** Changes whenever the rules (or chargen's own rule code) may plan differently: invalidates the parse cache. */
   fingerprint: string;
 }
@@ -30,23 +33,34 @@ export async function loadRules(root: string): Promise<LoadedRules> {
   const code = codeStamp();
   if (!file) {
     const mod = (await import(BUILT_IN_RULES)) as { default: RuleSet };
-    return { rules: mod.default, file: undefined, fingerprint: digestText(`builtin\n${code}`) };
+    return { rules: mod.default, file: undefined, modules: [], fingerprint: digestText(`builtin\n${code}`) };
   }
   const path = join(root, file);
   let rules: unknown;
+  // jiti keeps what it evaluates in Node's module cache: what the load added there, outside
+  // node_modules, are the rules file and the modules it imported, whose text plans too.
+  const cache = createRequire(import.meta.url).cache;
+  const cached = new Set(Object.keys(cache));
+  let loadedFiles: string[] = [];
   try {
     const { createJiti } = await import("jiti");
-    const jiti = createJiti(import.meta.url, {
-      alias: { "chargen/rules": BUILT_IN_RULES, chargen: join(here, "..", "index.js") },
-      // Watch mode reloads the rules: never hand back a module from an earlier load.
-      moduleCache: false,
-    });
+    const jiti = createJiti(import.meta.url, { alias: { "chargen/rules": BUILT_IN_RULES, chargen: join(here, "..", "index.js") } });
     rules = await jiti.import(path, { default: true });
   } catch (e) {
     throw new ChargenError("user", `${file} could not be loaded: ${(e as Error).message}`, { file });
+  } finally {
+    loadedFiles = Object.keys(cache).filter((f) => !cached.has(f) && !f.includes(`${sep}node_modules${sep}`));
+    // Watch mode reloads the rules: never hand back a module from an earlier load.
+    for (const f of loadedFiles) delete cache[f];
   }
   validate(rules, file);
-  return { rules, file, fingerprint: digestText(`${file}\n${readFileSync(path, "utf8")}\n${code}`) };
+  const named = (f: string) => {
+    const inside = relative(root, f);
+    return inside.startsWith("..") || isAbsolute(inside) ? f : inside.split(sep).join("/");
+  };
+  const modules = loadedFiles.filter((f) => f !== path).map(named).sort();
+  const texts = [file, ...modules].map((f) => `${f}\n${readFileSync(isAbsolute(f) ? f : join(root, f), "utf8")}`);
+  return { rules, file, modules, fingerprint: digestText(`${texts.join("\n")}\n${code}`) };
 }
 
 function validate(rules: unknown, file: string): asserts rules is RuleSet {

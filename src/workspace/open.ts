@@ -35,6 +35,8 @@ export interface Workspace {
   root: string;
   rules: RuleSet;
   rulesFile: string | undefined;
+  /** The workspace's modules the rules file imported (see rules/load.ts). */
+  rulesModules: string[];
   disk: RealDisk;
   /** Which reference files may not be read (a symlink out of the workspace, not an image). */
   guard: ReferenceGuard;
@@ -51,9 +53,12 @@ export interface Workspace {
   /** Every target of the workspace is known and selected: no pattern, no file that failed to plan. */
   complete: boolean;
   diagnostics: Diagnostic[];
+  /** When planning began: a file changed since then may have been read before its change. */
+  openedAtMs: number;
 }
 
 export async function openWorkspace(options: WorkspaceOptions): Promise<Workspace> {
+  const openedAtMs = Date.now();
   const { root } = options;
   if (!existsSync(root)) throw new ChargenError("user", `workspace folder ${root} does not exist`);
   const loaded = await loadRules(root);
@@ -126,7 +131,7 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
   const selected = withDependencies(graph, wanted);
 
   const complete = options.patterns.length === 0 && !diagnostics.some((d) => d.severity === "error");
-  return { root, rules: loaded.rules, rulesFile: loaded.file, disk, guard: new ReferenceGuard(root), stats, analysis, graph, lock, lockNeedsRewrite, records, settings, selected, diagnostics, complete };
+  return { root, rules: loaded.rules, rulesFile: loaded.file, rulesModules: loaded.modules, disk, guard: new ReferenceGuard(root), stats, analysis, graph, lock, lockNeedsRewrite, records, settings, selected, diagnostics, complete, openedAtMs };
 }
 
 /** `ids` and every target they depend on, in dependency order: Make's rule, building a target builds what it uses. */
@@ -197,40 +202,14 @@ function fitBudget(t: TargetRecord, settings: ModelSettings, rules: RuleSet, bli
 
 /**
  * Every path a plan of `ws` consulted, present or absent: sources and files rules read,
- * references, outputs, the lock, the rules file candidates, and the folders its globs walked
+ * references, outputs, the lock, the rules file candidates and the modules the rules imported, and the folders its globs walked
  * (a new matching file changes its folder's mtime) or, for a glob ending in a plain file name,
  * that file in each folder. What the no-op fast path stamps, in this order: what an author edits
  * first, outputs last, so that a changed source fails a replay early.
  */
 export function consultedPaths(ws: Workspace): string[] {
-  const paths = new Set<string>([...ws.analysis.files, LOCK_FILE, ...RULES_FILES]);
-  // A glob's matches change only when a folder it lists changes: the folders holding its wildcard
-  // segments and its files. Static segments are stamped as paths (absent ones too).
-  const ignore = [".chargen/**", ".git/**", "**/node_modules/**"];
-  for (const pattern of ws.analysis.globs) {
-    const segments = pattern.split("/");
-    let folders = ["."];
-    let anyDepth = false;
-    for (let i = 0; i < segments.length - 1; i++) {
-      const segment = segments[i]!;
-      if (!fg.isDynamicPattern(segment)) {
-        folders = folders.map((f) => (f === "." ? segment : `${f}/${segment}`));
-        continue;
-      }
-      for (const f of folders) paths.add(f);
-      const prefix = segments.slice(0, i + 1).join("/");
-      anyDepth = segment === "**";
-      folders = anyDepth ? fg.sync(`${prefix}`, { cwd: ws.root, onlyDirectories: true, ignore }).concat(folders) : fg.sync(prefix, { cwd: ws.root, onlyDirectories: true, ignore });
-      if (anyDepth) break;
-    }
-    // A file name without wildcards (`chapters/*/imagery.yaml`) matches in a folder exactly when
-    // that file is there: its own stamp, present or absent, tells what the folder's would (and a
-    // source's is taken anyway), without re-planning for every other file added to the folder.
-    // (An escape spells a name differently from the file's: the folder is stamped.)
-    const name = segments.at(-1)!;
-    const nameOnly = !anyDepth && !fg.isDynamicPattern(name) && !name.includes("\\");
-    for (const f of folders) paths.add(nameOnly ? (f === "." ? name : `${f}/${name}`) : f);
-  }
+  const paths = new Set<string>([...ws.analysis.files, LOCK_FILE, ...RULES_FILES, ...ws.rulesModules]);
+  for (const pattern of ws.analysis.globs) for (const path of globStamps(ws.root, pattern)) paths.add(path);
   for (const r of ws.records.values()) {
     if (r.kind !== "data") paths.add(r.output);
     for (const ref of r.references) paths.add(ref.path);
@@ -238,4 +217,46 @@ export function consultedPaths(ws: Workspace): string[] {
   // An adopted image keeps its own file.
   for (const e of ws.lock.values()) paths.add(e.output);
   return [...paths];
+}
+
+/**
+ * A name fast-glob's matcher takes as itself: `isDynamicPattern` passes `(`, `)` and `|`, which
+ * the matcher still reads as a group (`x(1).yaml` matches `x1.yaml`), so only plain characters.
+ */
+const plainlyLiteral = (segment: string) => /^[A-Za-z0-9._ -]+$/.test(segment);
+
+/**
+ * What to stamp so that a change in what `pattern` matches fails a replay. A glob's matches change
+ * only when a folder it lists changes: the folders holding its wildcard segments and its files
+ * (every folder under a `**`, last segment or not). Literal segments are stamped as paths (absent
+ * ones too). A literal file name (the `imagery.yaml` of the chapters glob) is stamped itself in each folder, present or
+ * absent, without re-planning for every other file added there; not where names are matched
+ * without regard to case (darwin, win32): renaming `imagery.yaml` to `Imagery.yaml` leaves the old
+ * name's stat unchanged while the glob stops matching, so the folder is stamped.
+ */
+export function globStamps(root: string, pattern: string, platform: NodeJS.Platform = process.platform): string[] {
+  const ignore = [".chargen/**", ".git/**", "**/node_modules/**"];
+  const segments = pattern.split("/");
+  const stamps: string[] = [];
+  // A last `**` lists folders like a middle one; any other last segment names files.
+  const listed = segments.at(-1) === "**" ? segments.length : segments.length - 1;
+  let folders = ["."];
+  let anyDepth = false;
+  for (let i = 0; i < listed; i++) {
+    const segment = segments[i]!;
+    if (plainlyLiteral(segment)) {
+      folders = folders.map((f) => (f === "." ? segment : `${f}/${segment}`));
+      continue;
+    }
+    stamps.push(...folders);
+    const prefix = segments.slice(0, i + 1).join("/");
+    anyDepth = segment === "**";
+    const matched = fg.sync(prefix, { cwd: root, onlyDirectories: true, ignore });
+    folders = anyDepth ? matched.concat(folders) : matched;
+    if (anyDepth) break;
+  }
+  const name = segments.at(-1)!;
+  const nameOnly = !anyDepth && plainlyLiteral(name) && platform !== "darwin" && platform !== "win32";
+  for (const f of folders) stamps.push(nameOnly ? (f === "." ? name : `${f}/${name}`) : f);
+  return stamps;
 }
