@@ -329,7 +329,7 @@ export interface BuildOnceSetup {
   /**
    * Whether a plan made once the build ends (the settle) will save the parse cache, as this round's
    * report stands: then the round does not write `plan.json`, which that plan would only read back
-   * to replace (the peak of a build's memory). Should none follow, the file is merely older: the
+   * to replace (3 MB at 2,000 targets, read back where the build's memory peaked). Should none follow, the file is merely older: the
    * next plan parses again what changed since.
    */
   settles?: (report: Report) => boolean;
