@@ -7,6 +7,9 @@
  *
  * Usage: npm run build && node bench/rss.mjs [--reps 3] [--chargen dist/src/cli.js] [--plain]
  *   --plain   run `node cli.js` without the shebang's flags and variables (as `node dist/src/cli.js` does)
+ *   --chargen another build, side by side: a copy of its dist/ with package.json and node_modules beside
+ *             it, as chargen finds its version there (mkdir old && cp -a dist package.json old/ &&
+ *             ln -s $PWD/node_modules old/; --chargen old/dist/src/cli.js)
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, readFileSync, rmSync } from "node:fs";

@@ -237,6 +237,8 @@ async function buildRounds(ws: Workspace, options: BuildOptions, startedAt: numb
       progress.emit({ type: "note", line: `interrupted${signal === "SIGINT" ? "" : ` (${signal})`}: letting requests in flight finish and be recorded (Ctrl-C again to abort them)` });
     } else control?.abort();
   });
+  // The settling re-plan follows a build that ended well and wrote into the workspace.
+  const settles = (report: Report) => !interrupted && report.summary.exitCode === EXIT.ok && report.summary.built + report.summary.cached > 0;
   let report: Report;
   try {
     report = await buildInRounds({
@@ -251,12 +253,13 @@ async function buildRounds(ws: Workspace, options: BuildOptions, startedAt: numb
       },
       interrupted: () => interrupted !== undefined,
       withAnswers: options.json,
+      settles,
     });
   } finally {
     detach();
   }
   if (interrupted) report.summary.exitCode = exitCodeFor(interrupted);
-  return { report, changed: !interrupted && report.summary.exitCode === EXIT.ok && report.summary.built + report.summary.cached > 0 };
+  return { report, changed: settles(report) };
 }
 
 /** What a build in rounds is given: a round's setup, its progress view made per round, and whether it was interrupted (no next round then). */
@@ -323,6 +326,13 @@ export interface BuildOnceSetup {
   startedAt: number;
   /** Handed the executor before it runs, to stop or abort it. */
   onExecutor?: (executor: Executor) => void;
+  /**
+   * Whether a plan made once the build ends (the settle) will save the parse cache, as this round's
+   * report stands: then the round does not write `plan.json`, which that plan would only read back
+   * to replace (3 MB at 2,000 targets, read back where the build's memory peaked). Should none follow, the file is merely older: the
+   * next plan parses again what changed since.
+   */
+  settles?: (report: Report) => boolean;
   /** Hears the build's events too, after the progress view (the watcher: chargen's own writes). */
   listen?: (event: BuildEvent) => void;
   /** Makes the report from the events (default: one for this build alone); a build of several rounds passes the same to each. */
@@ -352,7 +362,7 @@ export const newRounds = (): Rounds => ({ settled: new Map(), stopped: new Map()
 /** A round's outcome that a later round keeps: not done, and not skipped only to be planned again (renamed by a write-back). */
 const stands = (o: TargetOutcome) => o.status !== "built" && o.status !== "cached" && o.status !== "fresh" && o.error?.details.code !== REPLAN;
 
-export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen, pipelined, reporter = new JsonReporter("build"), rounds }: BuildOnceSetup): Promise<Report> {
+export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen, pipelined, reporter = new JsonReporter("build"), rounds, settles }: BuildOnceSetup): Promise<Report> {
   ensureGitFiles(ws.root);
   // The newest plan opened while the build runs (pipelined): what a target planned again is built and written back from.
   let latest = { ws, opened: 0 };
@@ -437,9 +447,9 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
     await applier.flushLock();
     await progress.end();
   }
-  await saveCaches(ws, options, outcomes.every((o) => o.status === "fresh") && applier.warnings.length === 0);
-
   for (const diagnostic of [...applier.warnings, ...missingKeyDiagnostics(ws, hub, outcomes), ...journalWarnings(ws.root, store)]) emit({ type: "diagnostic", diagnostic });
+  // After the diagnostics: they weigh on the exit code, which says whether a settle follows.
+  await saveCaches(ws, options, outcomes.every((o) => o.status === "fresh") && applier.warnings.length === 0, !settles?.(reporter.report()));
   emit({ type: "ended", providerCalls: Object.values(hub.callCounts()).reduce((a, b) => a + b, 0), durationMs: Date.now() - startedAt });
   return reporter.report();
 }
@@ -508,11 +518,12 @@ function printDiagnostics(diagnostics: Diagnostic[], options: Pick<BuildOptions,
 /**
  * Save what this plan learnt for the next one: stat digests, parse results, and, when every
  * target was fresh, the stamps that let the next no-op check or build skip planning altogether.
+ * `parseCache` false: a later plan saves the parse results (see `settles`).
  */
-export async function saveCaches(ws: Workspace, options: Pick<BuildOptions, "patterns" | "providerOverride" | "modelOverride" | "force">, allFresh: boolean): Promise<void> {
+export async function saveCaches(ws: Workspace, options: Pick<BuildOptions, "patterns" | "providerOverride" | "modelOverride" | "force">, allFresh: boolean, parseCache = true): Promise<void> {
   const dir = join(ws.root, CACHE_DIR);
   await ws.stats.save(join(dir, STAT_CACHE));
-  if (ws.analysis.cacheChanged) await writeJsonCache(join(dir, PARSE_CACHE), parseCacheVersion, ws.analysis.cache);
+  if (parseCache && ws.analysis.cacheChanged) await writeJsonCache(join(dir, PARSE_CACHE), parseCacheVersion, ws.analysis.cache);
   if (allFresh) await recordFresh(ws.root, CACHE_DIR, freshContext(options), consultedPaths(ws), { total: ws.selected.length, diagnostics: ws.diagnostics }, ws.openedAtMs);
   else await forgetFresh(ws.root, CACHE_DIR);
 }
