@@ -3,7 +3,7 @@ import { isAbsolute, join, sep } from "node:path";
 import { fs } from "../core/builtins.js";
 import type { Diagnostic } from "../core/errors.js";
 import { CODE_ROOT, VERSION } from "../core/version.js";
-import { stampTrusted } from "./racy.js";
+import { stampTrusted, writtenSince } from "./racy.js";
 
 const { readFileSync, statSync } = fs;
 
@@ -89,15 +89,17 @@ export function replayFresh(root: string, cacheDir: string, context: string): Fr
 /**
  * Record an all-fresh plan (`paths`: every file and folder it consulted, present or not, most
  * likely to change first, relative to the root) and chargen's code. `plannedFromMs`: when the plan
- * began; the stamps are taken now, so a file changed during the plan (read before its change,
- * maybe) is stamped as too recent to trust, and the next check plans again.
+ * began. A file written since may have changed after the plan read it: then nothing is recorded
+ * and the next check plans again. The stamps are taken now, and trusted by a replay once they are
+ * older than the racy window (racy.ts).
  */
-export async function recordFresh(root: string, cacheDir: string, context: string, paths: Iterable<string>, result: FreshResult, plannedFromMs: number): Promise<void> {
+export async function recordFresh(root: string, cacheDir: string, context: string, paths: Iterable<string>, result: FreshResult, plannedFromMs: number, now = Date.now()): Promise<void> {
   const prefix = prefixOf(root);
   const { codeFiles } = await import("../core/code-stamp.js"); // not for a replay: it only reads the stamps
-  const record: FreshRecord = { version: RECORD_VERSION, context, recordedAtMs: plannedFromMs, paths: [...new Set(paths), ...codeFiles()], sizes: [], mtimesMs: [], inodes: [], result };
+  const record: FreshRecord = { version: RECORD_VERSION, context, recordedAtMs: now, paths: [...new Set(paths), ...codeFiles()], sizes: [], mtimesMs: [], inodes: [], result };
   for (const path of record.paths) {
     const st = statSync(isAbsolute(path) ? path : prefix + path, MAY_BE_ABSENT);
+    if (st && writtenSince(st.mtimeMs, plannedFromMs)) return forgetFresh(root, cacheDir);
     record.sizes.push(sizeOf(st));
     record.mtimesMs.push(st?.mtimeMs ?? 0);
     record.inodes.push(st?.ino ?? 0);

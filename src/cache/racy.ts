@@ -13,3 +13,15 @@ export function racyWindowMs(mtimeMs: number): number {
 export function stampTrusted(mtimeMs: number, stampedAtMs: number): boolean {
   return stampedAtMs - mtimeMs >= racyWindowMs(mtimeMs);
 }
+
+/**
+ * Whether a file may have been written at or after `sinceMs`. The kernel stamps a write from a
+ * clock that ticks coarsely (a jiffy, 10 ms at most), so an mtime can lag the write by that much;
+ * on a file system with whole-second mtimes, by up to 2 s.
+ */
+export function writtenSince(mtimeMs: number, sinceMs: number): boolean {
+  return mtimeMs > sinceMs - (mtimeMs % 1000 === 0 ? 2_000 : MTIME_LAG_MS);
+}
+
+/** The most a sub-second mtime lags the write it stamps. */
+export const MTIME_LAG_MS = 10;

@@ -28,6 +28,7 @@ import { historyEvents, recordInLock, remember } from "./adopt.js";
 import { exitCodeFor, type StopSignal } from "../core/signals.js";
 import { planWorkspace, targetPrice, type PlannedTarget } from "../workspace/plan.js";
 import { forgetFresh, freshContext, recordFresh } from "../cache/fresh-stamp.js";
+import { MTIME_LAG_MS } from "../cache/racy.js";
 import { CACHE_DIR, consultedPaths, openWorkspace, PARSE_CACHE, parseCacheVersion, routeOf, sentSpec, STAT_CACHE, type Workspace } from "../workspace/open.js";
 
 export interface BuildOptions {
@@ -305,6 +306,8 @@ export async function buildInRounds({ ws, options, progress, interrupted, withAn
  * result is recorded so that the next no-op check or build is a replay.
  */
 async function settle(options: BuildOptions): Promise<void> {
+  // The plan begins once what the build wrote is stamped as older than it (see recordFresh).
+  await new Promise((resolve) => setTimeout(resolve, 2 * MTIME_LAG_MS));
   const ws = await openWorkspace(options);
   const planned = planWorkspace(ws, undefined, options.force);
   await saveCaches(ws, options, planned.every((p) => p.decision.status === "fresh"));

@@ -36,23 +36,16 @@ export async function loadRules(root: string): Promise<LoadedRules> {
     return { rules: mod.default, file: undefined, modules: [], fingerprint: digestText(`builtin\n${code}`) };
   }
   const path = join(root, file);
-  let rules: unknown;
-  // jiti keeps what it evaluates in Node's module cache: what the load added there, outside
-  // node_modules, are the rules file and the modules it imported, whose text plans too.
-  const cache = createRequire(import.meta.url).cache;
-  const cached = new Set(Object.keys(cache));
-  let loadedFiles: string[] = [];
+  let imported: { rules: unknown; loadedFiles: string[] };
   try {
-    const { createJiti } = await import("jiti");
-    const jiti = createJiti(import.meta.url, { alias: { "chargen/rules": BUILT_IN_RULES, chargen: join(here, "..", "index.js") } });
-    rules = await jiti.import(path, { default: true });
+    // One load at a time: each finds what it imported by comparing Node's module cache before and after.
+    const load = lastLoad.then(() => importAfresh(path));
+    lastLoad = load.catch(() => undefined);
+    imported = await load;
   } catch (e) {
     throw new ChargenError("user", `${file} could not be loaded: ${(e as Error).message}`, { file });
-  } finally {
-    loadedFiles = Object.keys(cache).filter((f) => !cached.has(f) && !f.includes(`${sep}node_modules${sep}`));
-    // Watch mode reloads the rules: never hand back a module from an earlier load.
-    for (const f of loadedFiles) delete cache[f];
   }
+  const { rules, loadedFiles } = imported;
   validate(rules, file);
   const named = (f: string) => {
     const inside = relative(root, f);
@@ -61,6 +54,27 @@ export async function loadRules(root: string): Promise<LoadedRules> {
   const modules = loadedFiles.filter((f) => f !== path).map(named).sort();
   const texts = [file, ...modules].map((f) => `${f}\n${readFileSync(isAbsolute(f) ? f : join(root, f), "utf8")}`);
   return { rules, file, modules, fingerprint: digestText(`${texts.join("\n")}\n${code}`) };
+}
+
+let lastLoad: Promise<unknown> = Promise.resolve();
+
+/**
+ * The rules file through jiti, which keeps what it evaluates in Node's module cache: what the load
+ * added there, outside node_modules, are the rules file and the modules it imported, whose text
+ * plans too. Those are dropped again: watch mode reloads the rules and never gets one of them back
+ * from an earlier load (packages stay loaded, as jiti's own modules do).
+ */
+async function importAfresh(path: string): Promise<{ rules: unknown; loadedFiles: string[] }> {
+  const cache = createRequire(import.meta.url).cache;
+  const cached = new Set(Object.keys(cache));
+  const added = () => Object.keys(cache).filter((f) => !cached.has(f) && !f.includes(`${sep}node_modules${sep}`));
+  try {
+    const { createJiti } = await import("jiti");
+    const jiti = createJiti(import.meta.url, { alias: { "chargen/rules": BUILT_IN_RULES, chargen: join(here, "..", "index.js") } });
+    return { rules: await jiti.import(path, { default: true }), loadedFiles: added() };
+  } finally {
+    for (const f of added()) delete cache[f];
+  }
 }
 
 function validate(rules: unknown, file: string): asserts rules is RuleSet {
