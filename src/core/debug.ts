@@ -7,14 +7,14 @@ import { quietOutput } from "./signals.js";
 const topics = process.env.CHARGEN_DEBUG?.split(",") ?? [];
 const enabled = topics.includes("stats");
 const counters = new Map<string, number>();
+// Quietly, like every other output, when stderr's reader has gone (`2>&1 | head -0`).
+const write = quietOutput("stderr");
 
 export function count(name: string): void {
   if (enabled) counters.set(name, (counters.get(name) ?? 0) + 1);
 }
 
 if (enabled) {
-  // Quietly, like every other output, when stderr's reader has gone (`2>&1 | head -0`).
-  const write = quietOutput("stderr");
   process.on("exit", () => {
     const names = ["yaml.parsed", "file.hashed", "provider.loaded"];
     write(`[stats] ${names.map((n) => `${n}=${counters.get(n) ?? 0}`).join(" ")}\n`);
@@ -30,7 +30,7 @@ export const preciseNow = (): number => performance.timeOrigin + performance.now
  * microsecond, for bench/durable-window.mjs (which pairs them with the placeholder's answer time).
  */
 export const traceDurable = topics.includes("durable")
-  ? (stage: "recorded" | "durable", targetId: string): void => void process.stderr.write(`[${stage}] ${targetId}\t${preciseNow().toFixed(3)}\n`)
+  ? (stage: "recorded" | "durable", targetId: string): void => write(`[${stage}] ${targetId}\t${preciseNow().toFixed(3)}\n`)
   : (): void => {};
 
 /**
@@ -39,5 +39,5 @@ export const traceDurable = topics.includes("durable")
  * checked against the stream it was made from.
  */
 export const traceEvent = topics.includes("events")
-  ? (event: object): void => void process.stderr.write(`[event] ${JSON.stringify(event, (_key, v: unknown) => (v instanceof Error ? { ...v, message: v.message } : v))}\n`)
+  ? (event: object): void => write(`[event] ${JSON.stringify(event, (_key, v: unknown) => (v instanceof Error ? { ...v, message: v.message } : v))}\n`)
   : (): void => {};
