@@ -25,29 +25,65 @@ vi.mock("../src/workspace/open.js", async (importOriginal) => {
   };
 });
 
+/** A JSON build of a copy of the example workspace. */
+const buildOptions = (overrides: Partial<BuildOptions>): BuildOptions => ({
+  root: exampleWorkspace(),
+  patterns: [],
+  mode: "build",
+  explain: false,
+  json: true,
+  jobs: 4,
+  force: false,
+  failFast: false,
+  env: { CHARGEN_PLACEHOLDER_LATENCY_MS: "0" },
+  githubActions: false,
+  out: () => {},
+  err: () => {},
+  progress: async () => silentProgress,
+  onInterrupt: () => () => {},
+  ...overrides,
+});
+
 test("the settling re-plan opens its workspace once the build's is released (the peak holds one plan, not two)", async () => {
-  const root = exampleWorkspace();
   const out: string[] = [];
-  const options: BuildOptions = {
-    root,
-    patterns: [],
-    mode: "build",
-    explain: false,
-    json: true,
-    jobs: 4,
-    force: false,
-    failFast: false,
-    env: { CHARGEN_PLACEHOLDER_LATENCY_MS: "0" },
-    githubActions: false,
-    out: (text) => out.push(text),
-    err: () => {},
-    progress: async () => silentProgress,
-    onInterrupt: () => () => {},
-  };
-  expect(await runBuild(options)).toBe(0);
+  expect(await runBuild(buildOptions({ out: (text) => out.push(text) }))).toBe(0);
   const report = JSON.parse(out.join(""));
   expect(report.summary.built).toBeGreaterThan(0);
   // The build's own (and the re-plans it ran while it went), then the settling one, last.
   expect(opened.workspaces.length).toBeGreaterThanOrEqual(2);
   expect(opened.earlierReleased.at(-1)).toBe(true);
+});
+
+/** The build's plan (planWorkspace with a store; the settle plans without one). */
+const plans = vi.hoisted(() => ({ build: [] as WeakRef<object>[] }));
+vi.mock("../src/workspace/plan.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../src/workspace/plan.js")>();
+  return {
+    ...real,
+    planWorkspace: (...args: Parameters<typeof real.planWorkspace>) => {
+      const planned = real.planWorkspace(...args);
+      if (args[1] !== undefined) plans.build.push(new WeakRef(planned));
+      return planned;
+    },
+  };
+});
+
+test("the plan (a decision with its key inputs per target) is released while the targets run", async () => {
+  const released: boolean[] = [];
+  const options = buildOptions({
+    json: false,
+    // A built target ends after the provider's await, while the build waits on the execution.
+    progress: async () => ({
+      emit: (event) => {
+        if (event.type !== "done" || event.outcome.status !== "built") return;
+        gc();
+        released.push(plans.build.every((plan) => plan.deref() === undefined));
+      },
+      end: async () => {},
+    }),
+  });
+  expect(await runBuild(options)).toBe(0);
+  expect(plans.build.length).toBeGreaterThan(0);
+  expect(released.length).toBeGreaterThan(0);
+  expect(released.every(Boolean)).toBe(true);
 });

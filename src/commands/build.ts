@@ -365,6 +365,17 @@ export const newRounds = (): Rounds => ({ settled: new Map(), stopped: new Map()
 /** A round's outcome that a later round keeps: not done, and not skipped only to be planned again (renamed by a write-back). */
 const stands = (o: TargetOutcome) => o.status !== "built" && o.status !== "cached" && o.status !== "fresh" && o.error?.details.code !== REPLAN;
 
+/**
+ * Plans the build, announces it and returns each target's estimate. A function of its own: a
+ * suspended async function keeps every local it had, and the plan (each target's decision with its
+ * key inputs) would otherwise stay alive in buildOnce's frame through the whole execution.
+ */
+function announcePlan(ws: Workspace, store: Store, force: boolean, emit: (event: BuildEvent) => void): Map<string, number | undefined> {
+  const planned = planWorkspace(ws, store, force);
+  emit({ type: "planned", total: planned.length, toRun: planned.filter((p) => p.decision.status !== "fresh").length, ids: ws.selected });
+  return new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
+}
+
 export async function buildOnce({ ws, options, session, progress, startedAt, onExecutor = () => {}, listen, pipelined, reporter = new JsonReporter("build"), rounds, settles }: BuildOnceSetup): Promise<Report> {
   ensureGitFiles(ws.root);
   // The newest plan opened while the build runs (pipelined): what a target planned again is built and written back from.
@@ -436,9 +447,7 @@ export async function buildOnce({ ws, options, session, progress, startedAt, onE
   });
   onExecutor(executor);
 
-  const planned = planWorkspace(ws, store, options.force);
-  estimates = new Map(planned.map((p) => [p.id, p.estimatedCostUsd]));
-  emit({ type: "planned", total: planned.length, toRun: planned.filter((p) => p.decision.status !== "fresh").length, ids: ws.selected });
+  estimates = announcePlan(ws, store, options.force, emit);
   for (const diagnostic of ws.diagnostics) emit({ type: "diagnostic", diagnostic });
   let outcomes: TargetOutcome[];
   try {
