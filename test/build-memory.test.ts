@@ -2,7 +2,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { expect, test, vi } from "vitest";
 import { runBuild, type BuildOptions } from "../src/commands/build.js";
-import { silentProgress } from "../src/report/progress.js";
+import { inProcessBuild } from "./support/build-options.js";
 import { exampleWorkspace } from "./support/cli.js";
 
 // What the build's memory holds is seen through a forced full collection and weak references.
@@ -26,23 +26,7 @@ vi.mock("../src/workspace/open.js", async (importOriginal) => {
 });
 
 /** A JSON build of a copy of the example workspace. */
-const buildOptions = (overrides: Partial<BuildOptions>): BuildOptions => ({
-  root: exampleWorkspace(),
-  patterns: [],
-  mode: "build",
-  explain: false,
-  json: true,
-  jobs: 4,
-  force: false,
-  failFast: false,
-  env: { CHARGEN_PLACEHOLDER_LATENCY_MS: "0" },
-  githubActions: false,
-  out: () => {},
-  err: () => {},
-  progress: async () => silentProgress,
-  onInterrupt: () => () => {},
-  ...overrides,
-});
+const buildOptions = (overrides: Partial<BuildOptions>): BuildOptions => inProcessBuild(exampleWorkspace(), overrides);
 
 test("the settling re-plan opens its workspace once the build's is released (the peak holds one plan, not two)", async () => {
   const out: string[] = [];

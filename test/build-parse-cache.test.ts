@@ -1,6 +1,6 @@
 import { expect, test, vi } from "vitest";
 import { runBuild, type BuildOptions } from "../src/commands/build.js";
-import { silentProgress } from "../src/report/progress.js";
+import { inProcessBuild } from "./support/build-options.js";
 import { exampleWorkspace } from "./support/cli.js";
 
 /** Every cache file written, by name, in order; YAML files parsed; and whether the settling re-plan is to fail (as if killed). */
@@ -31,24 +31,7 @@ vi.mock("../src/workspace/plan.js", async (importOriginal) => {
   };
 });
 
-function buildOptions(root: string, mode: BuildOptions["mode"] = "build"): BuildOptions {
-  return {
-    root,
-    patterns: [],
-    mode,
-    explain: false,
-    json: true,
-    jobs: 4,
-    force: false,
-    failFast: false,
-    env: { CHARGEN_PLACEHOLDER_LATENCY_MS: "0" },
-    githubActions: false,
-    out: () => {},
-    err: () => {},
-    progress: async () => silentProgress,
-    onInterrupt: () => () => {},
-  };
-}
+const buildOptions = (root: string, mode: BuildOptions["mode"] = "build"): BuildOptions => inProcessBuild(root, { mode });
 
 /** `build --check` planning from the caches (no replay of a no-op record): its exit code and how many YAML files it parsed. */
 async function check(ws: string): Promise<{ code: number; parsed: number }> {
