@@ -4,6 +4,7 @@ import type { Rule, RuleContext, RuleSet, SourceFile } from "../rules/api.js";
 import { parseSource } from "../rules/source.js";
 import { canonicalJson, digestText } from "../core/hash.js";
 import { unsafePath } from "../core/boundary.js";
+import { Interner } from "../core/intern.js";
 import { LFS_POINTER_MAX_BYTES, parseLfsPointer } from "../core/lfs.js";
 import type { Disk } from "../cache/disk.js";
 import { cutDigests, promptSize, type PromptSize } from "./budget.js";
@@ -80,6 +81,8 @@ const IGNORE = ["**/node_modules/**", ".chargen/**", ".git/**"];
 const GLOB_DEP = "glob:";
 /** Source files whose full specs stay in memory (most recently planned). */
 const SPEC_FILES_KEPT = 32;
+/** Files rules read for many sources that stay parsed once the plan is made (most recently read). */
+const SHARED_FILES_KEPT = 64;
 
 /**
  * Sources -> targets. Runs each rule on each of its source files, unless the file and every
@@ -100,6 +103,7 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
     if (specs.size > SPEC_FILES_KEPT) specs.delete(specs.keys().next().value!);
   };
   const ruleOf = new Map<string, { rule: Rule; file: string }>();
+  const interner = new Interner();
   const watched = new Set<string>();
   let replanned = 0;
 
@@ -125,9 +129,21 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
     }
     return pointer;
   };
+  // Every shared file is kept while the plan runs; afterwards, a spec asked for again re-runs one rule on one file, which reads a few.
+  let sharedKept = Infinity;
   const sharedSource = (path: string): SourceFile | Diagnostic | undefined => {
-    if (!shared.has(path)) shared.set(path, load(path));
-    return shared.get(path);
+    const src = shared.has(path) ? shared.get(path) : load(path);
+    // Most recently read last: the art direction every spec reads stays.
+    shared.delete(path);
+    shared.set(path, src);
+    trimShared();
+    return src;
+  };
+  const trimShared = () => {
+    for (const oldest of shared.keys()) {
+      if (shared.size <= sharedKept) break;
+      shared.delete(oldest);
+    }
   };
 
   const run = (rule: Rule, path: string, digest: string, forSpecs = false): FileAnalysis => {
@@ -205,12 +221,16 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
       const hit = cached[slot];
       const fresh = hit && hit.digest === digest && Object.entries(hit.deps).every(([dep, d]) => depState(dep) === d);
       const analysis = fresh ? hit : run(rule, path, digest);
+      analysis.targets = sharing(analysis.targets, interner);
       files[slot] = analysis;
       watched.add(path);
       for (const dep of Object.keys(analysis.deps)) if (!dep.startsWith(GLOB_DEP)) watched.add(dep);
       for (const t of analysis.targets) if (!ruleOf.has(t.id)) ruleOf.set(t.id, { rule, file: path });
     }
   }
+
+  sharedKept = SHARED_FILES_KEPT;
+  trimShared();
 
   // Ids are unique across the workspace; a collision names both entries and keeps the first.
   const firsts = new Map<string, TargetRecord>();
@@ -327,6 +347,26 @@ const locate = (t: TargetRecord) => ({ file: t.source.file, line: t.source.line,
 export function specMatches(record: TargetRecord, spec: TargetSpec): boolean {
   const planned = { ...toRecord(spec), ...(record.dropped ? { dropped: record.dropped } : {}) };
   return canonicalJson(cutDigests(planned, record.cut ?? [])) === canonicalJson(record);
+}
+
+/**
+ * The records with the values other targets carry too (references, settings, digests) shared with
+ * them. A function of its own: a closure over the interner in `analyze` would keep it alive as long
+ * as the analysis.
+ */
+function sharing(records: TargetRecord[], interner: Interner): TargetRecord[] {
+  return records.map((record) => {
+    const { digests, promptSize } = record;
+    const prompt: Record<string, string> = {};
+    for (const [role, digest] of Object.entries(digests.prompt)) prompt[role] = interner.text(digest);
+    return {
+      ...record,
+      references: record.references.map((r) => interner.value(r)),
+      requested: interner.value(record.requested),
+      digests: { compiler: digests.compiler, prompt, negative: interner.text(digests.negative) },
+      promptSize: { parts: promptSize.parts.map((part) => interner.value(part)), negative: promptSize.negative },
+    };
+  });
 }
 
 export function toRecord(spec: TargetSpec): TargetRecord {

@@ -9,7 +9,7 @@ import { analyze, toRecord, type Analysis, type ParseCacheData, type TargetRecor
 import { cutDigests, promptBudget, referenceBudget, sectionsToCut, sentLength } from "../graph/budget.js";
 import { referencesOverLimit, sectionOf, withoutReferences } from "../rules/sections.js";
 import { buildGraph, type Graph } from "../graph/dag.js";
-import type { ModelSettings, TargetSpec } from "../model/target.js";
+import type { ModelSettings, RequestedSettings, TargetSpec } from "../model/target.js";
 import type { RuleSet } from "../rules/api.js";
 import { loadRules, RULES_FILES } from "../rules/load.js";
 import { providerInfo } from "../providers/catalog.js";
@@ -73,11 +73,27 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
 
   const settings = new Map<string, Resolved | ChargenError>();
   const reported = new Set<string>();
+  const overrides = { provider: options.providerOverride, model: options.modelOverride };
+  // Resolved once per requested settings (the analyzer shares equal ones), and shared by the targets asking for them.
+  const resolvedFor = new Map<RequestedSettings, { resolved: Resolved } | { thrown: unknown }>();
+  const resolve = (requested: RequestedSettings): Resolved => {
+    let outcome = resolvedFor.get(requested);
+    if (!outcome) {
+      try {
+        outcome = { resolved: resolveSettings(requested, loaded.rules, overrides) };
+      } catch (e) {
+        outcome = { thrown: e };
+      }
+      resolvedFor.set(requested, outcome);
+    }
+    if ("thrown" in outcome) throw outcome.thrown;
+    return outcome.resolved;
+  };
+  let readSettings: Resolved | undefined;
   for (const t of analysis.targets) {
     try {
-      const overrides = { provider: options.providerOverride, model: options.modelOverride };
       if (t.kind === "data") {
-        const resolved = resolveReadSettings(loaded.rules, overrides);
+        const resolved = (readSettings ??= resolveReadSettings(loaded.rules, overrides));
         settings.set(t.id, resolved);
         // Said once per build: every data target reads on the same route.
         for (const adjustment of resolved.adjustments) {
@@ -87,7 +103,7 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
         }
         continue;
       }
-      const resolved = resolveSettings(t.requested, loaded.rules, overrides);
+      const resolved = resolve(t.requested);
       settings.set(t.id, resolved);
       const blind = t.references.length > 0 && !providerInfo(resolved.settings.provider)!.references;
       const adjustments = blind ? [...resolved.adjustments, "reference images not sent (its models generate from the prompt alone)"] : resolved.adjustments;
