@@ -1,7 +1,7 @@
 /**
  * One shared, frozen copy of equal values. Thousands of targets carry the same small values (a
  * character's reference images, the requested settings, a style section's digest): kept once each,
- * a plan's records take about half the memory. Frozen, so that no holder can change what others share.
+ * a plan's records take about half the memory. Frozen copies, so that no holder can change what others share.
  */
 export class Interner {
   private readonly values = new Map<string, unknown>();
@@ -12,8 +12,10 @@ export class Interner {
     const key = JSON.stringify(value);
     const seen = this.values.get(key);
     if (seen) return seen as T;
-    this.values.set(key, deepFreeze(value));
-    return value;
+    // A copy: the caller's object may be a rule's, which it is free to change later.
+    const copy = deepFreeze(JSON.parse(key) as T);
+    this.values.set(key, copy);
+    return copy;
   }
 
   /** The shared copy of a string. */
