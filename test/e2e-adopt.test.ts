@@ -147,6 +147,20 @@ describe("chargen adopt: the images the workspace already records", () => {
     expect(paid.stderr).not.toContain("adopted");
   });
 
+  it("an image a rehearsal adopted is fresh for the models the rules route to: keyed with the prompt fitted to theirs, not the placeholder's", async () => {
+    const ws = historyWorkspace();
+    // The rules' models take 120 characters: today's prompts are cut for them; the placeholder takes them whole.
+    const budget = "{ maxPromptChars: 120 }";
+    write(ws, "chargen.rules.ts", `import builtIn from "chargen/rules";\nexport default { ...builtIn, rules: builtIn.rules.filter((r) => r.name !== "describe-images"), providers: { google: ${budget}, openai: ${budget} } };\n`);
+    const rehearsal = await buildJson(ws, PLACEHOLDER);
+    expect(rehearsal.code).toBe(0);
+    expect(idsWith(rehearsal.report, "adopted")).toEqual(ADOPTED);
+
+    const plain = await buildJson(ws, ["-n"]);
+    expect(plain.report.diagnostics.filter((d: { message: string }) => d.message.includes("over the 120 of google/")).length).toBeGreaterThan(0);
+    expect(Object.fromEntries(ADOPTED.map((id) => [id, statuses(plain.report)[id]]))).toEqual(Object.fromEntries(ADOPTED.map((id) => [id, "fresh"])));
+  });
+
   it("a character scene whose recorded prompt lacks today's scene description is stale, not adopted", async () => {
     const ws = historyWorkspace();
     edit(join(ws, ADA, "image-ideas.yaml"), "as sparks drift past the bow", "as ash falls on the deck");

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { lfsObjectId } from "../core/lfs.js";
 import type { LockEntry } from "../cache/lockfile.js";
 import type { PlannedTarget } from "../workspace/plan.js";
-import type { Workspace } from "../workspace/open.js";
+import { fitToModel, type Workspace } from "../workspace/open.js";
 import { ChargenError, Code } from "../core/errors.js";
 import type { TargetRecord } from "../graph/analyzer.js";
 import { keyOf } from "../model/keys.js";
@@ -43,17 +43,21 @@ export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
   );
   const recorded = new RecordedOutputs(ws.lock);
   const verdicts: Verdict[] = [];
+  // As planned, before fitting to a model: `--provider`/`--model` fitted ws.records to another one.
+  const planned = new Map(ws.analysis.targets.map((t) => [t.id, t]));
   // File by file, so that History keeps only a few parsed files; verdicts in the selection's order.
   const order = new Map([...ws.selected].map((id, i) => [id, i]));
   const byFile = [...ws.selected].sort((a, b) => byCodeUnit(ws.records.get(a)!.source.file, ws.records.get(b)!.source.file) || order.get(a)! - order.get(b)!);
   for (const id of byFile) {
-    const record = ws.records.get(id)!;
     // A rehearsal's card in the lock (the placeholder, where the rules route elsewhere) is no output
     // to keep: a recorded real image still takes its place. Any other entry is the target's output.
     const entry = ws.lock.get(id);
     if (entry && entry.provider !== "placeholder") continue;
-    const settings = routedSettings(ws, record);
+    const settings = routedSettings(ws, ws.records.get(id)!);
     if (!settings || (entry && settings.provider === "placeholder")) continue;
+    // Keyed as the build the rules route it to will key it (its references and prompt fitted to that
+    // model), whatever this one was asked to use: else that build would pay for it again.
+    const record = fitToModel(planned.get(id)!, settings, ws.rules, ws.analysis).record;
     const { key, inputs } = keyNow(ws, recorded, record, settings);
     const found = history.verdict(record, key);
     if (!found) {
@@ -95,6 +99,8 @@ export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
 export function acceptOutputs(ws: Workspace, decisions: Map<string, PlannedTarget["decision"]>, now: Date = new Date()): Verdict[] {
   const recorded = new RecordedOutputs(ws.lock);
   const verdicts: Verdict[] = [];
+  // As planned, before fitting to a model: `--provider`/`--model` fitted ws.records to another one.
+  const planned = new Map(ws.analysis.targets.map((t) => [t.id, t]));
   // File by file, so that History keeps only a few parsed files; verdicts in the selection's order.
   const order = new Map([...ws.selected].map((id, i) => [id, i]));
   const byFile = [...ws.selected].sort((a, b) => byCodeUnit(ws.records.get(a)!.source.file, ws.records.get(b)!.source.file) || order.get(a)! - order.get(b)!);

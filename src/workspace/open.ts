@@ -105,14 +105,11 @@ export async function openWorkspace(options: WorkspaceOptions): Promise<Workspac
       }
       const resolved = resolve(t.requested);
       settings.set(t.id, resolved);
-      const blind = t.references.length > 0 && !providerInfo(resolved.settings.provider)!.references;
-      const adjustments = blind ? [...resolved.adjustments, "reference images not sent (its models generate from the prompt alone)"] : resolved.adjustments;
-      const fitted = blind ? undefined : fitReferences(t, resolved.settings, loaded.rules, analysis);
-      const trimmed = fitBudget(fitted?.record ?? t, resolved.settings, loaded.rules, blind);
-      const record = trimmed?.record ?? fitted?.record;
-      if (record) records.set(t.id, record);
-      for (const message of [fitted?.message, trimmed?.message]) {
-        if (message) resolving.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message });
+      const fit = fitToModel(t, resolved.settings, loaded.rules, analysis);
+      const adjustments = fit.blind ? [...resolved.adjustments, "reference images not sent (its models generate from the prompt alone)"] : resolved.adjustments;
+      records.set(t.id, fit.record);
+      for (const message of fit.messages) {
+        resolving.push({ severity: "warning", file: t.source.file, line: t.source.line, column: t.source.column, targetId: t.id, message });
       }
       // Normalisation is reported, once per file and adjustment: never silent.
       for (const adjustment of adjustments) {
@@ -168,6 +165,18 @@ export const parseCacheVersion = PARSE_CACHE_VERSION;
 export function routeOf(ws: Pick<Workspace, "settings">, id: string): string | undefined {
   const resolved = ws.settings.get(id);
   return resolved && !(resolved instanceof ChargenError) ? resolved.route : undefined;
+}
+
+/**
+ * A target's record (as planned) as the model of `settings` takes it: the reference images it takes
+ * (none for a model that generates from the prompt alone: `blind`), the prompt within its length
+ * budget; with the warnings that fitting says.
+ */
+export function fitToModel(t: TargetRecord, settings: ModelSettings, rules: RuleSet, analysis: Analysis): { record: TargetRecord; blind: boolean; messages: string[] } {
+  const blind = t.references.length > 0 && !providerInfo(settings.provider)!.references;
+  const fitted = blind ? undefined : fitReferences(t, settings, rules, analysis);
+  const trimmed = fitBudget(fitted?.record ?? t, settings, rules, blind);
+  return { record: trimmed?.record ?? fitted?.record ?? t, blind, messages: [fitted?.message, trimmed?.message].filter((m) => m !== undefined) };
 }
 
 /**
