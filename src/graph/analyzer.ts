@@ -357,13 +357,13 @@ export function specMatches(record: TargetRecord, spec: TargetSpec): boolean {
 function sharing(records: TargetRecord[], interner: Interner): TargetRecord[] {
   return records.map((record) => {
     const { digests, promptSize } = record;
-    const prompt: Record<string, string> = {};
-    for (const [role, digest] of Object.entries(digests.prompt)) prompt[role] = interner.text(digest);
+    // The digests are the record's own (made for it, or read from the cache): shared in place.
+    for (const role in digests.prompt) digests.prompt[role] = interner.text(digests.prompt[role]!);
+    digests.negative = interner.text(digests.negative);
     return {
       ...record,
       references: record.references.map((r) => interner.value(r)),
       requested: interner.value(record.requested),
-      digests: { compiler: digests.compiler, prompt, negative: interner.text(digests.negative) },
       promptSize: { parts: promptSize.parts.map((part) => interner.value(part)), negative: promptSize.negative },
     };
   });
