@@ -5,7 +5,7 @@
  * every target built once, rate limits obeyed, 503 / safety / billing handled per target or per
  * provider, --max-cost, no key, and no key anywhere chargen printed or wrote.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import { afterEach, describe, expect, it } from "vitest";
@@ -372,6 +372,11 @@ describe("Cloudflare Workers AI through the CLI, against its fake", () => {
     expect(r.report.diagnostics.map((d: { message: string }) => d.message)).toContain(`workers-ai/${id}: reference images not sent (its models generate from the prompt alone)`);
     const check = await chargen(ws, ["build", "--check", ...args]);
     expect(check.code).toBe(0);
+    // An image these models never see is no input of their targets: another portrait costs nothing.
+    writeFileSync(join(ws, "characters/nell-farrow/images/portrait.png"), IMG1);
+    const after = await chargen(ws, ["build", "--check", ...args]);
+    expect(after.stdout + after.stderr).toMatch(/\b0 stale\b/);
+    expect(after.code).toBe(0);
     expect(generations(fake)).toHaveLength(total);
   });
 
@@ -412,9 +417,11 @@ describe("Cloudflare Workers AI through the CLI, against its fake", () => {
     const shown = JSON.parse((await chargen(ws, ["show", "--json", ...FLUX, IMG1], { env })).stdout).targets[0];
     expect(full.sent.length).toBeGreaterThan(2048);
     expect(shown.sent.length).toBeLessThanOrEqual(2048);
-    // FLUX takes no images: the words about them go first, then sections in trim order.
-    expect(shown.cut[0]).toBe("references");
-    expect(shown.cut.length).toBeGreaterThan(1);
+    // FLUX takes no images: none is listed or sent, nor the words about them (the full prompt's last section); then sections are cut in trim order.
+    expect(full.sections.at(-1).role).toBe("references");
+    expect(shown.references).toEqual([]);
+    expect(shown.sections.map((p: { role: string }) => p.role)).not.toContain("references");
+    expect(shown.cut.length).toBeGreaterThan(0);
     expect(shown.sections[0]).toEqual(full.sections[0]);
     expect(shown.sections[0].role).toBe("prompt");
 
@@ -423,7 +430,7 @@ describe("Cloudflare Workers AI through the CLI, against its fake", () => {
     const sent = generations(fake).slice(before);
     expect(sent).toHaveLength(1);
     expect((sent[0]!.body as { prompt: string }).prompt).toBe(shown.sent);
-    const cut = shown.cut.slice(1).join(", ");
+    const cut = shown.cut.join(", ");
     expect(r.report.diagnostics.map((d: { message: string }) => d.message)).toContain(
       `${IMG1}: prompt is ${full.sent.length - full.sections.at(-1).text.length - 2} characters, over the 2048 of workers-ai/@cf/black-forest-labs/flux-1-schnell: cut ${cut} to ${shown.sent.length}`,
     );

@@ -174,18 +174,18 @@ export function routeOf(ws: Pick<Workspace, "settings">, id: string): string | u
  */
 export function fitToModel(t: TargetRecord, settings: ModelSettings, rules: RuleSet, analysis: Analysis): { record: TargetRecord; blind: boolean; messages: string[] } {
   const blind = t.references.length > 0 && !providerInfo(settings.provider)!.references;
-  const fitted = blind ? undefined : fitReferences(t, settings, rules, analysis);
+  // Images a model never sees are neither keyed nor waited for: a changed one must not pay for the same request again.
+  const fitted = fitReferences(t, settings, rules, analysis, blind ? 0 : referenceBudget(settings, rules));
   const trimmed = fitBudget(fitted?.record ?? t, settings, rules, blind);
-  return { record: trimmed?.record ?? fitted?.record ?? t, blind, messages: [fitted?.message, trimmed?.message].filter((m) => m !== undefined) };
+  return { record: trimmed?.record ?? fitted?.record ?? t, blind, messages: [blind ? undefined : fitted?.message, trimmed?.message].filter((m) => m !== undefined) };
 }
 
 /**
- * A target's record with no more reference images than its model takes (`referenceBudget`): past
- * that, the lowest-priority ones (rules/sections.ts referencesOverLimit) are left out of what is
+ * A target's record with no more reference images than `limit` (what its model takes, see
+ * `referenceBudget`; 0 for a model that takes none): past that, the lowest-priority ones (rules/sections.ts referencesOverLimit) are left out of what is
  * sent, keyed and listed in its prompt, and the warning names them. Undefined when all are sent.
  */
-function fitReferences(t: TargetRecord, settings: ModelSettings, rules: RuleSet, analysis: Analysis): { record: TargetRecord; message: string } | undefined {
-  const limit = referenceBudget(settings, rules);
+function fitReferences(t: TargetRecord, settings: ModelSettings, rules: RuleSet, analysis: Analysis, limit: number | undefined): { record: TargetRecord; message: string } | undefined {
   if (limit === undefined || t.references.length <= limit) return undefined;
   const dropped = referencesOverLimit(t.references, limit);
   const record = analysis.fitted(t, limit, (spec) => ({ ...toRecord(withoutReferences(spec, dropped)), dropped }));
