@@ -7,7 +7,9 @@ import { RealDisk } from "../src/cache/disk.js";
 import { StatCache } from "../src/cache/stat-cache.js";
 import { analyze } from "../src/graph/analyzer.js";
 import type { RuleSet, SourceFile } from "../src/rules/api.js";
-import { openWorkspace } from "../src/workspace/open.js";
+import { CACHE_DIR, openWorkspace, PARSE_CACHE, parseCacheVersion } from "../src/workspace/open.js";
+import { adoptHistory } from "../src/adopt/adopt.js";
+import { writeJsonCache } from "../src/cache/json-file.js";
 import { exampleWorkspace } from "./support/cli.js";
 import { scratchDir } from "./support/tmp.js";
 
@@ -78,5 +80,23 @@ describe("what a plan holds per target", () => {
     // The spec of a target past the 32 files whose specs are kept reads its released file again.
     expect(analysis.spec("t/sources/00.yaml")?.prompt.parts[0]?.text).toBe("shared/s00.yaml");
     expect(documents.get(shared[0]!)!.deref()).toBeDefined();
+  });
+});
+
+describe("fitting kept in the parse cache", () => {
+  it("a build for another model and its adoption, keyed for the routed one, each keep their fitting: the second plan re-runs no rule", async () => {
+    const root = exampleWorkspace();
+    writeFileSync(
+      join(root, "chargen.rules.ts"),
+      'import builtIn from "chargen/rules";\nexport default { ...builtIn, defaults: { ...builtIn.defaults, provider: "google" }, providers: { google: { maxReferenceImages: 1 }, openai: { maxReferenceImages: 2 } } };\n',
+    );
+    const changed: boolean[] = [];
+    for (let run = 0; run < 2; run++) {
+      const ws = await openWorkspace({ root, patterns: [], providerOverride: "openai" });
+      adoptHistory(ws, new Date(0));
+      changed.push(ws.analysis.cacheChanged);
+      await writeJsonCache(join(root, CACHE_DIR, PARSE_CACHE), parseCacheVersion, ws.analysis.cache);
+    }
+    expect(changed).toEqual([true, false]);
   });
 });

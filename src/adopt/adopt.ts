@@ -57,7 +57,8 @@ export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
     if (!settings || (entry && settings.provider === "placeholder")) continue;
     // Keyed as the build the rules route it to will key it (its references and prompt fitted to that
     // model), whatever this one was asked to use: else that build would pay for it again.
-    const record = fitToModel(planned.get(id)!, settings, ws.rules, ws.analysis).record;
+    const asPlanned = planned.get(id)!;
+    const record = asPlanned.kind === "data" ? asPlanned : fitToModel(asPlanned, settings, ws.rules, ws.analysis).record;
     const { key, inputs } = keyNow(ws, recorded, record, settings);
     const found = history.verdict(record, key);
     if (!found) {
@@ -99,8 +100,6 @@ export function adoptHistory(ws: Workspace, now: Date = new Date()): Verdict[] {
 export function acceptOutputs(ws: Workspace, decisions: Map<string, PlannedTarget["decision"]>, now: Date = new Date()): Verdict[] {
   const recorded = new RecordedOutputs(ws.lock);
   const verdicts: Verdict[] = [];
-  // As planned, before fitting to a model: `--provider`/`--model` fitted ws.records to another one.
-  const planned = new Map(ws.analysis.targets.map((t) => [t.id, t]));
   // File by file, so that History keeps only a few parsed files; verdicts in the selection's order.
   const order = new Map([...ws.selected].map((id, i) => [id, i]));
   const byFile = [...ws.selected].sort((a, b) => byCodeUnit(ws.records.get(a)!.source.file, ws.records.get(b)!.source.file) || order.get(a)! - order.get(b)!);

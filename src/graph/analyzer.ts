@@ -47,7 +47,7 @@ export interface FileAnalysis {
   diagnostics: Diagnostic[];
   /** Files `isPulled` found to be Git LFS pointers: said once per build, as a count. */
   pointers?: string[];
-  /** Records fitted to a model's limit of reference images (see Analysis.fitted), by target id, with what they were fitted from. */
+  /** Records fitted to a model's limit of reference images (see Analysis.fitted), by target id and limit, with what they were fitted from. */
   fitted?: Record<string, { from: string; record: TargetRecord }>;
 }
 
@@ -305,12 +305,14 @@ export function analyze(rules: RuleSet, disk: Disk, previous: ParseCacheData | u
       const file = owner && files[`${owner.rule.name}\u0000${owner.file}`];
       // Its references are resolved across files (unlisted.ts): fitted anew when they change.
       const from = JSON.stringify([limit, record.references]);
-      const kept = file?.fitted?.[record.id];
+      // Per limit: a build for another model (--provider) and its adoption, keyed for the routed one, each keep theirs.
+      const fittedSlot = `${record.id}\u0000${limit}`;
+      const kept = file?.fitted?.[fittedSlot];
       if (kept?.from === from) return kept.record;
       const spec = analysis.spec(record.id);
       if (!file || !spec) return undefined;
       const fitted = fit(spec);
-      file.fitted = { ...file.fitted, [record.id]: { from, record: fitted } };
+      file.fitted = { ...file.fitted, [fittedSlot]: { from, record: fitted } };
       analysis.cacheChanged = true;
       return fitted;
     },
