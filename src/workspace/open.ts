@@ -182,8 +182,9 @@ export function fitToModel(t: TargetRecord, settings: ModelSettings, rules: Rule
 
 /**
  * A target's record with no more reference images than `limit` (what its model takes, see
- * `referenceBudget`; 0 for a model that takes none): past that, the lowest-priority ones (rules/sections.ts referencesOverLimit) are left out of what is
- * sent, keyed and listed in its prompt, and the warning names them. Undefined when all are sent.
+ * `referenceBudget`; 0 for a model that takes none): past that, the lowest-priority ones
+ * (rules/sections.ts referencesOverLimit) are left out of what is sent, keyed and listed in its
+ * prompt, and the warning names them. Undefined when all are sent.
  */
 function fitReferences(t: TargetRecord, settings: ModelSettings, rules: RuleSet, analysis: Analysis, limit: number | undefined): { record: TargetRecord; message: string } | undefined {
   if (limit === undefined || t.references.length <= limit) return undefined;
